@@ -1,0 +1,26 @@
+"""mlpbench: one multilayer perceptron, trained by a hand-written NumPy engine and by PyTorch.
+
+The engines share initial parameters, batch order and learning-rate schedule, so
+they compute the same thing and differ only in speed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlpbench.engines.numpy_engine import NumpyMLP
+
+__version__ = "0.1.0"
+__all__ = ["NumpyMLP", "TorchMLP", "__version__"]
+
+if TYPE_CHECKING:
+    from mlpbench.engines.torch_engine import TorchMLP
+
+
+def __getattr__(name: str) -> Any:
+    # PyTorch takes about a second to import, so TorchMLP is imported on first use.
+    if name == "TorchMLP":
+        from mlpbench.engines.torch_engine import TorchMLP
+
+        return TorchMLP
+    raise AttributeError(f"module 'mlpbench' has no attribute {name!r}")

@@ -1,0 +1,5 @@
+"""Run the command-line interface as ``python -m mlpbench``."""
+
+from mlpbench.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,312 @@
+"""Parameter files: ``.npz`` for NumPy and ``.pt`` for PyTorch, readable by either engine.
+
+Both formats hold the same content: the layer sizes, the dtype, the constructor
+settings, one weight and one bias per layer, and the training state needed to
+resume (epoch counter, batch-order generator state, momentum buffers, history).
+
+``.npz`` arrays are named ``W0, b0, W1, b1, ...`` with W in (fan_in, fan_out)
+layout; momentum buffers are ``momentum_W0, ...``; strings are stored as 0-d
+unicode arrays, so the file loads with ``allow_pickle=False``.
+
+``.pt`` files hold a dict of tensors, strings and numbers loadable with
+``torch.load(..., weights_only=True)``: ``state_dict`` uses the keys of
+``TorchMLP``'s module (``layers.0.weight`` in (fan_out, fan_in) layout, as
+``nn.Linear`` stores it) and ``momentum`` uses the same keys.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+
+from mlpbench.atomic import atomic_writer
+from mlpbench.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from mlpbench.engines.base import MLPEstimator, Params
+
+FORMAT = "mlpbench-checkpoint"
+FORMAT_VERSION = 1
+SUFFIXES = (".npz", ".pt")
+
+Estimator = TypeVar("Estimator", bound="MLPEstimator")
+
+
+@dataclass
+class Checkpoint:
+    """Engine-neutral content of a parameter file, arrays in (fan_in, fan_out) layout."""
+
+    layer_sizes: list[int]
+    dtype: str
+    engine: str
+    config: dict[str, Any]
+    params: Params
+    epoch: int = 0
+    batch_rng_state: str | None = None
+    momentum: Params | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def validate(self, source: str) -> None:
+        """Raise CheckpointError naming the first array whose shape does not fit ``layer_sizes``."""
+        if len(self.layer_sizes) < 2:
+            raise CheckpointError(
+                f"{source}: layer sizes {self.layer_sizes} need at least 2 entries"
+            )
+        if len(self.params) != len(self.layer_sizes) - 1:
+            raise CheckpointError(
+                f"{source}: {len(self.params)} layers of parameters, but layer sizes "
+                f"{self.layer_sizes} need {len(self.layer_sizes) - 1}"
+            )
+        groups = [("", self.params)]
+        if self.momentum is not None:
+            groups.append(("momentum_", self.momentum))
+        for prefix, arrays in groups:
+            for index, (W, b) in enumerate(arrays):
+                fan_in, fan_out = self.layer_sizes[index], self.layer_sizes[index + 1]
+                _check_shape(source, f"{prefix}W{index}", W.shape, (fan_in, fan_out))
+                _check_shape(source, f"{prefix}b{index}", b.shape, (fan_out,))
+                for name, array in ((f"{prefix}W{index}", W), (f"{prefix}b{index}", b)):
+                    if not np.isfinite(array).all():
+                        raise CheckpointError(f"{source}: array {name} contains NaN or infinity")
+
+
+def _check_shape(
+    source: str, name: str, actual: tuple[int, ...], expected: tuple[int, ...]
+) -> None:
+    if tuple(actual) != expected:
+        raise CheckpointError(
+            f"{source}: array {name} has shape {tuple(actual)}, but the architecture "
+            f"needs {expected}"
+        )
+
+
+# ----- estimator <-> checkpoint -----------------------------------------------------------
+
+
+def checkpoint_from_model(model: MLPEstimator) -> Checkpoint:
+    """Capture a fitted model's parameters and training state."""
+    if not model.is_fitted:
+        raise CheckpointError("the model is not fitted; there are no parameters to save")
+    order = model.batch_order_
+    return Checkpoint(
+        layer_sizes=list(model.layer_sizes_ or []),
+        dtype=model.dtype,
+        engine=model.engine_name,
+        config=model.get_config(),
+        params=model.get_parameters(),
+        epoch=model.epoch_,
+        batch_rng_state=order.get_state() if order is not None else None,
+        momentum=model._get_momentum_buffers(),
+        history=list(model.history_),
+    )
+
+
+def restore_model(model: MLPEstimator, checkpoint: Checkpoint, source: str) -> None:
+    """Install a checkpoint's parameters and training state into ``model``.
+
+    The model's own hidden sizes must match the file's; a mismatch raises
+    CheckpointError naming the first layer that differs and both shapes.
+    """
+    expected = [checkpoint.layer_sizes[0], *model.hidden, checkpoint.layer_sizes[-1]]
+    if expected != checkpoint.layer_sizes:
+        for index in range(max(len(expected), len(checkpoint.layer_sizes)) - 1):
+            want = tuple(expected[index : index + 2])
+            have = tuple(checkpoint.layer_sizes[index : index + 2])
+            if want != have:
+                raise CheckpointError(
+                    f"{source}: layer {index} has weight shape {have}, but the model with "
+                    f"hidden={list(model.hidden)} needs {want}"
+                )
+    from mlpbench.training.batches import BatchOrder
+
+    model.layer_sizes_ = list(checkpoint.layer_sizes)
+    model._set_parameters(checkpoint.params)
+    model._set_momentum_buffers(checkpoint.momentum)
+    model.epoch_ = checkpoint.epoch
+    model.history_ = list(checkpoint.history)
+    model.batch_losses_ = []
+    model.batch_order_ = None
+    if checkpoint.batch_rng_state is not None:
+        model.batch_order_ = BatchOrder.from_state(checkpoint.batch_rng_state)
+
+
+def save_checkpoint(model: MLPEstimator, path: str | Path) -> Path:
+    """Write ``model`` to ``path`` atomically; the suffix picks ``.npz`` or ``.pt``."""
+    path = Path(path)
+    checkpoint = checkpoint_from_model(model)
+    writers = {".npz": _write_npz, ".pt": _write_pt}
+    if path.suffix not in writers:
+        raise CheckpointError(f"cannot save to {path}: use a .npz or .pt file name")
+    try:
+        with atomic_writer(path) as handle:
+            writers[path.suffix](checkpoint, handle)
+    except FileNotFoundError as error:
+        raise CheckpointError(f"cannot save to {path}: {error}") from error
+    except OSError as error:
+        raise CheckpointError(
+            f"cannot save to {path}: {error.strerror or error}; any previous file is unchanged"
+        ) from error
+    return path
+
+
+def read_checkpoint(path: str | Path) -> Checkpoint:
+    """Read and validate a ``.npz`` or ``.pt`` parameter file of either engine."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} not found")
+    readers = {".npz": _read_npz, ".pt": _read_pt}
+    if path.suffix not in readers:
+        raise CheckpointError(f"cannot read {path}: expected a .npz or .pt file")
+    checkpoint = readers[path.suffix](path)
+    checkpoint.validate(str(path))
+    return checkpoint
+
+
+def load_into(cls: type[Estimator], path: str | Path, **overrides: Any) -> Estimator:
+    """Build a ``cls`` estimator from the file's settings (``overrides`` win) and restore it."""
+    checkpoint = read_checkpoint(path)
+    config = dict(checkpoint.config)
+    config["dtype"] = checkpoint.dtype
+    config["hidden"] = checkpoint.layer_sizes[1:-1]
+    config.update(overrides)
+    model = cls(**config)
+    restore_model(model, checkpoint, str(path))
+    return model
+
+
+# ----- .npz -------------------------------------------------------------------------------
+
+
+def _write_npz(checkpoint: Checkpoint, handle: Any) -> None:
+    arrays: dict[str, np.ndarray] = {
+        "format": np.array(FORMAT),
+        "format_version": np.array(FORMAT_VERSION),
+        "layer_sizes": np.array(checkpoint.layer_sizes, dtype=np.int64),
+        "dtype": np.array(checkpoint.dtype),
+        "engine": np.array(checkpoint.engine),
+        "config": np.array(json.dumps(checkpoint.config)),
+        "epoch": np.array(checkpoint.epoch, dtype=np.int64),
+        "history": np.array(json.dumps(checkpoint.history)),
+    }
+    if checkpoint.batch_rng_state is not None:
+        arrays["batch_rng_state"] = np.array(checkpoint.batch_rng_state)
+    for index, (W, b) in enumerate(checkpoint.params):
+        arrays[f"W{index}"] = W
+        arrays[f"b{index}"] = b
+    for index, (W, b) in enumerate(checkpoint.momentum or []):
+        arrays[f"momentum_W{index}"] = W
+        arrays[f"momentum_b{index}"] = b
+    np.savez(handle, **arrays)
+
+
+def _read_npz(path: Path) -> Checkpoint:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+        raise CheckpointError(f"{path} is not a readable .npz file ({error})") from error
+    if "layer_sizes" not in arrays:
+        raise CheckpointError(f"{path} has no 'layer_sizes' array; it was not written by mlpbench")
+    sizes = [int(v) for v in arrays["layer_sizes"].tolist()]
+
+    def pairs(prefix: str) -> Params:
+        out = []
+        for index in range(len(sizes) - 1):
+            names = (f"{prefix}W{index}", f"{prefix}b{index}")
+            missing = [name for name in names if name not in arrays]
+            if missing:
+                raise CheckpointError(f"{path} is missing array {missing[0]}")
+            out.append((arrays[names[0]], arrays[names[1]]))
+        return out
+
+    dtype = str(arrays.get("dtype", np.array("float32")))
+    return Checkpoint(
+        layer_sizes=sizes,
+        dtype=dtype,
+        engine=str(arrays.get("engine", np.array("numpy"))),
+        config=json.loads(str(arrays.get("config", np.array("{}")))),
+        params=pairs(""),
+        epoch=int(arrays.get("epoch", np.array(0))),
+        batch_rng_state=str(arrays["batch_rng_state"]) if "batch_rng_state" in arrays else None,
+        momentum=pairs("momentum_") if "momentum_W0" in arrays else None,
+        history=json.loads(str(arrays.get("history", np.array("[]")))),
+    )
+
+
+# ----- .pt --------------------------------------------------------------------------------
+
+
+def _write_pt(checkpoint: Checkpoint, handle: Any) -> None:
+    import torch
+
+    def to_state(pairs: Params) -> dict[str, torch.Tensor]:
+        state = {}
+        for index, (W, b) in enumerate(pairs):
+            # nn.Linear stores weights as (fan_out, fan_in).
+            state[f"layers.{index}.weight"] = torch.from_numpy(np.ascontiguousarray(W.T))
+            state[f"layers.{index}.bias"] = torch.from_numpy(np.ascontiguousarray(b))
+        return state
+
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "layer_sizes": list(checkpoint.layer_sizes),
+        "dtype": checkpoint.dtype,
+        "engine": checkpoint.engine,
+        "config": json.dumps(checkpoint.config),
+        "epoch": checkpoint.epoch,
+        "batch_rng_state": checkpoint.batch_rng_state,
+        "history": json.dumps(checkpoint.history),
+        "state_dict": to_state(checkpoint.params),
+        "momentum": to_state(checkpoint.momentum) if checkpoint.momentum is not None else None,
+    }
+    torch.save(payload, handle)
+
+
+def _read_pt(path: Path) -> Checkpoint:
+    import torch
+
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise CheckpointError(
+            f"{path} holds Python objects other than tensors, so it was not loaded "
+            "(mlpbench loads .pt files with weights_only=True); save a state_dict instead"
+        ) from error
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile) as error:
+        raise CheckpointError(f"{path} is not a readable .pt file ({error})") from error
+    if not isinstance(payload, dict) or "state_dict" not in payload or "layer_sizes" not in payload:
+        raise CheckpointError(
+            f"{path} has no 'state_dict' and 'layer_sizes'; it was not written by mlpbench"
+        )
+    sizes = [int(v) for v in payload["layer_sizes"]]
+
+    def from_state(state: dict[str, Any]) -> Params:
+        out = []
+        for index in range(len(sizes) - 1):
+            names = (f"layers.{index}.weight", f"layers.{index}.bias")
+            missing = [name for name in names if name not in state]
+            if missing:
+                raise CheckpointError(f"{path} is missing tensor {missing[0]}")
+            weight, bias = (state[name].detach().cpu().numpy() for name in names)
+            out.append((np.ascontiguousarray(weight.T), bias))
+        return out
+
+    momentum = payload.get("momentum")
+    return Checkpoint(
+        layer_sizes=sizes,
+        dtype=str(payload.get("dtype", "float32")),
+        engine=str(payload.get("engine", "torch")),
+        config=json.loads(payload.get("config", "{}")),
+        params=from_state(payload["state_dict"]),
+        epoch=int(payload.get("epoch", 0)),
+        batch_rng_state=payload.get("batch_rng_state"),
+        momentum=from_state(momentum) if momentum is not None else None,
+        history=json.loads(payload.get("history", "[]")),
+    )

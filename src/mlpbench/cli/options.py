@@ -1,0 +1,170 @@
+"""Command-line options shared by the commands that train (``train``, ``compare``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from mlpbench.training.hyperparams import DTYPES, validate_hyperparameters
+from mlpbench.training.schedule import SCHEDULES
+
+DEFAULTS: dict[str, Any] = {
+    "hidden": "128",
+    "epochs": 10,
+    "batch_size": 64,
+    "lr": 0.05,
+    "momentum": 0.9,
+    "weight_decay": 0.0,
+    "schedule": "constant",
+    "dtype": "float32",
+    "seed": 0,
+    "threads": None,
+    "dataset": "digits",
+    "data_dir": None,
+    "device": "cpu",
+}
+
+
+def parse_hidden(text: str) -> list[int]:
+    """Parse ``"256,128"`` into ``[256, 128]``; ``"0"`` alone means no hidden layer."""
+    text = str(text).strip()
+    if text == "0":
+        return []
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid hidden sizes {text!r}: expected a comma list of positive integers such as 256,128, "
+            "or 0 for no hidden layer"
+        ) from None
+    if any(size <= 0 for size in sizes):
+        raise argparse.ArgumentTypeError(
+            f"invalid hidden sizes {text!r}: every size in a list must be > 0 (0 alone means no hidden layer)"
+        )
+    return sizes
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument(
+        "--dataset",
+        default=DEFAULTS["dataset"],
+        metavar="NAME_OR_PATH",
+        help="digits, mnist, fashion-mnist, or a path to IDX files, a .npz or a CSV pair "
+        "(default: %(default)s)",
+    )
+    group.add_argument(
+        "--data-dir",
+        default=DEFAULTS["data_dir"],
+        metavar="DIR",
+        help="folder searched first for the MNIST-family IDX files",
+    )
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the model and optimizer flags; every default is shown in --help."""
+    group = parser.add_argument_group("model and training")
+    group.add_argument(
+        "--hidden",
+        type=parse_hidden,
+        default=parse_hidden(DEFAULTS["hidden"]),
+        metavar="SIZES",
+        help="hidden layer sizes as a comma list, e.g. 256,128; 0 for none (default: 128)",
+    )
+    group.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=DEFAULTS["epochs"],
+        help="epochs (default: %(default)s)",
+    )
+    group.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=DEFAULTS["batch_size"],
+        help="rows per mini-batch (default: %(default)s)",
+    )
+    group.add_argument(
+        "--lr", type=float, default=DEFAULTS["lr"], help="learning rate (default: %(default)s)"
+    )
+    group.add_argument(
+        "--momentum",
+        type=float,
+        default=DEFAULTS["momentum"],
+        help="SGD momentum in [0, 1) (default: %(default)s)",
+    )
+    group.add_argument(
+        "--weight-decay",
+        type=float,
+        default=DEFAULTS["weight_decay"],
+        help="L2 weight decay added to the gradient, as in torch.optim.SGD (default: %(default)s)",
+    )
+    group.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default=DEFAULTS["schedule"],
+        help="learning-rate schedule, applied per epoch (default: %(default)s)",
+    )
+    group.add_argument(
+        "--dtype", choices=DTYPES, default=DEFAULTS["dtype"], help="(default: %(default)s)"
+    )
+    group.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULTS["seed"],
+        help="seeds initial parameters and batch order (default: %(default)s)",
+    )
+    group.add_argument(
+        "--threads",
+        type=positive_int,
+        default=DEFAULTS["threads"],
+        help="BLAS and PyTorch threads (default: all cores, %s)" % (os.cpu_count() or 1),
+    )
+    group.add_argument(
+        "--device",
+        default=DEFAULTS["device"],
+        help="PyTorch device: cpu or cuda (default: %(default)s; the numpy engine ignores it)",
+    )
+
+
+def validate_training_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Reject invalid values before any work starts (argparse exits with status 2)."""
+    try:
+        validate_hyperparameters(
+            hidden=args.hidden,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            momentum=args.momentum,
+            weight_decay=args.weight_decay,
+            schedule=args.schedule,
+            dtype=args.dtype,
+        )
+    except ValueError as error:
+        parser.error(str(error))
+
+
+def model_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the estimator keyword arguments from parsed flags."""
+    return {
+        "hidden": list(args.hidden),
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "momentum": args.momentum,
+        "weight_decay": args.weight_decay,
+        "schedule": args.schedule,
+        "dtype": args.dtype,
+        "seed": args.seed,
+        "threads": args.threads if args.threads is not None else (os.cpu_count() or 1),
+    }

@@ -1,0 +1,1 @@
+"""Training engines. Each one implements the estimator API of ``engines.base.MLPEstimator``."""

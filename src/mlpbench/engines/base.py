@@ -1,0 +1,334 @@
+"""The estimator API and the training loop that every engine shares.
+
+An engine subclass supplies the numeric work (one SGD step, class probabilities,
+parameter access); this module owns the loop over epochs and batches, the learning
+rate schedule, divergence checks, timing and input validation, so every engine is
+driven the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+
+from mlpbench.errors import DataError, TrainingDivergedError
+from mlpbench.threads import limit_threads
+from mlpbench.training.batches import BatchOrder
+from mlpbench.training.hyperparams import validate_hyperparameters
+from mlpbench.training.init import he_normal_init, layer_sizes
+from mlpbench.training.schedule import learning_rate
+
+Params = list[tuple[np.ndarray, np.ndarray]]
+EpochCallback = Callable[[dict[str, Any]], None]
+
+PREDICT_CHUNK_ROWS = 4096
+
+
+class MLPEstimator(ABC):
+    """A ReLU multilayer perceptron classifier trained with mini-batch SGD.
+
+    The public methods follow scikit-learn's estimator conventions. Parameters are
+    exchanged as NumPy arrays in the layout ``X @ W + b``: W of shape
+    (fan_in, fan_out) and b of shape (fan_out,), one pair per layer.
+
+    Parameters
+    ----------
+    hidden : sizes of the hidden layers; an empty sequence gives softmax regression.
+    epochs : total number of epochs; ``fit`` trains until ``epoch_`` reaches it.
+    batch_size : rows per mini-batch; the last partial batch of an epoch is kept.
+    lr : base learning rate.
+    momentum, weight_decay : as in ``torch.optim.SGD`` (dampening 0, no Nesterov).
+    schedule : ``"constant"`` or ``"cosine"`` (per epoch).
+    dtype : ``"float32"`` or ``"float64"``; inputs are cast to it.
+    seed : seeds the initial parameters and the batch order.
+    threads : BLAS (and PyTorch) threads during fit and predict; None leaves them alone.
+    warm_start : when True and already fitted, ``fit`` continues from the current state.
+    """
+
+    engine_name: str = ""
+
+    def __init__(
+        self,
+        hidden: Sequence[int] = (128,),
+        *,
+        epochs: int = 10,
+        batch_size: int = 64,
+        lr: float = 0.1,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        schedule: str = "constant",
+        dtype: str = "float32",
+        seed: int = 0,
+        threads: int | None = None,
+        warm_start: bool = False,
+    ) -> None:
+        self.hidden = tuple(hidden)
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.schedule = schedule
+        self.dtype = np.dtype(dtype).name if isinstance(dtype, np.dtype | type) else dtype
+        self.seed = seed
+        self.threads = threads
+        self.warm_start = warm_start
+        self.layer_sizes_: list[int] | None = None
+        self.epoch_ = 0
+        self.history_: list[dict[str, Any]] = []
+        self.batch_losses_: list[np.ndarray] = []
+        self.batch_order_: BatchOrder | None = None
+
+    # ----- hooks each engine implements -------------------------------------------------
+
+    @abstractmethod
+    def _set_parameters(self, params: Params) -> None:
+        """Install parameters given in (fan_in, fan_out) layout, in ``self.dtype``."""
+
+    @abstractmethod
+    def get_parameters(self) -> Params:
+        """Return copies of the parameters as NumPy arrays in (fan_in, fan_out) layout."""
+
+    @abstractmethod
+    def _get_momentum_buffers(self) -> Params | None:
+        """Return the SGD momentum buffers in parameter layout, or None before the first step."""
+
+    @abstractmethod
+    def _set_momentum_buffers(self, buffers: Params | None) -> None:
+        """Install momentum buffers in parameter layout (None clears them)."""
+
+    @abstractmethod
+    def _to_engine(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
+        """Convert validated training arrays to the engine's own representation."""
+
+    @abstractmethod
+    def _train_step(self, X: Any, y: Any, batch: np.ndarray, lr: float) -> Any:
+        """Run one SGD step on rows ``batch`` and return the batch's mean loss (before the step)."""
+
+    @abstractmethod
+    def _predict_proba_chunk(self, X: np.ndarray) -> np.ndarray:
+        """Return softmax probabilities for a validated chunk of rows."""
+
+    def _losses_to_numpy(self, losses: list[Any]) -> np.ndarray:
+        return np.asarray(losses, dtype=np.float64)
+
+    def _synchronize(self) -> None:  # noqa: B027 (optional hook; CPU engines need nothing)
+        """Wait for queued device work before a clock is read (a no-op on the CPU)."""
+
+    # ----- public API ---------------------------------------------------------------------
+
+    @property
+    def is_fitted(self) -> bool:
+        return self.layer_sizes_ is not None
+
+    @property
+    def n_classes_(self) -> int:
+        self._check_fitted()
+        return self.layer_sizes_[-1]  # type: ignore[index]
+
+    @property
+    def n_features_in_(self) -> int:
+        self._check_fitted()
+        return self.layer_sizes_[0]  # type: ignore[index]
+
+    def initialize(self, n_features: int, n_classes: int) -> Self:
+        """Build fresh He-normal parameters and a fresh batch order from ``seed``."""
+        self._validate_hyperparameters()
+        self.layer_sizes_ = layer_sizes(n_features, self.hidden, n_classes)
+        self._set_parameters(he_normal_init(self.layer_sizes_, self.seed, self.dtype))
+        self._set_momentum_buffers(None)
+        self.batch_order_ = None
+        self.epoch_ = 0
+        self.history_ = []
+        self.batch_losses_ = []
+        return self
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        n_classes: int | None = None,
+        n_epochs: int | None = None,
+        callback: EpochCallback | None = None,
+    ) -> Self:
+        """Train on (X, y) until ``epoch_`` reaches ``epochs``.
+
+        X has shape (n_samples, n_features); y holds integer labels in
+        0..n_classes-1. ``n_classes`` defaults to ``max(y) + 1`` on a fresh fit.
+        ``n_epochs`` caps the epochs run by this call (useful to stop early and
+        resume later). ``callback`` receives each epoch's history record after the
+        epoch's clock has stopped, so its own time is not counted.
+
+        Raises TrainingDivergedError when a batch loss is not finite.
+        """
+        self._validate_hyperparameters()
+        X = self._validate_X(X, check_features=self.warm_start and self.is_fitted)
+        if not (self.warm_start and self.is_fitted):
+            classes = int(n_classes) if n_classes is not None else int(np.max(y, initial=-1)) + 1
+            self.initialize(X.shape[1], max(classes, 1))
+        y = self._validate_y(y, X.shape[0])
+        if self.batch_order_ is None or self.batch_order_.n_samples != X.shape[0]:
+            self.batch_order_ = BatchOrder(X.shape[0], self.batch_size, self.seed)
+
+        stop = self.epochs if n_epochs is None else min(self.epochs, self.epoch_ + n_epochs)
+        with limit_threads(self.threads):
+            X_engine, y_engine = self._to_engine(X, y)
+            while self.epoch_ < stop:
+                record = self._run_epoch(X_engine, y_engine)
+                if callback is not None:
+                    callback(record)
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Return class probabilities of shape (n_samples, n_classes), computed in chunks."""
+        self._check_fitted()
+        X = self._validate_X(X, check_features=True)
+        out = np.empty((X.shape[0], self.n_classes_), dtype=self.dtype)
+        with limit_threads(self.threads):
+            for start in range(0, X.shape[0], PREDICT_CHUNK_ROWS):
+                stop = start + PREDICT_CHUNK_ROWS
+                out[start:stop] = self._predict_proba_chunk(X[start:stop])
+        return out
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Return the most probable class of each row as int64."""
+        return np.argmax(self.predict_proba(X), axis=1).astype(np.int64)
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """Return the mean cross-entropy loss and the accuracy on (X, y)."""
+        probs = self.predict_proba(X)
+        y = self._validate_y(y, probs.shape[0])
+        picked = probs[np.arange(len(y)), y].astype(np.float64)
+        # Probabilities that underflow to 0 are clipped so one confident mistake stays finite.
+        loss = float(-np.mean(np.log(np.maximum(picked, np.finfo(probs.dtype).tiny))))
+        accuracy = float(np.mean(np.argmax(probs, axis=1) == y))
+        return {"loss": loss, "accuracy": accuracy}
+
+    def score(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Return the accuracy on (X, y), as scikit-learn classifiers do."""
+        return self.evaluate(X, y)["accuracy"]
+
+    def save(self, path: str | Path) -> Path:
+        """Write parameters and training state; ``.npz`` or ``.pt`` by the file suffix."""
+        from mlpbench.checkpoint import save_checkpoint
+
+        return save_checkpoint(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path, **overrides: Any) -> Self:
+        """Build an estimator of this engine from a ``.npz`` or ``.pt`` file of either engine."""
+        from mlpbench.checkpoint import load_into
+
+        return load_into(cls, path, **overrides)
+
+    def get_config(self) -> dict[str, Any]:
+        """Return the constructor arguments as plain Python values."""
+        return {
+            "hidden": list(self.hidden),
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "momentum": self.momentum,
+            "weight_decay": self.weight_decay,
+            "schedule": self.schedule,
+            "dtype": self.dtype,
+            "seed": self.seed,
+        }
+
+    # ----- the shared loop ----------------------------------------------------------------
+
+    def _run_epoch(self, X: Any, y: Any) -> dict[str, Any]:
+        assert self.batch_order_ is not None
+        lr = learning_rate(self.lr, self.schedule, self.epoch_, self.epochs)
+        batches = list(self.batch_order_.epoch())
+
+        self._synchronize()
+        start = time.perf_counter()
+        losses = [self._train_step(X, y, batch, lr) for batch in batches]
+        self._synchronize()
+        seconds = time.perf_counter() - start
+
+        batch_losses = self._losses_to_numpy(losses)
+        bad = np.flatnonzero(~np.isfinite(batch_losses))
+        if bad.size:
+            raise TrainingDivergedError(
+                f"training diverged: loss is {batch_losses[bad[0]]} at epoch {self.epoch_ + 1}, "
+                f"batch {bad[0] + 1} of {len(batches)}, learning rate {lr:g}; "
+                "try a smaller --lr"
+            )
+        sizes = np.array([len(b) for b in batches], dtype=np.float64)
+        self.epoch_ += 1
+        self.batch_losses_.append(batch_losses)
+        record = {
+            "epoch": self.epoch_,
+            "lr": lr,
+            "train_loss": float(np.dot(batch_losses, sizes) / sizes.sum()),
+            "time_s": seconds,
+        }
+        self.history_.append(record)
+        return record
+
+    # ----- validation ---------------------------------------------------------------------
+
+    def _validate_hyperparameters(self) -> None:
+        validate_hyperparameters(
+            hidden=self.hidden,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+            schedule=self.schedule,
+            dtype=self.dtype,
+        )
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise RuntimeError(
+                f"this {type(self).__name__} is not fitted yet; call fit() or load() first"
+            )
+
+    def _validate_X(self, X: np.ndarray, *, check_features: bool) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise DataError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+        if X.shape[0] == 0:
+            raise DataError("X has no rows")
+        if not (np.issubdtype(X.dtype, np.number) or X.dtype == np.bool_):
+            raise DataError(f"X must be numeric, got dtype {X.dtype}")
+        if check_features and X.shape[1] != self.n_features_in_:
+            raise DataError(
+                f"X has {X.shape[1]} features, but the model expects {self.n_features_in_}"
+            )
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        if not np.isfinite(X).all():
+            rows = np.flatnonzero(~np.isfinite(X).all(axis=1))
+            raise DataError(
+                f"X contains NaN or infinity in {rows.size} row(s), first at row {rows[0]}; "
+                "clean or impute the data first"
+            )
+        return X
+
+    def _validate_y(self, y: np.ndarray, n_rows: int) -> np.ndarray:
+        y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != n_rows:
+            raise DataError(f"y must have shape ({n_rows},) to match X, got {y.shape}")
+        if not np.issubdtype(y.dtype, np.integer):
+            if np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0):
+                y = y.astype(np.int64)
+            else:
+                raise DataError(f"y must hold integer class labels, got dtype {y.dtype}")
+        n_classes = self.n_classes_
+        bad = (y < 0) | (y >= n_classes)
+        if bad.any():
+            raise DataError(
+                f"label {y[bad][0]} at row {np.flatnonzero(bad)[0]} is outside 0..{n_classes - 1}; "
+                f"the model has {n_classes} classes"
+            )
+        return y.astype(np.int64, copy=False)

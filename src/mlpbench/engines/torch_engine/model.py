@@ -1,0 +1,131 @@
+"""``TorchMLP``: the estimator that trains ``MLPModule`` with autograd and ``torch.optim.SGD``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mlpbench.engines.base import MLPEstimator, Params
+from mlpbench.engines.torch_engine.module import MLPModule
+
+TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def resolve_device(device: str) -> torch.device:
+    """Return a torch device for ``"cpu"`` or ``"cuda[:N]"``, or raise ValueError if unusable."""
+    parsed = torch.device(device)
+    if parsed.type == "cpu":
+        return parsed
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device {device!r} was requested, but this PyTorch build "
+                f"({torch.__version__}) sees no CUDA GPU; use --device cpu"
+            )
+        return parsed
+    raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+
+
+class TorchMLP(MLPEstimator):
+    """Multilayer perceptron trained by PyTorch autograd.
+
+    Takes the parameters of ``MLPEstimator`` plus ``device`` (``"cpu"`` or
+    ``"cuda"``). Given the same seed it starts from the same parameters and sees the
+    same mini-batches as ``NumpyMLP``.
+    """
+
+    engine_name = "torch"
+
+    def __init__(
+        self, hidden: Sequence[int] = (128,), *, device: str = "cpu", **kwargs: Any
+    ) -> None:
+        super().__init__(hidden, **kwargs)
+        self.device = device
+
+    def _set_parameters(self, params: Params) -> None:
+        self._device = resolve_device(self.device)
+        torch_dtype = TORCH_DTYPES[self.dtype]
+        self.module_ = MLPModule(self.layer_sizes_).to(device=self._device, dtype=torch_dtype)
+        with torch.no_grad():
+            for layer, (W, b) in zip(self.module_.layers, params, strict=True):
+                layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(W.T)))
+                layer.bias.copy_(torch.from_numpy(np.ascontiguousarray(b)))
+        self._loss_fn = nn.CrossEntropyLoss()
+        self._optimizer = torch.optim.SGD(
+            self.module_.parameters(),
+            lr=self.lr,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+        )
+
+    def get_parameters(self) -> Params:
+        self._check_fitted()
+        return [
+            (
+                layer.weight.detach().cpu().numpy().T.copy(),
+                layer.bias.detach().cpu().numpy().copy(),
+            )
+            for layer in self.module_.layers
+        ]
+
+    def _get_momentum_buffers(self) -> Params | None:
+        buffers = []
+        for layer in self.module_.layers:
+            pair = []
+            for tensor in (layer.weight, layer.bias):
+                buffer = self._optimizer.state.get(tensor, {}).get("momentum_buffer")
+                if buffer is None:
+                    return None
+                pair.append(buffer.detach().cpu().numpy().copy())
+            buffers.append((pair[0].T.copy(), pair[1]))
+        return buffers
+
+    def _set_momentum_buffers(self, buffers: Params | None) -> None:
+        self._optimizer.state.clear()
+        if buffers is None:
+            return
+        torch_dtype = TORCH_DTYPES[self.dtype]
+        for layer, (W, b) in zip(self.module_.layers, buffers, strict=True):
+            for tensor, value in ((layer.weight, W.T), (layer.bias, b)):
+                buffer = torch.tensor(
+                    np.ascontiguousarray(value), dtype=torch_dtype, device=self._device
+                )
+                self._optimizer.state[tensor] = {"momentum_buffer": buffer}
+
+    def _to_engine(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
+        for group in self._optimizer.param_groups:
+            group["momentum"] = self.momentum
+            group["weight_decay"] = self.weight_decay
+        X_tensor = torch.from_numpy(X).to(self._device)
+        y_tensor = torch.from_numpy(y).to(self._device)
+        return X_tensor, y_tensor
+
+    def _train_step(self, X: torch.Tensor, y: torch.Tensor, batch: np.ndarray, lr: float) -> Any:
+        for group in self._optimizer.param_groups:
+            group["lr"] = lr
+        rows = torch.from_numpy(batch).to(self._device, non_blocking=True)
+        X_batch = X[rows]
+        y_batch = y[rows]
+
+        self._optimizer.zero_grad(set_to_none=True)
+        logits = self.module_(X_batch)
+        loss = self._loss_fn(logits, y_batch)
+        loss.backward()
+        self._optimizer.step()
+        return loss.detach()
+
+    def _losses_to_numpy(self, losses: list[Any]) -> np.ndarray:
+        return torch.stack(losses).cpu().numpy().astype(np.float64)
+
+    def _predict_proba_chunk(self, X: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            logits = self.module_(torch.from_numpy(X).to(self._device))
+            return torch.softmax(logits, dim=1).cpu().numpy()
+
+    def _synchronize(self) -> None:
+        if getattr(self, "_device", None) is not None and self._device.type == "cuda":
+            torch.cuda.synchronize(self._device)

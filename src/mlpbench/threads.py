@@ -1,0 +1,32 @@
+"""Thread-count control for BLAS (through threadpoolctl) and PyTorch."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+
+from threadpoolctl import threadpool_limits
+
+
+@contextlib.contextmanager
+def limit_threads(threads: int | None) -> Iterator[None]:
+    """Limit BLAS and OpenMP pools, and PyTorch's intra-op pool if loaded, inside the block.
+
+    ``None`` leaves every pool as it is.
+    """
+    if threads is None:
+        yield
+        return
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    torch = sys.modules.get("torch")
+    previous = torch.get_num_threads() if torch is not None else None
+    with threadpool_limits(limits=threads):
+        if torch is not None:
+            torch.set_num_threads(threads)
+        try:
+            yield
+        finally:
+            if torch is not None and previous is not None:
+                torch.set_num_threads(previous)

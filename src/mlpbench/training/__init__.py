@@ -1,0 +1,1 @@
+"""Pieces every engine shares so that the same seed gives the same run: init, batch order, schedule."""

@@ -1,0 +1,57 @@
+"""Validation of the hyperparameters that every engine accepts."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from mlpbench.training.schedule import SCHEDULES
+
+DTYPES = ("float32", "float64")
+
+
+def validate_hyperparameters(
+    *,
+    hidden: Sequence[int],
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    momentum: float,
+    weight_decay: float,
+    schedule: str,
+    dtype: str,
+) -> None:
+    """Raise ValueError naming the first invalid value and the accepted range."""
+    for size in hidden:
+        if isinstance(size, bool) or not isinstance(size, int | np.integer) or size <= 0:
+            raise ValueError(
+                f"hidden layer sizes must be positive integers, got {list(hidden)}; "
+                "use an empty list for no hidden layer"
+            )
+    _check_int("epochs", epochs, minimum=1)
+    _check_int("batch_size", batch_size, minimum=1)
+    if not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a positive finite number, got {lr}")
+    if not math.isfinite(momentum) or not 0 <= momentum < 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    if not math.isfinite(weight_decay) or weight_decay < 0:
+        raise ValueError(f"weight_decay must be zero or positive, got {weight_decay}")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
+    if not _is_dtype(dtype) or np.dtype(dtype).name not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+
+
+def _is_dtype(value: object) -> bool:
+    try:
+        np.dtype(value)  # type: ignore[call-overload]
+    except TypeError:
+        return False
+    return True
+
+
+def _check_int(name: str, value: object, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
