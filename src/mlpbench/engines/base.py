@@ -244,8 +244,36 @@ class MLPEstimator(ABC):
     # ----- the shared loop ----------------------------------------------------------------
 
     def _run_epoch(self, X: Any, y: Any) -> dict[str, Any]:
-        assert self.batch_order_ is not None
         lr = learning_rate(self.lr, self.schedule, self.epoch_, self.epochs)
+        seconds, losses, sizes = self._train_epoch(X, y, lr)
+
+        batch_losses = self._losses_to_numpy(losses)
+        bad = np.flatnonzero(~np.isfinite(batch_losses))
+        if bad.size:
+            raise TrainingDivergedError(
+                f"training diverged: loss is {batch_losses[bad[0]]} at epoch {self.epoch_ + 1}, "
+                f"batch {bad[0] + 1} of {len(batch_losses)}, learning rate {lr:g}; "
+                "try a smaller --lr"
+            )
+        weights = np.asarray(sizes, dtype=np.float64)
+        self.epoch_ += 1
+        self.batch_losses_.append(batch_losses)
+        record = {
+            "epoch": self.epoch_,
+            "lr": lr,
+            "train_loss": float(np.dot(batch_losses, weights) / weights.sum()),
+            "time_s": seconds,
+        }
+        self.history_.append(record)
+        return record
+
+    def _train_epoch(self, X: Any, y: Any, lr: float) -> tuple[float, list[Any], list[int]]:
+        """Run one epoch of steps; return its wall time in seconds, the batch losses and sizes.
+
+        The clock covers the steps only: the permutation is drawn before it starts.
+        Engines with their own batching (a DataLoader) override this method.
+        """
+        assert self.batch_order_ is not None
         batches = list(self.batch_order_.epoch())
 
         self._synchronize()
@@ -254,25 +282,7 @@ class MLPEstimator(ABC):
         self._synchronize()
         seconds = time.perf_counter() - start
 
-        batch_losses = self._losses_to_numpy(losses)
-        bad = np.flatnonzero(~np.isfinite(batch_losses))
-        if bad.size:
-            raise TrainingDivergedError(
-                f"training diverged: loss is {batch_losses[bad[0]]} at epoch {self.epoch_ + 1}, "
-                f"batch {bad[0] + 1} of {len(batches)}, learning rate {lr:g}; "
-                "try a smaller --lr"
-            )
-        sizes = np.array([len(b) for b in batches], dtype=np.float64)
-        self.epoch_ += 1
-        self.batch_losses_.append(batch_losses)
-        record = {
-            "epoch": self.epoch_,
-            "lr": lr,
-            "train_loss": float(np.dot(batch_losses, sizes) / sizes.sum()),
-            "time_s": seconds,
-        }
-        self.history_.append(record)
-        return record
+        return seconds, losses, [len(batch) for batch in batches]
 
     # ----- validation ---------------------------------------------------------------------
 
