@@ -1,0 +1,243 @@
+"""PNG plots of benchmark results: loss curves, epoch times, accuracy and sweeps.
+
+Figures are built with ``matplotlib.figure.Figure`` and rendered by the Agg
+canvas, never through pyplot, so no display or global backend is needed. Each
+file is written to a temporary file in the target folder and renamed into place.
+An engine with no data (for example one that failed) is left out, and the figure
+still renders, with a "no data" note when nothing is left.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter, PercentFormatter
+
+from mlpbench.atomic import atomic_writer
+
+FIGURE_SIZE_INCHES = (7.0, 4.5)
+DPI = 100
+MAX_LABELLED_X_TICKS = 12
+
+
+def _new_axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Axes]:
+    figure = Figure(figsize=FIGURE_SIZE_INCHES, dpi=DPI, layout="constrained")
+    axes = figure.add_subplot()
+    axes.set_title(title)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    return figure, axes
+
+
+def _note_no_data(axes: Axes) -> None:
+    axes.text(0.5, 0.5, "no data", ha="center", va="center", transform=axes.transAxes)
+
+
+def _save(figure: Figure, path: str | Path) -> Path:
+    with atomic_writer(path) as handle:
+        figure.savefig(handle, format="png")
+    return Path(path)
+
+
+def _non_empty(series: Mapping[str, Sequence[float]]) -> dict[str, np.ndarray]:
+    arrays = {name: np.asarray(values, dtype=np.float64) for name, values in series.items()}
+    return {name: values for name, values in arrays.items() if values.size}
+
+
+def plot_loss_curves(curves: Mapping[str, Sequence[float]], path: str | Path) -> Path:
+    """Plot training loss per epoch, one line per engine, and write a PNG.
+
+    The y axis is logarithmic when every finite loss is positive. Non-finite losses
+    (a diverged run) leave gaps in the line.
+
+    Parameters
+    ----------
+    curves : engine name to losses, shape (n_epochs,), epoch 1 first.
+    path : output file; its folder must exist.
+    """
+    figure, axes = _new_axes("Training loss", "epoch", "mean training loss")
+    data = _non_empty(curves)
+    for name, losses in data.items():
+        epochs = np.arange(1, losses.size + 1)
+        axes.plot(epochs, losses, marker="o", markersize=3, label=name)
+
+    if data:
+        finite = np.concatenate([losses[np.isfinite(losses)] for losses in data.values()])
+        if finite.size and (finite > 0).all():
+            axes.set_yscale("log")
+        axes.legend(title="engine")
+    else:
+        _note_no_data(axes)
+    return _save(figure, path)
+
+
+def plot_epoch_times(times: Mapping[str, Sequence[float]], path: str | Path) -> Path:
+    """Plot seconds per epoch per engine as a bar at the median with min-max whiskers.
+
+    Parameters
+    ----------
+    times : engine name to epoch durations in seconds, shape (n_epochs,).
+    path : output file; its folder must exist.
+    """
+    figure, axes = _new_axes("Time per epoch", "engine", "seconds per epoch")
+    data = _non_empty(times)
+    if not data:
+        _note_no_data(axes)
+        return _save(figure, path)
+
+    names = list(data)
+    medians = np.array([np.median(values) for values in data.values()])
+    lows = np.array([values.min() for values in data.values()])
+    highs = np.array([values.max() for values in data.values()])
+    positions = np.arange(len(names))
+    axes.bar(positions, medians, color=[f"C{index}" for index in positions])
+    axes.errorbar(
+        positions,
+        medians,
+        yerr=[medians - lows, highs - medians],
+        fmt="none",
+        ecolor="black",
+        capsize=6,
+        label="min to max",
+    )
+    axes.set_xticks(positions, names)
+    axes.set_ylim(bottom=0)
+    axes.legend()
+    return _save(figure, path)
+
+
+def plot_accuracy(accuracies: Mapping[str, Sequence[float]], path: str | Path) -> Path:
+    """Plot test accuracy per engine: a bar at the median and one dot per run.
+
+    Parameters
+    ----------
+    accuracies : engine name to accuracies as fractions in [0, 1], shape (n_runs,).
+    path : output file; its folder must exist.
+
+    Raises ValueError for a value outside [0, 1], such as a percentage.
+    """
+    figure, axes = _new_axes("Test accuracy", "engine", "test accuracy")
+    data = _non_empty(accuracies)
+    for name, values in data.items():
+        outside = values[~((values >= 0) & (values <= 1))]
+        if outside.size:
+            raise ValueError(
+                f"accuracy of {name!r} must be a fraction in [0, 1], got {outside[0]!r}; "
+                "divide percentages by 100"
+            )
+    if not data:
+        _note_no_data(axes)
+        return _save(figure, path)
+
+    names = list(data)
+    positions = np.arange(len(names))
+    medians = [float(np.median(values)) for values in data.values()]
+    bars = axes.bar(positions, medians, color=[f"C{index}" for index in positions], alpha=0.6)
+    # Bars that start at 0 % hide small differences, so the median is also printed.
+    axes.bar_label(bars, labels=[f"{median:.2%}" for median in medians], padding=8)
+    for position, values in zip(positions, data.values(), strict=True):
+        # Spread the dots sideways, evenly, so that equal accuracies stay visible.
+        offsets = np.linspace(-0.2, 0.2, values.size) if values.size > 1 else np.zeros(1)
+        axes.plot(position + offsets, values, "o", color="black", markersize=4)
+    axes.set_xticks(positions, names)
+    # Headroom above 100 % keeps the median labels clear of the title.
+    axes.set_ylim(0, 1.1)
+    axes.set_yticks(np.linspace(0, 1, 6))
+    axes.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+    return _save(figure, path)
+
+
+def _sweep_series(
+    points: Sequence[Mapping[str, Any]], x: str, y: str, group: str
+) -> dict[str, tuple[list[float], list[float]]]:
+    """Group rows into sorted (x, y) lists; rows whose y is missing, None or NaN are skipped."""
+    series: dict[str, list[tuple[float, float]]] = {}
+    for row in points:
+        for key in (x, group):
+            if key not in row:
+                raise ValueError(f"sweep row {dict(row)} has no {key!r} column")
+        y_value = row.get(y)
+        if y_value is None or not math.isfinite(float(y_value)):
+            continue
+        series.setdefault(str(row[group]), []).append((float(row[x]), float(y_value)))
+    return {
+        name: ([px for px, _ in sorted(pairs)], [py for _, py in sorted(pairs)])
+        for name, pairs in series.items()
+    }
+
+
+def _label_log_x_ticks(axes: Axes, x_values: list[float]) -> None:
+    """Put ticks at the data's x values (batch sizes) instead of powers of ten."""
+    if len(x_values) > MAX_LABELLED_X_TICKS:
+        return
+    axes.set_xticks(x_values, [f"{value:g}" for value in x_values])
+    axes.xaxis.set_minor_formatter(NullFormatter())
+
+
+def plot_sweep(
+    points: Sequence[Mapping[str, Any]],
+    x: str,
+    y: str,
+    group: str,
+    path: str | Path,
+    *,
+    loglog: bool = True,
+    hline: float | None = None,
+    hline_label: str | None = None,
+    title: str = "",
+    xlabel: str = "",
+    ylabel: str = "",
+) -> Path:
+    """Plot ``y`` against ``x`` with one line per value of ``group``, and write a PNG.
+
+    Used for time per epoch against batch size (log-log) and for GFLOP/s against
+    batch size with the measured peak as ``hline``.
+
+    Parameters
+    ----------
+    points : rows (dicts); each needs the ``x`` and ``group`` keys. A row whose ``y``
+        is missing, None or NaN (a failed run) is skipped.
+    x, y, group : the column names to plot and to group by.
+    path : output file; its folder must exist.
+    loglog : logarithmic x and y axes.
+    hline : y value of a horizontal reference line, such as a peak GFLOP/s.
+    hline_label : legend entry for ``hline``.
+    title, xlabel, ylabel : figure texts; the labels default to the column names.
+
+    Raises ValueError for a missing ``x`` or ``group`` key, or, with ``loglog``, for a
+    value <= 0 (pass ``loglog=False`` for such data).
+    """
+    figure, axes = _new_axes(title, xlabel or x, ylabel or y)
+    series = _sweep_series(points, x, y, group)
+
+    if loglog:
+        values = [v for xs, ys in series.values() for v in (*xs, *ys)]
+        if hline is not None:
+            values.append(hline)
+        non_positive = [v for v in values if v <= 0]
+        if non_positive:
+            raise ValueError(
+                f"log-log sweep plot needs positive values, got {non_positive[0]}; "
+                "pass loglog=False"
+            )
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+
+    for name, (xs, ys) in series.items():
+        axes.plot(xs, ys, marker="o", markersize=4, label=name)
+    if loglog and series:
+        _label_log_x_ticks(axes, sorted({px for xs, _ in series.values() for px in xs}))
+    if hline is not None:
+        axes.axhline(hline, color="black", linestyle="--", label=hline_label or f"{hline:g}")
+
+    if series or hline is not None:
+        axes.legend(title=group if series else None)
+    if not series:
+        _note_no_data(axes)
+    return _save(figure, path)

@@ -1,0 +1,89 @@
+"""Summary statistics of repeated timings, and a warning when they vary too much."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+DEFAULT_SPREAD_THRESHOLD = 0.1
+
+
+def summarize(values: Sequence[float]) -> dict[str, Any]:
+    """Summarize repeated measurements by median and quartiles, keeping the raw values.
+
+    Quartiles use NumPy's default linear interpolation. No value is dropped as an
+    outlier: a slow repeat widens the IQR and shows up in ``max`` and ``values``.
+
+    Parameters
+    ----------
+    values : one or more finite measurements, shape (n,).
+
+    Returns
+    -------
+    dict
+        ``n``, ``median``, ``min``, ``max``, ``mean``, ``q1``, ``q3``, ``iqr``,
+        ``relative_spread`` (``iqr / |median|``; 0.0 when both are 0, None when only
+        the median is 0) and ``values`` (the input as a list of floats).
+        Raises ValueError for an empty input or a non-finite value.
+    """
+    data = np.asarray(values, dtype=np.float64)
+    if data.ndim != 1 or data.size == 0:
+        raise ValueError(f"values must be a non-empty 1-D sequence, got shape {data.shape}")
+    bad = data[~np.isfinite(data)]
+    if bad.size:
+        raise ValueError(f"values must be finite, got {bad[0]!r} among {data.size} values")
+
+    q1, median, q3 = (float(q) for q in np.percentile(data, [25, 50, 75]))
+    iqr = q3 - q1
+    if median != 0:
+        relative_spread: float | None = iqr / abs(median)
+    elif iqr == 0:
+        relative_spread = 0.0
+    else:
+        relative_spread = None
+
+    return {
+        "n": int(data.size),
+        "median": median,
+        "min": float(data.min()),
+        "max": float(data.max()),
+        "mean": float(data.mean()),
+        "q1": q1,
+        "q3": q3,
+        "iqr": iqr,
+        "relative_spread": relative_spread,
+        "values": [float(value) for value in data],
+    }
+
+
+def spread_warning(
+    summary: Mapping[str, Any], threshold: float = DEFAULT_SPREAD_THRESHOLD
+) -> str | None:
+    """Return a warning when the IQR exceeds ``threshold`` times the median, else None.
+
+    Parameters
+    ----------
+    summary : a dict from ``summarize``.
+    threshold : largest acceptable ``iqr / median``, e.g. 0.1 for 10 %.
+
+    Returns
+    -------
+    str or None
+        A message for the user; also returned when the spread is undefined
+        (median 0 with a non-zero IQR).
+    """
+    spread = summary["relative_spread"]
+    if spread is None:
+        return (
+            f"timings vary around a median of 0 (IQR {summary['iqr']:.3g}); "
+            "the relative spread is undefined"
+        )
+    if math.isfinite(spread) and spread <= threshold:
+        return None
+    return (
+        f"timings vary by {spread:.0%} (IQR/median); the machine may be busy; "
+        "use more --repeats"
+    )

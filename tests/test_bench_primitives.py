@@ -1,0 +1,318 @@
+"""Tests of the benchmark building blocks: FLOP counts, matmul peak, environment,
+statistics, memory and plots."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+from mlpbench.bench.environment import collect_environment
+from mlpbench.bench.flops import epoch_flops, matmul_flops, step_flops
+from mlpbench.bench.memory import current_rss_bytes, peak_rss_bytes
+from mlpbench.bench.peak import PeakResult, measure_matmul_peak, measure_torch_matmul_peak
+from mlpbench.bench.plots import plot_accuracy, plot_epoch_times, plot_loss_curves, plot_sweep
+from mlpbench.bench.stats import spread_warning, summarize
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+# --- FLOP counts -------------------------------------------------------------
+
+
+def test_step_flops_one_hidden_layer():
+    batch = 64
+    # Layer 1, 784 -> 128 (first layer: no input gradient).
+    forward_matmul_1 = 2 * 64 * 784 * 128  # 12,845,056
+    bias_1 = 64 * 128  # 8,192
+    relu_1 = 64 * 128
+    grad_weight_1 = 2 * 64 * 784 * 128
+    grad_bias_1 = 64 * 128
+    relu_mask_1 = 64 * 128
+    layer_1 = forward_matmul_1 + bias_1 + relu_1 + grad_weight_1 + grad_bias_1 + relu_mask_1
+    assert layer_1 == 25_722_880
+
+    # Layer 2, 128 -> 10 (output layer: no ReLU, but an input gradient).
+    forward_matmul_2 = 2 * 64 * 128 * 10  # 163,840
+    bias_2 = 64 * 10
+    grad_weight_2 = 2 * 64 * 128 * 10
+    grad_input_2 = 2 * 64 * 128 * 10
+    grad_bias_2 = 64 * 10
+    layer_2 = forward_matmul_2 + bias_2 + grad_weight_2 + grad_input_2 + grad_bias_2
+    assert layer_2 == 492_800
+
+    # Softmax cross-entropy: 5 FLOPs per logit by convention.
+    loss = 5 * 64 * 10
+
+    # SGD with momentum and weight decay: 6 FLOPs per parameter.
+    parameters = (784 * 128 + 128) + (128 * 10 + 10)  # 101,770
+    update = 6 * parameters
+
+    expected = layer_1 + layer_2 + loss + update
+    assert expected == 26_829_500
+    assert step_flops([784, 128, 10], batch, momentum=True, weight_decay=True) == expected
+
+
+def test_step_flops_optimizer_terms():
+    parameters = (784 * 128 + 128) + (128 * 10 + 10)
+    with_both = step_flops([784, 128, 10], 64, momentum=True, weight_decay=True)
+    momentum_only = step_flops([784, 128, 10], 64, momentum=True, weight_decay=False)
+    plain = step_flops([784, 128, 10], 64, momentum=False, weight_decay=False)
+    assert with_both - momentum_only == 2 * parameters
+    assert momentum_only - plain == 2 * parameters
+
+
+def test_step_flops_no_hidden_layer():
+    # Softmax regression 4 -> 3 at batch 2, plain SGD.
+    forward_matmul = 2 * 2 * 4 * 3  # 48
+    bias = 2 * 3  # 6
+    grad_weight = 2 * 2 * 4 * 3  # 48, and no input gradient
+    grad_bias = 2 * 3  # 6
+    loss = 5 * 2 * 3  # 30
+    update = 2 * (4 * 3 + 3)  # 30
+    expected = forward_matmul + bias + grad_weight + grad_bias + loss + update
+    assert expected == 168
+    assert step_flops([4, 3], 2, momentum=False, weight_decay=False) == expected
+
+
+def test_matmul_flops_one_hidden_layer():
+    # Layer 1: forward and dW; layer 2: forward, dW and dX.
+    expected = 2 * (2 * 64 * 784 * 128) + 3 * (2 * 64 * 128 * 10)
+    assert matmul_flops([784, 128, 10], 64) == expected
+
+
+def test_epoch_flops_partial_batch():
+    sizes = [20, 16, 8, 5]
+    full_step = step_flops(sizes, 32, momentum=True, weight_decay=False)
+    partial_step = step_flops(sizes, 100 % 32, momentum=True, weight_decay=False)
+    expected = 3 * full_step + partial_step
+    assert epoch_flops(sizes, 100, 32, momentum=True, weight_decay=False) == expected
+
+
+def test_epoch_flops_exact_and_oversized_batch():
+    sizes = [20, 16, 5]
+    one_step = step_flops(sizes, 25, momentum=False, weight_decay=True)
+    assert epoch_flops(sizes, 100, 25, momentum=False, weight_decay=True) == 4 * one_step
+    whole = step_flops(sizes, 100, momentum=False, weight_decay=True)
+    assert epoch_flops(sizes, 100, 500, momentum=False, weight_decay=True) == whole
+
+
+@pytest.mark.parametrize(
+    "sizes, batch",
+    [([784], 64), ([784, 0, 10], 64), ([784, 10], 0)],
+)
+def test_step_flops_rejects_invalid(sizes, batch):
+    with pytest.raises(ValueError):
+        step_flops(sizes, batch, momentum=True, weight_decay=True)
+
+
+# --- Matrix-multiply peak ----------------------------------------------------
+
+
+@pytest.mark.parametrize("measure", [measure_matmul_peak, measure_torch_matmul_peak])
+def test_peak_positive_and_bounded(measure):
+    if measure is measure_torch_matmul_peak:
+        import torch  # import outside the timed call; the function excludes it too
+
+        assert torch.get_num_threads() >= 1
+    start = time.perf_counter()
+    result = measure("float32", threads=1, size=256, min_seconds=0.2, max_seconds=2.0)
+    wall_seconds = time.perf_counter() - start
+
+    assert isinstance(result, PeakResult)
+    assert math.isfinite(result.gflops)
+    assert result.gflops > 0
+    assert result.median_gflops <= result.gflops
+    assert result.repeats >= 1
+    assert result.threads == 1
+    # A bound on the function's time limit, not a speed goal.
+    assert wall_seconds < 6.0
+    assert json.loads(json.dumps(result.to_dict()))["size"] == result.size
+
+
+def test_peak_shrinks_size_for_small_budget():
+    # One float64 2048 product is 17 GFLOP; a 5 ms per-call budget forces a smaller size.
+    result = measure_matmul_peak("float64", threads=1, size=2048, min_seconds=0.0, max_seconds=0.05)
+    assert result.size < 2048
+    assert result.dtype == "float64"
+
+
+def test_torch_peak_restores_thread_count():
+    import torch
+
+    before = torch.get_num_threads()
+    measure_torch_matmul_peak("float64", threads=1, size=64, min_seconds=0.01, max_seconds=1.0)
+    assert torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"dtype": "float16"},
+        {"threads": 0},
+        {"size": 0},
+        {"min_seconds": 5.0, "max_seconds": 1.0},
+    ],
+)
+def test_peak_rejects_invalid(kwargs):
+    with pytest.raises(ValueError):
+        measure_matmul_peak(**kwargs)
+
+
+# --- Environment -------------------------------------------------------------
+
+
+def test_environment_serializable():
+    environment = collect_environment(threads=1)
+    text = json.dumps(environment)
+    loaded = json.loads(text)
+    assert loaded["numpy"] == np.__version__
+    assert loaded["threads"] == 1
+    assert len(loaded["blas"]) >= 1
+    assert loaded["blas"][0]["num_threads"] == 1
+    assert loaded["cpu"]["logical_cores"] >= 1
+    assert loaded["timestamp_utc"].endswith("+00:00")
+
+
+# --- Statistics --------------------------------------------------------------
+
+
+def test_summarize_known_values():
+    summary = summarize([5.0, 1.0, 4.0, 2.0, 3.0])
+    assert summary["n"] == 5
+    assert summary["median"] == 3.0
+    assert summary["q1"] == 2.0
+    assert summary["q3"] == 4.0
+    assert summary["iqr"] == 2.0
+    assert summary["relative_spread"] == pytest.approx(2.0 / 3.0)
+    assert summary["min"] == 1.0
+    assert summary["max"] == 5.0
+    assert summary["mean"] == 3.0
+    assert summary["values"] == [5.0, 1.0, 4.0, 2.0, 3.0]
+
+
+def test_summarize_rejects_empty_and_nan():
+    with pytest.raises(ValueError):
+        summarize([])
+    with pytest.raises(ValueError):
+        summarize([1.0, float("nan")])
+
+
+def test_spread_warning_spread_and_tight():
+    spread = summarize([1.0, 1.5, 2.0, 2.5, 3.0])
+    tight = summarize([1.00, 1.01, 1.02, 0.99, 1.00])
+    message = spread_warning(spread)
+    assert message is not None
+    assert "50%" in message
+    assert spread_warning(tight) is None
+
+
+# --- Memory ------------------------------------------------------------------
+
+
+def test_peak_rss_grows_with_allocation():
+    before_peak = peak_rss_bytes()
+    before_current = current_rss_bytes()
+    array = np.ones(50 * 1024 * 1024 // 8)  # 50 MiB, every page written
+    during_current = current_rss_bytes()
+    after_peak = peak_rss_bytes()
+
+    assert before_peak > 0
+    assert after_peak >= before_peak
+    assert during_current - before_current >= 40 * 1024 * 1024
+    # Both in bytes, so the peak is about the current size or above. The kernel's RSS
+    # counters are batched per CPU, so the two readings can differ by a few pages.
+    assert after_peak >= 0.9 * during_current
+    assert array[-1] == 1.0
+
+
+# --- Plots -------------------------------------------------------------------
+
+
+def _assert_png(path: Path) -> None:
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+    image = matplotlib.image.imread(path)
+    assert image.shape[0] > 0
+    assert image.shape[1] > 0
+    # Only the finished PNG remains; no temporary file is left beside it.
+    assert [entry.name for entry in path.parent.iterdir()] == [path.name]
+
+
+def test_plot_loss_curves_with_empty_engine(tmp_path):
+    path = plot_loss_curves(
+        {"numpy": [2.3, 1.1, 0.7], "torch": [2.3, 1.0, 0.65], "failed": []},
+        tmp_path / "loss.png",
+    )
+    assert path == tmp_path / "loss.png"
+    _assert_png(path)
+
+
+def test_plot_loss_curves_all_empty(tmp_path):
+    _assert_png(plot_loss_curves({"numpy": []}, tmp_path / "loss.png"))
+
+
+def test_plot_epoch_times_with_empty_engine(tmp_path):
+    path = plot_epoch_times(
+        {"numpy": [1.2, 1.0, 1.1], "torch": [0.4, 0.5, 0.45], "failed": []},
+        tmp_path / "times.png",
+    )
+    _assert_png(path)
+
+
+def test_plot_epoch_times_all_empty(tmp_path):
+    _assert_png(plot_epoch_times({}, tmp_path / "times.png"))
+
+
+def test_plot_accuracy_with_empty_engine(tmp_path):
+    path = plot_accuracy(
+        {"numpy": [0.97, 0.975, 0.972], "torch": [0.971], "failed": []},
+        tmp_path / "accuracy.png",
+    )
+    _assert_png(path)
+
+
+def test_plot_accuracy_rejects_percentages(tmp_path):
+    with pytest.raises(ValueError, match="divide percentages by 100"):
+        plot_accuracy({"numpy": [97.0]}, tmp_path / "accuracy.png")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_sweep_with_peak_line(tmp_path):
+    points = [
+        {"engine": "numpy", "batch_size": 32, "gflops": 10.0},
+        {"engine": "numpy", "batch_size": 128, "gflops": 30.0},
+        {"engine": "torch", "batch_size": 32, "gflops": 15.0},
+        {"engine": "torch", "batch_size": 128, "gflops": 40.0},
+        {"engine": "failed", "batch_size": 32, "gflops": None},
+    ]
+    path = plot_sweep(
+        points,
+        "batch_size",
+        "gflops",
+        "engine",
+        tmp_path / "sweep.png",
+        hline=100.0,
+        hline_label="measured peak",
+        title="Throughput",
+        ylabel="GFLOP/s",
+    )
+    _assert_png(path)
+
+
+def test_plot_sweep_no_rows(tmp_path):
+    _assert_png(plot_sweep([], "batch_size", "seconds", "engine", tmp_path / "sweep.png"))
+
+
+def test_plot_sweep_loglog_rejects_zero(tmp_path):
+    points = [{"engine": "numpy", "batch_size": 0, "seconds": 1.0}]
+    with pytest.raises(ValueError, match="loglog=False"):
+        plot_sweep(points, "batch_size", "seconds", "engine", tmp_path / "sweep.png")
+    linear = plot_sweep(
+        points, "batch_size", "seconds", "engine", tmp_path / "sweep.png", loglog=False
+    )
+    _assert_png(linear)
