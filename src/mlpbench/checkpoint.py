@@ -3,6 +3,8 @@
 Both formats hold the same content: the layer sizes, the dtype, the constructor
 settings, one weight and one bias per layer, and the training state needed to
 resume (epoch counter, batch-order generator state, momentum buffers, history).
+An optional ``dataset`` entry records what the model was trained on (name, class
+names, image shape) as JSON; files without it load with ``dataset`` None.
 
 ``.npz`` arrays are named ``W0, b0, W1, b1, ...`` with W in (fan_in, fan_out)
 layout; momentum buffers are ``momentum_W0, ...``; strings are stored as 0-d
@@ -51,13 +53,14 @@ class Checkpoint:
     batch_rng_state: str | None = None
     momentum: Params | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    # JSON-compatible facts about the training data, e.g. {"name": "fashion-mnist",
+    # "class_names": [...], "image_shape": [28, 28]}; None when not recorded.
+    dataset: dict[str, Any] | None = None
 
     def validate(self, source: str) -> None:
         """Raise CheckpointError naming the first array whose shape does not fit ``layer_sizes``."""
         if len(self.layer_sizes) < 2:
-            raise CheckpointError(
-                f"{source}: layer sizes {self.layer_sizes} need at least 2 entries"
-            )
+            raise CheckpointError(f"{source}: layer sizes {self.layer_sizes} need at least 2 entries")
         if len(self.params) != len(self.layer_sizes) - 1:
             raise CheckpointError(
                 f"{source}: {len(self.params)} layers of parameters, but layer sizes "
@@ -76,21 +79,18 @@ class Checkpoint:
                         raise CheckpointError(f"{source}: array {name} contains NaN or infinity")
 
 
-def _check_shape(
-    source: str, name: str, actual: tuple[int, ...], expected: tuple[int, ...]
-) -> None:
+def _check_shape(source: str, name: str, actual: tuple[int, ...], expected: tuple[int, ...]) -> None:
     if tuple(actual) != expected:
         raise CheckpointError(
-            f"{source}: array {name} has shape {tuple(actual)}, but the architecture "
-            f"needs {expected}"
+            f"{source}: array {name} has shape {tuple(actual)}, but the architecture needs {expected}"
         )
 
 
 # ----- estimator <-> checkpoint -----------------------------------------------------------
 
 
-def checkpoint_from_model(model: MLPEstimator) -> Checkpoint:
-    """Capture a fitted model's parameters and training state."""
+def checkpoint_from_model(model: MLPEstimator, dataset: dict[str, Any] | None = None) -> Checkpoint:
+    """Capture a fitted model's parameters and training state, with optional data set facts."""
     if not model.is_fitted:
         raise CheckpointError("the model is not fitted; there are no parameters to save")
     order = model.batch_order_
@@ -104,6 +104,7 @@ def checkpoint_from_model(model: MLPEstimator) -> Checkpoint:
         batch_rng_state=order.get_state() if order is not None else None,
         momentum=model._get_momentum_buffers(),
         history=list(model.history_),
+        dataset=dataset,
     )
 
 
@@ -136,10 +137,13 @@ def restore_model(model: MLPEstimator, checkpoint: Checkpoint, source: str) -> N
         model.batch_order_ = BatchOrder.from_state(checkpoint.batch_rng_state)
 
 
-def save_checkpoint(model: MLPEstimator, path: str | Path) -> Path:
-    """Write ``model`` to ``path`` atomically; the suffix picks ``.npz`` or ``.pt``."""
+def save_checkpoint(model: MLPEstimator, path: str | Path, *, dataset: dict[str, Any] | None = None) -> Path:
+    """Write ``model`` to ``path`` atomically; the suffix picks ``.npz`` or ``.pt``.
+
+    ``dataset`` (JSON-compatible) is stored as the checkpoint's ``dataset`` entry.
+    """
     path = Path(path)
-    checkpoint = checkpoint_from_model(model)
+    checkpoint = checkpoint_from_model(model, dataset)
     writers = {".npz": _write_npz, ".pt": _write_pt}
     if path.suffix not in writers:
         raise CheckpointError(f"cannot save to {path}: use a .npz or .pt file name")
@@ -194,6 +198,8 @@ def _write_npz(checkpoint: Checkpoint, handle: Any) -> None:
         "epoch": np.array(checkpoint.epoch, dtype=np.int64),
         "history": np.array(json.dumps(checkpoint.history)),
     }
+    if checkpoint.dataset is not None:
+        arrays["dataset"] = np.array(json.dumps(checkpoint.dataset))
     if checkpoint.batch_rng_state is not None:
         arrays["batch_rng_state"] = np.array(checkpoint.batch_rng_state)
     for index, (W, b) in enumerate(checkpoint.params):
@@ -236,6 +242,7 @@ def _read_npz(path: Path) -> Checkpoint:
         batch_rng_state=str(arrays["batch_rng_state"]) if "batch_rng_state" in arrays else None,
         momentum=pairs("momentum_") if "momentum_W0" in arrays else None,
         history=json.loads(str(arrays.get("history", np.array("[]")))),
+        dataset=json.loads(str(arrays["dataset"])) if "dataset" in arrays else None,
     )
 
 
@@ -263,6 +270,7 @@ def _write_pt(checkpoint: Checkpoint, handle: Any) -> None:
         "epoch": checkpoint.epoch,
         "batch_rng_state": checkpoint.batch_rng_state,
         "history": json.dumps(checkpoint.history),
+        "dataset": json.dumps(checkpoint.dataset) if checkpoint.dataset is not None else None,
         "state_dict": to_state(checkpoint.params),
         "momentum": to_state(checkpoint.momentum) if checkpoint.momentum is not None else None,
     }
@@ -279,12 +287,12 @@ def _read_pt(path: Path) -> Checkpoint:
             f"{path} holds Python objects other than tensors, so it was not loaded "
             "(mlpbench loads .pt files with weights_only=True); save a state_dict instead"
         ) from error
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile) as error:
-        raise CheckpointError(f"{path} is not a readable .pt file ({error})") from error
-    if not isinstance(payload, dict) or "state_dict" not in payload or "layer_sizes" not in payload:
+    except Exception as error:  # noqa: BLE001 - a corrupt archive fails in many ways (IndexError, RuntimeError, ...)
         raise CheckpointError(
-            f"{path} has no 'state_dict' and 'layer_sizes'; it was not written by mlpbench"
-        )
+            f"{path} is not a readable .pt file ({type(error).__name__}: {error})"
+        ) from error
+    if not isinstance(payload, dict) or "state_dict" not in payload or "layer_sizes" not in payload:
+        raise CheckpointError(f"{path} has no 'state_dict' and 'layer_sizes'; it was not written by mlpbench")
     sizes = [int(v) for v in payload["layer_sizes"]]
 
     def from_state(state: dict[str, Any]) -> Params:
@@ -299,6 +307,7 @@ def _read_pt(path: Path) -> Checkpoint:
         return out
 
     momentum = payload.get("momentum")
+    dataset = payload.get("dataset")
     return Checkpoint(
         layer_sizes=sizes,
         dtype=str(payload.get("dtype", "float32")),
@@ -309,4 +318,5 @@ def _read_pt(path: Path) -> Checkpoint:
         batch_rng_state=payload.get("batch_rng_state"),
         momentum=from_state(momentum) if momentum is not None else None,
         history=json.loads(payload.get("history", "[]")),
+        dataset=json.loads(dataset) if dataset is not None else None,
     )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 Params = list[tuple[np.ndarray, np.ndarray]]
 
 
-def forward(params: Params, X: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+def forward(
+    params: Params, X: np.ndarray, out: Sequence[np.ndarray] | None = None
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """Return the logits and the input of every layer.
 
     X has shape (batch, n_features); each layer computes ``A @ W + b`` with W of
@@ -15,12 +19,15 @@ def forward(params: Params, X: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]
     logits of shape (batch, n_classes). ``inputs[l]`` is what layer l received
     (``inputs[0]`` is X), which is all the backward pass needs: for l > 0 it is a
     ReLU output, so ``inputs[l] > 0`` is also the ReLU derivative's mask.
+
+    ``out``, if given, holds one preallocated array per layer of shape
+    (batch, fan_out) that receives the layer's output, so nothing is allocated.
     """
     inputs = [X]
     A = X
     last = len(params) - 1
     for index, (W, b) in enumerate(params):
-        Z = A @ W
+        Z = np.matmul(A, W, out=None if out is None else out[index])
         Z += b
         if index < last:
             np.maximum(Z, 0, out=Z)

@@ -21,19 +21,32 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return np.exp(log_softmax(logits))
 
 
-def cross_entropy_with_grad(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+def cross_entropy_with_grad(
+    logits: np.ndarray, y: np.ndarray, *, overwrite_logits: bool = False
+) -> tuple[float, np.ndarray]:
     """Return the mean cross-entropy over the batch and d(loss)/d(logits).
 
-    For softmax followed by cross-entropy the gradient is ``(probs - onehot(y)) / batch``:
-    the division makes it the gradient of the batch mean, not of the sum.
-    Subtracting 1 at each label's column avoids building a one-hot matrix.
+    The gradient is ``(softmax(logits) - onehot(y)) / batch``. The division makes it
+    the gradient of the batch mean, not of the sum. Subtracting 1 at each label's
+    column avoids building a one-hot matrix.
+
+    With ``overwrite_logits=True`` the gradient is written into ``logits`` (saving
+    an allocation per step); otherwise ``logits`` is left unchanged.
     """
+    if not overwrite_logits:
+        logits = logits.copy()
     batch = logits.shape[0]
     rows = np.arange(batch)
-    log_probs = log_softmax(logits)
-    loss = -float(log_probs[rows, y].mean(dtype=np.float64))
 
-    dlogits = np.exp(log_probs, out=log_probs)
+    # Log-sum-exp: with the row maximum subtracted every exponent is <= 0.
+    logits -= logits.max(axis=1, keepdims=True)
+    label_logits = logits[rows, y].astype(np.float64)
+    probs = np.exp(logits, out=logits)
+    row_sums = probs.sum(axis=1, keepdims=True)
+    loss = float(np.mean(np.log(row_sums[:, 0], dtype=np.float64) - label_logits))
+
+    dlogits = probs
+    dlogits /= row_sums
     dlogits[rows, y] -= 1
     dlogits /= batch
     return loss, dlogits

@@ -11,6 +11,7 @@ from mlpbench.engines.numpy_engine.backward import backward
 from mlpbench.engines.numpy_engine.forward import forward
 from mlpbench.engines.numpy_engine.loss import cross_entropy_with_grad, softmax
 from mlpbench.engines.numpy_engine.sgd import SGD
+from mlpbench.engines.numpy_engine.workspace import WorkspaceCache
 
 
 class NumpyMLP(MLPEstimator):
@@ -25,10 +26,10 @@ class NumpyMLP(MLPEstimator):
     engine_name = "numpy"
 
     def _set_parameters(self, params: Params) -> None:
-        self.params_ = [
-            (np.array(W, dtype=self.dtype), np.array(b, dtype=self.dtype)) for W, b in params
-        ]
+        self.params_ = [(np.array(W, dtype=self.dtype), np.array(b, dtype=self.dtype)) for W, b in params]
         self._optimizer = SGD(self.momentum, self.weight_decay)
+        self._workspaces = WorkspaceCache(self.layer_sizes_, np.dtype(self.dtype))
+        self._flat_params = [array for pair in self.params_ for array in pair]
 
     def get_parameters(self) -> Params:
         self._check_fitted()
@@ -44,9 +45,7 @@ class NumpyMLP(MLPEstimator):
         if buffers is None:
             self._optimizer.buffers = None
             return
-        self._optimizer.buffers = [
-            np.array(array, dtype=self.dtype) for pair in buffers for array in pair
-        ]
+        self._optimizer.buffers = [np.array(array, dtype=self.dtype) for pair in buffers for array in pair]
 
     def _to_engine(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
         # Settings may have changed since the parameters were installed (warm start).
@@ -55,16 +54,16 @@ class NumpyMLP(MLPEstimator):
         return X, y
 
     def _train_step(self, X: np.ndarray, y: np.ndarray, batch: np.ndarray, lr: float) -> float:
-        X_batch = X[batch]
+        workspace = self._workspaces.get(len(batch))
+        X_batch = np.take(X, batch, axis=0, out=workspace.X)
         y_batch = y[batch]
 
-        logits, inputs = forward(self.params_, X_batch)
-        loss, dlogits = cross_entropy_with_grad(logits, y_batch)
-        grads = backward(self.params_, inputs, dlogits)
+        logits, inputs = forward(self.params_, X_batch, out=workspace.outputs)
+        loss, dlogits = cross_entropy_with_grad(logits, y_batch, overwrite_logits=True)
+        grads = backward(self.params_, inputs, dlogits, workspace.grads, workspace.deltas)
 
-        flat_params = [array for pair in self.params_ for array in pair]
         flat_grads = [array for pair in grads for array in pair]
-        self._optimizer.step(flat_params, flat_grads, lr)
+        self._optimizer.step(self._flat_params, flat_grads, lr)
         return loss
 
     def _predict_proba_chunk(self, X: np.ndarray) -> np.ndarray:

@@ -14,17 +14,29 @@ class SGD:
         buf = g                      on the first step
         buf = momentum * buf + g     afterwards
         p = p - lr * buf             (p = p - lr * g when momentum is 0)
+
+    The gradient arrays are overwritten (they hold ``g + weight_decay * p`` after
+    a step), and one scratch array per parameter is kept, so a step allocates
+    nothing after the first.
     """
 
     def __init__(self, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.buffers: list[np.ndarray] | None = None
+        self._scratch: list[np.ndarray] | None = None
 
     def step(self, params: list[np.ndarray], grads: list[np.ndarray], lr: float) -> None:
         """Apply one update; ``params`` and ``grads`` are matching flat lists of arrays."""
+        if self._scratch is None or any(
+            s.shape != p.shape or s.dtype != p.dtype for s, p in zip(self._scratch, params, strict=True)
+        ):
+            self._scratch = [np.empty_like(p) for p in params]
+
         if self.weight_decay:
-            grads = [g + self.weight_decay * p for p, g in zip(params, grads, strict=True)]
+            for p, g, scratch in zip(params, grads, self._scratch, strict=True):
+                np.multiply(p, self.weight_decay, out=scratch)
+                g += scratch
         if self.momentum:
             if self.buffers is None:
                 self.buffers = [g.copy() for g in grads]
@@ -33,5 +45,6 @@ class SGD:
                     buf *= self.momentum
                     buf += g
             grads = self.buffers
-        for p, g in zip(params, grads, strict=True):
-            p -= lr * g
+        for p, g, scratch in zip(params, grads, self._scratch, strict=True):
+            np.multiply(g, lr, out=scratch)
+            p -= scratch
