@@ -1,0 +1,202 @@
+"""The ``Dataset`` container and the checks and scaling every loader shares."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mlpbench.errors import DataError
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A classification data set split into train and test parts.
+
+    Attributes
+    ----------
+    x_train, x_test
+        Features of shape ``(n_train, n_features)`` and ``(n_test, n_features)``,
+        floating point in [0, 1], in the dtype passed to ``load_dataset``.
+    y_train, y_test
+        Labels of shape ``(n_train,)`` and ``(n_test,)``, int64 in
+        ``0 .. n_classes - 1``.
+    n_classes
+        Number of classes.
+    name
+        ``"digits"``, ``"mnist"``, ``"fashion-mnist"``, or the path given.
+    source
+        Where the data came from, for logs and reports.
+    class_names
+        A name per class index where the data set defines them (Fashion-MNIST),
+        else None.
+    image_shape
+        ``(height, width)`` of one sample when the features are an image, else None.
+    """
+
+    x_train: np.ndarray = field(repr=False)
+    y_train: np.ndarray = field(repr=False)
+    x_test: np.ndarray = field(repr=False)
+    y_test: np.ndarray = field(repr=False)
+    n_classes: int
+    name: str
+    source: str
+    class_names: tuple[str, ...] | None = None
+    image_shape: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        for part, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
+            if x.ndim != 2 or y.ndim != 1 or x.shape[0] != y.shape[0]:
+                raise ValueError(
+                    f"{part} arrays must have shapes (n, n_features) and (n,), got {x.shape} and {y.shape}"
+                )
+        if self.x_train.shape[1] != self.x_test.shape[1]:
+            raise ValueError(
+                f"train and test feature counts differ: {self.x_train.shape[1]} and {self.x_test.shape[1]}"
+            )
+        if self.class_names is not None and len(self.class_names) != self.n_classes:
+            raise ValueError(f"{len(self.class_names)} class names for {self.n_classes} classes")
+
+    @property
+    def n_features(self) -> int:
+        return int(self.x_train.shape[1])
+
+
+def resolve_dtype(dtype: str | np.dtype | type) -> np.dtype:
+    """Return ``dtype`` as a NumPy floating dtype.
+
+    Raises
+    ------
+    ValueError
+        If ``dtype`` is not a NumPy floating type name such as ``"float32"``.
+    """
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as error:
+        raise ValueError(f"invalid dtype {dtype!r}; use float32 or float64") from error
+    if not np.issubdtype(resolved, np.floating):
+        raise ValueError(f"dtype must be a floating type such as float32 or float64, got {resolved}")
+    return resolved
+
+
+def square_shape(n_features: int) -> tuple[int, int] | None:
+    """Return ``(side, side)`` when ``n_features`` is a perfect square, else None."""
+    side = math.isqrt(n_features)
+    return (side, side) if side > 0 and side * side == n_features else None
+
+
+def is_integral(array: np.ndarray) -> bool:
+    """Return whether ``array`` has an integer dtype or contains only whole numbers."""
+    if np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_:
+        return True
+    return bool(np.all(np.isfinite(array))) and bool(np.all(np.floor(array) == array))
+
+
+def scale_pixels(
+    train: np.ndarray, test: np.ndarray, dtype: np.dtype, where: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flatten pixel arrays to ``(n, n_features)`` and scale them to [0, 1] in ``dtype``.
+
+    Integer data (or floats holding whole numbers only) with a maximum above 1 is
+    divided by 255; the test data is scaled by the same rule as the training data.
+    Integer data with maximum 0 or 1, and float data already in [0, 1], is kept as
+    it is. The division runs in ``dtype``, with no float64 copy for float32 output.
+
+    Parameters
+    ----------
+    train, test
+        Arrays of shape ``(n, ...)``; every axis after the first is flattened.
+    dtype
+        Floating output dtype.
+    where
+        The data's origin (a path), used only in error messages.
+
+    Raises
+    ------
+    DataError
+        If a value is negative, not finite, above 255 for integer data, or outside
+        [0, 1] for fractional float data.
+    """
+    train = train.reshape(train.shape[0], -1)
+    test = test.reshape(test.shape[0], -1)
+    if train.shape[1] != test.shape[1]:
+        raise DataError(
+            f"{where}: training samples have {train.shape[1]} features, test samples have {test.shape[1]}"
+        )
+    parts = [part for part in (train, test) if part.size]
+    if not parts:
+        return train.astype(dtype), test.astype(dtype)
+
+    if not all(np.all(np.isfinite(part)) for part in parts if part.dtype.kind == "f"):
+        raise DataError(f"{where}: pixel values include NaN or infinity")
+    low = min(part.min() for part in parts)
+    high = max(part.max() for part in parts)
+    if low < 0:
+        raise DataError(f"{where}: pixel values must be >= 0, found {low}")
+
+    if all(is_integral(part) for part in parts):
+        if high > 255:
+            raise DataError(
+                f"{where}: integer pixel values must lie in 0..255, found {high}; "
+                "scale the data to [0, 1] or 0..255 first"
+            )
+        if high > 1:
+            scale = dtype.type(255)
+            return np.divide(train, scale, dtype=dtype), np.divide(test, scale, dtype=dtype)
+    elif high > 1:
+        raise DataError(
+            f"{where}: fractional pixel values must lie in [0, 1], found maximum {high}; "
+            "scale the data to [0, 1] or store whole numbers 0..255"
+        )
+    return train.astype(dtype), test.astype(dtype)
+
+
+def check_labels(
+    labels: np.ndarray, n_classes: int | None, where: str, *, first_line: int | None = None
+) -> np.ndarray:
+    """Validate class labels and return them as int64.
+
+    Parameters
+    ----------
+    labels
+        Array of shape ``(n,)`` with whole numbers.
+    n_classes
+        When given, every label must be below it.
+    where
+        The file the labels came from, used in error messages.
+    first_line
+        For text files: the line number of ``labels[0]``, so that errors name the
+        line. Otherwise errors name the index in the array.
+
+    Raises
+    ------
+    DataError
+        If the array is not 1-D, a label is not a whole number, is negative, or is
+        ``n_classes`` or more. The message names the first bad value and its position.
+    """
+
+    def position(index: int) -> str:
+        return f"on line {index + first_line}" if first_line is not None else f"at index {index}"
+
+    if labels.ndim != 1:
+        raise DataError(f"{where}: labels must be a 1-D array, got shape {labels.shape}")
+    if labels.dtype.kind not in "biuf":
+        raise DataError(f"{where}: labels must be whole numbers, got dtype {labels.dtype}")
+    if not is_integral(labels):
+        bad = int(np.flatnonzero(~np.isfinite(labels) | (np.floor(labels) != labels))[0])
+        raise DataError(f"{where}: label {labels[bad]} {position(bad)} is not a whole number")
+    result = labels.astype(np.int64)
+    negative = np.flatnonzero(result < 0)
+    if negative.size:
+        index = int(negative[0])
+        raise DataError(f"{where}: label {result[index]} {position(index)} is negative")
+    if n_classes is not None:
+        too_big = np.flatnonzero(result >= n_classes)
+        if too_big.size:
+            index = int(too_big[0])
+            raise DataError(
+                f"{where}: label {result[index]} {position(index)} is outside "
+                f"0..{n_classes - 1} ({n_classes} classes)"
+            )
+    return result

@@ -1,0 +1,315 @@
+"""Load a data set from a path: a folder of IDX files, a ``.npz`` file, or a pair of CSV files.
+
+No checksums apply here; the files are checked for shape, label and pixel ranges.
+``n_classes`` is the largest label in train or test plus one.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from mlpbench.data.dataset import Dataset, check_labels, scale_pixels, square_shape
+from mlpbench.data.idx import is_gzip, read_idx
+from mlpbench.data.locate import FolderMatch, match_folder
+from mlpbench.data.sources import MNIST
+from mlpbench.errors import DataError
+
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def _image_shape(x: np.ndarray) -> tuple[int, int] | None:
+    if x.ndim == 3:
+        return (int(x.shape[1]), int(x.shape[2]))
+    if x.ndim == 2:
+        return square_shape(int(x.shape[1]))
+    return None
+
+
+def _build(
+    path: Path,
+    source: str,
+    dtype: np.dtype,
+    parts: dict[str, tuple[np.ndarray, str]],
+) -> Dataset:
+    """Check and scale the four arrays of a file-based data set.
+
+    ``parts`` maps each of ``NPZ_KEYS`` to its array and the name of the file (or
+    archive member) it came from, for error messages.
+    """
+    x_train, x_train_where = parts["x_train"]
+    x_test, x_test_where = parts["x_test"]
+    for x, where in ((x_train, x_train_where), (x_test, x_test_where)):
+        if x.ndim < 2:
+            raise DataError(f"{where}: samples must have shape (n, features...), got {x.shape}")
+        if x.shape[0] == 0:
+            raise DataError(f"{where}: contains no samples")
+        if x.dtype.kind not in "biuf":
+            raise DataError(f"{where}: pixel values must be real numbers, got dtype {x.dtype}")
+
+    labels = {}
+    for key, x, x_where in (("y_train", x_train, x_train_where), ("y_test", x_test, x_test_where)):
+        y, where = parts[key]
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        labels[key] = check_labels(y, None, where)
+        if labels[key].shape[0] != x.shape[0]:
+            raise DataError(
+                f"{x_where} contains {x.shape[0]} samples but {where} contains {labels[key].shape[0]} labels"
+            )
+    n_classes = int(max(labels["y_train"].max(), labels["y_test"].max())) + 1
+
+    scaled_train, scaled_test = scale_pixels(x_train, x_test, dtype, str(path))
+    return Dataset(
+        x_train=scaled_train,
+        y_train=labels["y_train"],
+        x_test=scaled_test,
+        y_test=labels["y_test"],
+        n_classes=n_classes,
+        name=str(path),
+        source=source,
+        image_shape=_image_shape(x_train),
+    )
+
+
+def find_idx_folder(root: Path) -> FolderMatch | None:
+    """Return the folder under ``root`` holding the four IDX files, or None.
+
+    Checked in order: ``root``, ``root/raw``, then ``root/*/raw`` (torchvision's
+    layout, such as ``root/FashionMNIST/raw``).
+
+    Raises
+    ------
+    DataError
+        If several ``root/*/raw`` folders hold a complete set, so the choice is unclear.
+    """
+    files = MNIST.files()  # Fashion-MNIST uses the same four file names.
+    for folder in (root, root / "raw"):
+        if folder.is_dir():
+            match = match_folder(folder, files)
+            if match.complete:
+                return match
+    nested = [match_folder(folder, files) for folder in sorted(root.glob("*/raw")) if folder.is_dir()]
+    complete = [match for match in nested if match.complete]
+    if len(complete) > 1:
+        folders = ", ".join(str(match.folder) for match in complete)
+        raise DataError(f"{root} contains several IDX data sets ({folders}); pass one of these folders")
+    return complete[0] if complete else None
+
+
+def _read_start(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(2)
+
+
+def load_idx_folder(match: FolderMatch, path: Path, dtype: np.dtype) -> Dataset:
+    """Read the four IDX files found by ``find_idx_folder``."""
+    arrays = {role: read_idx(file) for role, file in match.paths.items()}
+    images = {"x_train": "train images", "x_test": "test images"}
+    labels = {"y_train": "train labels", "y_test": "test labels"}
+    parts = {key: (arrays[role], str(match.paths[role])) for key, role in (images | labels).items()}
+    compressed = {is_gzip(_read_start(file)) for file in match.paths.values()}
+    if compressed == {True}:
+        compression = "gzip"
+    elif compressed == {False}:
+        compression = "uncompressed"
+    else:
+        compression = "gzip and uncompressed"
+    return _build(path, f"{match.folder} (IDX, {compression})", dtype, parts)
+
+
+def load_npz(path: Path, dtype: np.dtype) -> Dataset:
+    """Load a ``.npz`` archive with arrays ``x_train, y_train, x_test, y_test``.
+
+    The layout is Keras's ``mnist.npz``: images of shape ``(n, 28, 28)`` uint8 and
+    labels of shape ``(n,)``. Images may also be ``(n, n_features)``; float images
+    already in [0, 1] are kept as they are.
+    """
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise DataError(f"cannot read {path} as a .npz archive: {error}") from error
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise DataError(f"{path} contains a single array; expected a .npz archive with {', '.join(NPZ_KEYS)}")
+
+    try:
+        with loaded as archive:
+            missing = [key for key in NPZ_KEYS if key not in archive.files]
+            if missing:
+                raise DataError(
+                    f"{path} is missing arrays {', '.join(missing)}: it contains "
+                    f"{', '.join(archive.files) or 'none'} and needs {', '.join(NPZ_KEYS)}"
+                )
+            arrays = {key: archive[key] for key in NPZ_KEYS}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise DataError(f"cannot read {path} as a .npz archive: {error}") from error
+    parts = {key: (array, f"{path}[{key}]") for key, array in arrays.items()}
+    return _build(path, f"{path} (npz)", dtype, parts)
+
+
+def _swap_train_test(name: str) -> str:
+    def swap(match: re.Match[str]) -> str:
+        word = match.group()
+        if word.isupper():
+            return "TEST"
+        if word[0].isupper():
+            return "Test"
+        return "test"
+
+    return re.sub("train", swap, name, flags=re.IGNORECASE)
+
+
+def csv_pair_for_file(path: Path) -> tuple[Path, Path]:
+    """Return ``(train_csv, test_csv)`` for a training CSV path, such as ``mnist_train.csv``.
+
+    The test file has the same name with ``train`` replaced by ``test``.
+    """
+    if "train" not in path.name.lower():
+        raise DataError(
+            f"{path}: a CSV path must name the training file, with 'train' in its name; the "
+            "test file is found by replacing 'train' with 'test'"
+        )
+    test = path.with_name(_swap_train_test(path.name))
+    if not test.is_file():
+        raise DataError(f"{path}: the matching test file {test} was not found")
+    return path, test
+
+
+def csv_pair_in_folder(folder: Path) -> tuple[Path, Path] | None:
+    """Return the folder's ``*train*.csv`` and ``*test*.csv``, or None when it has neither.
+
+    Raises
+    ------
+    DataError
+        If the folder has several candidates for either, or only one of the two.
+    """
+    csvs = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".csv" and p.is_file())
+    train = [p for p in csvs if "train" in p.name.lower()]
+    test = [p for p in csvs if "test" in p.name.lower() and p not in train]
+    if not train and not test:
+        return None
+    if len(train) != 1 or len(test) != 1:
+        names = ", ".join(p.name for p in train + test)
+        raise DataError(
+            f"{folder}: expected exactly one *train*.csv and one *test*.csv, found {names or 'none'}"
+        )
+    return train[0], test[0]
+
+
+def _has_header(path: Path) -> bool:
+    with path.open(encoding="utf-8-sig") as handle:
+        first = handle.readline()
+    for field in first.strip().split(","):
+        try:
+            float(field)
+        except ValueError:
+            return True
+    return False
+
+
+def _describe_bad_row(path: Path, skip: int) -> str | None:
+    """Return the first malformed row of a CSV file as ``line N: problem``, or None."""
+    n_columns = None
+    with path.open(encoding="utf-8-sig") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if line_number <= skip or not line.strip():
+                continue
+            fields = line.rstrip("\r\n").split(",")
+            for column, field in enumerate(fields, start=1):
+                try:
+                    float(field)
+                except ValueError:
+                    return f"line {line_number}, column {column}: {field.strip()!r} is not a number"
+            if n_columns is None:
+                n_columns = len(fields)
+            elif len(fields) != n_columns:
+                return f"line {line_number} has {len(fields)} columns, the first data row has {n_columns}"
+    return None
+
+
+def read_csv(path: Path) -> tuple[np.ndarray, np.ndarray, int]:
+    """Read a CSV file of ``label, pixel, pixel, ...`` rows, with an optional header row.
+
+    Returns
+    -------
+    tuple
+        Pixels of shape ``(n, n_columns - 1)``, labels of shape ``(n,)`` (both
+        int64, or float64 when a value has a fraction), and the line number of the
+        first data row.
+    """
+    try:
+        skip = 1 if _has_header(path) else 0
+        options = {"delimiter": ",", "skiprows": skip, "ndmin": 2, "encoding": "utf-8-sig"}
+        with warnings.catch_warnings():
+            # An empty file is reported below; loadtxt's own warning would only repeat it.
+            warnings.filterwarnings("ignore", message=".*input contained no data")
+            try:
+                table = np.loadtxt(path, dtype=np.int64, **options)
+            except ValueError:
+                # A fractional value or a malformed row: parse again as floats, which
+                # accepts the former and rejects the latter.
+                table = np.loadtxt(path, dtype=np.float64, **options)
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"cannot read {path} as a UTF-8 CSV file: {error}") from error
+    except ValueError as error:
+        problem = _describe_bad_row(path, skip) or str(error)
+        raise DataError(f"{path}: invalid CSV data: {problem}") from error
+    if table.shape[0] == 0:
+        raise DataError(f"{path}: no data rows")
+    if table.shape[1] < 2:
+        raise DataError(f"{path}: rows have {table.shape[1]} column(s); expected the label, then the pixels")
+    return table[:, 1:], table[:, 0], skip + 1
+
+
+def load_csv_pair(train: Path, test: Path, path: Path, dtype: np.dtype) -> Dataset:
+    """Load a training and a test CSV file, label in the first column."""
+    x_train, y_train, train_first_line = read_csv(train)
+    x_test, y_test, test_first_line = read_csv(test)
+    # Checked here first so that errors give the line in the file.
+    y_train = check_labels(y_train, None, str(train), first_line=train_first_line)
+    y_test = check_labels(y_test, None, str(test), first_line=test_first_line)
+    parts = {
+        "x_train": (x_train, str(train)),
+        "y_train": (y_train, str(train)),
+        "x_test": (x_test, str(test)),
+        "y_test": (y_test, str(test)),
+    }
+    return _build(path, f"{train} and {test} (CSV)", dtype, parts)
+
+
+def load_path(path: Path, dtype: np.dtype) -> Dataset:
+    """Load a data set from a folder of IDX or CSV files, a ``.npz`` file or a training CSV.
+
+    Raises
+    ------
+    DataError
+        If the path does not exist, is of an unsupported kind, or contains invalid data.
+    """
+    if path.is_dir():
+        match = find_idx_folder(path)
+        if match is not None:
+            return load_idx_folder(match, path, dtype)
+        pair = csv_pair_in_folder(path)
+        if pair is not None:
+            return load_csv_pair(*pair, path, dtype)
+        raise DataError(
+            f"{path}: no data set found; the folder (or its raw/ or */raw/ subfolder) needs "
+            "the four IDX files train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+            "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each optionally .gz), or one "
+            "*train*.csv and one *test*.csv"
+        )
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix == ".npz":
+            return load_npz(path, dtype)
+        if suffix == ".csv":
+            return load_csv_pair(*csv_pair_for_file(path), path, dtype)
+        raise DataError(
+            f"{path}: unsupported file type {path.suffix or '(no suffix)'}; pass a .npz file, "
+            "a training .csv file, or a folder of IDX or CSV files"
+        )
+    raise DataError(f"{path}: no such file or folder")

@@ -1,0 +1,129 @@
+"""``load_dataset`` and ``list_datasets``: the entry points of the data package."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlpbench.data.dataset import Dataset, resolve_dtype
+from mlpbench.data.digits import DESCRIPTION as DIGITS_DESCRIPTION
+from mlpbench.data.digits import digits_location, load_digits_dataset
+from mlpbench.data.files import load_path
+from mlpbench.data.locate import locate
+from mlpbench.data.named import load_idx_dataset
+from mlpbench.data.sources import IDX_DATASETS
+from mlpbench.errors import DataError
+
+
+def _dataset_names() -> list[str]:
+    return ["digits", *IDX_DATASETS]
+
+
+def load_dataset(
+    name_or_path: str | os.PathLike[str] = "digits",
+    *,
+    dtype: str | np.dtype = "float32",
+    data_dir: str | Path | None = None,
+    download: bool = True,
+    progress: bool = True,
+) -> Dataset:
+    """Load a named data set or one stored at a path.
+
+    Parameters
+    ----------
+    name_or_path
+        A name: ``"digits"`` (scikit-learn's bundled 8x8 digits, no download),
+        ``"mnist"`` or ``"fashion-mnist"``. Or a path, which may be:
+
+        - a folder of the four IDX files, also inside ``raw/`` or ``*/raw/``
+          (torchvision's layout);
+        - a folder with one ``*train*.csv`` and one ``*test*.csv``;
+        - a training CSV file, whose test file has ``test`` in place of ``train``
+          in its name;
+        - a ``.npz`` file with arrays ``x_train, y_train, x_test, y_test``.
+
+        A string equal to a name is taken as the name, so write ``./mnist`` for a
+        folder called ``mnist``. An ``os.PathLike`` is always taken as a path.
+    dtype
+        Floating dtype of the features, ``"float32"`` or ``"float64"``.
+    data_dir
+        Folder searched first for the MNIST and Fashion-MNIST files, before
+        ``$MLPBENCH_DATA``, the user cache and system folders.
+    download
+        Download missing MNIST or Fashion-MNIST files into the user cache.
+    progress
+        Show a download progress bar on stderr.
+
+    Returns
+    -------
+    Dataset
+        Features of shape ``(n, n_features)`` scaled to [0, 1] in ``dtype``, int64
+        labels of shape ``(n,)``.
+
+    Raises
+    ------
+    DataError
+        If the data set is unknown, not found, cannot be downloaded, fails a
+        checksum, or contains invalid data. The message names the fix.
+    ValueError
+        If ``dtype`` is not a floating type.
+    """
+    resolved = resolve_dtype(dtype)
+    if not isinstance(name_or_path, str):
+        return load_path(Path(name_or_path), resolved)
+
+    key = name_or_path.strip().lower().replace("_", "-")
+    if key == "digits":
+        return load_digits_dataset(resolved)
+    if key in IDX_DATASETS:
+        return load_idx_dataset(IDX_DATASETS[key], resolved, data_dir, download, progress)
+
+    path = Path(name_or_path).expanduser()
+    if not path.exists() and os.sep not in name_or_path and not path.suffix:
+        raise DataError(
+            f"unknown data set {name_or_path!r}; the named data sets are "
+            f"{', '.join(_dataset_names())}, or pass the path of a folder, a .npz file "
+            "or a training .csv file"
+        )
+    return load_path(path, resolved)
+
+
+def list_datasets(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
+    """Report each named data set and whether it is available without a download.
+
+    Parameters
+    ----------
+    data_dir
+        Searched first, as in ``load_dataset``.
+
+    Returns
+    -------
+    list of dict
+        One dict per named data set with keys ``name`` (str), ``available``
+        (bool), ``location`` (the folder or file it loads from, or None) and
+        ``description`` (str). Local files are found by name only; their checksums
+        are checked when they are loaded.
+    """
+    digits_path = digits_location()
+    rows = [
+        {
+            "name": "digits",
+            "available": digits_path is not None,
+            "location": str(digits_path) if digits_path is not None else None,
+            "description": DIGITS_DESCRIPTION,
+        }
+    ]
+    for spec in IDX_DATASETS.values():
+        found = locate(spec, data_dir).found
+        rows.append(
+            {
+                "name": spec.name,
+                "available": found is not None,
+                "location": str(found.folder) if found is not None else None,
+                "description": spec.description,
+            }
+        )
+    return rows

@@ -1,0 +1,201 @@
+"""Load MNIST and Fashion-MNIST by name: find the files, or download them, then verify them."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mlpbench.data.dataset import Dataset, check_labels, scale_pixels
+from mlpbench.data.download import download_file, make_progress
+from mlpbench.data.idx import decompress_if_gzip, is_gzip, parse_idx
+from mlpbench.data.locate import locate, match_folder
+from mlpbench.data.sources import (
+    DATA_ENV,
+    MIRRORS_ENV,
+    IdxDatasetSpec,
+    IdxFile,
+    cache_dir,
+    mirrors_for,
+)
+from mlpbench.errors import DataError
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """An IDX array read from ``path``, with how its bytes were checked."""
+
+    path: Path
+    array: np.ndarray
+    compressed: bool
+    verified: bool
+
+
+def read_verified(path: Path, idx_file: IdxFile, spec: IdxDatasetSpec, role: str) -> LoadedFile:
+    """Read one IDX file of ``spec`` and check it against the known checksums.
+
+    A gzip file whose MD5 equals the published one is verified. Otherwise, when the
+    SHA-256 of the uncompressed bytes is known, it must match. When neither applies
+    (an uncompressed or recompressed MNIST file), the file is accepted unverified
+    and only its shape is checked later.
+
+    Raises
+    ------
+    DataError
+        If the file cannot be read, is not valid IDX, or fails a known checksum.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"cannot read {path}: {error.strerror or error}") from error
+
+    compressed = is_gzip(raw)
+    verified = compressed and hashlib.md5(raw, usedforsecurity=False).hexdigest() == idx_file.md5
+    content = decompress_if_gzip(raw, path)
+    if not verified and idx_file.sha256 is not None:
+        actual = hashlib.sha256(content).hexdigest()
+        if actual != idx_file.sha256:
+            raise DataError(
+                f"{path} is not the published {spec.title} {role} file: the SHA-256 of its "
+                f"uncompressed content is {actual}, expected {idx_file.sha256}. The file is "
+                "corrupt or belongs to another data set. Replace it (a file in the mlpbench "
+                "cache can be deleted to download it again), or load its folder as a path, "
+                f"which skips checksum checks: --dataset {path.parent}"
+            )
+        verified = True
+    return LoadedFile(path, parse_idx(content, path), compressed, verified)
+
+
+def _check_pair(images: LoadedFile, labels: LoadedFile, spec: IdxDatasetSpec, count: int) -> None:
+    shape = images.array.shape
+    if len(shape) != 3 or shape[1:] != spec.image_shape:
+        rows, cols = spec.image_shape
+        raise DataError(
+            f"{images.path}: {spec.title} images must have shape (n, {rows}, {cols}), "
+            f"the file contains {shape}"
+        )
+    if labels.array.ndim != 1:
+        raise DataError(f"{labels.path}: labels must be 1-D, the file contains shape {labels.array.shape}")
+    if shape[0] != labels.array.shape[0]:
+        raise DataError(
+            f"{images.path} contains {shape[0]} images but {labels.path} contains "
+            f"{labels.array.shape[0]} labels; the two files must come from the same set"
+        )
+    if shape[0] != count:
+        raise DataError(
+            f"{images.path} contains {shape[0]} images, {spec.title} has {count}; "
+            f"to use a different subset, load its folder as a path: --dataset {images.path.parent}"
+        )
+
+
+def _describe(folder: Path, loaded: list[LoadedFile]) -> str:
+    compressed = sum(item.compressed for item in loaded)
+    if compressed == len(loaded):
+        compression = "gzip"
+    elif compressed == 0:
+        compression = "uncompressed"
+    else:
+        compression = "gzip and uncompressed"
+    verified = sum(item.verified for item in loaded)
+    if verified == len(loaded):
+        check = "checksums verified"
+    elif verified == 0:
+        check = "no published checksum for these files, shapes checked only"
+    else:
+        check = f"{verified} of {len(loaded)} files checksum-verified"
+    return f"{folder} (IDX, {compression}, {check})"
+
+
+def missing_files_message(
+    spec: IdxDatasetSpec, report: list[str], reason: str, *, download_tried: bool
+) -> str:
+    """Build the error text for a data set found nowhere: what, where looked, how to provide."""
+    names = ", ".join(f"{f.name}[.gz]" for f in spec.files().values())
+    lines = [f"{spec.title} files not found: {names}.", "Searched:"]
+    lines += [f"  {line}" for line in report]
+    lines.append(reason)
+    ways = [
+        f"put the four files in a folder DIR (or DIR/{spec.name}) and pass --data-dir DIR "
+        f"or set {DATA_ENV}=DIR",
+    ]
+    if download_tried:
+        ways.append(f"retry when a mirror is reachable (the download saves to {cache_dir(spec.name)})")
+    else:
+        ways.append(f"allow the download (it saves to {cache_dir(spec.name)})")
+    if spec.install_hint:
+        ways.append(spec.install_hint)
+    lines.append("To provide them: " + "; or ".join(ways) + ".")
+    return "\n".join(lines)
+
+
+def _download_missing(spec: IdxDatasetSpec, report: list[str], progress: bool) -> Path:
+    folder = cache_dir(spec.name)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(
+            f"cannot create the cache folder {folder} ({error.strerror or error}); "
+            f"set XDG_CACHE_HOME, or pass --data-dir with the files already in it"
+        ) from error
+    present = match_folder(folder, spec.files())
+    mirrors = mirrors_for(spec)
+    with make_progress(progress) as display:
+        for role in present.missing:
+            try:
+                download_file(spec.files()[role], folder, mirrors, display)
+            except DataError as error:
+                reason = (
+                    f"Download failed: {error}\nThe mirrors come from {MIRRORS_ENV} when it is "
+                    "set, else from the built-in list."
+                )
+                raise DataError(missing_files_message(spec, report, reason, download_tried=True)) from error
+    return folder
+
+
+def load_idx_dataset(
+    spec: IdxDatasetSpec,
+    dtype: np.dtype,
+    data_dir: str | Path | None,
+    download: bool,
+    progress: bool,
+) -> Dataset:
+    """Find (or download) ``spec``'s four files, verify and read them into a ``Dataset``.
+
+    Raises
+    ------
+    DataError
+        If the files are not found and cannot be downloaded, fail a checksum, or
+        hold invalid or inconsistent data.
+    """
+    search = locate(spec, data_dir)
+    if search.found is not None:
+        folder = search.found.folder
+    elif download:
+        folder = _download_missing(spec, search.report, progress)
+    else:
+        message = missing_files_message(spec, search.report, "Download is disabled.", download_tried=False)
+        raise DataError(message)
+
+    paths = match_folder(folder, spec.files()).paths
+    files = spec.files()
+    loaded = {role: read_verified(paths[role], files[role], spec, role) for role in files}
+    train_images, train_labels = loaded["train images"], loaded["train labels"]
+    test_images, test_labels = loaded["test images"], loaded["test labels"]
+    _check_pair(train_images, train_labels, spec, spec.n_train)
+    _check_pair(test_images, test_labels, spec, spec.n_test)
+
+    where = str(folder)
+    x_train, x_test = scale_pixels(train_images.array, test_images.array, dtype, where)
+    return Dataset(
+        x_train=x_train,
+        y_train=check_labels(train_labels.array, spec.n_classes, str(train_labels.path)),
+        x_test=x_test,
+        y_test=check_labels(test_labels.array, spec.n_classes, str(test_labels.path)),
+        n_classes=spec.n_classes,
+        name=spec.name,
+        source=_describe(folder, list(loaded.values())),
+        class_names=spec.class_names,
+        image_shape=spec.image_shape,
+    )

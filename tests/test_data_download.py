@@ -1,0 +1,232 @@
+"""Downloading IDX files from mirrors, against HTTP servers the tests start on 127.0.0.1."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mlpbench.data import load_dataset
+from mlpbench.data.sources import IDX_DATASETS
+from mlpbench.errors import DataError
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (name fixed by BaseHTTPRequestHandler)
+        self.server.requests.append(self.path)
+        status, body, length = self.server.routes.get(self.path, (404, b"not found", None))
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class Server:
+    """A threaded HTTP server on 127.0.0.1 that serves fixed responses by path."""
+
+    def __init__(self) -> None:
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.routes = {}
+        self.httpd.requests = []
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def requests(self) -> list[str]:
+        return self.httpd.requests
+
+    def serve(self, path: str, body: bytes, status: int = 200, length: int | None = None) -> None:
+        """Serve ``body`` for GET ``path``; ``length`` overrides the Content-Length header."""
+        self.httpd.routes[path] = (status, body, length)
+
+    def serve_files(self, prefix: str, files: dict[str, bytes], status: int = 200) -> str:
+        """Serve each file as ``prefix/<name>.gz`` and return the mirror base URL."""
+        for name, body in files.items():
+            self.serve(f"{prefix}/{name}.gz", body, status)
+        return f"{self.url}{prefix}/"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    running = Server()
+    yield running
+    running.close()
+
+
+def _refused_url() -> str:
+    """Return a URL on 127.0.0.1 whose port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/data/"
+
+
+def _files_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def test_download_from_mirror(data_env, tiny_idx, server, monkeypatch) -> None:
+    mirror = server.serve_files("/tiny", tiny_idx.gz)
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=(mirror,)))
+
+    dataset = load_dataset("tiny", progress=False)
+
+    cache = data_env / "tiny"
+    assert [p.name for p in _files_in(cache)] == sorted(f"{name}.gz" for name in tiny_idx.gz)
+    for name, body in tiny_idx.gz.items():
+        assert (cache / f"{name}.gz").read_bytes() == body
+    assert str(cache) in dataset.source
+    assert "checksums verified" in dataset.source
+    expected = tiny_idx.arrays["train_images"].reshape(6, 16).astype(np.float32) / np.float32(255)
+    np.testing.assert_array_equal(dataset.x_train, expected)
+    np.testing.assert_array_equal(dataset.y_test, [2, 1, 0])
+
+
+def test_download_reuses_cache(data_env, tiny_idx, server, monkeypatch) -> None:
+    mirror = server.serve_files("/tiny", tiny_idx.gz)
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=(mirror,)))
+    load_dataset("tiny", progress=False)
+    server.requests.clear()
+
+    load_dataset("tiny", progress=False)
+
+    assert server.requests == []
+
+
+def test_download_fetches_only_missing_files(data_env, tiny_idx, server, monkeypatch) -> None:
+    mirror = server.serve_files("/tiny", tiny_idx.gz)
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=(mirror,)))
+    cache = tiny_idx.write(data_env / "tiny")
+    (cache / "train-images-idx3-ubyte.gz").unlink()
+
+    load_dataset("tiny", progress=False)
+
+    assert server.requests == ["/tiny/train-images-idx3-ubyte.gz"]
+
+
+def test_download_shows_progress_on_stderr(data_env, tiny_idx, server, monkeypatch, capsys) -> None:
+    mirror = server.serve_files("/tiny", tiny_idx.gz)
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=(mirror,)))
+
+    load_dataset("tiny", progress=True)
+
+    captured = capsys.readouterr()
+    assert "train-images-idx3-ubyte.gz" in captured.err
+    assert captured.out == ""
+
+
+def test_download_checksum_mismatch_leaves_nothing(data_env, tiny_idx, server, monkeypatch) -> None:
+    mirror = server.serve_files("/tiny", tiny_idx.gz)
+    wrong = {name: "0" * 32 for name in tiny_idx.gz}
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=(mirror,), md5=wrong))
+
+    with pytest.raises(DataError) as caught:
+        load_dataset("tiny", progress=False)
+
+    message = str(caught.value)
+    assert "checksum mismatch" in message
+    assert "expected 00000000000000000000000000000000" in message
+    assert _files_in(data_env) == []
+
+
+def test_download_mismatch_tries_next_mirror(data_env, tiny_idx, server, monkeypatch) -> None:
+    corrupt = {name: body[:-1] + b"\x00" for name, body in tiny_idx.gz.items()}
+    bad_mirror = server.serve_files("/bad", corrupt)
+    good_mirror = server.serve_files("/good", tiny_idx.gz)
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=(bad_mirror, good_mirror)))
+
+    dataset = load_dataset("tiny", progress=False)
+
+    assert dataset.x_train.shape == (6, 16)
+    for name, body in tiny_idx.gz.items():
+        assert (data_env / "tiny" / f"{name}.gz").read_bytes() == body
+
+
+def test_download_skips_mirror_with_404(data_env, tiny_idx, server, monkeypatch) -> None:
+    good_mirror = server.serve_files("/good", tiny_idx.gz)
+    missing_mirror = f"{server.url}/missing/"
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=(missing_mirror, good_mirror)))
+
+    dataset = load_dataset("tiny", progress=False)
+
+    assert dataset.y_train.tolist() == [0, 1, 2, 0, 1, 2]
+    assert "/missing/train-images-idx3-ubyte.gz" in server.requests
+    assert "/good/train-images-idx3-ubyte.gz" in server.requests
+
+
+def test_download_skips_refused_mirror(data_env, tiny_idx, server, monkeypatch) -> None:
+    good_mirror = server.serve_files("/good", tiny_idx.gz)
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=(_refused_url(), good_mirror)))
+
+    dataset = load_dataset("tiny", progress=False)
+
+    assert dataset.x_test.shape == (3, 16)
+
+
+def test_download_skips_truncated_transfer(data_env, tiny_idx, server, monkeypatch) -> None:
+    # The first mirror promises more bytes than it sends, then closes the connection.
+    for name, body in tiny_idx.gz.items():
+        server.serve(f"/short/{name}.gz", body[:20], length=len(body))
+    good_mirror = server.serve_files("/good", tiny_idx.gz)
+    mirrors = (f"{server.url}/short/", good_mirror)
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=mirrors))
+
+    load_dataset("tiny", progress=False)
+
+    cache = data_env / "tiny"
+    assert [p.name for p in _files_in(cache)] == sorted(f"{name}.gz" for name in tiny_idx.gz)
+
+
+def test_download_all_mirrors_fail(data_env, tiny_idx, server, monkeypatch) -> None:
+    first = server.serve_files("/one", tiny_idx.gz, status=500)
+    second = server.serve_files("/two", tiny_idx.gz, status=500)
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=(first, second)))
+
+    with pytest.raises(DataError) as caught:
+        load_dataset("tiny", progress=False)
+
+    message = str(caught.value)
+    assert f"{first}train-images-idx3-ubyte.gz: HTTP 500" in message
+    assert f"{second}train-images-idx3-ubyte.gz: HTTP 500" in message
+    assert "--data-dir" in message
+    assert "MLPBENCH_MIRRORS" in message
+    assert _files_in(data_env) == []
+
+
+def test_download_mirrors_from_environment(data_env, tiny_idx, server, monkeypatch) -> None:
+    server.serve_files("/mirror/tiny", tiny_idx.gz)
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=(_refused_url(),)))
+    monkeypatch.setenv("MLPBENCH_MIRRORS", f"{_refused_url()}, {server.url}/mirror/{{dataset}}")
+
+    dataset = load_dataset("tiny", progress=False)
+
+    assert dataset.n_classes == 3
+    assert "/mirror/tiny/train-images-idx3-ubyte.gz" in server.requests
+
+
+def test_download_disabled_makes_no_request(data_env, tiny_idx, server, monkeypatch) -> None:
+    mirror = server.serve_files("/tiny", tiny_idx.gz)
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=(mirror,)))
+
+    with pytest.raises(DataError, match="Download is disabled"):
+        load_dataset("tiny", download=False)
+
+    assert server.requests == []

@@ -1,0 +1,323 @@
+"""Loading data sets from a path: IDX folders, .npz archives and CSV pairs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mlpbench.data import load_dataset
+from mlpbench.errors import DataError
+
+
+def _scaled(array: np.ndarray) -> np.ndarray:
+    return array.reshape(array.shape[0], -1).astype(np.float32) / np.float32(255)
+
+
+# --- IDX folders -------------------------------------------------------------------------
+
+
+def test_path_idx_folder(tiny_idx, tmp_path) -> None:
+    folder = tiny_idx.write(tmp_path / "mine", compress=False)
+
+    dataset = load_dataset(str(folder))
+
+    assert dataset.name == str(folder)
+    assert dataset.source == f"{folder} (IDX, uncompressed)"
+    assert dataset.n_classes == 3
+    assert dataset.image_shape == (4, 4)
+    assert dataset.class_names is None
+    np.testing.assert_array_equal(dataset.x_train, _scaled(tiny_idx.arrays["train_images"]))
+    assert dataset.y_train.dtype == np.int64
+
+
+def test_path_idx_torchvision_layout(tiny_idx, tmp_path) -> None:
+    raw = tiny_idx.write(tmp_path / "root" / "FashionMNIST" / "raw")
+
+    dataset = load_dataset(tmp_path / "root")
+
+    assert dataset.source == f"{raw} (IDX, gzip)"
+
+
+def test_path_idx_raw_subfolder(tiny_idx, tmp_path) -> None:
+    raw = tiny_idx.write(tmp_path / "root" / "raw")
+
+    dataset = load_dataset(str(tmp_path / "root"))
+
+    assert dataset.source.startswith(f"{raw} ")
+
+
+def test_path_idx_two_torchvision_sets_rejected(tiny_idx, tmp_path) -> None:
+    tiny_idx.write(tmp_path / "root" / "MNIST" / "raw")
+    tiny_idx.write(tmp_path / "root" / "FashionMNIST" / "raw")
+
+    with pytest.raises(DataError, match="contains several IDX data sets"):
+        load_dataset(str(tmp_path / "root"))
+
+
+def test_path_idx_count_mismatch(tiny_idx, tmp_path) -> None:
+    arrays = {**tiny_idx.arrays, "test_labels": np.array([0, 1], dtype=np.uint8)}
+    folder = type(tiny_idx)(arrays).write(tmp_path / "mine")
+
+    with pytest.raises(DataError) as caught:
+        load_dataset(str(folder))
+
+    message = str(caught.value)
+    assert f"{folder / 't10k-images-idx3-ubyte.gz'} contains 3 samples" in message
+    assert f"{folder / 't10k-labels-idx1-ubyte.gz'} contains 2 labels" in message
+
+
+def test_path_empty_folder_rejected(tmp_path) -> None:
+    with pytest.raises(DataError, match="no data set found.*train-images-idx3-ubyte.*\\*train\\*.csv"):
+        load_dataset(str(tmp_path))
+
+
+def test_path_unsupported_file_rejected(tmp_path) -> None:
+    path = tmp_path / "data.txt"
+    path.write_text("1,2,3\n")
+    with pytest.raises(DataError, match=r"unsupported file type \.txt"):
+        load_dataset(str(path))
+
+
+# --- .npz --------------------------------------------------------------------------------
+
+
+def test_npz_keras_layout(tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    arrays = {
+        "x_train": rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8),
+        "y_train": np.array([0, 1, 2, 3, 4], dtype=np.uint8),
+        "x_test": rng.integers(0, 256, size=(2, 28, 28), dtype=np.uint8),
+        "y_test": np.array([4, 0], dtype=np.uint8),
+    }
+    arrays["x_train"][0, 0, 0] = 255
+    path = tmp_path / "mnist.npz"
+    np.savez(path, **arrays)
+
+    dataset = load_dataset(str(path))
+
+    assert dataset.x_train.shape == (5, 784)
+    assert dataset.x_train.dtype == np.float32
+    np.testing.assert_array_equal(dataset.x_train, _scaled(arrays["x_train"]))
+    np.testing.assert_array_equal(dataset.x_test, _scaled(arrays["x_test"]))
+    assert dataset.n_classes == 5
+    assert dataset.image_shape == (28, 28)
+    assert dataset.source == f"{path} (npz)"
+
+
+def test_npz_float_data_kept(tmp_path) -> None:
+    x_train = np.linspace(0, 1, 4 * 20).reshape(4, 20)
+    path = tmp_path / "floats.npz"
+    np.savez(path, x_train=x_train, y_train=[[0], [1], [1], [0]], x_test=x_train[:1], y_test=[1])
+
+    dataset = load_dataset(path, dtype="float64")
+
+    assert dataset.x_train.dtype == np.float64
+    np.testing.assert_array_equal(dataset.x_train, x_train)
+    np.testing.assert_array_equal(dataset.y_train, [0, 1, 1, 0])
+    assert dataset.image_shape is None
+
+
+def test_npz_square_feature_count_gives_shape(tmp_path) -> None:
+    path = tmp_path / "flat.npz"
+    np.savez(path, x_train=np.zeros((2, 16)), y_train=[0, 1], x_test=np.zeros((1, 16)), y_test=[0])
+
+    assert load_dataset(path).image_shape == (4, 4)
+
+
+def test_npz_integer_pixels_above_1_divided_by_255(tmp_path) -> None:
+    path = tmp_path / "small-ints.npz"
+    x_train = np.array([[0, 1, 2]], dtype=np.uint8)
+    np.savez(path, x_train=x_train, y_train=[0], x_test=np.array([[1, 1, 1]], dtype=np.uint8), y_test=[0])
+
+    dataset = load_dataset(path)
+
+    np.testing.assert_array_equal(dataset.x_train, _scaled(x_train))
+    np.testing.assert_array_equal(dataset.x_test, np.full((1, 3), 1 / 255, dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    ("arrays", "expected"),
+    [
+        ({"x_train": np.zeros((2, 4)), "y_train": [0, 1]}, "is missing arrays x_test, y_test"),
+        (
+            {"x_train": np.full((2, 4), 1.5), "y_train": [0, 1], "x_test": np.zeros((1, 4)), "y_test": [0]},
+            "fractional pixel values must lie in [0, 1], found maximum 1.5",
+        ),
+        (
+            {"x_train": np.zeros((2, 4)), "y_train": [0, -1], "x_test": np.zeros((1, 4)), "y_test": [0]},
+            "label -1 at index 1 is negative",
+        ),
+        (
+            {"x_train": np.zeros((2, 4)), "y_train": [0, 0.5], "x_test": np.zeros((1, 4)), "y_test": [0]},
+            "label 0.5 at index 1 is not a whole number",
+        ),
+        (
+            {"x_train": np.zeros((2, 4)), "y_train": [0, 1], "x_test": np.zeros((1, 3)), "y_test": [0]},
+            "training samples have 4 features, test samples have 3",
+        ),
+        (
+            {"x_train": np.zeros((2, 4)), "y_train": [0, 1, 1], "x_test": np.zeros((1, 4)), "y_test": [0]},
+            "contains 2 samples but",
+        ),
+        (
+            {
+                "x_train": np.array([[0, 300]], dtype=np.int16),
+                "y_train": [0],
+                "x_test": np.zeros((1, 2), dtype=np.int16),
+                "y_test": [0],
+            },
+            "integer pixel values must lie in 0..255, found 300",
+        ),
+    ],
+    ids=[
+        "missing-keys",
+        "float-above-1",
+        "negative-label",
+        "fractional-label",
+        "feature-count",
+        "label-count",
+        "above-255",
+    ],
+)
+def test_npz_invalid_content_rejected(tmp_path, arrays, expected) -> None:
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(DataError) as caught:
+        load_dataset(str(path))
+    assert expected in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_npz_object_array_not_unpickled(tmp_path) -> None:
+    path = tmp_path / "pickled.npz"
+    objects = np.array([{"a": 1}, None], dtype=object)
+    np.savez(path, x_train=objects, y_train=[0, 1], x_test=np.zeros((1, 2)), y_test=[0])
+    with pytest.raises(DataError, match="allow_pickle=False"):
+        load_dataset(str(path))
+
+
+def test_npz_single_array_rejected(tmp_path) -> None:
+    path = tmp_path / "single.npz"
+    with path.open("wb") as handle:
+        np.save(handle, np.zeros((2, 3)))
+    with pytest.raises(DataError, match="contains a single array; expected a .npz archive"):
+        load_dataset(str(path))
+
+
+def test_npz_text_labels_rejected(tmp_path) -> None:
+    path = tmp_path / "text-labels.npz"
+    np.savez(path, x_train=np.zeros((2, 4)), y_train=["a", "b"], x_test=np.zeros((1, 4)), y_test=[0])
+    with pytest.raises(DataError, match=r"y_train\]: labels must be whole numbers, got dtype <U1"):
+        load_dataset(str(path))
+
+
+def test_npz_not_an_archive_rejected(tmp_path) -> None:
+    path = tmp_path / "broken.npz"
+    path.write_bytes(b"PK\x03\x04 not really a zip file")
+    with pytest.raises(DataError, match="cannot read .*broken.npz as a .npz archive"):
+        load_dataset(str(path))
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+
+def _write_csv(path: Path, rows: list[str], header: str | None = None) -> Path:
+    lines = ([header] if header else []) + rows
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_csv_pair_from_train_path(tmp_path) -> None:
+    train = _write_csv(tmp_path / "mnist_train.csv", ["3,0,255,128,0", "1,1,2,3,4"], "label,1x1,1x2,2x1,2x2")
+    _write_csv(tmp_path / "mnist_test.csv", ["0,255,0,0,0"], "label,1x1,1x2,2x1,2x2")
+
+    dataset = load_dataset(str(train))
+
+    np.testing.assert_array_equal(dataset.y_train, [3, 1])
+    np.testing.assert_array_equal(dataset.y_test, [0])
+    expected = np.array([[0, 255, 128, 0], [1, 2, 3, 4]], dtype=np.float32) / np.float32(255)
+    np.testing.assert_array_equal(dataset.x_train, expected)
+    assert dataset.n_classes == 4
+    assert dataset.image_shape == (2, 2)
+    assert dataset.source == f"{train} and {tmp_path / 'mnist_test.csv'} (CSV)"
+
+
+def test_csv_pair_in_folder_without_header(tmp_path) -> None:
+    _write_csv(tmp_path / "Digits-TRAIN.csv", ["0,0,1", "1,1,0"])
+    _write_csv(tmp_path / "Digits-TEST.csv", ["1,1,1"])
+
+    dataset = load_dataset(str(tmp_path))
+
+    # Maximum 1: the integer pixels are kept, not divided by 255.
+    np.testing.assert_array_equal(dataset.x_train, [[0, 1], [1, 0]])
+    assert dataset.n_classes == 2
+
+
+def test_csv_test_name_keeps_case(tmp_path) -> None:
+    train = _write_csv(tmp_path / "MNIST_Train.csv", ["0,0,1"])
+    _write_csv(tmp_path / "MNIST_Test.csv", ["0,1,1"])
+
+    assert load_dataset(str(train)).x_test.shape == (1, 2)
+
+
+def test_csv_fractional_pixels_kept(tmp_path) -> None:
+    train = _write_csv(tmp_path / "a_train.csv", ["0,0.25,1.0", "1,0.5,0"])
+    _write_csv(tmp_path / "a_test.csv", ["1,0,0"])
+
+    dataset = load_dataset(str(train))
+
+    np.testing.assert_array_equal(dataset.x_train, np.array([[0.25, 1.0], [0.5, 0.0]], dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    ("train_rows", "test_rows", "expected"),
+    [
+        (["0,1,2,3", "1,1,2"], ["0,1,2,3"], "line 3 has 3 columns, the first data row has 4"),
+        (["0,1,2", "1.5,1,2"], ["0,1,2"], "label 1.5 on line 3 is not a whole number"),
+        (["0,1,2", "-1,1,2"], ["0,1,2"], "label -1 on line 3 is negative"),
+        (["0,1,x"], ["0,1,2"], "line 2, column 3: 'x' is not a number"),
+        (["0,1,2"], ["0,1"], "training samples have 2 features, test samples have 1"),
+        (["0,1,256"], ["0,1,2"], "integer pixel values must lie in 0..255, found 256"),
+        (["0,1,-2"], ["0,1,2"], "pixel values must be >= 0, found -2"),
+        (["0"], ["0"], "rows have 1 column(s)"),
+        ([], ["0,1,2"], "no data rows"),
+    ],
+    ids=[
+        "ragged-row",
+        "fractional-label",
+        "negative-label",
+        "not-a-number",
+        "pixel-count",
+        "above-255",
+        "negative-pixel",
+        "label-only",
+        "header-only",
+    ],
+)
+def test_csv_invalid_content_rejected(tmp_path, train_rows, test_rows, expected) -> None:
+    train = _write_csv(tmp_path / "set_train.csv", train_rows, "label,p1,p2")
+    _write_csv(tmp_path / "set_test.csv", test_rows, "label,p1,p2")
+    with pytest.raises(DataError) as caught:
+        load_dataset(str(train))
+    assert expected in str(caught.value)
+
+
+def test_csv_without_train_in_name_rejected(tmp_path) -> None:
+    path = _write_csv(tmp_path / "data.csv", ["0,1"])
+    with pytest.raises(DataError, match="with 'train' in its name"):
+        load_dataset(str(path))
+
+
+def test_csv_missing_test_file_rejected(tmp_path) -> None:
+    path = _write_csv(tmp_path / "x_train.csv", ["0,1"])
+    with pytest.raises(DataError, match="matching test file .*x_test.csv was not found"):
+        load_dataset(str(path))
+
+
+def test_csv_folder_ambiguous_rejected(tmp_path) -> None:
+    for name in ("a_train.csv", "b_train.csv", "a_test.csv"):
+        _write_csv(tmp_path / name, ["0,1"])
+    with pytest.raises(DataError, match="exactly one \\*train\\*.csv and one \\*test\\*.csv"):
+        load_dataset(str(tmp_path))

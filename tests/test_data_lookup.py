@@ -1,0 +1,246 @@
+"""Finding named IDX data sets on disk: search order, folder layouts, checks and errors."""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mlpbench.data import list_datasets, load_dataset
+from mlpbench.data.sources import FASHION_MNIST, IDX_DATASETS
+from mlpbench.errors import DataError
+
+PLACES = ("data_dir", "env", "cache", "system")
+
+
+@pytest.mark.parametrize("winner", PLACES)
+def test_lookup_order(data_env, tiny_idx, tmp_path, monkeypatch, winner) -> None:
+    folders = {
+        "data_dir": tmp_path / "given",
+        "env": tmp_path / "env",
+        "cache": data_env / "tiny",
+        "system": tmp_path / "system",
+    }
+    # Every place exists, but only the winner and the places after it contain the files.
+    for place, folder in folders.items():
+        folder.mkdir(parents=True)
+        if PLACES.index(place) >= PLACES.index(winner):
+            tiny_idx.write(folder)
+    monkeypatch.setenv("MLPBENCH_DATA", str(folders["env"]))
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(system_dirs=(folders["system"],)))
+
+    dataset = load_dataset("tiny", data_dir=folders["data_dir"], download=False)
+
+    assert dataset.source.startswith(f"{folders[winner]} ")
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["given", "given/raw", "given/tiny", "given/tiny/raw", "given/Tiny/raw"],
+)
+def test_lookup_folder_layouts(data_env, tiny_idx, tmp_path, monkeypatch, layout) -> None:
+    tiny_idx.write(tmp_path / layout)
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
+
+    dataset = load_dataset("tiny", data_dir=tmp_path / "given", download=False)
+
+    assert dataset.source.startswith(f"{tmp_path / layout} ")
+
+
+def test_lookup_environment_root_with_subfolder(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
+    tiny_idx.write(tmp_path / "datasets" / "tiny")
+    monkeypatch.setenv("MLPBENCH_DATA", str(tmp_path / "datasets"))
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
+
+    dataset = load_dataset("tiny", download=False)
+
+    assert dataset.source.startswith(f"{tmp_path / 'datasets' / 'tiny'} ")
+
+
+def test_lookup_prefers_named_subfolder(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
+    # Other files with the same names at the root must not be taken for this data set.
+    other = type(tiny_idx)({key: value[::-1].copy() for key, value in tiny_idx.arrays.items()})
+    other.write(tmp_path / "root")
+    tiny_idx.write(tmp_path / "root" / "tiny")
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
+
+    dataset = load_dataset("tiny", data_dir=tmp_path / "root", download=False)
+
+    assert dataset.source.startswith(f"{tmp_path / 'root' / 'tiny'} ")
+    np.testing.assert_array_equal(dataset.y_train, [0, 1, 2, 0, 1, 2])
+
+
+def test_lookup_accepts_dotted_uncompressed_names(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
+    folder = tmp_path / "given"
+    folder.mkdir()
+    for name, body in tiny_idx.raw.items():
+        (folder / name.replace("-idx", ".idx")).write_bytes(body)
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
+
+    dataset = load_dataset("tiny", data_dir=folder, download=False)
+
+    assert dataset.source == f"{folder} (IDX, uncompressed, checksums verified)"
+
+
+def test_lookup_recompressed_file_verified_by_content(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
+    # Different gzip header bytes (as in Debian's package), same content.
+    folder = tiny_idx.write(tmp_path / "given")
+    for name, body in tiny_idx.raw.items():
+        (folder / f"{name}.gz").write_bytes(gzip.compress(body, compresslevel=1, mtime=12345))
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
+
+    dataset = load_dataset("tiny", data_dir=folder, download=False)
+
+    assert dataset.source == f"{folder} (IDX, gzip, checksums verified)"
+
+
+def test_lookup_without_known_checksum(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
+    folder = tiny_idx.write(tmp_path / "given", compress=False)
+    spec = tiny_idx.spec()
+    no_sha256 = {
+        attribute: replace(getattr(spec, attribute), sha256=None)
+        for attribute in ("train_images", "train_labels", "test_images", "test_labels")
+    }
+    monkeypatch.setitem(IDX_DATASETS, "tiny", replace(spec, **no_sha256))
+
+    dataset = load_dataset("tiny", data_dir=folder, download=False)
+
+    assert "no published checksum" in dataset.source
+    assert dataset.x_train.shape == (6, 16)
+
+
+def test_lookup_wrong_content_rejected(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
+    folder = tiny_idx.write(tmp_path / "given")
+    changed = tiny_idx.arrays["test_labels"].copy()
+    changed[0] = 1
+    bad_file = folder / "t10k-labels-idx1-ubyte.gz"
+    bad_file.write_bytes(gzip.compress(tiny_idx.raw["t10k-labels-idx1-ubyte"][:8] + changed.tobytes()))
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
+
+    with pytest.raises(DataError) as caught:
+        load_dataset("tiny", data_dir=folder, download=False)
+
+    message = str(caught.value)
+    assert str(bad_file) in message
+    assert "test labels" in message
+    assert "SHA-256" in message
+    assert f"--dataset {folder}" in message
+
+
+def _variant(tiny_idx, **arrays: np.ndarray):
+    return type(tiny_idx)({**tiny_idx.arrays, **arrays})
+
+
+@pytest.mark.parametrize("bad_label", [3, 255])
+def test_lookup_label_out_of_range(data_env, tiny_idx, tmp_path, monkeypatch, bad_label) -> None:
+    labels = np.array([0, 1, 2, bad_label, 1, 2], dtype=np.uint8)
+    variant = _variant(tiny_idx, train_labels=labels)
+    folder = variant.write(tmp_path / "given")
+    monkeypatch.setitem(IDX_DATASETS, "tiny", variant.spec())
+
+    with pytest.raises(DataError) as caught:
+        load_dataset("tiny", data_dir=folder, download=False)
+
+    message = str(caught.value)
+    assert str(folder / "train-labels-idx1-ubyte.gz") in message
+    assert f"label {bad_label} at index 3" in message
+    assert "0..2" in message
+
+
+def test_lookup_label_count_mismatch(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
+    variant = _variant(tiny_idx, train_labels=np.array([0, 1, 2, 0, 1], dtype=np.uint8))
+    folder = variant.write(tmp_path / "given")
+    monkeypatch.setitem(IDX_DATASETS, "tiny", variant.spec())
+
+    with pytest.raises(DataError) as caught:
+        load_dataset("tiny", data_dir=folder, download=False)
+
+    message = str(caught.value)
+    assert f"{folder / 'train-images-idx3-ubyte.gz'} contains 6 images" in message
+    assert f"{folder / 'train-labels-idx1-ubyte.gz'} contains 5 labels" in message
+
+
+def test_lookup_wrong_image_shape(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
+    variant = _variant(tiny_idx, test_images=np.zeros((3, 4, 5), dtype=np.uint8))
+    folder = variant.write(tmp_path / "given")
+    monkeypatch.setitem(IDX_DATASETS, "tiny", variant.spec())
+
+    with pytest.raises(DataError, match=r"must have shape \(n, 4, 4\), the file contains \(3, 4, 5\)"):
+        load_dataset("tiny", data_dir=folder, download=False)
+
+
+def test_lookup_missing_everywhere_message(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
+    partial = tiny_idx.write(tmp_path / "given")
+    (partial / "t10k-images-idx3-ubyte.gz").unlink()
+    system = tmp_path / "system"
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(system_dirs=(system,)))
+
+    with pytest.raises(DataError) as caught:
+        load_dataset("tiny", data_dir=partial, download=False)
+
+    message = str(caught.value)
+    assert "train-images-idx3-ubyte[.gz]" in message
+    assert f"--data-dir {partial}: incomplete, missing test images" in message
+    assert "MLPBENCH_DATA: not set" in message
+    assert f"cache {data_env / 'tiny'}: no such folder" in message
+    assert f"system {system}: no such folder" in message
+    assert "Download is disabled" in message
+    assert "pass --data-dir DIR or set MLPBENCH_DATA=DIR" in message
+    assert "apt install dataset-tiny" in message
+
+
+def test_lookup_missing_data_dir_rejected(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
+    tiny_idx.write(data_env / "tiny")
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
+
+    with pytest.raises(DataError, match=f"--data-dir {tmp_path / 'typo'}: no such folder"):
+        load_dataset("tiny", data_dir=tmp_path / "typo", download=False)
+
+
+def test_lookup_fashion_offline_names_apt_package(data_env, tmp_path, monkeypatch) -> None:
+    no_system_copy = replace(FASHION_MNIST, system_dirs=(tmp_path / "not-installed",))
+    monkeypatch.setitem(IDX_DATASETS, "fashion-mnist", no_system_copy)
+
+    with pytest.raises(DataError) as caught:
+        load_dataset("fashion-mnist", download=False)
+
+    message = str(caught.value)
+    assert message.startswith("Fashion-MNIST files not found")
+    assert "apt install dataset-fashion-mnist" in message
+    assert "--data-dir DIR" in message
+    assert "MLPBENCH_DATA=DIR" in message
+
+
+def test_list_datasets_reports_locations(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
+    folder = tiny_idx.write(tmp_path / "given" / "tiny")
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
+    monkeypatch.setitem(IDX_DATASETS, "absent", tiny_idx.spec("absent"))
+
+    rows = {row["name"]: row for row in list_datasets(data_dir=tmp_path / "given")}
+
+    assert {"digits", "mnist", "fashion-mnist", "tiny", "absent"} <= rows.keys()
+    assert rows["tiny"]["available"] is True
+    assert rows["tiny"]["location"] == str(folder)
+    assert rows["absent"]["available"] is False
+    assert rows["absent"]["location"] is None
+    assert rows["digits"]["available"] is True
+    assert rows["digits"]["location"].endswith("digits.csv.gz")
+    assert all(set(row) == {"name", "available", "location", "description"} for row in rows.values())
+
+
+def test_unknown_name_rejected(data_env) -> None:
+    with pytest.raises(DataError, match="unknown data set 'mnsit'.*digits, mnist, fashion-mnist"):
+        load_dataset("mnsit")
+
+
+def test_missing_path_rejected(data_env, tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no such file or folder"):
+        load_dataset(str(tmp_path / "nothing.npz"))
+
+
+def test_invalid_dtype_rejected(data_env) -> None:
+    with pytest.raises(ValueError, match="int32"):
+        load_dataset("digits", dtype="int32")
