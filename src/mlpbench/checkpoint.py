@@ -3,6 +3,8 @@
 Both formats hold the same content: the layer sizes, the dtype, the constructor
 settings, one weight and one bias per layer, and the training state needed to
 resume (epoch counter, batch-order generator state, momentum buffers, history).
+Models trained with ``standardize=True`` also store ``feature_mean`` and
+``feature_scale``, one value per input feature.
 An optional ``dataset`` entry records what the model was trained on (name, class
 names, image shape) as JSON; files without it load with ``dataset`` None.
 
@@ -56,6 +58,8 @@ class Checkpoint:
     # JSON-compatible facts about the training data, e.g. {"name": "fashion-mnist",
     # "class_names": [...], "image_shape": [28, 28]}; None when not recorded.
     dataset: dict[str, Any] | None = None
+    feature_mean: np.ndarray | None = None
+    feature_scale: np.ndarray | None = None
 
     def validate(self, source: str) -> None:
         """Raise CheckpointError naming the first array whose shape does not fit ``layer_sizes``."""
@@ -69,6 +73,12 @@ class Checkpoint:
         groups = [("", self.params)]
         if self.momentum is not None:
             groups.append(("momentum_", self.momentum))
+        for name in ("feature_mean", "feature_scale"):
+            array = getattr(self, name)
+            if array is not None:
+                _check_shape(source, name, array.shape, (self.layer_sizes[0],))
+                if not np.isfinite(array).all() or (name == "feature_scale" and (array <= 0).any()):
+                    raise CheckpointError(f"{source}: array {name} contains invalid values")
         for prefix, arrays in groups:
             for index, (W, b) in enumerate(arrays):
                 fan_in, fan_out = self.layer_sizes[index], self.layer_sizes[index + 1]
@@ -105,6 +115,8 @@ def checkpoint_from_model(model: MLPEstimator, dataset: dict[str, Any] | None = 
         momentum=model._get_momentum_buffers(),
         history=list(model.history_),
         dataset=dataset,
+        feature_mean=model.feature_mean_,
+        feature_scale=model.feature_scale_,
     )
 
 
@@ -131,10 +143,16 @@ def restore_model(model: MLPEstimator, checkpoint: Checkpoint, source: str) -> N
     model._set_momentum_buffers(checkpoint.momentum)
     model.epoch_ = checkpoint.epoch
     model.history_ = list(checkpoint.history)
+    model.feature_mean_ = _cast(checkpoint.feature_mean, model.dtype)
+    model.feature_scale_ = _cast(checkpoint.feature_scale, model.dtype)
     model.batch_losses_ = []
     model.batch_order_ = None
     if checkpoint.batch_rng_state is not None:
         model.batch_order_ = BatchOrder.from_state(checkpoint.batch_rng_state)
+
+
+def _cast(array: np.ndarray | None, dtype: str) -> np.ndarray | None:
+    return None if array is None else np.asarray(array, dtype=dtype)
 
 
 def save_checkpoint(model: MLPEstimator, path: str | Path, *, dataset: dict[str, Any] | None = None) -> Path:
@@ -200,6 +218,9 @@ def _write_npz(checkpoint: Checkpoint, handle: Any) -> None:
     }
     if checkpoint.dataset is not None:
         arrays["dataset"] = np.array(json.dumps(checkpoint.dataset))
+    if checkpoint.feature_mean is not None and checkpoint.feature_scale is not None:
+        arrays["feature_mean"] = checkpoint.feature_mean
+        arrays["feature_scale"] = checkpoint.feature_scale
     if checkpoint.batch_rng_state is not None:
         arrays["batch_rng_state"] = np.array(checkpoint.batch_rng_state)
     for index, (W, b) in enumerate(checkpoint.params):
@@ -243,6 +264,8 @@ def _read_npz(path: Path) -> Checkpoint:
         momentum=pairs("momentum_") if "momentum_W0" in arrays else None,
         history=json.loads(str(arrays.get("history", np.array("[]")))),
         dataset=json.loads(str(arrays["dataset"])) if "dataset" in arrays else None,
+        feature_mean=arrays.get("feature_mean"),
+        feature_scale=arrays.get("feature_scale"),
     )
 
 
@@ -271,10 +294,22 @@ def _write_pt(checkpoint: Checkpoint, handle: Any) -> None:
         "batch_rng_state": checkpoint.batch_rng_state,
         "history": json.dumps(checkpoint.history),
         "dataset": json.dumps(checkpoint.dataset) if checkpoint.dataset is not None else None,
+        "feature_mean": _tensor_or_none(checkpoint.feature_mean),
+        "feature_scale": _tensor_or_none(checkpoint.feature_scale),
         "state_dict": to_state(checkpoint.params),
         "momentum": to_state(checkpoint.momentum) if checkpoint.momentum is not None else None,
     }
     torch.save(payload, handle)
+
+
+def _tensor_or_none(array: np.ndarray | None) -> Any:
+    import torch
+
+    return None if array is None else torch.from_numpy(np.ascontiguousarray(array))
+
+
+def _numpy_or_none(tensor: Any) -> np.ndarray | None:
+    return None if tensor is None else tensor.detach().cpu().numpy()
 
 
 def _read_pt(path: Path) -> Checkpoint:
@@ -319,4 +354,6 @@ def _read_pt(path: Path) -> Checkpoint:
         momentum=from_state(momentum) if momentum is not None else None,
         history=json.loads(payload.get("history", "[]")),
         dataset=json.loads(dataset) if dataset is not None else None,
+        feature_mean=_numpy_or_none(payload.get("feature_mean")),
+        feature_scale=_numpy_or_none(payload.get("feature_scale")),
     )

@@ -46,6 +46,9 @@ class MLPEstimator(ABC):
     schedule : ``"constant"`` or ``"cosine"`` (per epoch).
     dtype : ``"float32"`` or ``"float64"``; inputs are cast to it.
     seed : seeds the initial parameters and the batch order.
+    standardize : when True, ``fit`` learns each feature's mean and standard
+        deviation on the training data (features with zero deviation keep scale 1)
+        and every input is standardized with them, in training and prediction.
     threads : BLAS (and PyTorch) threads during fit and predict; None leaves them alone.
     warm_start : when True and already fitted, ``fit`` continues from the current state.
     """
@@ -66,6 +69,7 @@ class MLPEstimator(ABC):
         seed: int = 0,
         threads: int | None = None,
         warm_start: bool = False,
+        standardize: bool = False,
     ) -> None:
         self.hidden = tuple(hidden)
         self.epochs = epochs
@@ -78,6 +82,9 @@ class MLPEstimator(ABC):
         self.seed = seed
         self.threads = threads
         self.warm_start = warm_start
+        self.standardize = standardize
+        self.feature_mean_: np.ndarray | None = None
+        self.feature_scale_: np.ndarray | None = None
         self.layer_sizes_: list[int] | None = None
         self.epoch_ = 0
         self.history_: list[dict[str, Any]] = []
@@ -143,6 +150,8 @@ class MLPEstimator(ABC):
         self._set_parameters(he_normal_init(self.layer_sizes_, self.seed, self.dtype))
         self._set_momentum_buffers(None)
         self.batch_order_ = None
+        self.feature_mean_ = None
+        self.feature_scale_ = None
         self.epoch_ = 0
         self.history_ = []
         self.batch_losses_ = []
@@ -172,7 +181,10 @@ class MLPEstimator(ABC):
         if not (self.warm_start and self.is_fitted):
             classes = int(n_classes) if n_classes is not None else int(np.max(y, initial=-1)) + 1
             self.initialize(X.shape[1], max(classes, 1))
+            if self.standardize:
+                self._fit_standardization(X)
         y = self._validate_y(y, X.shape[0])
+        X = self._standardize(X)
         if self.batch_order_ is None or self.batch_order_.n_samples != X.shape[0]:
             self.batch_order_ = BatchOrder(X.shape[0], self.batch_size, self.seed)
 
@@ -193,7 +205,7 @@ class MLPEstimator(ABC):
         with limit_threads(self.threads):
             for start in range(0, X.shape[0], PREDICT_CHUNK_ROWS):
                 stop = start + PREDICT_CHUNK_ROWS
-                out[start:stop] = self._predict_proba_chunk(X[start:stop])
+                out[start:stop] = self._predict_proba_chunk(self._standardize(X[start:stop]))
         return out
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -239,6 +251,7 @@ class MLPEstimator(ABC):
             "schedule": self.schedule,
             "dtype": self.dtype,
             "seed": self.seed,
+            "standardize": self.standardize,
         }
 
     # ----- the shared loop ----------------------------------------------------------------
@@ -284,6 +297,21 @@ class MLPEstimator(ABC):
 
         return seconds, losses, [len(batch) for batch in batches]
 
+    # ----- preprocessing ------------------------------------------------------------------
+
+    def _fit_standardization(self, X: np.ndarray) -> None:
+        mean = X.mean(axis=0, dtype=np.float64)
+        scale = X.std(axis=0, dtype=np.float64)
+        scale[scale == 0] = 1.0
+        self.feature_mean_ = mean.astype(self.dtype)
+        self.feature_scale_ = scale.astype(self.dtype)
+
+    def _standardize(self, X: np.ndarray) -> np.ndarray:
+        """Return X standardized with the fitted statistics, or X itself when there are none."""
+        if self.feature_mean_ is None or self.feature_scale_ is None:
+            return X
+        return (X - self.feature_mean_) / self.feature_scale_
+
     # ----- validation ---------------------------------------------------------------------
 
     def _validate_hyperparameters(self) -> None:
@@ -300,9 +328,7 @@ class MLPEstimator(ABC):
 
     def _check_fitted(self) -> None:
         if not self.is_fitted:
-            raise RuntimeError(
-                f"this {type(self).__name__} is not fitted yet; call fit() or load() first"
-            )
+            raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit() or load() first")
 
     def _validate_X(self, X: np.ndarray, *, check_features: bool) -> np.ndarray:
         X = np.asarray(X)
@@ -313,9 +339,7 @@ class MLPEstimator(ABC):
         if not (np.issubdtype(X.dtype, np.number) or X.dtype == np.bool_):
             raise DataError(f"X must be numeric, got dtype {X.dtype}")
         if check_features and X.shape[1] != self.n_features_in_:
-            raise DataError(
-                f"X has {X.shape[1]} features, but the model expects {self.n_features_in_}"
-            )
+            raise DataError(f"X has {X.shape[1]} features, but the model expects {self.n_features_in_}")
         X = np.ascontiguousarray(X, dtype=self.dtype)
         if not np.isfinite(X).all():
             rows = np.flatnonzero(~np.isfinite(X).all(axis=1))

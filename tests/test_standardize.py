@@ -1,0 +1,78 @@
+"""Feature standardization: learned on the training data, applied everywhere, saved with the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mlpbench import NumpyMLP, TorchMLP
+from mlpbench.engines.numpy_engine.forward import forward
+from mlpbench.engines.numpy_engine.loss import softmax
+
+
+def make_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(loc=5.0, scale=3.0, size=(200, 6))
+    X[:, 2] = 7.0  # a constant feature: its scale must stay 1, not 0
+    y = (X[:, 0] > 5.0).astype(np.int64)
+    return X, y
+
+
+def test_statistics_come_from_training_data() -> None:
+    X, y = make_data()
+    model = NumpyMLP(hidden=[8], epochs=1, dtype="float64", standardize=True).fit(X, y)
+
+    np.testing.assert_allclose(model.feature_mean_, X.mean(axis=0), rtol=1e-12)
+    expected_scale = X.std(axis=0)
+    expected_scale[2] = 1.0
+    np.testing.assert_allclose(model.feature_scale_, expected_scale, rtol=1e-12)
+
+
+def test_prediction_applies_standardization() -> None:
+    X, y = make_data()
+    model = NumpyMLP(hidden=[8], epochs=2, dtype="float64", standardize=True).fit(X, y)
+
+    standardized = (X - model.feature_mean_) / model.feature_scale_
+    logits, _ = forward(model.params_, standardized)
+    np.testing.assert_allclose(model.predict_proba(X), softmax(logits), rtol=1e-12)
+
+
+def test_off_by_default() -> None:
+    X, y = make_data()
+    model = NumpyMLP(hidden=[8], epochs=1).fit(X, y)
+
+    assert model.feature_mean_ is None
+    assert model.feature_scale_ is None
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".pt"])
+def test_statistics_survive_save_and_load(tmp_path, suffix: str) -> None:
+    X, y = make_data()
+    model = NumpyMLP(hidden=[8], epochs=2, dtype="float64", standardize=True).fit(X, y)
+    path = model.save(tmp_path / f"model{suffix}")
+
+    loaded = TorchMLP.load(path)
+
+    assert loaded.standardize
+    np.testing.assert_array_equal(loaded.feature_mean_, model.feature_mean_)
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), rtol=1e-12, atol=1e-15)
+
+
+def test_engines_agree_with_standardization() -> None:
+    X, y = make_data()
+    settings = dict(hidden=[8], epochs=3, batch_size=32, dtype="float64", standardize=True)
+
+    mine = NumpyMLP(**settings).fit(X, y)
+    gold = TorchMLP(**settings).fit(X, y)
+
+    for (W_mine, b_mine), (W_gold, b_gold) in zip(mine.get_parameters(), gold.get_parameters(), strict=True):
+        np.testing.assert_allclose(W_mine, W_gold, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(b_mine, b_gold, rtol=1e-9, atol=1e-12)
+
+
+def test_float32_stays_float32() -> None:
+    X, y = make_data()
+    model = NumpyMLP(hidden=[8], epochs=1, dtype="float32", standardize=True).fit(X, y)
+
+    assert model.feature_mean_.dtype == np.float32
+    assert model.predict_proba(X).dtype == np.float32
