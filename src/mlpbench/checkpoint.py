@@ -315,6 +315,9 @@ def _numpy_or_none(tensor: Any) -> np.ndarray | None:
 def _read_pt(path: Path) -> Checkpoint:
     import torch
 
+    if not zipfile.is_zipfile(path):
+        # torch.save has written zip archives since PyTorch 1.6; anything else here is damaged.
+        raise CheckpointError(f"{path} is not a readable .pt file (not a zip archive as torch.save writes)")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
