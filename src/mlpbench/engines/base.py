@@ -268,6 +268,13 @@ class MLPEstimator(ABC):
                 f"batch {bad[0] + 1} of {len(batch_losses)}, learning rate {lr:g}; "
                 "try a smaller --lr"
             )
+        # Each loss is measured before its step, so an update that overflows on the
+        # epoch's last batch shows only in the parameters.
+        if not all(np.isfinite(W).all() and np.isfinite(b).all() for W, b in self.get_parameters()):
+            raise TrainingDivergedError(
+                f"training diverged: parameters became NaN or infinite in the last step of epoch "
+                f"{self.epoch_ + 1} (batch {len(batch_losses)}), learning rate {lr:g}; try a smaller --lr"
+            )
         weights = np.asarray(sizes, dtype=np.float64)
         self.epoch_ += 1
         self.batch_losses_.append(batch_losses)
