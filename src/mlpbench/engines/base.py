@@ -27,6 +27,7 @@ Params = list[tuple[np.ndarray, np.ndarray]]
 EpochCallback = Callable[[dict[str, Any]], None]
 
 PREDICT_CHUNK_ROWS = 4096
+DIVERGED_LOSS_PER_LOG_CLASS = 1000.0
 
 
 class MLPEstimator(ABC):
@@ -187,6 +188,9 @@ class MLPEstimator(ABC):
         X = self._standardize(X)
         if self.batch_order_ is None or self.batch_order_.n_samples != X.shape[0]:
             self.batch_order_ = BatchOrder(X.shape[0], self.batch_size, self.seed)
+        elif self.batch_order_.requested_batch_size != self.batch_size:
+            # A warm start with another batch size keeps the shuffle sequence going.
+            self.batch_order_ = self.batch_order_.with_batch_size(self.batch_size)
 
         stop = self.epochs if n_epochs is None else min(self.epochs, self.epoch_ + n_epochs)
         with limit_threads(self.threads):
@@ -261,7 +265,10 @@ class MLPEstimator(ABC):
         seconds, losses, sizes = self._train_epoch(X, y, lr)
 
         batch_losses = self._losses_to_numpy(losses)
-        bad = np.flatnonzero(~np.isfinite(batch_losses))
+        # A mean cross-entropy above DIVERGED_LOSS_PER_LOG_CLASS * log(n_classes) means the
+        # true class gets a probability below exp(-1000) on average: no longer learning.
+        limit = DIVERGED_LOSS_PER_LOG_CLASS * np.log(max(self.n_classes_, 2))
+        bad = np.flatnonzero(~np.isfinite(batch_losses) | (batch_losses > limit))
         if bad.size:
             raise TrainingDivergedError(
                 f"training diverged: loss is {batch_losses[bad[0]]} at epoch {self.epoch_ + 1}, "

@@ -24,6 +24,7 @@ class BatchOrder:
         if batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         self.n_samples = int(n_samples)
+        self.requested_batch_size = int(batch_size)
         # A batch size larger than the data set is one full batch.
         self.batch_size = min(int(batch_size), self.n_samples)
         self._rng = batch_rng(seed)
@@ -42,10 +43,16 @@ class BatchOrder:
         """Return the sizes and the generator state as a JSON string (storable without pickle)."""
         state = {
             "n_samples": self.n_samples,
-            "batch_size": self.batch_size,
+            "batch_size": self.requested_batch_size,
             "rng": self._rng.bit_generator.state,
         }
         return json.dumps(state)
+
+    def with_batch_size(self, batch_size: int) -> BatchOrder:
+        """Return an order over the same rows with another batch size that continues this shuffle sequence."""
+        order = BatchOrder(self.n_samples, batch_size, seed=0)
+        order._rng.bit_generator.state = self._rng.bit_generator.state
+        return order
 
     @classmethod
     def from_state(cls, state: str) -> BatchOrder:

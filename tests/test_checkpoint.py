@@ -1,0 +1,441 @@
+"""Parameter files: round trips, cross-loading between engines, rejected files, atomic saves, resume."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_blobs
+
+from mlpbench import NumpyMLP, TorchMLP
+from mlpbench.engines.base import MLPEstimator
+from mlpbench.errors import CheckpointError, DataError
+
+ENGINES = [pytest.param(NumpyMLP, id="numpy"), pytest.param(TorchMLP, id="torch")]
+SUFFIXES = [".npz", ".pt"]
+
+
+class Payload:
+    """A plain Python object; ``torch.load(..., weights_only=True)`` must not unpickle it."""
+
+    def __init__(self) -> None:
+        self.note = "not a tensor"
+
+
+@pytest.fixture(scope="module")
+def blobs() -> tuple[np.ndarray, np.ndarray]:
+    # 250 rows in batches of 32 leave a partial last batch of 26.
+    X, y = make_blobs(n_samples=250, n_features=6, centers=4, random_state=0)
+    return X / 10, y
+
+
+def train(
+    engine: type[MLPEstimator],
+    blobs: tuple[np.ndarray, np.ndarray],
+    dtype: str = "float32",
+    **settings: object,
+) -> MLPEstimator:
+    X, y = blobs
+    config: dict[str, object] = {
+        "hidden": [16, 8],
+        "epochs": 3,
+        "batch_size": 32,
+        "lr": 0.05,
+        "momentum": 0.9,
+        "weight_decay": 1e-3,
+        "schedule": "cosine",
+        "dtype": dtype,
+        "seed": 0,
+        # One thread: these nets are too small to gain from more, and the machine is shared.
+        "threads": 1,
+    }
+    config.update(settings)
+    return engine(**config).fit(X, y)
+
+
+def temp_files(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir() if ".tmp" in path.name)
+
+
+# ----- round trips ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("suffix", SUFFIXES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_round_trip_is_bit_exact(
+    tmp_path: Path,
+    blobs: tuple[np.ndarray, np.ndarray],
+    engine: type[MLPEstimator],
+    suffix: str,
+    dtype: str,
+) -> None:
+    X, _ = blobs
+    model = train(engine, blobs, dtype)
+    path = tmp_path / f"model{suffix}"
+
+    model.save(path)
+    loaded = engine.load(path)
+
+    assert loaded.dtype == dtype
+    assert loaded.hidden == (16, 8)
+    assert loaded.epoch_ == 3
+    for layer, ((W1, b1), (W2, b2)) in enumerate(
+        zip(model.get_parameters(), loaded.get_parameters(), strict=True)
+    ):
+        assert W2.dtype == np.dtype(dtype), f"W{layer}"
+        np.testing.assert_array_equal(W2, W1, err_msg=f"W{layer}")
+        np.testing.assert_array_equal(b2, b1, err_msg=f"b{layer}")
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_npz_holds_named_arrays(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    model = train(NumpyMLP, blobs, "float32")
+    path = model.save(tmp_path / "model.npz")
+
+    with np.load(path, allow_pickle=False) as data:
+        names = set(data.files)
+        W0 = data["W0"]
+
+    assert {"layer_sizes", "W0", "b0", "W1", "b1", "W2", "b2", "momentum_W0"} <= names
+    assert W0.shape == (6, 16)
+    assert W0.dtype == np.float32
+
+
+def test_pt_holds_linear_layout(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    model = train(TorchMLP, blobs, "float32")
+    path = model.save(tmp_path / "model.pt")
+
+    payload = torch.load(path, weights_only=True)
+
+    assert payload["layer_sizes"] == [6, 16, 8, 4]
+    assert payload["state_dict"]["layers.0.weight"].shape == (16, 6)
+    assert payload["state_dict"]["layers.0.weight"].dtype == torch.float32
+
+
+# ----- cross-loading --------------------------------------------------------------------
+
+CROSS = [
+    pytest.param(NumpyMLP, TorchMLP, ".npz", id="numpy-npz-to-torch"),
+    pytest.param(NumpyMLP, TorchMLP, ".pt", id="numpy-pt-to-torch"),
+    pytest.param(TorchMLP, NumpyMLP, ".pt", id="torch-pt-to-numpy"),
+    pytest.param(TorchMLP, NumpyMLP, ".npz", id="torch-npz-to-numpy"),
+]
+
+
+@pytest.mark.parametrize(("trainer", "reader", "suffix"), CROSS)
+@pytest.mark.parametrize(("dtype", "tolerance"), [("float32", 1e-6), ("float64", 1e-12)])
+def test_cross_loaded_predictions_match(
+    tmp_path: Path,
+    blobs: tuple[np.ndarray, np.ndarray],
+    trainer: type[MLPEstimator],
+    reader: type[MLPEstimator],
+    suffix: str,
+    dtype: str,
+    tolerance: float,
+) -> None:
+    X, _ = blobs
+    model = train(trainer, blobs, dtype)
+    path = model.save(tmp_path / f"model{suffix}")
+
+    loaded = reader.load(path)
+
+    assert isinstance(loaded, reader)
+    assert loaded.dtype == dtype
+    for layer, ((W1, b1), (W2, b2)) in enumerate(
+        zip(model.get_parameters(), loaded.get_parameters(), strict=True)
+    ):
+        np.testing.assert_array_equal(W2, W1, err_msg=f"W{layer}")
+        np.testing.assert_array_equal(b2, b1, err_msg=f"b{layer}")
+    expected = model.predict_proba(X)
+    actual = loaded.predict_proba(X)
+    assert actual.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=tolerance)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+# ----- rejected files -------------------------------------------------------------------
+
+
+def rewrite_npz(source: Path, target: Path, **replacements: np.ndarray) -> Path:
+    with np.load(source, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    arrays.update(replacements)
+    np.savez(target, **arrays)
+    return target
+
+
+@pytest.mark.parametrize("reader", ENGINES)
+def test_npz_with_wrong_shape_rejected(
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], reader: type[MLPEstimator]
+) -> None:
+    good = train(NumpyMLP, blobs).save(tmp_path / "good.npz")
+    bad = rewrite_npz(good, tmp_path / "bad.npz", W1=np.zeros((16, 9), dtype=np.float32))
+
+    with pytest.raises(CheckpointError) as error:
+        reader.load(bad)
+
+    message = str(error.value)
+    assert "W1" in message
+    assert "(16, 9)" in message
+    assert "(16, 8)" in message
+
+
+@pytest.mark.parametrize("reader", ENGINES)
+def test_pt_with_wrong_shape_rejected(
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], reader: type[MLPEstimator]
+) -> None:
+    good = train(TorchMLP, blobs).save(tmp_path / "good.pt")
+    payload = torch.load(good, weights_only=True)
+    payload["state_dict"]["layers.0.weight"] = torch.zeros(16, 5)
+    bad = tmp_path / "bad.pt"
+    torch.save(payload, bad)
+
+    with pytest.raises(CheckpointError) as error:
+        reader.load(bad)
+
+    message = str(error.value)
+    assert "W0" in message
+    assert "(5, 16)" in message
+    assert "(6, 16)" in message
+
+
+@pytest.mark.parametrize("reader", ENGINES)
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_other_architecture_rejected(
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], reader: type[MLPEstimator], suffix: str
+) -> None:
+    path = train(NumpyMLP, blobs).save(tmp_path / f"model{suffix}")
+
+    with pytest.raises(CheckpointError) as error:
+        reader.load(path, hidden=[16, 12])
+
+    message = str(error.value)
+    assert "layer 1" in message
+    assert "(16, 8)" in message
+    assert "(16, 12)" in message
+
+
+def test_fewer_layers_rejected(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    path = train(NumpyMLP, blobs).save(tmp_path / "model.npz")
+
+    with pytest.raises(CheckpointError, match="layer 1"):
+        NumpyMLP.load(path, hidden=[16])
+
+
+def test_missing_array_rejected(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    good = train(NumpyMLP, blobs).save(tmp_path / "good.npz")
+    with np.load(good, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files if name != "b2"}
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+
+    with pytest.raises(CheckpointError, match="missing array b2"):
+        NumpyMLP.load(bad)
+
+
+def test_non_finite_parameter_rejected(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    good = train(NumpyMLP, blobs).save(tmp_path / "good.npz")
+    b0 = np.zeros(16, dtype=np.float32)
+    b0[3] = np.nan
+    bad = rewrite_npz(good, tmp_path / "bad.npz", b0=b0)
+
+    with pytest.raises(CheckpointError, match="b0 contains NaN"):
+        NumpyMLP.load(bad)
+
+
+def test_pickled_object_in_pt_rejected(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    good = train(TorchMLP, blobs).save(tmp_path / "good.pt")
+    payload = torch.load(good, weights_only=True)
+    payload["extra"] = Payload()
+    bad = tmp_path / "bad.pt"
+    torch.save(payload, bad)
+
+    with pytest.raises(CheckpointError, match="weights_only=True"):
+        NumpyMLP.load(bad)
+    with pytest.raises(CheckpointError, match="weights_only=True"):
+        TorchMLP.load(bad)
+
+
+CORRUPT_CONTENTS = [
+    pytest.param(b"this is not a checkpoint", id="text"),
+    pytest.param(b"", id="empty"),
+    pytest.param(b"PK\x03\x04 half a zip archive", id="truncated-zip"),
+    # Raw bytes that the pickle reader takes for a pickle stream.
+    pytest.param(bytes(np.random.default_rng(0).integers(0, 256, 200, dtype=np.uint8)), id="random-bytes"),
+]
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+@pytest.mark.parametrize("content", CORRUPT_CONTENTS)
+def test_corrupt_file_rejected(tmp_path: Path, suffix: str, content: bytes) -> None:
+    path = tmp_path / f"corrupt{suffix}"
+    path.write_bytes(content)
+
+    with pytest.raises(CheckpointError, match="not a readable"):
+        NumpyMLP.load(path)
+
+
+def test_missing_file_rejected(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="not found"):
+        NumpyMLP.load(tmp_path / "absent.npz")
+
+
+def test_foreign_npz_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "foreign.npz"
+    np.savez(path, weights=np.zeros(3))
+
+    with pytest.raises(CheckpointError, match="layer_sizes"):
+        NumpyMLP.load(path)
+
+
+# ----- failed saves ---------------------------------------------------------------------
+
+
+def test_unknown_suffix_rejected(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    model = train(NumpyMLP, blobs)
+
+    with pytest.raises(CheckpointError, match=r"\.npz or \.pt"):
+        model.save(tmp_path / "model.h5")
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unfitted_save_rejected(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="not fitted"):
+        NumpyMLP().save(tmp_path / "model.npz")
+
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_save_into_missing_folder(
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], suffix: str
+) -> None:
+    model = train(NumpyMLP, blobs)
+    target = tmp_path / "absent" / f"model{suffix}"
+
+    with pytest.raises(CheckpointError, match="does not exist"):
+        model.save(target)
+
+    assert not target.parent.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_npz_write_keeps_old_file(
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = train(NumpyMLP, blobs)
+    path = model.save(tmp_path / "model.npz")
+    old_bytes = path.read_bytes()
+
+    def failing_savez(file: object, *args: object, **kwargs: object) -> None:
+        file.write(b"PK\x03\x04 half an archive")  # type: ignore[attr-defined]
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", failing_savez)
+    with pytest.raises(CheckpointError, match="No space left on device") as error:
+        train(NumpyMLP, blobs, seed=1).save(path)
+
+    assert "previous file is unchanged" in str(error.value)
+    assert path.read_bytes() == old_bytes
+    assert temp_files(tmp_path) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+
+
+def test_failed_pt_write_keeps_old_file(
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = train(TorchMLP, blobs)
+    path = model.save(tmp_path / "model.pt")
+    old_bytes = path.read_bytes()
+
+    def failing_save(obj: object, file: object, *args: object, **kwargs: object) -> None:
+        file.write(b"half a zip")  # type: ignore[attr-defined]
+        raise RuntimeError("writer crashed")
+
+    monkeypatch.setattr(torch, "save", failing_save)
+    with pytest.raises(RuntimeError, match="writer crashed"):
+        model.save(path)
+
+    assert path.read_bytes() == old_bytes
+    assert temp_files(tmp_path) == []
+
+
+# ----- resume ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_resume_matches_uninterrupted_run(
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], engine: type[MLPEstimator], suffix: str
+) -> None:
+    X, y = blobs
+    settings = {"dtype": "float64", "epochs": 4, "momentum": 0.9, "schedule": "cosine"}
+    uninterrupted = train(engine, blobs, **settings)
+
+    first_half = engine(**uninterrupted.get_config(), threads=1).fit(X, y, n_epochs=2)
+    assert first_half.epoch_ == 2
+    path = first_half.save(tmp_path / f"half{suffix}")
+    resumed = engine.load(path, threads=1)
+    resumed.warm_start = True
+    resumed.fit(X, y)
+
+    assert resumed.epoch_ == 4
+    assert [record["epoch"] for record in resumed.history_] == [1, 2, 3, 4]
+    assert [record["lr"] for record in resumed.history_] == pytest.approx(
+        [record["lr"] for record in uninterrupted.history_], rel=1e-15
+    )
+    for layer, ((W1, b1), (W2, b2)) in enumerate(
+        zip(uninterrupted.get_parameters(), resumed.get_parameters(), strict=True)
+    ):
+        np.testing.assert_allclose(W2, W1, rtol=1e-12, atol=1e-15, err_msg=f"W{layer}")
+        np.testing.assert_allclose(b2, b1, rtol=1e-12, atol=1e-15, err_msg=f"b{layer}")
+    np.testing.assert_allclose(
+        resumed.batch_losses_, uninterrupted.batch_losses_[2:], rtol=1e-12
+    )
+
+
+def test_resume_without_momentum_buffers_differs(
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """Dropping the saved momentum changes the result, so the resume test can fail."""
+    X, y = blobs
+    settings = {"dtype": "float64", "epochs": 4, "momentum": 0.9, "schedule": "cosine"}
+    uninterrupted = train(NumpyMLP, blobs, **settings)
+
+    first_half = NumpyMLP(**uninterrupted.get_config()).fit(X, y, n_epochs=2)
+    resumed = NumpyMLP.load(first_half.save(tmp_path / "half.npz"))
+    resumed._set_momentum_buffers(None)
+    resumed.warm_start = True
+    resumed.fit(X, y)
+
+    W_resumed = resumed.get_parameters()[0][0]
+    W_uninterrupted = uninterrupted.get_parameters()[0][0]
+    assert not np.allclose(W_resumed, W_uninterrupted, rtol=1e-12, atol=1e-15)
+
+
+def test_warm_start_uses_new_batch_size(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = blobs
+    first_epoch = NumpyMLP(hidden=[8], epochs=4, batch_size=50, threads=1).fit(X, y, n_epochs=1)
+    path = first_epoch.save(tmp_path / "model.npz")
+    model = NumpyMLP.load(path, batch_size=125)
+    model.warm_start = True
+
+    model.fit(X, y)
+
+    # 250 rows in batches of 125, not of the 50 stored with the batch order.
+    assert [len(losses) for losses in model.batch_losses_] == [2, 2, 2]
+
+
+def test_warm_start_rejects_other_feature_count(
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]
+) -> None:
+    model = NumpyMLP.load(train(NumpyMLP, blobs, epochs=4).save(tmp_path / "model.npz"))
+    model.warm_start = True
+
+    with pytest.raises(DataError, match=re.escape("X has 3 features, but the model expects 6")):
+        model.fit(np.zeros((10, 3)), np.zeros(10, dtype=int))

@@ -1,0 +1,275 @@
+"""``NumpyMLP`` as a user drives it: training, dtypes, divergence, input checks, chunked predict."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import mlpbench.engines.base as base
+from mlpbench import NumpyMLP
+from mlpbench.engines.numpy_engine.forward import forward
+from mlpbench.engines.numpy_engine.loss import softmax
+from mlpbench.errors import DataError, TrainingDivergedError
+
+
+def gaussian_blobs(n_per_class: int = 100, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Return three well-separated 2-D Gaussian clusters: X (3 * n_per_class, 2) and labels."""
+    rng = np.random.default_rng(seed)
+    centers = np.array([[0.0, 4.0], [4.0, -2.0], [-4.0, -2.0]])
+    X = np.concatenate([center + rng.standard_normal((n_per_class, 2)) for center in centers])
+    y = np.repeat(np.arange(3), n_per_class)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def blobs() -> tuple[np.ndarray, np.ndarray]:
+    return gaussian_blobs()
+
+
+@pytest.fixture(scope="module")
+def fitted(blobs: tuple[np.ndarray, np.ndarray]) -> NumpyMLP:
+    X, y = blobs
+    return NumpyMLP(hidden=[16], epochs=3, batch_size=32, lr=0.05, seed=0).fit(X, y)
+
+
+# ----- training -------------------------------------------------------------------------
+
+
+def test_separable_problem_is_learned(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = blobs
+
+    model = NumpyMLP(hidden=[16], epochs=15, batch_size=32, lr=0.05, seed=0).fit(X, y)
+
+    losses = [record["train_loss"] for record in model.history_]
+    assert len(losses) == 15
+    assert losses[-1] < 0.5 * losses[0], f"loss went from {losses[0]:.4f} to {losses[-1]:.4f}"
+    assert model.score(X, y) > 0.95
+
+
+def test_history_and_batch_losses_recorded(fitted: NumpyMLP) -> None:
+    assert fitted.epoch_ == 3
+    assert [record["epoch"] for record in fitted.history_] == [1, 2, 3]
+    # 300 rows in batches of 32: nine full batches and one of 12.
+    assert [losses.shape for losses in fitted.batch_losses_] == [(10,)] * 3
+    assert fitted.history_[0]["lr"] == 0.05
+
+
+def test_epoch_loss_is_row_weighted_batch_mean(fitted: NumpyMLP) -> None:
+    losses = fitted.batch_losses_[0]
+    sizes = np.array([32] * 9 + [12])
+
+    expected = float(np.dot(losses, sizes) / 300)
+
+    assert fitted.history_[0]["train_loss"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_n_epochs_caps_one_call(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = blobs
+    model = NumpyMLP(hidden=[4], epochs=5, seed=0)
+
+    model.fit(X, y, n_epochs=2)
+
+    assert model.epoch_ == 2
+    assert len(model.history_) == 2
+
+
+def test_softmax_regression_without_hidden(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = blobs
+
+    model = NumpyMLP(hidden=[], epochs=10, lr=0.05, seed=0).fit(X, y)
+
+    assert [W.shape for W, _ in model.get_parameters()] == [(2, 3)]
+    assert model.score(X, y) > 0.95
+
+
+def test_same_seed_same_model(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = blobs
+
+    first = NumpyMLP(hidden=[8], epochs=2, seed=5).fit(X, y)
+    second = NumpyMLP(hidden=[8], epochs=2, seed=5).fit(X, y)
+
+    for (W1, b1), (W2, b2) in zip(first.get_parameters(), second.get_parameters(), strict=True):
+        np.testing.assert_array_equal(W1, W2)
+        np.testing.assert_array_equal(b1, b2)
+
+
+# ----- dtypes ---------------------------------------------------------------------------
+
+
+def test_float32_model_stays_float32(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = blobs
+    assert X.dtype == np.float64
+
+    model = NumpyMLP(hidden=[8], epochs=2, dtype="float32", seed=0).fit(X, y)
+
+    for layer, (W, b) in enumerate(model.get_parameters()):
+        assert W.dtype == np.float32, f"W{layer}"
+        assert b.dtype == np.float32, f"b{layer}"
+    assert model.predict_proba(X).dtype == np.float32
+    assert model.predict_proba(X.astype(np.float32)).dtype == np.float32
+    assert model.predict(X).dtype == np.int64
+
+
+def test_float32_momentum_buffers_stay_float32(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = blobs
+
+    model = NumpyMLP(hidden=[8], epochs=2, momentum=0.9, weight_decay=1e-3, seed=0).fit(X, y)
+
+    buffers = model._get_momentum_buffers()
+    assert buffers is not None
+    for layer, (W, b) in enumerate(buffers):
+        assert W.dtype == np.float32, f"momentum W{layer}"
+        assert b.dtype == np.float32, f"momentum b{layer}"
+
+
+def test_float64_model_stays_float64(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = blobs
+
+    model = NumpyMLP(hidden=[8], epochs=2, dtype="float64", seed=0).fit(X.astype(np.float32), y)
+
+    for layer, (W, b) in enumerate(model.get_parameters()):
+        assert W.dtype == np.float64, f"W{layer}"
+        assert b.dtype == np.float64, f"b{layer}"
+    assert model.predict_proba(X.astype(np.float32)).dtype == np.float64
+
+
+def test_numpy_dtype_object_accepted(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = blobs
+
+    model = NumpyMLP(hidden=[4], epochs=1, dtype=np.float64).fit(X, y)
+
+    assert model.dtype == "float64"
+    assert model.predict_proba(X).dtype == np.float64
+
+
+# ----- divergence -----------------------------------------------------------------------
+
+
+def test_huge_lr_raises_diverged(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = blobs
+    model = NumpyMLP(hidden=[32], epochs=3, lr=1e6, seed=0)
+
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(TrainingDivergedError) as error:
+        model.fit(X * 100, y)
+
+    message = str(error.value)
+    assert re.search(r"epoch \d+", message), message
+    assert re.search(r"batch \d+ of \d+", message), message
+    assert "learning rate 1e+06" in message
+
+
+def test_last_step_overflow_raises(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    """With one batch and one epoch, the only loss is measured before the step that overflows."""
+    X, y = blobs
+    model = NumpyMLP(hidden=[4], epochs=1, batch_size=len(y), lr=1e36, seed=0)
+
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(TrainingDivergedError, match="epoch 1"):
+        model.fit(X * 1000, y)
+
+
+def test_exploding_but_finite_loss_raises() -> None:
+    """A finite loss far past any learning model (here about 1e5) still stops training."""
+    X, y = gaussian_blobs(n_per_class=20)
+    model = NumpyMLP(hidden=[4], epochs=1, batch_size=len(y), lr=0.1, seed=0)
+
+    with pytest.raises(TrainingDivergedError, match="batch 1 of 1"):
+        model.fit(X * 1e5, y)
+
+
+# ----- input validation -----------------------------------------------------------------
+
+
+def test_predict_rejects_wrong_feature_count(fitted: NumpyMLP) -> None:
+    with pytest.raises(DataError, match="X has 5 features, but the model expects 2"):
+        fitted.predict(np.zeros((3, 5)))
+
+
+def test_fit_rejects_nan(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = blobs
+    X = X.copy()
+    X[7, 1] = np.nan
+
+    with pytest.raises(DataError, match="first at row 7"):
+        NumpyMLP(hidden=[4], epochs=1).fit(X, y)
+
+
+def test_predict_rejects_infinity(fitted: NumpyMLP) -> None:
+    X = np.zeros((4, 2))
+    X[2, 0] = np.inf
+
+    with pytest.raises(DataError, match="first at row 2"):
+        fitted.predict(X)
+
+
+def test_fit_rejects_label_above_range(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = blobs
+    y = y.copy()
+    y[4] = 3
+
+    with pytest.raises(DataError, match=r"label 3 at row 4 is outside 0\.\.2"):
+        NumpyMLP(hidden=[4], epochs=1).fit(X, y, n_classes=3)
+
+
+def test_fit_rejects_negative_label(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = blobs
+    y = y.copy()
+    y[9] = -1
+
+    with pytest.raises(DataError, match="label -1 at row 9"):
+        NumpyMLP(hidden=[4], epochs=1).fit(X, y)
+
+
+def test_evaluate_rejects_label_above_range(fitted: NumpyMLP) -> None:
+    with pytest.raises(DataError, match="label 7 at row 1"):
+        fitted.evaluate(np.zeros((2, 2)), np.array([0, 7]))
+
+
+def test_fit_rejects_fractional_labels(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = blobs
+
+    with pytest.raises(DataError, match="float64"):
+        NumpyMLP(hidden=[4], epochs=1).fit(X, y + 0.5, n_classes=4)
+
+
+def test_fit_rejects_label_count_mismatch(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = blobs
+
+    with pytest.raises(DataError, match=r"y must have shape \(300,\)"):
+        NumpyMLP(hidden=[4], epochs=1).fit(X, y[:-1])
+
+
+def test_fit_rejects_one_dimensional_x() -> None:
+    with pytest.raises(DataError, match=r"got shape \(4,\)"):
+        NumpyMLP(hidden=[4], epochs=1).fit(np.zeros(4), np.zeros(4, dtype=int))
+
+
+def test_predict_before_fit_raises() -> None:
+    with pytest.raises(RuntimeError, match="not fitted"):
+        NumpyMLP().predict(np.zeros((1, 2)))
+
+
+# ----- chunked predict ------------------------------------------------------------------
+
+
+def test_predict_proba_in_chunks(monkeypatch: pytest.MonkeyPatch, fitted: NumpyMLP) -> None:
+    rng = np.random.default_rng(1)
+    X = rng.normal(scale=4.0, size=(10_000, 2)).astype(np.float32)
+    chunk_rows: list[int] = []
+    original = fitted._predict_proba_chunk
+
+    def recording_chunk(chunk: np.ndarray) -> np.ndarray:
+        chunk_rows.append(chunk.shape[0])
+        return original(chunk)
+
+    monkeypatch.setattr(base, "PREDICT_CHUNK_ROWS", 3000)
+    monkeypatch.setattr(fitted, "_predict_proba_chunk", recording_chunk)
+
+    chunked = fitted.predict_proba(X)
+
+    whole = softmax(forward(fitted.params_, X)[0])
+    assert chunk_rows == [3000, 3000, 3000, 1000]
+    assert chunked.shape == (10_000, 3)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(chunked.sum(axis=1), 1.0, rtol=1e-5)

@@ -1,0 +1,79 @@
+"""The NumPy engine's SGD update (momentum and weight decay) against hand-computed numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mlpbench.engines.numpy_engine.sgd import SGD
+
+
+def test_momentum_and_weight_decay_two_steps() -> None:
+    p = np.array([1.0, -2.0])
+    optimizer = SGD(momentum=0.9, weight_decay=0.1)
+
+    # Step 1:
+    #   g   = [0.5, 1.0] + 0.1 * [1.0, -2.0] = [0.6, 0.8]
+    #   buf = g
+    #   p   = [1.0, -2.0] - 0.5 * [0.6, 0.8] = [0.7, -2.4]
+    optimizer.step([p], [np.array([0.5, 1.0])], lr=0.5)
+
+    np.testing.assert_allclose(p, [0.7, -2.4], rtol=1e-14)
+    np.testing.assert_allclose(optimizer.buffers[0], [0.6, 0.8], rtol=1e-14)
+
+    # Step 2:
+    #   g   = [-1.0, 0.25] + 0.1 * [0.7, -2.4] = [-0.93, 0.01]
+    #   buf = 0.9 * [0.6, 0.8] + g = [-0.39, 0.73]
+    #   p   = [0.7, -2.4] - 0.5 * buf = [0.895, -2.765]
+    optimizer.step([p], [np.array([-1.0, 0.25])], lr=0.5)
+
+    np.testing.assert_allclose(optimizer.buffers[0], [-0.39, 0.73], rtol=1e-13)
+    np.testing.assert_allclose(p, [0.895, -2.765], rtol=1e-14)
+
+
+def test_plain_sgd_step() -> None:
+    p = np.array([1.0, -2.0])
+    optimizer = SGD(momentum=0.0, weight_decay=0.0)
+
+    optimizer.step([p], [np.array([0.5, 1.0])], lr=0.5)
+    optimizer.step([p], [np.array([-1.0, 0.25])], lr=0.5)
+
+    # p = [1.0, -2.0] - 0.5 * [0.5, 1.0] - 0.5 * [-1.0, 0.25]
+    np.testing.assert_allclose(p, [1.25, -2.625], rtol=1e-15)
+    assert optimizer.buffers is None
+
+
+def test_weight_decay_without_momentum() -> None:
+    p = np.array([2.0])
+    optimizer = SGD(momentum=0.0, weight_decay=0.5)
+
+    optimizer.step([p], [np.array([1.0])], lr=0.1)
+
+    # g = 1.0 + 0.5 * 2.0 = 2.0, then p = 2.0 - 0.1 * 2.0
+    np.testing.assert_allclose(p, [1.8], rtol=1e-15)
+
+
+def test_momentum_buffer_is_a_copy() -> None:
+    """The engine reuses gradient arrays between steps, so the buffer must not alias them."""
+    p = np.array([1.0, -2.0])
+    grad = np.array([0.5, 1.0])
+    optimizer = SGD(momentum=0.9, weight_decay=0.0)
+
+    optimizer.step([p], [grad], lr=0.5)
+    grad[:] = 100.0  # what the next backward pass does to a reused gradient array
+
+    np.testing.assert_array_equal(optimizer.buffers[0], [0.5, 1.0])
+    assert not np.shares_memory(optimizer.buffers[0], grad)
+
+
+def test_shape_change_between_steps() -> None:
+    """A second parameter list of other shapes (a new model) gets a fresh scratch space."""
+    optimizer = SGD(momentum=0.0, weight_decay=0.1)
+    p_small = np.array([1.0])
+    p_large = np.array([1.0, 2.0, 3.0])
+
+    optimizer.step([p_small], [np.array([0.0])], lr=1.0)
+    optimizer.step([p_large], [np.zeros(3)], lr=1.0)
+
+    # p = p - 1.0 * (0 + 0.1 * p) = 0.9 * p
+    np.testing.assert_allclose(p_small, [0.9], rtol=1e-15)
+    np.testing.assert_allclose(p_large, [0.9, 1.8, 2.7], rtol=1e-15)

@@ -1,0 +1,232 @@
+"""The pieces both engines share: He-normal init, batch order, schedule, hyperparameter checks."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mlpbench import NumpyMLP
+from mlpbench.training.batches import BatchOrder
+from mlpbench.training.hyperparams import validate_hyperparameters
+from mlpbench.training.init import he_normal_init, layer_sizes
+from mlpbench.training.schedule import learning_rate
+
+# ----- He-normal init -------------------------------------------------------------------
+
+
+def test_he_init_std_matches_fan_in() -> None:
+    fan_in, fan_out = 1000, 500
+    (W, _), = he_normal_init([fan_in, fan_out], seed=0, dtype="float64")
+
+    expected = math.sqrt(2.0 / fan_in)
+    # 500,000 draws: the sample std is within about 0.1% of the true one, the mean within 5 standard errors.
+    assert W.std() == pytest.approx(expected, rel=0.01)
+    assert abs(W.mean()) < 5 * expected / math.sqrt(W.size)
+
+
+def test_he_init_shapes_and_zero_biases() -> None:
+    sizes = layer_sizes(64, [32, 16], 10)
+
+    params = he_normal_init(sizes, seed=0)
+
+    assert sizes == [64, 32, 16, 10]
+    assert [W.shape for W, _ in params] == [(64, 32), (32, 16), (16, 10)]
+    assert [b.shape for _, b in params] == [(32,), (16,), (10,)]
+    for layer, (_, b) in enumerate(params):
+        assert not b.any(), f"bias {layer} is not zero"
+
+
+def test_he_init_std_per_layer() -> None:
+    params = he_normal_init([400, 300, 200], seed=1, dtype="float64")
+
+    assert params[0][0].std() == pytest.approx(math.sqrt(2 / 400), rel=0.02)
+    assert params[1][0].std() == pytest.approx(math.sqrt(2 / 300), rel=0.02)
+
+
+def test_he_init_same_seed_same_numbers() -> None:
+    first = he_normal_init([20, 10, 3], seed=7)
+    second = he_normal_init([20, 10, 3], seed=7)
+
+    for (W1, b1), (W2, b2) in zip(first, second, strict=True):
+        np.testing.assert_array_equal(W1, W2)
+        np.testing.assert_array_equal(b1, b2)
+
+
+def test_he_init_different_seed_differs() -> None:
+    (W1, _), = he_normal_init([20, 10], seed=7)
+    (W2, _), = he_normal_init([20, 10], seed=8)
+
+    assert not np.array_equal(W1, W2)
+
+
+def test_he_init_dtype_rounds_same_draws() -> None:
+    (W64, b64), = he_normal_init([20, 10], seed=3, dtype="float64")
+    (W32, b32), = he_normal_init([20, 10], seed=3, dtype="float32")
+
+    assert W64.dtype == np.float64
+    assert W32.dtype == np.float32
+    assert b32.dtype == np.float32
+    np.testing.assert_array_equal(W32, W64.astype(np.float32))
+
+
+# ----- batch order ----------------------------------------------------------------------
+
+
+def test_batch_order_epoch_is_permutation() -> None:
+    order = BatchOrder(n_samples=103, batch_size=10, seed=0)
+
+    for _ in range(3):
+        rows = np.concatenate(list(order.epoch()))
+        assert rows.shape == (103,)
+        np.testing.assert_array_equal(np.sort(rows), np.arange(103))
+
+
+def test_batch_order_epochs_differ() -> None:
+    order = BatchOrder(n_samples=100, batch_size=10, seed=0)
+
+    first = np.concatenate(list(order.epoch()))
+    second = np.concatenate(list(order.epoch()))
+
+    assert not np.array_equal(first, second)
+
+
+def test_batch_order_keeps_partial_batch() -> None:
+    order = BatchOrder(n_samples=10, batch_size=4, seed=0)
+
+    sizes = [len(batch) for batch in order.epoch()]
+
+    assert sizes == [4, 4, 2]
+    assert order.batches_per_epoch == 3
+
+
+def test_batch_beyond_rows_is_one_batch() -> None:
+    order = BatchOrder(n_samples=10, batch_size=64, seed=0)
+
+    batches = list(order.epoch())
+
+    assert len(batches) == 1
+    assert len(batches[0]) == 10
+    assert order.batches_per_epoch == 1
+
+
+def test_batch_order_same_seed_same_sequence() -> None:
+    first = BatchOrder(50, 8, seed=4)
+    second = BatchOrder(50, 8, seed=4)
+
+    for _ in range(3):
+        for a, b in zip(first.epoch(), second.epoch(), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_batch_order_different_seed_differs() -> None:
+    first = np.concatenate(list(BatchOrder(50, 8, seed=4).epoch()))
+    second = np.concatenate(list(BatchOrder(50, 8, seed=5).epoch()))
+
+    assert not np.array_equal(first, second)
+
+
+def test_batch_order_state_round_trip() -> None:
+    original = BatchOrder(50, 8, seed=4)
+    list(original.epoch())
+
+    restored = BatchOrder.from_state(original.get_state())
+
+    assert restored.n_samples == 50
+    assert restored.batch_size == 8
+    for _ in range(2):
+        for a, b in zip(original.epoch(), restored.epoch(), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_batch_order_rejects_zero_sizes() -> None:
+    with pytest.raises(ValueError, match="n_samples must be positive, got 0"):
+        BatchOrder(0, 4, seed=0)
+    with pytest.raises(ValueError, match="batch_size must be positive, got 0"):
+        BatchOrder(10, 0, seed=0)
+
+
+# ----- learning-rate schedule -----------------------------------------------------------
+
+
+def test_cosine_starts_at_base_lr() -> None:
+    assert learning_rate(0.1, "cosine", 0, 10) == pytest.approx(0.1, rel=1e-15)
+
+
+def test_cosine_is_half_at_midpoint() -> None:
+    assert learning_rate(0.1, "cosine", 5, 10) == pytest.approx(0.05, rel=1e-15)
+
+
+def test_cosine_decreases() -> None:
+    rates = [learning_rate(0.1, "cosine", epoch, 10) for epoch in range(10)]
+
+    assert all(later < earlier for earlier, later in zip(rates, rates[1:], strict=False))
+    assert rates[-1] > 0
+
+
+def test_constant_schedule_is_constant() -> None:
+    rates = {learning_rate(0.1, "constant", epoch, 10) for epoch in range(10)}
+
+    assert rates == {0.1}
+
+
+def test_unknown_schedule_raises() -> None:
+    with pytest.raises(ValueError, match="'step'"):
+        learning_rate(0.1, "step", 0, 10)
+
+
+# ----- hyperparameter validation --------------------------------------------------------
+
+VALID: dict[str, Any] = {
+    "hidden": [16],
+    "epochs": 2,
+    "batch_size": 8,
+    "lr": 0.1,
+    "momentum": 0.9,
+    "weight_decay": 0.0,
+    "schedule": "constant",
+    "dtype": "float32",
+}
+
+INVALID = [
+    pytest.param("lr", -0.1, "-0.1", id="negative-lr"),
+    pytest.param("lr", 0.0, "0.0", id="zero-lr"),
+    pytest.param("lr", float("nan"), "nan", id="nan-lr"),
+    pytest.param("epochs", 0, "0", id="zero-epochs"),
+    pytest.param("batch_size", 0, "0", id="zero-batch-size"),
+    pytest.param("hidden", [128, 0], "[128, 0]", id="zero-hidden"),
+    pytest.param("hidden", [-4], "[-4]", id="negative-hidden"),
+    pytest.param("momentum", 1.0, "1.0", id="momentum-one"),
+    pytest.param("momentum", -0.5, "-0.5", id="negative-momentum"),
+    pytest.param("weight_decay", -1e-4, "-0.0001", id="negative-weight-decay"),
+    pytest.param("dtype", "float16", "'float16'", id="float16"),
+    pytest.param("dtype", "banana", "'banana'", id="unknown-dtype"),
+    pytest.param("schedule", "step", "'step'", id="unknown-schedule"),
+]
+
+
+def test_valid_hyperparameters_accepted() -> None:
+    validate_hyperparameters(**VALID)
+
+
+@pytest.mark.parametrize(("name", "value", "shown"), INVALID)
+def test_invalid_hyperparameter_named(name: str, value: Any, shown: str) -> None:
+    settings = {**VALID, name: value}
+
+    with pytest.raises(ValueError, match=re.escape(shown)) as error:
+        validate_hyperparameters(**settings)
+
+    assert name.split("_")[0] in str(error.value)
+
+
+@pytest.mark.parametrize(("name", "value", "shown"), INVALID)
+def test_fit_rejects_invalid_hyperparameter(name: str, value: Any, shown: str) -> None:
+    settings = {**VALID, name: value}
+    X = np.zeros((4, 3))
+    y = np.array([0, 1, 0, 1])
+
+    with pytest.raises(ValueError, match=re.escape(shown)):
+        NumpyMLP(**settings).fit(X, y)
