@@ -12,6 +12,8 @@ from mlpbench.engines.base import MLPEstimator
 ENGINES: dict[str, str] = {
     "numpy": "mlpbench.engines.numpy_engine:NumpyMLP",
     "torch": "mlpbench.engines.torch_engine:TorchMLP",
+    "torch-dataloader": "mlpbench.engines.torch_dataloader:TorchDataLoaderMLP",
+    "sklearn": "mlpbench.engines.sklearn_engine:SklearnMLP",
 }
 
 

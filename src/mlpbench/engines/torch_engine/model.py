@@ -40,9 +40,7 @@ class TorchMLP(MLPEstimator):
 
     engine_name = "torch"
 
-    def __init__(
-        self, hidden: Sequence[int] = (128,), *, device: str = "cpu", **kwargs: Any
-    ) -> None:
+    def __init__(self, hidden: Sequence[int] = (128,), *, device: str = "cpu", **kwargs: Any) -> None:
         super().__init__(hidden, **kwargs)
         self.device = device
 
@@ -91,9 +89,7 @@ class TorchMLP(MLPEstimator):
         torch_dtype = TORCH_DTYPES[self.dtype]
         for layer, (W, b) in zip(self.module_.layers, buffers, strict=True):
             for tensor, value in ((layer.weight, W.T), (layer.bias, b)):
-                buffer = torch.tensor(
-                    np.ascontiguousarray(value), dtype=torch_dtype, device=self._device
-                )
+                buffer = torch.tensor(np.ascontiguousarray(value), dtype=torch_dtype, device=self._device)
                 self._optimizer.state[tensor] = {"momentum_buffer": buffer}
 
     def _to_engine(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:

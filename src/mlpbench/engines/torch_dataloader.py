@@ -1,0 +1,84 @@
+"""``TorchDataLoaderMLP``: the PyTorch engine fed by a textbook ``DataLoader`` loop."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Self
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from mlpbench.engines.torch_engine import TorchMLP
+
+
+class TorchDataLoaderMLP(TorchMLP):
+    """``TorchMLP`` trained with ``for xb, yb in DataLoader(...)`` instead of in-memory batching.
+
+    The model, the initial parameters, the optimizer and the learning-rate schedule
+    are those of ``TorchMLP``. Only the batching differs: each epoch iterates a
+    ``DataLoader(TensorDataset(X, y), batch_size, shuffle=True)`` whose generator is
+    seeded with ``seed``, so the loader fetches every row separately and collates the
+    rows into a batch with ``torch.stack``. That per-sample cost is what this engine
+    exists to show.
+
+    Because the loader draws its own permutations, this engine trains on other
+    mini-batches than ``numpy`` and ``torch`` with the same seed, so its parameters
+    after training are not expected to match theirs. Its shuffling is reproducible for a
+    given seed within one ``fit`` sequence, but a model restored from a parameter
+    file starts a fresh loader generator (``batch_order_`` is not used here).
+
+    The epoch clock covers the whole ``for`` loop: the loader's permutation, the
+    per-row indexing and collation, and the steps. The dataset stays in CPU memory
+    and each batch is copied to ``device``, as the textbook loop does.
+    """
+
+    engine_name = "torch-dataloader"
+
+    def initialize(self, n_features: int, n_classes: int) -> Self:
+        """Build fresh parameters as ``TorchMLP`` does, and a fresh loader generator from ``seed``."""
+        super().initialize(n_features, n_classes)
+        self.loader_generator_ = torch.Generator().manual_seed(self.seed)
+        self.loader_: DataLoader | None = None
+        return self
+
+    def _to_engine(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
+        # Settings may have changed since the parameters were installed (warm start).
+        for group in self._optimizer.param_groups:
+            group["momentum"] = self.momentum
+            group["weight_decay"] = self.weight_decay
+        if getattr(self, "loader_generator_", None) is None:
+            # Restored from a parameter file: initialize() did not run.
+            self.loader_generator_ = torch.Generator().manual_seed(self.seed)
+        dataset = TensorDataset(torch.from_numpy(X), torch.from_numpy(y))
+        self.loader_ = DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=True,
+            generator=self.loader_generator_,
+        )
+        return self.loader_, None
+
+    def _train_epoch(self, X: Any, y: Any, lr: float) -> tuple[float, list[Any], list[int]]:
+        """Run one epoch over the DataLoader; return its wall time, the batch losses and sizes."""
+        loader: DataLoader = X
+        for group in self._optimizer.param_groups:
+            group["lr"] = lr
+        losses: list[torch.Tensor] = []
+        sizes: list[int] = []
+
+        self._synchronize()
+        start = time.perf_counter()
+        for xb, yb in loader:
+            xb = xb.to(self._device, non_blocking=True)
+            yb = yb.to(self._device, non_blocking=True)
+            self._optimizer.zero_grad(set_to_none=True)
+            loss = self._loss_fn(self.module_(xb), yb)
+            loss.backward()
+            self._optimizer.step()
+            losses.append(loss.detach())
+            sizes.append(len(yb))
+        self._synchronize()
+        seconds = time.perf_counter() - start
+
+        return seconds, losses, sizes
