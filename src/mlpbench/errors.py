@@ -15,3 +15,7 @@ class CheckpointError(MLPBenchError):
 
 class DataError(MLPBenchError):
     """Input data is missing, malformed, or inconsistent."""
+
+
+class OutputError(MLPBenchError):
+    """An output file (a report, a plot, a CSV) cannot be written where the user asked."""

@@ -2,7 +2,9 @@
 
 Each subcommand lives in its own module with ``register(subparsers)``, which adds
 its parser and sets ``handler`` to a function taking the parsed arguments and
-returning an exit status.
+returning an exit status. A subcommand with a ``--config`` flag (see
+``options.add_config_arguments``) reads flag values from TOML, and ``--print-config``
+prints them instead of running (see ``mlpbench.cli.config``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from mlpbench.errors import MLPBenchError
 
 logger = logging.getLogger("mlpbench")
 
-SUBCOMMAND_MODULES = ("train",)
+SUBCOMMAND_MODULES = ("train", "compare", "evaluate", "predict", "datasets")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,20 +31,33 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train one MLP with NumPy and with PyTorch, check they agree, and benchmark them.",
     )
     parser.add_argument("--version", action="version", version=f"mlpbench {__version__}")
-    verbosity = parser.add_mutually_exclusive_group()
-    verbosity.add_argument(
-        "-v", "--verbose", action="store_true", help="log debug detail and show tracebacks"
-    )
-    verbosity.add_argument(
-        "-q", "--quiet", action="store_true", help="log only warnings and errors"
-    )
+    add_verbosity_arguments(parser, default=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(f"mlpbench.cli.{name}").register(subparsers)
+    for subparser in subparsers.choices.values():
+        # SUPPRESS keeps a -v given before the subcommand from being reset by its default.
+        add_verbosity_arguments(subparser, default=argparse.SUPPRESS)
     return parser
 
 
+def add_verbosity_arguments(parser: argparse.ArgumentParser, default: object) -> None:
+    """Add -v/--verbose and -q/--quiet, which are accepted before and after the subcommand."""
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=default,
+        help="log debug detail and show tracebacks",
+    )
+    verbosity.add_argument(
+        "-q", "--quiet", action="store_true", default=default, help="log only warnings and errors"
+    )
+
+
 def configure_logging(verbose: bool, quiet: bool) -> None:
+    """Send the ``mlpbench`` loggers' records to stderr: debug under -v, warnings only under -q."""
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
@@ -58,11 +73,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     Status 2 is for invalid arguments (rejected before any work starts), 1 for any
     other error, which is reported in one line on stderr (with a traceback under -v).
     """
+    from mlpbench.cli.config import find_subparser, format_config, parse_arguments
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, list(sys.argv[1:] if argv is None else argv))
+    subparser = find_subparser(parser, args.command)
     configure_logging(args.verbose, args.quiet)
+    if getattr(args, "print_config", False):
+        validate = getattr(args, "validate", None)
+        if validate is not None:
+            validate(args, subparser)
+        sys.stdout.write(format_config(args, subparser))
+        return 0
     try:
-        return int(args.handler(args, parser) or 0)
+        return int(args.handler(args, subparser) or 0)
     except (MLPBenchError, ValueError, OSError) as error:
         if args.verbose:
             logger.exception("mlpbench %s failed", args.command)

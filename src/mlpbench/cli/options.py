@@ -1,4 +1,8 @@
-"""Command-line options shared by the commands that train (``train``, ``compare``)."""
+"""Command-line options shared by the commands that train (``train``, ``compare``).
+
+``add_training_arguments`` also adds ``--config FILE.toml`` and ``--print-config``;
+``mlpbench.cli.config`` gives them their meaning for every command that has them.
+"""
 
 from __future__ import annotations
 
@@ -27,9 +31,13 @@ DEFAULTS: dict[str, Any] = {
 
 
 def parse_hidden(text: str) -> list[int]:
-    """Parse ``"256,128"`` into ``[256, 128]``; ``"0"`` alone means no hidden layer."""
+    """Parse ``"256,128"`` into ``[256, 128]``.
+
+    ``"0"`` alone, or empty text (what an empty list in a config file becomes),
+    means no hidden layer.
+    """
     text = str(text).strip()
-    if text == "0":
+    if text in ("0", ""):
         return []
     try:
         sizes = [int(part) for part in text.split(",")]
@@ -72,8 +80,30 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--config FILE.toml`` and ``--print-config`` (handled in ``mlpbench.cli.config``)."""
+    group = parser.add_argument_group("configuration file")
+    group.add_argument(
+        "--config",
+        metavar="FILE.toml",
+        help="read flag values from a TOML file of 'flag-name = value' lines "
+        "(dashes or underscores in names); flags on the command line override it",
+    )
+    group.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the effective configuration as TOML and exit without running",
+    )
+
+
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the model and optimizer flags; every default is shown in --help."""
+    """Add the model and optimizer flags, and the config-file flags; every default is shown in --help.
+
+    Also registers ``validate_training_arguments`` as the parser's ``validate``
+    default, which ``mlpbench.cli.main`` runs before ``--print-config``.
+    """
+    add_config_arguments(parser)
+    parser.set_defaults(validate=validate_training_arguments)
     group = parser.add_argument_group("model and training")
     group.add_argument(
         "--hidden",
@@ -137,21 +167,34 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# Values that pass validate_hyperparameters. Each flag is checked in turn against these,
+# so an error can name the flag (or config key) that the bad value came from.
+_VALID_BASELINE: dict[str, Any] = {
+    "hidden": [1],
+    "epochs": 1,
+    "batch_size": 1,
+    "lr": 0.1,
+    "momentum": 0.0,
+    "weight_decay": 0.0,
+    "schedule": "constant",
+    "dtype": "float32",
+}
+
+
 def validate_training_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
-    """Reject invalid values before any work starts (argparse exits with status 2)."""
-    try:
-        validate_hyperparameters(
-            hidden=args.hidden,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            momentum=args.momentum,
-            weight_decay=args.weight_decay,
-            schedule=args.schedule,
-            dtype=args.dtype,
-        )
-    except ValueError as error:
-        parser.error(str(error))
+    """Reject invalid values before any work starts (argparse exits with status 2).
+
+    When the bad value came from ``--config``, the message starts with the file
+    and the key (see ``mlpbench.cli.config``).
+    """
+    sources: dict[str, str] = getattr(args, "config_sources", {})
+    for name in _VALID_BASELINE:
+        trial = dict(_VALID_BASELINE, **{name: getattr(args, name)})
+        try:
+            validate_hyperparameters(**trial)
+        except ValueError as error:
+            prefix = f"{sources[name]}: " if name in sources else ""
+            parser.error(f"{prefix}{error}")
 
 
 def model_settings(args: argparse.Namespace) -> dict[str, Any]:

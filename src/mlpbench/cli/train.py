@@ -1,19 +1,38 @@
-"""``mlpbench train``: train one engine on one data set, report test metrics, save parameters."""
+"""``mlpbench train``: train one engine on one data set, report test metrics, save parameters.
+
+Resuming: ``--epochs`` is the total length of the run, which the cosine schedule
+spans. ``--stop-after N`` trains N epochs of it and saves. ``--resume CHECKPOINT``
+restores parameters, momentum buffers, epoch counter and batch-order generator, then
+trains on to the stored total. A given ``--epochs`` replaces that total, which also
+lengthens the schedule. So ``--epochs 4`` equals ``--epochs 4 --stop-after 2`` followed by
+``--resume``, to the last bit in float64.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from mlpbench.checkpoint import read_checkpoint, save_checkpoint
+from mlpbench.cli.loading import check_data_fits, dataset_metadata, restore_into
 from mlpbench.cli.options import (
     add_data_arguments,
     add_training_arguments,
     model_settings,
+    positive_int,
     validate_training_arguments,
 )
+from mlpbench.cli.outputs import check_output_path, write_history
 from mlpbench.cli.progress import progress_bar
+from mlpbench.cli.resume import resumed_dataset, resumed_engine, resumed_settings
+from mlpbench.data import Dataset
+from mlpbench.engines.base import MLPEstimator
 from mlpbench.engines.registry import ENGINES, create_engine
+from mlpbench.errors import TrainingDivergedError
 
 logger = logging.getLogger("mlpbench")
 
@@ -28,24 +47,97 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--engine",
         choices=list(ENGINES),
         default="numpy",
-        help="engine to train with (default: %(default)s)",
+        help="engine to train with (default: %(default)s; with --resume, the checkpoint's engine)",
     )
     add_data_arguments(parser)
     add_training_arguments(parser)
-    parser.add_argument(
-        "--save", metavar="PATH", help="write the trained parameters to a .npz or .pt file"
+    group = parser.add_argument_group("saving and resuming")
+    group.add_argument(
+        "--save",
+        metavar="PATH",
+        help="write the trained parameters to a .npz or .pt file; a failed or diverged run "
+        "leaves an existing file unchanged",
+    )
+    group.add_argument(
+        "--checkpoint-every",
+        type=positive_int,
+        metavar="N",
+        help="also write --save after every N-th epoch, so a later divergence or interruption "
+        "keeps the last good epoch",
+    )
+    group.add_argument(
+        "--history",
+        metavar="FILE.csv",
+        help="write one CSV row per epoch: learning rate, train loss, test loss and accuracy, seconds",
+    )
+    group.add_argument(
+        "--resume",
+        metavar="CHECKPOINT",
+        help="continue training a checkpoint written by --save, to its total epochs or to "
+        "--epochs; the result goes to --save, by default CHECKPOINT itself",
+    )
+    group.add_argument(
+        "--stop-after",
+        type=positive_int,
+        metavar="N",
+        help="train only N epochs in this run, then save; the schedule still spans --epochs, "
+        "so --resume continues it exactly",
     )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     validate_training_arguments(args, parser)
-    if args.save and not str(args.save).endswith((".npz", ".pt")):
-        parser.error(f"--save {args.save}: the file name must end in .npz or .pt")
+    save_path = args.save or args.resume
+    _check_output_flags(args, parser, save_path)
 
+    model, data, dataset = _build_model(args, parser)
+    trainer = _Trainer(model, data, save_path, dataset_metadata(data, dataset), args.checkpoint_every)
+    if args.resume and Path(save_path).resolve() == Path(args.resume).resolve():
+        trainer.saved_epoch = model.epoch_
+    _train(trainer, args)
+
+    last = model.history_[-1]
+    seconds = sum(record["time_s"] for record in model.history_)
+    print(
+        f"{model.engine_name}: test loss {last['test_loss']:.4f}, "
+        f"test accuracy {last['test_accuracy']:.2%} ({model.epoch_} epochs, {seconds:.2f} s training)"
+    )
+    if model.epoch_ < model.epochs:
+        logger.info(
+            "stopped after epoch %d of %d; continue with: mlpbench train --resume %s",
+            model.epoch_,
+            model.epochs,
+            save_path,
+        )
+    if save_path:
+        print(f"saved parameters to {save_path}")
+    if args.history:
+        write_history(args.history, model.history_)
+        logger.info("wrote the per-epoch history to %s", args.history)
+    return 0
+
+
+def _build_model(
+    args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> tuple[MLPEstimator, Dataset, str]:
+    """Load the data and build the model: fresh, or restored from ``--resume``.
+
+    Returns the model, the data and the ``--dataset`` value the data came from.
+    """
     from mlpbench.data import load_dataset
 
-    data = load_dataset(args.dataset, dtype=args.dtype, data_dir=args.data_dir)
+    checkpoint = read_checkpoint(args.resume) if args.resume else None
+    if checkpoint is not None:
+        settings = resumed_settings(args, checkpoint, parser)
+        engine = resumed_engine(args, checkpoint)
+        dataset = resumed_dataset(args, checkpoint)
+    else:
+        settings = model_settings(args)
+        engine = args.engine
+        dataset = args.dataset
+
+    data = load_dataset(dataset, dtype=settings["dtype"], data_dir=args.data_dir, progress=not args.quiet)
     logger.info(
         "data: %s (%d train, %d test rows, %d features)",
         data.source,
@@ -53,28 +145,124 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         len(data.y_test),
         data.x_train.shape[1],
     )
-    model = create_engine(args.engine, device=args.device, **model_settings(args))
+    model = create_engine(engine, device=args.device, **settings)
+    if checkpoint is None:
+        return model, data, dataset
 
-    with progress_bar(args.epochs, f"training {args.engine}") as advance:
+    check_data_fits(checkpoint, data, args.resume)
+    restore_into(model, checkpoint, args.resume)
+    model.warm_start = True
+    logger.info("resuming %s at epoch %d of %d", args.resume, model.epoch_, model.epochs)
+    if type(model)._train_epoch is not MLPEstimator._train_epoch:
+        logger.warning(
+            "the %s engine draws its mini-batches itself and does not restore their order, "
+            "so this resumed run will not repeat an uninterrupted run exactly",
+            engine,
+        )
+    return model, data, dataset
 
-        def on_epoch(record: dict[str, Any]) -> None:
-            advance(f"loss {record['train_loss']:.4f}")
-            logger.debug(
-                "epoch %d: train loss %.4f, %.3f s",
-                record["epoch"],
-                record["train_loss"],
-                record["time_s"],
+
+def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
+    """Train and save. On divergence, write the history so far and raise an error naming what was kept."""
+    model = trainer.model
+    # A diverging run overflows on the way to the non-finite loss that the engine
+    # reports, and NumPy's overflow warnings would only repeat that error (shown under -v).
+    numpy_warnings = "warn" if args.verbose else "ignore"
+    try:
+        with np.errstate(over=numpy_warnings, invalid=numpy_warnings):
+            trainer.fit(args.stop_after)
+        if trainer.save_path and trainer.saved_epoch != model.epoch_:
+            trainer.save()
+    except TrainingDivergedError as error:
+        if args.history:
+            # The epochs before the divergence, which show how the loss grew.
+            write_history(args.history, model.history_)
+        raise TrainingDivergedError(
+            f"{error} (for example --lr {model.lr / 10:g}); {trainer.saved_note()}"
+        ) from error
+
+
+def _check_output_flags(
+    args: argparse.Namespace, parser: argparse.ArgumentParser, save_path: str | None
+) -> None:
+    """Reject output flags that cannot work, before any data is loaded."""
+    if args.save and not str(args.save).endswith((".npz", ".pt")):
+        parser.error(f"--save {args.save}: the file name must end in .npz or .pt")
+    if args.checkpoint_every and not save_path:
+        parser.error("--checkpoint-every needs --save PATH (or --resume, which saves to its checkpoint)")
+    if args.stop_after and not save_path:
+        parser.error("--stop-after needs --save PATH, or the epochs trained are lost")
+    check_output_path(save_path, "--save")
+    check_output_path(args.history, "--history")
+
+
+class _Trainer:
+    """Runs ``fit``, adds test metrics to each epoch's history, and writes checkpoints."""
+
+    def __init__(
+        self,
+        model: MLPEstimator,
+        data: Dataset,
+        save_path: str | None,
+        metadata: dict[str, Any],
+        checkpoint_every: int | None,
+    ) -> None:
+        self.model = model
+        self.data = data
+        self.save_path = save_path
+        self.metadata = metadata
+        self.checkpoint_every = checkpoint_every
+        # The epoch stored in the file at save_path, or None when this run did not write or read it.
+        self.saved_epoch: int | None = None
+        self.existed_before = save_path is not None and Path(save_path).exists()
+
+    def fit(self, stop_after: int | None) -> None:
+        model = self.model
+        stop = model.epochs if stop_after is None else min(model.epochs, model.epoch_ + stop_after)
+        engine = model.engine_name
+        with progress_bar(stop - model.epoch_, f"training {engine}") as advance:
+
+            def on_epoch(record: dict[str, Any]) -> None:
+                self._record_test_metrics()
+                advance(f"loss {record['train_loss']:.4f}, test accuracy {record['test_accuracy']:.2%}")
+                logger.debug(
+                    "epoch %d: lr %g, train loss %.4f, test loss %.4f, test accuracy %.2f%%, %.3f s",
+                    record["epoch"],
+                    record["lr"],
+                    record["train_loss"],
+                    record["test_loss"],
+                    100 * record["test_accuracy"],
+                    record["time_s"],
+                )
+                if self.checkpoint_every and model.epoch_ % self.checkpoint_every == 0:
+                    self.save()
+
+            model.fit(
+                self.data.x_train,
+                self.data.y_train,
+                n_classes=self.data.n_classes,
+                n_epochs=stop_after,
+                callback=on_epoch,
             )
 
-        model.fit(data.x_train, data.y_train, n_classes=data.n_classes, callback=on_epoch)
+    def _record_test_metrics(self) -> None:
+        # The epoch's record is the last history entry; the test pass runs outside its clock.
+        metrics = self.model.evaluate(self.data.x_test, self.data.y_test)
+        self.model.history_[-1].update(test_loss=metrics["loss"], test_accuracy=metrics["accuracy"])
 
-    metrics = model.evaluate(data.x_test, data.y_test)
-    seconds = sum(record["time_s"] for record in model.history_)
-    print(
-        f"{args.engine}: test loss {metrics['loss']:.4f}, test accuracy {metrics['accuracy']:.2%} "
-        f"({model.epoch_} epochs, {seconds:.2f} s training)"
-    )
-    if args.save:
-        path = model.save(args.save)
-        print(f"saved parameters to {path}")
-    return 0
+    def save(self) -> None:
+        """Write the checkpoint atomically (``fit`` has already rejected non-finite parameters)."""
+        assert self.save_path is not None
+        save_checkpoint(self.model, self.save_path, dataset=self.metadata)
+        self.saved_epoch = self.model.epoch_
+        logger.debug("saved epoch %d to %s", self.model.epoch_, self.save_path)
+
+    def saved_note(self) -> str:
+        """Describe the state of the save path after a failure, for the error message."""
+        if self.save_path is None:
+            return "nothing was saved"
+        if self.saved_epoch is not None:
+            return f"{self.save_path} holds the last good checkpoint (epoch {self.saved_epoch})"
+        if self.existed_before:
+            return f"{self.save_path} was not changed"
+        return f"{self.save_path} was not written"

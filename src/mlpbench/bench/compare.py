@@ -1,0 +1,504 @@
+"""The compare runner: train every engine several times on the same data and collect the figures.
+
+This module runs and measures; ``bench.report`` turns the collected results into
+a table, files and plots. The results are one JSON-ready dict, documented in
+docs/results-schema.md.
+
+Procedure
+---------
+1. Measure the NumPy matrix-multiply peak (GFLOP/s) in the run's dtype and thread
+   count, the yardstick for "% of peak". PyTorch's peak is measured too when a
+   torch engine takes part, for reference.
+2. Run ``warmup`` untimed rounds, then ``repeats`` timed rounds. Every round trains
+   each engine once from scratch with the same settings and seed. Round ``g``
+   (counting warm-up rounds first, from 0) starts with engine ``g mod n`` of the
+   ``n`` engines and continues in list order, wrapping around. So no engine always
+   runs first, and a slowdown of the machine spreads over all engines alike.
+3. Per run: training wall time (the sum of the per-epoch clocks, which cover the
+   training steps only), throughput, achieved GFLOP/s from ``bench.flops.epoch_flops``,
+   the final training loss, test loss and accuracy, and the process peak RSS.
+4. Parity: the parameters of the last timed ``numpy`` and ``torch`` runs are
+   compared (see ``parameter_difference``).
+
+An engine that raises (while being built, trained or evaluated) is marked
+``failed`` with its error, its remaining runs are skipped, and the others go on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import logging
+import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mlpbench import __version__
+from mlpbench.bench.environment import collect_environment
+from mlpbench.bench.flops import epoch_flops
+from mlpbench.bench.memory import peak_rss_bytes
+from mlpbench.bench.peak import measure_matmul_peak, measure_torch_matmul_peak
+from mlpbench.bench.stats import spread_warning, summarize
+from mlpbench.engines.registry import create_engine
+from mlpbench.training.init import layer_sizes
+
+if TYPE_CHECKING:
+    from mlpbench.data import Dataset
+    from mlpbench.engines.base import MLPEstimator, Params
+
+logger = logging.getLogger("mlpbench")
+
+SCHEMA_VERSION = 1
+DEFAULT_ENGINES = ("numpy", "torch", "torch-dataloader", "sklearn")
+REFERENCE_ENGINE = "numpy"
+"""Engine that "speed vs numpy" divides by."""
+PARITY_ENGINES = ("numpy", "torch")
+"""The engines that share initial parameters and batch order, so their parameters must agree."""
+TORCH_ENGINES = ("torch", "torch-dataloader")
+
+TIMING_SCOPE = (
+    "Times cover the training steps of each epoch only (time.perf_counter around the "
+    "epoch's steps). Loading the data, converting it to the engine's format, building "
+    "the model, and evaluating on the test set are not timed."
+)
+RSS_NOTE = (
+    "peak_rss_bytes is the peak resident set size of the whole process, read after the "
+    "run. It is cumulative: it includes the data, every engine run before it in the same "
+    "process, and the imported libraries, so it bounds the run's memory from above and "
+    "does not isolate one engine."
+)
+PARITY_METRIC = (
+    "max over parameter arrays p (each layer's W and b) of "
+    "||p_numpy - p_torch||_F / ||p_torch||_F, in float64, after the last timed run of each; "
+    "an array whose torch norm is 0 contributes the absolute norm ||p_numpy - p_torch||_F"
+)
+
+RunCallback = Callable[[dict[str, Any]], None]
+
+
+@dataclasses.dataclass
+class CompareConfig:
+    """Settings of one comparison.
+
+    Attributes
+    ----------
+    engines : engine names as registered in ``engines.registry.ENGINES``, in run order.
+    settings : estimator keyword arguments shared by every engine (``cli.options.model_settings``);
+        ``threads`` is also the thread count of the peak measurement.
+    repeats : timed rounds, >= 1.
+    warmup : untimed rounds before them, >= 0.
+    device : PyTorch device for the torch engines; the others ignore it.
+    peak_min_seconds, peak_max_seconds : time limits of each peak measurement.
+    """
+
+    engines: Sequence[str] = DEFAULT_ENGINES
+    settings: dict[str, Any] = dataclasses.field(default_factory=dict)
+    repeats: int = 3
+    warmup: int = 1
+    device: str = "cpu"
+    peak_min_seconds: float = 0.3
+    peak_max_seconds: float = 3.0
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first invalid field."""
+        if not self.engines:
+            raise ValueError("engines is empty; name at least one engine")
+        duplicates = sorted({name for name in self.engines if list(self.engines).count(name) > 1})
+        if duplicates:
+            raise ValueError(f"engines lists {', '.join(duplicates)} more than once")
+        if self.repeats < 1:
+            raise ValueError(f"repeats must be >= 1, got {self.repeats}")
+        if self.warmup < 0:
+            raise ValueError(f"warmup must be >= 0, got {self.warmup}")
+
+
+@dataclasses.dataclass
+class Comparison:
+    """The outcome of ``run_comparison``.
+
+    Attributes
+    ----------
+    results : the JSON-ready results dict (schema in docs/results-schema.md).
+    models : the model of each engine's last successful run, for saving parameters.
+    """
+
+    results: dict[str, Any]
+    models: dict[str, MLPEstimator]
+
+    @property
+    def failed_engines(self) -> list[str]:
+        """Return the names of the engines whose status is ``failed``."""
+        return [
+            name for name, engine in self.results["engines"].items() if engine["status"] == "failed"
+        ]
+
+
+def round_order(engines: Sequence[str], round_index: int) -> list[str]:
+    """Return the engines in the order round ``round_index`` runs them (rotated by the index)."""
+    shift = round_index % len(engines)
+    return [*engines[shift:], *engines[:shift]]
+
+
+def parameter_difference(candidate: Params, reference: Params) -> dict[str, Any]:
+    """Compare two parameter lists array by array, as ``PARITY_METRIC`` defines.
+
+    Parameters
+    ----------
+    candidate, reference : one (W, b) pair per layer, W of shape (fan_in, fan_out).
+
+    Returns
+    -------
+    dict
+        ``max_relative_difference`` (float) and ``arrays``, one entry per array with
+        ``name`` (``W0``, ``b0``, ...), ``relative_difference`` and ``absolute_difference``.
+        Raises ValueError when the layer counts or shapes differ.
+    """
+    if len(candidate) != len(reference):
+        raise ValueError(f"cannot compare {len(candidate)} layers with {len(reference)} layers")
+    arrays = []
+    for index, (pair, reference_pair) in enumerate(zip(candidate, reference, strict=True)):
+        for kind, value, expected in zip("Wb", pair, reference_pair, strict=True):
+            if value.shape != expected.shape:
+                raise ValueError(
+                    f"{kind}{index} has shape {value.shape} in one model and {expected.shape} "
+                    "in the other"
+                )
+            value64 = np.asarray(value, dtype=np.float64)
+            expected64 = np.asarray(expected, dtype=np.float64)
+            absolute = float(np.linalg.norm(value64 - expected64))
+            norm = float(np.linalg.norm(expected64))
+            relative = absolute / norm if norm > 0 else absolute
+            arrays.append(
+                {
+                    "name": f"{kind}{index}",
+                    "relative_difference": relative,
+                    "absolute_difference": absolute,
+                }
+            )
+    return {
+        "max_relative_difference": max(entry["relative_difference"] for entry in arrays),
+        "arrays": arrays,
+    }
+
+
+def run_comparison(
+    data: Dataset, config: CompareConfig, *, on_run: RunCallback | None = None
+) -> Comparison:
+    """Measure the peak, run every engine ``warmup + repeats`` times and collect the results.
+
+    Parameters
+    ----------
+    data : the data set; every engine trains on ``x_train`` of shape
+        (n_train, n_features) and is evaluated on ``x_test``.
+    config : engines, shared settings, rounds.
+    on_run : called after every run (timed or not, successful or not) with its
+        record plus ``engine``, ``done`` and ``total`` keys, for progress display.
+        A run skipped because its engine failed earlier has status ``skipped``.
+
+    Returns
+    -------
+    Comparison
+        Engines that failed are in the results with status ``failed``; this
+        function raises only for an invalid ``config``.
+
+    Before each run the garbage collector runs and ``gc.freeze()`` moves the
+    survivors to the permanent generation; ``gc.unfreeze()`` is called at the end,
+    which also unfreezes objects that a caller froze.
+    """
+    config.validate()
+    settings = dict(config.settings)
+    threads = settings.get("threads")
+    dtype = settings.get("dtype", "float32")
+    sizes = layer_sizes(data.x_train.shape[1], settings.get("hidden", [128]), data.n_classes)
+    flops_per_epoch = epoch_flops(
+        sizes,
+        len(data.y_train),
+        settings.get("batch_size", 64),
+        momentum=settings.get("momentum", 0.0) > 0,
+        weight_decay=settings.get("weight_decay", 0.0) > 0,
+    )
+
+    logger.info("measuring the %s matrix-multiply peak on %s thread(s)", dtype, threads)
+    peak = measure_matmul_peak(
+        dtype, threads, min_seconds=config.peak_min_seconds, max_seconds=config.peak_max_seconds
+    )
+    peak_torch = _measure_torch_peak(config, dtype, threads)
+    logger.info("peak: %.1f GFLOP/s (%dx%d %s)", peak.gflops, peak.size, peak.size, dtype)
+
+    engines: dict[str, dict[str, Any]] = {
+        name: _new_engine_entry(name, settings) for name in config.engines
+    }
+    models: dict[str, MLPEstimator] = {}
+    context = _RunContext(data, settings, config.device, flops_per_epoch, peak.gflops)
+
+    try:
+        _run_rounds(context, config, engines, models, on_run)
+    finally:
+        # Objects frozen by _RunContext.run become collectable again.
+        gc.unfreeze()
+
+    _summarize_engines(engines)
+    results = {
+        "schema_version": SCHEMA_VERSION,
+        "mlpbench_version": __version__,
+        "config": _config_record(config, settings, data, sizes, flops_per_epoch),
+        "environment": collect_environment(threads),
+        "peak": peak.to_dict(),
+        "peak_torch": peak_torch,
+        "engines": engines,
+        "parity": _parity(models, engines, data),
+        "warnings": _warnings(engines),
+    }
+    return Comparison(results=results, models=models)
+
+
+# ----- one run ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _RunContext:
+    data: Dataset
+    settings: dict[str, Any]
+    device: str
+    flops_per_epoch: int
+    peak_gflops: float
+
+    def run(self, name: str) -> tuple[dict[str, Any], MLPEstimator | None]:
+        """Train and evaluate one fresh model; return its record and the model (None on failure)."""
+        # Collect the previous run's garbage now, not inside this run's clock. Freezing
+        # the survivors (imported modules, the data) keeps later collections short.
+        gc.collect()
+        gc.freeze()
+        try:
+            model = create_engine(name, device=self.device, **self.settings)
+            model.fit(self.data.x_train, self.data.y_train, n_classes=self.data.n_classes)
+            metrics = model.evaluate(self.data.x_test, self.data.y_test)
+        # Any exception of one engine (a missing module, a bug, a diverged run) is
+        # reported in its row so that the other engines still run; KeyboardInterrupt
+        # is not an Exception and still stops the whole comparison.
+        except Exception as error:
+            logger.error("engine %s failed: %s: %s", name, type(error).__name__, error)
+            logger.debug("traceback of the %s failure", name, exc_info=True)
+            return _failed_record(error), None
+        return self._record(model, metrics), model
+
+    def _record(self, model: MLPEstimator, metrics: dict[str, float]) -> dict[str, Any]:
+        history = [dict(entry) for entry in model.history_]
+        epoch_times = [float(entry["time_s"]) for entry in history]
+        train_time = math.fsum(epoch_times)
+        n_epochs = len(history)
+        seconds = max(train_time, 1e-12)
+        gflops = self.flops_per_epoch * n_epochs / seconds / 1e9
+        return {
+            "status": "ok",
+            "error": None,
+            "error_type": None,
+            "epochs": n_epochs,
+            "train_time_s": train_time,
+            "epoch_times_s": epoch_times,
+            "samples_per_s": len(self.data.y_train) * n_epochs / seconds,
+            "gflops": gflops,
+            "percent_of_peak": 100.0 * gflops / self.peak_gflops,
+            "final_train_loss": float(history[-1]["train_loss"]) if history else None,
+            "test_loss": float(metrics["loss"]),
+            "test_accuracy": float(metrics["accuracy"]),
+            "peak_rss_bytes": peak_rss_bytes(),
+            "history": history,
+        }
+
+
+def _run_rounds(
+    context: _RunContext,
+    config: CompareConfig,
+    engines: dict[str, dict[str, Any]],
+    models: dict[str, MLPEstimator],
+    on_run: RunCallback | None,
+) -> None:
+    """Run every round, appending each run's record to ``engines`` and keeping the last models."""
+    total = (config.warmup + config.repeats) * len(config.engines)
+    done = 0
+    for round_index in range(config.warmup + config.repeats):
+        warmup = round_index < config.warmup
+        for position, name in enumerate(round_order(config.engines, round_index)):
+            entry = engines[name]
+            done += 1
+            if entry["status"] == "failed":
+                if on_run is not None:
+                    on_run({"status": "skipped", "engine": name, "done": done, "total": total})
+                continue
+            record, model = context.run(name)
+            record.update(
+                round=round_index,
+                repeat=None if warmup else round_index - config.warmup,
+                position=position,
+                warmup=warmup,
+            )
+            (entry["warmup_runs"] if warmup else entry["runs"]).append(record)
+            if record["status"] == "failed":
+                entry["status"] = "failed"
+                entry["error"] = record["error"]
+                entry["error_type"] = record["error_type"]
+            elif model is not None:
+                models[name] = model
+            if on_run is not None:
+                on_run({**record, "engine": name, "done": done, "total": total})
+
+
+def _failed_record(error: Exception) -> dict[str, Any]:
+    return {
+        "status": "failed",
+        "error": str(error) or type(error).__name__,
+        "error_type": type(error).__name__,
+        "peak_rss_bytes": peak_rss_bytes(),
+    }
+
+
+def _measure_torch_peak(
+    config: CompareConfig, dtype: str, threads: int | None
+) -> dict[str, Any] | None:
+    if not any(name in TORCH_ENGINES for name in config.engines):
+        return None
+    try:
+        result = measure_torch_matmul_peak(
+            dtype, threads, min_seconds=config.peak_min_seconds, max_seconds=config.peak_max_seconds
+        )
+    except ImportError as error:
+        logger.warning("PyTorch matrix-multiply peak not measured: %s", error)
+        return None
+    return result.to_dict()
+
+
+# ----- results assembly -------------------------------------------------------------------
+
+
+def _new_engine_entry(name: str, settings: dict[str, Any]) -> dict[str, Any]:
+    notes: list[str] = []
+    if name == "sklearn":
+        from mlpbench.engines.sklearn_engine import SklearnMLP
+
+        notes = SklearnMLP.notes(
+            settings.get("schedule", "constant"), settings.get("weight_decay", 0.0)
+        )
+    elif name == "torch-dataloader":
+        notes = [
+            "torch-dataloader shares the initial parameters of numpy and torch but shuffles "
+            "with its own DataLoader generator, so its parameters are not compared."
+        ]
+    return {
+        "status": "ok",
+        "error": None,
+        "error_type": None,
+        "notes": notes,
+        "parameter_file": None,
+        "parameter_file_note": None,
+        "runs": [],
+        "warmup_runs": [],
+        "summary": None,
+    }
+
+
+def _summarize_engines(engines: dict[str, dict[str, Any]]) -> None:
+    for entry in engines.values():
+        if entry["status"] != "ok" or not entry["runs"]:
+            continue
+        runs = entry["runs"]
+        epoch_times = [seconds for run in runs for seconds in run["epoch_times_s"]]
+        summary = {
+            key: summarize([run[key] for run in runs])
+            for key in (
+                "train_time_s",
+                "samples_per_s",
+                "gflops",
+                "percent_of_peak",
+                "final_train_loss",
+                "test_loss",
+                "test_accuracy",
+            )
+        }
+        summary["epoch_time_s"] = summarize(epoch_times)
+        summary["peak_rss_bytes"] = max(run["peak_rss_bytes"] for run in runs)
+        summary["spread_warning"] = spread_warning(summary["epoch_time_s"])
+        entry["summary"] = summary
+
+    reference = engines.get(REFERENCE_ENGINE)
+    reference_time = None
+    if reference is not None and reference["summary"] is not None:
+        reference_time = reference["summary"]["epoch_time_s"]["median"]
+    for entry in engines.values():
+        if entry["summary"] is not None:
+            own = entry["summary"]["epoch_time_s"]["median"]
+            speed = reference_time / own if reference_time is not None and own > 0 else None
+            entry["summary"]["speed_vs_numpy"] = speed
+
+
+def _parity(
+    models: dict[str, MLPEstimator], engines: dict[str, Any], data: Dataset
+) -> dict[str, Any]:
+    parity: dict[str, Any] = {
+        "engines": list(PARITY_ENGINES),
+        "metric": PARITY_METRIC,
+        "status": "unavailable",
+        "reason": None,
+        "max_relative_difference": None,
+        "arrays": [],
+        "test_prediction_agreement": None,
+    }
+    candidate_name, reference_name = PARITY_ENGINES
+    not_selected = [name for name in PARITY_ENGINES if name not in engines]
+    if not_selected:
+        parity["reason"] = f"{' and '.join(not_selected)} not among the engines run"
+        return parity
+    failed = [
+        name for name in PARITY_ENGINES if name not in models or engines[name]["status"] != "ok"
+    ]
+    if failed:
+        parity["reason"] = f"{' and '.join(failed)} failed"
+        return parity
+    candidate, reference = models[candidate_name], models[reference_name]
+    parity.update(parameter_difference(candidate.get_parameters(), reference.get_parameters()))
+    agreement = np.mean(candidate.predict(data.x_test) == reference.predict(data.x_test))
+    parity["test_prediction_agreement"] = float(agreement)
+    parity["status"] = "ok"
+    return parity
+
+
+def _warnings(engines: dict[str, dict[str, Any]]) -> list[str]:
+    messages = []
+    for name, entry in engines.items():
+        if entry["status"] == "failed":
+            messages.append(f"{name} failed: {entry['error']}")
+        elif entry["summary"] is not None and entry["summary"]["spread_warning"]:
+            messages.append(f"{name}: {entry['summary']['spread_warning']}")
+    return messages
+
+
+def _config_record(
+    config: CompareConfig,
+    settings: dict[str, Any],
+    data: Dataset,
+    sizes: list[int],
+    flops_per_epoch: int,
+) -> dict[str, Any]:
+    return {
+        "engines": list(config.engines),
+        "repeats": config.repeats,
+        "warmup": config.warmup,
+        "order": "rotating: round g starts with engine g mod n, warm-up rounds counted first",
+        "device": config.device,
+        "model": {key: value for key, value in settings.items() if key != "threads"},
+        "threads": settings.get("threads"),
+        "dataset": {
+            "name": data.name,
+            "source": data.source,
+            "n_train": int(len(data.y_train)),
+            "n_test": int(len(data.y_test)),
+            "n_features": int(data.x_train.shape[1]),
+            "n_classes": int(data.n_classes),
+        },
+        "layer_sizes": sizes,
+        "flops_per_epoch": int(flops_per_epoch),
+        "timing_scope": TIMING_SCOPE,
+        "rss_note": RSS_NOTE,
+    }

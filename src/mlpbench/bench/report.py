@@ -1,0 +1,508 @@
+"""Outputs of ``mlpbench compare``: console table, results.json, results.csv, report.md and plots.
+
+Every function here reads the results dict built by ``bench.compare.run_comparison``
+(schema in docs/results-schema.md) and does no measuring. Every file is written
+atomically: to a temporary file in the output folder, then renamed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import statistics
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from mlpbench.atomic import atomic_write_text
+from mlpbench.bench.compare import PARITY_ENGINES, REFERENCE_ENGINE, TORCH_ENGINES
+from mlpbench.bench.plots import plot_accuracy, plot_epoch_times, plot_loss_curves
+from mlpbench.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from mlpbench.engines.base import MLPEstimator
+
+RESULTS_JSON = "results.json"
+RESULTS_CSV = "results.csv"
+REPORT_MD = "report.md"
+PLOT_FILES = {"loss": "loss.png", "epoch_time": "epoch_time.png", "accuracy": "accuracy.png"}
+NO_PARAMETER_FILE = {"sklearn": "the sklearn engine does not write parameter files"}
+
+CSV_COLUMNS = (
+    "engine",
+    "status",
+    "warmup",
+    "round",
+    "repeat",
+    "position",
+    "epochs",
+    "train_time_s",
+    "median_epoch_time_s",
+    "samples_per_s",
+    "gflops",
+    "percent_of_peak",
+    "final_train_loss",
+    "test_loss",
+    "test_accuracy",
+    "peak_rss_bytes",
+    "error_type",
+    "error",
+)
+
+TABLE_COLUMNS = (
+    ("engine", "engine"),
+    ("status", "status"),
+    ("epoch_time", "time/epoch: median (min-max)"),
+    ("speed", f"speed vs {REFERENCE_ENGINE}"),
+    ("samples_per_s", "samples/s"),
+    ("gflops", "GFLOP/s"),
+    ("percent_of_peak", "% of peak"),
+    ("accuracy", "test accuracy"),
+    ("parity", "parity"),
+)
+CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL = 160
+
+NOT_APPLICABLE = "-"
+
+
+# ----- formatting -------------------------------------------------------------------------
+
+
+def format_seconds(seconds: float) -> str:
+    """Format a duration with a unit that keeps three significant digits (s, ms or us)."""
+    if seconds >= 1:
+        return f"{seconds:.3g} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds * 1e6:.3g} us"
+
+
+def table_rows(results: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Return one row of display strings per engine, keyed by the names in ``TABLE_COLUMNS``."""
+    parity = results["parity"]
+    rows = []
+    for name, entry in results["engines"].items():
+        row = dict.fromkeys((key for key, _ in TABLE_COLUMNS), NOT_APPLICABLE)
+        row["engine"] = name
+        row["status"] = entry["status"]
+        summary = entry["summary"]
+        if entry["status"] == "failed":
+            row["status"] = f"failed: {entry['error_type']}: {entry['error']}"
+        if summary is not None:
+            times = summary["epoch_time_s"]
+            row["epoch_time"] = (
+                f"{format_seconds(times['median'])} "
+                f"({format_seconds(times['min'])}-{format_seconds(times['max'])})"
+            )
+            if summary.get("speed_vs_numpy") is not None:
+                row["speed"] = f"{summary['speed_vs_numpy']:.2f}x"
+            row["samples_per_s"] = f"{summary['samples_per_s']['median']:,.0f}"
+            row["gflops"] = f"{summary['gflops']['median']:.3g}"
+            row["percent_of_peak"] = f"{summary['percent_of_peak']['median']:.3g}%"
+            row["accuracy"] = f"{summary['test_accuracy']['median']:.2%}"
+        if name in PARITY_ENGINES and parity["status"] == "ok":
+            row["parity"] = f"{parity['max_relative_difference']:.2e}"
+        rows.append(row)
+    return rows
+
+
+def fastest_engine_sentence(results: Mapping[str, Any]) -> str | None:
+    """Return a sentence naming the engine with the smallest median time per epoch, or None."""
+    timed = {
+        name: entry["summary"]["epoch_time_s"]["median"]
+        for name, entry in results["engines"].items()
+        if entry["summary"] is not None
+    }
+    if not timed:
+        return None
+    fastest = min(timed, key=timed.__getitem__)
+    sentence = f"Fastest: {fastest}, {format_seconds(timed[fastest])} per epoch (median)"
+    speed = results["engines"][fastest]["summary"].get("speed_vs_numpy")
+    if speed is not None and fastest != REFERENCE_ENGINE:
+        sentence += f", {speed:.2f}x the speed of {REFERENCE_ENGINE}"
+    return sentence + "."
+
+
+# ----- console ----------------------------------------------------------------------------
+
+
+def build_console_table(results: Mapping[str, Any]) -> Table:
+    """Return a rich Table with one row per engine."""
+    dataset = results["config"]["dataset"]["name"]
+    peak = results["peak"]["gflops"]
+    table = Table(title=Text(f"mlpbench compare on {dataset} (peak {peak:.3g} GFLOP/s)"))
+    for key, title in TABLE_COLUMNS:
+        justify = "left" if key in ("engine", "status") else "right"
+        table.add_column(title, justify=justify, overflow="fold", no_wrap=key != "status")
+    for row in table_rows(results):
+        style = "red" if row["status"].startswith("failed") else None
+        # Text cells, so that brackets in an error message are not read as rich markup.
+        table.add_row(*(Text(row[key]) for key, _ in TABLE_COLUMNS), style=style)
+    return table
+
+
+def print_summary(results: Mapping[str, Any], console: Console | None = None) -> None:
+    """Print the table, the fastest engine, the parity line and every warning.
+
+    Without a ``console``, output goes to stdout. When stdout is not a terminal,
+    lines may be up to ``CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL`` characters wide, so
+    that rich does not fold the table to its default width of 80.
+    """
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL)
+    console.print(build_console_table(results))
+    lines = []
+    sentence = fastest_engine_sentence(results)
+    if sentence:
+        lines.append(sentence)
+    parity = results["parity"]
+    if parity["status"] == "ok":
+        lines.append(
+            f"Parity (numpy vs torch): max relative parameter difference "
+            f"{parity['max_relative_difference']:.2e}, test predictions agree on "
+            f"{parity['test_prediction_agreement']:.2%}."
+        )
+    else:
+        lines.append(f"Parity (numpy vs torch) not computed: {parity['reason']}.")
+    lines.append("Times cover the training steps only; data loading and evaluation are excluded.")
+    for line in lines:
+        console.print(line, markup=False, highlight=False)
+    for message in results["warnings"]:
+        console.print(Text.assemble(("warning:", "yellow"), " ", message), highlight=False)
+
+
+# ----- files ------------------------------------------------------------------------------
+
+
+def save_parameter_files(
+    models: Mapping[str, MLPEstimator], results: dict[str, Any], folder: str | Path
+) -> dict[str, Path]:
+    """Save the last run's parameters of each engine as ``<engine>.npz`` or ``<engine>.pt``.
+
+    Torch engines get ``.pt``, the others ``.npz``, the formats ``mlpbench train
+    --save`` writes. Engines in ``NO_PARAMETER_FILE`` get none. Each engine's
+    ``parameter_file`` (a name relative to ``folder``) or ``parameter_file_note`` is
+    set in ``results``. A failed save is recorded in the note, not raised.
+    """
+    folder = Path(folder)
+    written = {}
+    for name, entry in results["engines"].items():
+        if name in NO_PARAMETER_FILE:
+            entry["parameter_file_note"] = NO_PARAMETER_FILE[name]
+            continue
+        if name not in models:
+            entry["parameter_file_note"] = "no successful run"
+            continue
+        suffix = ".pt" if name in TORCH_ENGINES else ".npz"
+        try:
+            path = models[name].save(folder / f"{name}{suffix}")
+        except CheckpointError as error:
+            entry["parameter_file_note"] = f"not saved: {error}"
+            continue
+        entry["parameter_file"] = path.name
+        written[name] = path
+    return written
+
+
+def write_json(results: Mapping[str, Any], path: str | Path) -> Path:
+    """Write ``results`` as indented JSON; NaN and infinity become null (strict JSON has neither)."""
+    text = json.dumps(_jsonable(results), indent=2, allow_nan=False)
+    return atomic_write_text(path, text + "\n")
+
+
+def csv_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Return one row per engine and run, warm-up runs included (``warmup`` column true)."""
+    rows = []
+    for name, entry in results["engines"].items():
+        for run in [*entry["warmup_runs"], *entry["runs"]]:
+            row = {column: run.get(column) for column in CSV_COLUMNS}
+            row["engine"] = name
+            times = run.get("epoch_times_s")
+            if times:
+                row["median_epoch_time_s"] = statistics.median(times)
+            rows.append(row)
+    return rows
+
+
+def write_csv(results: Mapping[str, Any], path: str | Path) -> Path:
+    """Write ``csv_rows(results)`` with a header line; missing values are empty cells."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in csv_rows(results):
+        writer.writerow({key: "" if value is None else value for key, value in row.items()})
+    return atomic_write_text(path, buffer.getvalue())
+
+
+def write_plots(results: Mapping[str, Any], folder: str | Path) -> dict[str, Path]:
+    """Write loss.png, epoch_time.png and accuracy.png; failed engines are left out.
+
+    The loss curve is that of each engine's last timed run, the epoch times are
+    every epoch of every timed run, and the accuracies are one per timed run.
+    """
+    folder = Path(folder)
+    ok = {
+        name: entry["runs"]
+        for name, entry in results["engines"].items()
+        if entry["status"] == "ok" and entry["runs"]
+    }
+    losses = {
+        name: [epoch["train_loss"] for epoch in runs[-1]["history"]] for name, runs in ok.items()
+    }
+    times = {name: [t for run in runs for t in run["epoch_times_s"]] for name, runs in ok.items()}
+    accuracies = {name: [run["test_accuracy"] for run in runs] for name, runs in ok.items()}
+    return {
+        "loss": plot_loss_curves(losses, folder / PLOT_FILES["loss"]),
+        "epoch_time": plot_epoch_times(times, folder / PLOT_FILES["epoch_time"]),
+        "accuracy": plot_accuracy(accuracies, folder / PLOT_FILES["accuracy"]),
+    }
+
+
+def write_outputs(results: dict[str, Any], folder: str | Path) -> dict[str, Path]:
+    """Write the plots, results.json, results.csv and report.md into ``folder``; return their paths."""
+    folder = Path(folder)
+    paths = {f"plot_{key}": path for key, path in write_plots(results, folder).items()}
+    paths["json"] = write_json(results, folder / RESULTS_JSON)
+    paths["csv"] = write_csv(results, folder / RESULTS_CSV)
+    paths["markdown"] = atomic_write_text(folder / REPORT_MD, render_markdown(results))
+    return paths
+
+
+# ----- report.md --------------------------------------------------------------------------
+
+
+def render_markdown(results: Mapping[str, Any]) -> str:
+    """Return report.md: the table, notes, parity, plots, files, configuration and environment.
+
+    Plots are linked by relative path, so the report renders beside them.
+    """
+    sections = [
+        _markdown_title(results),
+        _markdown_results(results),
+        _markdown_parity(results),
+        _markdown_plots(),
+        _markdown_files(results),
+        _markdown_configuration(results),
+        _markdown_peak(results),
+        _markdown_environment(results),
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+def _cell(value: Any) -> str:
+    """Escape a value for a Markdown table cell."""
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _markdown_table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = [
+        "| " + " | ".join(_cell(title) for title in header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
+    lines += ["| " + " | ".join(_cell(value) for value in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _mebibytes(count: int | None) -> str:
+    return NOT_APPLICABLE if count is None else f"{count / 2**20:.0f} MiB"
+
+
+def _markdown_title(results: Mapping[str, Any]) -> str:
+    config = results["config"]
+    return (
+        f"# mlpbench compare on {config['dataset']['name']}\n\n"
+        f"Run at {results['environment']['timestamp_utc']} (UTC) with mlpbench "
+        f"{results['mlpbench_version']}: engines {', '.join(config['engines'])}, "
+        f"{config['repeats']} timed run(s) of each after {config['warmup']} warm-up run(s), "
+        f"{config['threads']} thread(s), {config['model']['dtype']}."
+    )
+
+
+def _markdown_results(results: Mapping[str, Any]) -> str:
+    rows = table_rows(results)
+    header = [title for _, title in TABLE_COLUMNS] + ["process peak RSS"]
+    body = []
+    for row, entry in zip(rows, results["engines"].values(), strict=True):
+        rss = entry["summary"]["peak_rss_bytes"] if entry["summary"] is not None else None
+        body.append([row[key] for key, _ in TABLE_COLUMNS] + [_mebibytes(rss)])
+    parts = ["## Results", _markdown_table(header, body)]
+    sentence = fastest_engine_sentence(results)
+    if sentence:
+        parts.append(sentence)
+    parts.append(_markdown_definitions(results))
+
+    if results["warnings"]:
+        parts.append(
+            "### Warnings\n\n" + "\n".join(f"- {message}" for message in results["warnings"])
+        )
+    notes = [
+        f"- {name}: {note}" for name, entry in results["engines"].items() for note in entry["notes"]
+    ]
+    if notes:
+        parts.append("### Engine notes\n\n" + "\n".join(notes))
+    return "\n\n".join(parts)
+
+
+def _markdown_definitions(results: Mapping[str, Any]) -> str:
+    """Return a bullet list defining every column of the results table."""
+    flops = results["config"]["flops_per_epoch"]
+    return "\n".join(
+        [
+            f"- {results['config']['timing_scope']}",
+            "- time/epoch: median over every epoch of every timed run, with the minimum "
+            "and maximum in brackets.",
+            f"- speed vs {REFERENCE_ENGINE}: {REFERENCE_ENGINE}'s median time per epoch "
+            "divided by the engine's; above 1 is faster.",
+            f"- GFLOP/s: {flops:,} FLOPs per epoch (forward, loss, backward and SGD update, "
+            "counted as in `mlpbench/bench/flops.py`) times the epochs, divided by the "
+            "training time; median over the timed runs. Every engine is credited with the "
+            "same count, so extra work such as the DataLoader's collation lowers its figure.",
+            "- % of peak: GFLOP/s divided by the measured NumPy matrix-multiply peak "
+            "(see Peak below).",
+            "- test accuracy: median over the timed runs.",
+            "- parity: the max relative parameter difference of numpy and torch "
+            "(see Parity below).",
+            f"- process peak RSS: the largest value over the timed runs. {results['config']['rss_note']}",
+        ]
+    )
+
+
+def _markdown_parity(results: Mapping[str, Any]) -> str:
+    parity = results["parity"]
+    parts = ["## Parity of numpy and torch", f"Metric: {parity['metric']}."]
+    if parity["status"] != "ok":
+        parts.append(f"Not computed: {parity['reason']}.")
+        return "\n\n".join(parts)
+    parts.append(
+        f"Max relative difference: {parity['max_relative_difference']:.3e}. "
+        f"The two models predict the same class for {parity['test_prediction_agreement']:.2%} "
+        "of the test set."
+    )
+    rows = [
+        [
+            entry["name"],
+            f"{entry['relative_difference']:.3e}",
+            f"{entry['absolute_difference']:.3e}",
+        ]
+        for entry in parity["arrays"]
+    ]
+    parts.append(_markdown_table(["array", "relative difference", "absolute difference"], rows))
+    return "\n\n".join(parts)
+
+
+def _markdown_plots() -> str:
+    return "\n\n".join(
+        [
+            "## Plots",
+            f"![Training loss per epoch, last timed run of each engine]({PLOT_FILES['loss']})",
+            f"![Time per epoch, median with min-max whiskers]({PLOT_FILES['epoch_time']})",
+            f"![Test accuracy per engine, one dot per timed run]({PLOT_FILES['accuracy']})",
+        ]
+    )
+
+
+def _markdown_files(results: Mapping[str, Any]) -> str:
+    lines = [
+        f"- `{RESULTS_JSON}`: every figure of every run and epoch, the configuration and the "
+        "environment.",
+        f"- `{RESULTS_CSV}`: one row per engine and run (warm-up runs marked).",
+    ]
+    for name, entry in results["engines"].items():
+        if entry.get("parameter_file"):
+            lines.append(
+                f"- `{entry['parameter_file']}`: parameters after the last timed run of {name}."
+            )
+        else:
+            note = entry.get("parameter_file_note") or "not saved"
+            lines.append(f"- {name}: no parameter file ({note}).")
+    return "## Files\n\n" + "\n".join(lines)
+
+
+def _markdown_configuration(results: Mapping[str, Any]) -> str:
+    config = results["config"]
+    dataset = config["dataset"]
+    rows = [
+        ["dataset", f"{dataset['name']} ({dataset['source']})"],
+        ["rows", f"{dataset['n_train']} train, {dataset['n_test']} test"],
+        ["features, classes", f"{dataset['n_features']}, {dataset['n_classes']}"],
+        ["layer sizes", config["layer_sizes"]],
+    ]
+    rows += [[key, value] for key, value in config["model"].items()]
+    rows += [
+        ["threads", config["threads"]],
+        ["device", config["device"]],
+        ["timed runs per engine", config["repeats"]],
+        ["warm-up runs per engine", config["warmup"]],
+        ["run order", config["order"]],
+        ["FLOPs per epoch", f"{config['flops_per_epoch']:,}"],
+    ]
+    return "## Configuration\n\n" + _markdown_table(["setting", "value"], rows)
+
+
+def _markdown_peak(results: Mapping[str, Any]) -> str:
+    rows = []
+    for label, peak in (("NumPy", results["peak"]), ("PyTorch", results.get("peak_torch"))):
+        if peak is None:
+            continue
+        rows.append(
+            [
+                label,
+                f"{peak['gflops']:.3g}",
+                f"{peak['median_gflops']:.3g}",
+                f"{peak['size']}x{peak['size']}",
+                peak["dtype"],
+                peak["threads"],
+                peak["repeats"],
+            ]
+        )
+    header = ["library", "best GFLOP/s", "median GFLOP/s", "matrix", "dtype", "threads", "calls"]
+    return (
+        "## Peak\n\nSquare matrix-multiply throughput measured before the runs; the NumPy best "
+        "is the yardstick for % of peak.\n\n" + _markdown_table(header, rows)
+    )
+
+
+def _markdown_environment(results: Mapping[str, Any]) -> str:
+    environment = results["environment"]
+    cpu = environment["cpu"]
+    torch_info = environment.get("torch")
+    rows = [
+        ["CPU", cpu["model"]],
+        ["logical cores (usable)", f"{cpu['logical_cores']} ({cpu['affinity_cores']})"],
+        ["OS", environment["os"]],
+        ["Python", environment["python"]],
+        ["NumPy", environment["numpy"]],
+        ["PyTorch", torch_info["version"] if torch_info else "not installed"],
+        ["scikit-learn", environment.get("scikit_learn")],
+    ]
+    for pool in environment.get("blas", []) + environment.get("openmp", []):
+        rows.append(
+            [
+                f"{pool.get('user_api')}: {pool.get('internal_api')}",
+                f"{pool.get('version')}, {pool.get('num_threads')} thread(s), {pool.get('file')}",
+            ]
+        )
+    for name, value in environment.get("environment_variables", {}).items():
+        rows.append([name, value])
+    return "## Environment\n\n" + _markdown_table(["item", "value"], rows)
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert NumPy scalars, tuples and non-finite floats into strict-JSON values."""
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", None) == 0:
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,215 @@
+"""``--config FILE.toml`` and ``--print-config`` for every subcommand that has them.
+
+A config file contains one ``key = value`` line per flag. Keys are the long flag names
+without the leading dashes; ``batch-size`` is the written form (``--print-config``
+uses it) and ``batch_size`` is accepted too. Values go through the flag's own type
+and choices, so ``hidden = [256, 128]`` and ``hidden = "256,128"`` both work, and a
+bad value fails like the same flag would, naming the file and the key. Flags given
+on the command line override the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import math
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+# Flags that control the config machinery or the logging and are never read from a file.
+NOT_CONFIGURABLE = frozenset({"help", "config", "print_config", "verbose", "quiet"})
+
+
+def find_subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    """Return the parser of subcommand ``command`` of the top-level ``parser``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[command]
+    raise KeyError(f"the parser has no subcommand {command!r}")
+
+
+def config_actions(subparser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+    """Return the configurable flags of ``subparser`` keyed by their name with dashes (``batch-size``)."""
+    actions = {}
+    for action in subparser._actions:
+        long_names = [name for name in action.option_strings if name.startswith("--")]
+        if not long_names or action.dest in NOT_CONFIGURABLE:
+            continue
+        actions[long_names[0][2:]] = action
+    return actions
+
+
+def parse_arguments(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """Parse ``argv`` and apply the subcommand's ``--config`` file, if any.
+
+    The result also has ``explicit_options`` (the dests set on the command line or in
+    the config file, so a command can tell a user's choice from a default) and
+    ``config_sources`` (dest -> ``"FILE, key 'name'"`` for values that came from the
+    file). Exits with status 2 on an unreadable file, an unknown key or a bad value.
+    """
+    args = parser.parse_args(argv)
+    subparser = find_subparser(parser, args.command)
+    on_command_line = _dests_given(parser, subparser, argv)
+    config_path = getattr(args, "config", None)
+    from_file: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    if config_path is not None:
+        from_file, sources = load_config(config_path, subparser)
+        subparser.set_defaults(**from_file)
+        args = parser.parse_args(argv)
+    args.explicit_options = frozenset(on_command_line | set(from_file))
+    args.config_sources = {dest: source for dest, source in sources.items() if dest not in on_command_line}
+    return args
+
+
+def _dests_given(
+    parser: argparse.ArgumentParser, subparser: argparse.ArgumentParser, argv: Sequence[str]
+) -> set[str]:
+    """Return the dests of ``subparser`` that ``argv`` sets, found by parsing without defaults."""
+    saved = {action: action.default for action in subparser._actions}
+    try:
+        for action in saved:
+            action.default = argparse.SUPPRESS
+        namespace = parser.parse_args(argv)
+    finally:
+        for action, default in saved.items():
+            action.default = default
+    dests = {action.dest for action in saved}
+    return set(vars(namespace)) & dests
+
+
+def load_config(
+    path: str | Path, subparser: argparse.ArgumentParser
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Read a TOML config file and convert each value with its flag's type.
+
+    Returns
+    -------
+    values
+        dest -> converted value, ready for ``subparser.set_defaults``.
+    sources
+        dest -> ``"FILE, key 'name'"``, for error messages about the value.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            table = tomllib.load(handle)
+    except FileNotFoundError:
+        subparser.error(f"config file {path} not found")
+    except OSError as error:
+        subparser.error(f"cannot read config file {path}: {error.strerror or error}")
+    except tomllib.TOMLDecodeError as error:
+        subparser.error(f"config file {path} is not valid TOML: {error}")
+    except UnicodeDecodeError as error:
+        subparser.error(f"config file {path} is not valid UTF-8 TOML: {error}")
+
+    actions = config_actions(subparser)
+    by_normalized = {name.replace("_", "-"): name for name in actions}
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for key, raw in table.items():
+        name = by_normalized.get(key.replace("_", "-"))
+        if name is None:
+            subparser.error(f"{path}: {_unknown_key_message(key, list(actions))}")
+        action = actions[name]
+        source = f"{path}, key {key!r}"
+        try:
+            values[action.dest] = _convert(action, raw)
+        except (argparse.ArgumentTypeError, ValueError, TypeError) as error:
+            subparser.error(f"{source}: {error}")
+        sources[action.dest] = source
+    return values, sources
+
+
+def _unknown_key_message(key: str, valid: list[str]) -> str:
+    normalized = key.replace("_", "-")
+    close = difflib.get_close_matches(normalized, valid, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown key {key!r}{hint} (valid keys: {', '.join(valid)})"
+
+
+def _convert(action: argparse.Action, raw: Any) -> Any:
+    """Convert one TOML value the way argparse converts the flag's text."""
+    if isinstance(raw, dict):
+        raise TypeError("expected a value or a list, got a table")
+    if action.nargs == 0:
+        # A switch such as --print-config or --no-progress: true means "given".
+        if not isinstance(raw, bool):
+            raise TypeError(f"expected true or false, got {raw!r}")
+        return action.const if raw else action.default
+
+    takes_list = action.nargs in ("*", "+") or isinstance(action.nargs, int)
+    if isinstance(raw, list):
+        if takes_list:
+            return [_convert_text(action, _to_text(item)) for item in raw]
+        # A list for a single-valued flag is written as the flag's comma list (--hidden 256,128).
+        return _convert_text(action, ",".join(_to_text(item) for item in raw))
+    value = _convert_text(action, _to_text(raw))
+    return [value] if takes_list else value
+
+
+def _to_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        raise TypeError(f"expected a single value, got {value!r}")
+    return str(value)
+
+
+def _convert_text(action: argparse.Action, text: str) -> Any:
+    if action.type is None:
+        value: Any = text
+    elif action.type in (int, float):
+        try:
+            value = action.type(text)
+        except ValueError:
+            kind = "an integer" if action.type is int else "a number"
+            raise ValueError(f"expected {kind}, got {text!r}") from None
+    else:
+        value = action.type(text)  # type: ignore[operator]
+    if action.choices is not None and value not in action.choices:
+        choices = ", ".join(str(choice) for choice in action.choices)
+        raise ValueError(f"invalid choice {value!r} (choose from {choices})")
+    return value
+
+
+# ----- --print-config ---------------------------------------------------------------------
+
+
+def format_config(args: argparse.Namespace, subparser: argparse.ArgumentParser) -> str:
+    """Return the effective values of ``subparser``'s configurable flags as TOML.
+
+    Unset values (None) appear as comments because TOML has no null.
+    """
+    lines = [f"# {subparser.prog} configuration: load it with --config FILE.toml"]
+    for name, action in config_actions(subparser).items():
+        value = getattr(args, action.dest, None)
+        if value is None:
+            lines.append(f"# {name} is not set")
+        else:
+            lines.append(f"{name} = {toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def toml_value(value: Any) -> str:
+    """Format a flat value (bool, int, float, str, path, or a list of those) as TOML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str | Path):
+        # A JSON string is a valid TOML basic string once DEL, which TOML also requires
+        # to be escaped, is escaped too.
+        return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} value {value!r} as TOML")

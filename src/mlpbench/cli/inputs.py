@@ -1,0 +1,145 @@
+"""Read the inputs of ``mlpbench predict``: images, IDX image files, and ``.npy``/``.npz`` arrays.
+
+Every input becomes rows of ``n_features`` values in [0, 1], as the training data
+is scaled: integer arrays (IDX files, uint8 arrays) hold 0..255 pixel values and are
+divided by 255, and float arrays must already be in [0, 1].
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mlpbench.data.dataset import scale_pixels
+from mlpbench.data.idx import GZIP_MAGIC, read_idx
+from mlpbench.errors import DataError
+from mlpbench.images import load_image
+
+# Array names tried, in this order, in a .npz file that contains more than one array.
+NPZ_KEYS = ("x", "x_test", "images")
+
+
+@dataclass
+class InputRows:
+    """Model input rows and a display name per row (the file, with ``[i]`` for arrays)."""
+
+    names: list[str]
+    x: np.ndarray  # shape (n_rows, n_features), float64 in [0, 1]
+
+
+def read_inputs(paths: list[str], n_features: int, image_shape: tuple[int, int] | None) -> InputRows:
+    """Read every input file into rows for a model taking ``n_features`` features.
+
+    ``image_shape`` (height, width) is the size images are resized to; when None it
+    is a square of side sqrt(n_features).
+
+    Raises
+    ------
+    DataError
+        If a file is missing or cannot be decoded, has the wrong number of
+        features, contains NaN or infinity, or (for images) the model's input is not
+        an image.
+    """
+    names: list[str] = []
+    rows: list[np.ndarray] = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise DataError(f"input {path} not found")
+        file_names, x = read_input(path, n_features, image_shape)
+        names += file_names
+        rows.append(x)
+    return InputRows(names, np.concatenate(rows))
+
+
+def read_input(
+    path: Path, n_features: int, image_shape: tuple[int, int] | None
+) -> tuple[list[str], np.ndarray]:
+    """Read one input file; see ``read_inputs``."""
+    suffix = path.suffix.lower()
+    if suffix in (".npy", ".npz"):
+        return _array_rows(path, _load_array(path), n_features, image_shape)
+    if _looks_like_idx(path):
+        return _array_rows(path, read_idx(path), n_features, image_shape)
+    shape = image_shape or _square_shape(n_features, path)
+    return [str(path)], load_image(path, shape)[np.newaxis, :]
+
+
+def _looks_like_idx(path: Path) -> bool:
+    # IDX files start with two zero bytes; a gzip-compressed file is taken as gzipped IDX.
+    with path.open("rb") as handle:
+        head = handle.read(2)
+    return head in (b"\0\0", GZIP_MAGIC)
+
+
+def _square_shape(n_features: int, path: Path) -> tuple[int, int]:
+    side = int(round(n_features**0.5))
+    if side * side != n_features:
+        raise DataError(
+            f"cannot use image {path}: the model takes {n_features} features, which is not a "
+            "square image; pass the features as a .npy or .npz array instead"
+        )
+    return side, side
+
+
+def _load_array(path: Path) -> np.ndarray:
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise DataError(f"cannot read {path} as a NumPy array file: {error}") from error
+    if isinstance(loaded, np.ndarray):
+        return loaded
+    with loaded as archive:
+        keys = list(archive.files)
+        if len(keys) == 1:
+            key = keys[0]
+        else:
+            found = [key for key in NPZ_KEYS if key in keys]
+            if not found:
+                raise DataError(
+                    f"{path} contains arrays {', '.join(keys) or '(none)'}; expected one array, "
+                    f"or one named {', '.join(NPZ_KEYS)}"
+                )
+            key = found[0]
+        try:
+            return archive[key]
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+            raise DataError(f"cannot read array {key!r} of {path}: {error}") from error
+
+
+def _array_rows(
+    path: Path, array: np.ndarray, n_features: int, image_shape: tuple[int, int] | None
+) -> tuple[list[str], np.ndarray]:
+    """Reshape an array of one or many samples to (n, n_features) and scale it like the training data."""
+    if array.dtype.kind not in "biuf":
+        raise DataError(f"{path}: values must be real numbers, got dtype {array.dtype}")
+    single_shapes = {(n_features,)}
+    if image_shape is not None:
+        single_shapes.add(tuple(image_shape))
+    if array.shape in single_shapes:
+        array = array.reshape(1, -1)
+    elif array.ndim >= 2 and int(np.prod(array.shape[1:])) == n_features:
+        array = array.reshape(array.shape[0], -1)
+    else:
+        raise DataError(
+            f"{path} contains an array of shape {array.shape}, which does not have the model's "
+            f"{n_features} features per sample; expected shape (n, {n_features})"
+            + (f", (n, {image_shape[0]}, {image_shape[1]})" if image_shape is not None else "")
+            + f" or ({n_features},)"
+        )
+    if array.shape[0] == 0:
+        raise DataError(f"{path} contains no samples")
+
+    if array.dtype.kind == "f":
+        bad = ~np.isfinite(array).all(axis=1)
+        if bad.any():
+            raise DataError(
+                f"{path}: sample {int(np.argmax(bad))} contains NaN or infinity "
+                f"({int(bad.sum())} sample(s) in all); clean the data first"
+            )
+    # scale_pixels takes a train and a test part, so the first row serves as the test part.
+    rows, _ = scale_pixels(array, array[:1], np.dtype(np.float64), str(path))
+    names = [f"{path}[{index}]" for index in range(rows.shape[0])]
+    return names, rows

@@ -1,0 +1,105 @@
+"""Checkpoints as the commands use them: build a model of either engine, check data against it.
+
+A checkpoint written by ``mlpbench train`` records what the model was trained on in
+its ``dataset`` entry (see ``dataset_metadata``): the data set name (or absolute
+path), the class names where the data set has them, and the image shape.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mlpbench.checkpoint import Checkpoint, read_checkpoint, restore_model
+from mlpbench.data import Dataset, list_datasets
+from mlpbench.engines.base import MLPEstimator
+from mlpbench.engines.registry import ENGINES, create_engine
+from mlpbench.errors import CheckpointError, DataError
+
+
+def default_engine(checkpoint: Checkpoint) -> str:
+    """Return the engine that wrote ``checkpoint``, or ``"numpy"`` when it names an unknown one."""
+    return checkpoint.engine if checkpoint.engine in ENGINES else "numpy"
+
+
+def load_model(
+    path: str | Path, engine: str | None = None, *, device: str = "cpu"
+) -> tuple[MLPEstimator, Checkpoint]:
+    """Read ``path`` and restore it into ``engine`` (default: the engine that wrote it).
+
+    Returns the fitted model and the checkpoint it came from. Raises CheckpointError
+    for a missing, corrupt or inconsistent file.
+    """
+    checkpoint = read_checkpoint(path)
+    settings = dict(checkpoint.config)
+    settings["hidden"] = checkpoint.layer_sizes[1:-1]
+    settings["dtype"] = checkpoint.dtype
+    model = create_engine(engine or default_engine(checkpoint), device=device, **settings)
+    restore_into(model, checkpoint, path)
+    return model, checkpoint
+
+
+def restore_into(model: MLPEstimator, checkpoint: Checkpoint, path: str | Path) -> None:
+    """Install ``checkpoint`` into ``model``; raise CheckpointError when the engine cannot take it."""
+    try:
+        restore_model(model, checkpoint, str(path))
+    except RuntimeError as error:
+        # An engine that can only build its state by training raises RuntimeError here.
+        raise CheckpointError(
+            f"the {model.engine_name} engine cannot load {path}: {error}; use --engine numpy or torch"
+        ) from error
+
+
+def dataset_metadata(data: Dataset, requested: str) -> dict[str, Any]:
+    """Return the facts about ``data``, loaded for ``--dataset requested``, that a checkpoint records.
+
+    A data set loaded from a path is recorded by its absolute path, so that a later
+    ``evaluate`` or ``train --resume`` finds it from any working folder. The result
+    is JSON-compatible.
+    """
+    # The same rule as load_dataset: text equal to a data set name is that name.
+    names = {row["name"] for row in list_datasets()}
+    if requested.strip().lower().replace("_", "-") in names:
+        name = data.name
+    else:
+        name = str(Path(requested).expanduser().resolve())
+    return {
+        "name": name,
+        "n_classes": data.n_classes,
+        "class_names": list(data.class_names) if data.class_names is not None else None,
+        "image_shape": list(data.image_shape) if data.image_shape is not None else None,
+    }
+
+
+def recorded(checkpoint: Checkpoint, key: str) -> Any:
+    """Return entry ``key`` of the checkpoint's ``dataset`` record, or None when absent."""
+    return (checkpoint.dataset or {}).get(key)
+
+
+def class_labels(checkpoint: Checkpoint) -> list[str]:
+    """Return a display name per output class: the recorded class names, else the indices."""
+    n_classes = checkpoint.layer_sizes[-1]
+    names = recorded(checkpoint, "class_names")
+    if isinstance(names, list) and len(names) == n_classes:
+        return [str(name) for name in names]
+    return [str(index) for index in range(n_classes)]
+
+
+def check_data_fits(checkpoint: Checkpoint, data: Dataset, path: str | Path) -> None:
+    """Raise DataError unless ``data`` has the checkpoint's feature count and class range."""
+    n_features, n_classes = checkpoint.layer_sizes[0], checkpoint.layer_sizes[-1]
+    if data.n_features != n_features:
+        trained_on = recorded(checkpoint, "name")
+        hint = f" (it was trained on {trained_on})" if trained_on else ""
+        raise DataError(
+            f"data set {data.name} has {data.n_features} features per sample, but the model in "
+            f"{path} takes {n_features}{hint}; pass the data set the model was trained on "
+            "with --dataset"
+        )
+    for part, labels in (("training", data.y_train), ("test", data.y_test)):
+        if labels.size and labels.max() >= n_classes:
+            row = int((labels >= n_classes).argmax())
+            raise DataError(
+                f"data set {data.name}: {part} label {labels[row]} at row {row} is outside "
+                f"0..{n_classes - 1}, the classes of the model in {path}"
+            )

@@ -1,0 +1,71 @@
+"""Output files of the commands: checks before any work starts, and atomic writes with clear errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from mlpbench.atomic import atomic_write_with
+from mlpbench.errors import OutputError
+
+
+def check_output_path(path: str | Path | None, flag: str) -> None:
+    """Raise OutputError unless ``path`` can be created, so a long run does not fail at its end.
+
+    Checks that the folder exists, is writable (by permission bits, which root
+    ignores) and that ``path`` is not a folder. Does nothing when ``path`` is None.
+    """
+    if path is None:
+        return
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {flag} {path}: folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {flag} {path}: folder {folder} is not writable")
+    if path.is_dir():
+        raise OutputError(f"cannot write {flag} {path}: it is a folder; give a file name")
+
+
+def write_output(path: str | Path, write: Callable[[BinaryIO], object], description: str) -> Path:
+    """Call ``write(file)`` on a temporary file and rename it to ``path``; raise OutputError on failure.
+
+    On any failure the temporary file is removed and an existing ``path`` is unchanged.
+    """
+    try:
+        return atomic_write_with(path, write)
+    except FileNotFoundError as error:
+        raise OutputError(f"cannot write {description} {path}: {error}") from error
+    except OSError as error:
+        raise OutputError(
+            f"cannot write {description} {path}: {error.strerror or error}; any previous file is unchanged"
+        ) from error
+
+
+def write_csv(
+    path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]], description: str
+) -> Path:
+    """Write a UTF-8 CSV file atomically (see ``write_output``)."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    data = text.getvalue().encode("utf-8")
+    return write_output(path, lambda handle: handle.write(data), description)
+
+
+HISTORY_COLUMNS = ("epoch", "lr", "train_loss", "test_loss", "test_accuracy", "time_s")
+
+
+def write_history(path: str | Path, history: Sequence[dict[str, Any]]) -> Path:
+    """Write per-epoch history records as CSV, one row per epoch in ``HISTORY_COLUMNS`` order.
+
+    A column a record lacks (test metrics of epochs trained before they were
+    recorded) is left empty.
+    """
+    rows = [[record.get(column, "") for column in HISTORY_COLUMNS] for record in history]
+    return write_csv(path, HISTORY_COLUMNS, rows, "history")

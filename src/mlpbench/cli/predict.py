@@ -1,0 +1,85 @@
+"""``mlpbench predict``: classify images or arrays with a saved checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from mlpbench.cli.inputs import read_inputs
+from mlpbench.cli.loading import class_labels, load_model, recorded
+from mlpbench.cli.options import DEFAULTS, positive_int
+from mlpbench.cli.outputs import check_output_path, write_csv
+from mlpbench.engines.registry import ENGINES
+
+logger = logging.getLogger("mlpbench")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="classify images or arrays with a saved checkpoint",
+        description="Print the predicted class and the most probable classes of each input. "
+        "Images are converted to grayscale, inverted when their background is light (the "
+        "MNIST family has light strokes on dark) and resized to the model's input size.",
+    )
+    parser.add_argument("checkpoint", metavar="CHECKPOINT", help=".npz or .pt file written by train --save")
+    parser.add_argument(
+        "inputs",
+        metavar="INPUT",
+        nargs="+",
+        help="PNG or JPEG image, IDX image file, or .npy/.npz array of shape (n, features) "
+        "or (n, height, width); a .npz holds one array or one named x, x_test or images",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=list(ENGINES),
+        help="engine to load the checkpoint into (default: the engine that wrote it)",
+    )
+    parser.add_argument(
+        "--device",
+        default=DEFAULTS["device"],
+        help="PyTorch device: cpu or cuda (default: %(default)s; the numpy engine ignores it)",
+    )
+    parser.add_argument(
+        "--top",
+        type=positive_int,
+        default=3,
+        help="most probable classes shown per input (default: %(default)s)",
+    )
+    parser.add_argument("--out", metavar="FILE.csv", help="also write the predictions as CSV")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    check_output_path(args.out, "--out")
+    model, checkpoint = load_model(args.checkpoint, args.engine, device=args.device)
+    shape = recorded(checkpoint, "image_shape")
+    image_shape = (int(shape[0]), int(shape[1])) if isinstance(shape, list) and len(shape) == 2 else None
+    inputs = read_inputs(args.inputs, checkpoint.layer_sizes[0], image_shape)
+
+    probs = model.predict_proba(inputs.x).astype(np.float64)
+    labels = class_labels(checkpoint)
+    top = min(args.top, probs.shape[1])
+    # Stable sort on negated probabilities: ties keep the lower class index first.
+    ranked = np.argsort(-probs, axis=1, kind="stable")[:, :top]
+
+    for name, classes, row in zip(inputs.names, ranked, probs, strict=True):
+        ranking = ", ".join(f"{labels[c]} {row[c]:.1%}" for c in classes)
+        print(f"{name}: {labels[classes[0]]}  (top {top}: {ranking})")
+
+    if args.out:
+        header = ["input", "predicted_class", "predicted_name"]
+        for rank in range(1, top + 1):
+            header += [f"top{rank}_class", f"top{rank}_name", f"top{rank}_probability"]
+        rows = []
+        for name, classes, row in zip(inputs.names, ranked, probs, strict=True):
+            line: list[object] = [name, int(classes[0]), labels[classes[0]]]
+            for c in classes:
+                line += [int(c), labels[c], f"{row[c]:.6g}"]
+            rows.append(line)
+        write_csv(args.out, header, rows, "predictions")
+        logger.info("wrote %d predictions to %s", len(rows), Path(args.out))
+    return 0

@@ -1,0 +1,96 @@
+"""``train --resume``: the settings of a resumed run, merged from the checkpoint and the flags.
+
+The checkpoint's settings are the base. A flag the user gave (on the command line or
+in ``--config``) overrides the optimizer settings (``--lr``, ``--momentum``,
+``--weight-decay``, ``--schedule``), ``--batch-size`` (the saved shuffle sequence
+goes on in batches of the new size) and the total ``--epochs``. Flags fixed by what
+the checkpoint contains must equal the stored values: ``--hidden`` and ``--dtype``
+shape the parameters, and ``--seed`` would have no effect because the saved
+batch-order generator replaces it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from mlpbench.checkpoint import Checkpoint
+from mlpbench.cli.loading import default_engine, recorded
+from mlpbench.cli.options import model_settings
+
+logger = logging.getLogger("mlpbench")
+
+# dest -> the reason the stored value cannot change on resume.
+FIXED_ON_RESUME = {
+    "hidden": "the parameters have that shape",
+    "dtype": "the parameters are stored in it",
+    "seed": "the saved batch-order generator replaces it",
+}
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def _show(value: Any) -> str:
+    """Format a setting as its flag takes it (hidden sizes as ``256,128``, or ``0`` for none)."""
+    if isinstance(value, list):
+        return ",".join(str(size) for size in value) or "0"
+    return str(value)
+
+
+def resumed_settings(
+    args: argparse.Namespace, checkpoint: Checkpoint, parser: argparse.ArgumentParser
+) -> dict[str, Any]:
+    """Return the estimator settings for resuming ``checkpoint`` (``args.resume``).
+
+    Exits with status 2 (``parser.error``) when a fixed flag differs from the stored
+    value, naming both, or when the checkpoint has already trained ``--epochs``.
+    """
+    explicit = getattr(args, "explicit_options", frozenset())
+    flags = model_settings(args)
+    stored = dict(checkpoint.config)
+    stored["hidden"] = list(checkpoint.layer_sizes[1:-1])
+    stored["dtype"] = checkpoint.dtype
+
+    # Stored settings without a flag (such as standardize) are carried over as they are.
+    settings = dict(flags)
+    for dest, value in stored.items():
+        if dest not in flags or dest not in explicit:
+            settings[dest] = value
+        elif flags[dest] != value:
+            if dest in FIXED_ON_RESUME:
+                parser.error(
+                    f"{_flag(dest)} {_show(flags[dest])} does not match the checkpoint {args.resume}, "
+                    f"which has {dest} {_show(value)} ({FIXED_ON_RESUME[dest]}); "
+                    f"drop {_flag(dest)} or pass {_flag(dest)} {_show(value)}"
+                )
+            logger.info(
+                "resuming with %s %s (the checkpoint has %s)", _flag(dest), _show(flags[dest]), _show(value)
+            )
+
+    if settings["epochs"] <= checkpoint.epoch:
+        parser.error(
+            f"the checkpoint {args.resume} has already trained {checkpoint.epoch} of "
+            f"{settings['epochs']} epochs; pass --epochs N with N > {checkpoint.epoch} to train further"
+        )
+    return settings
+
+
+def resumed_engine(args: argparse.Namespace, checkpoint: Checkpoint) -> str:
+    """Return ``--engine`` when given, else the engine that wrote the checkpoint."""
+    if "engine" in getattr(args, "explicit_options", frozenset()):
+        return args.engine
+    return default_engine(checkpoint)
+
+
+def resumed_dataset(args: argparse.Namespace, checkpoint: Checkpoint) -> str:
+    """Return ``--dataset`` when given, else the data set recorded in the checkpoint.
+
+    Falls back to the ``--dataset`` default for checkpoints that record none.
+    """
+    stored = recorded(checkpoint, "name")
+    if "dataset" in getattr(args, "explicit_options", frozenset()) or not stored:
+        return args.dataset
+    return str(stored)

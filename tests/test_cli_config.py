@@ -1,0 +1,202 @@
+"""``--config FILE.toml`` and ``--print-config`` on ``train`` and ``compare``."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from cli_support import TINY_TRAINING, run_cli
+
+from mlpbench.checkpoint import read_checkpoint
+from mlpbench.cli.config import toml_value
+
+
+def write_config(folder: Path, text: str) -> Path:
+    path = folder / "run.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def printed_config(capsys, *args: object) -> dict:
+    result = run_cli(capsys, *args, "--print-config")
+    assert result.status == 0, result.err
+    return tomllib.loads(result.out)
+
+
+def test_config_value_used_in_training(capsys, tmp_path: Path):
+    config = write_config(tmp_path, 'lr = 0.02\nhidden = [12]\nschedule = "cosine"\n')
+    path = tmp_path / "run.npz"
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING[2:], "--config", config, "--save", path)
+
+    assert result.status == 0, result.err
+    checkpoint = read_checkpoint(path)
+    assert checkpoint.config["lr"] == 0.02
+    assert checkpoint.config["schedule"] == "cosine"
+    assert checkpoint.layer_sizes == [64, 12, 10]
+
+
+def test_command_line_overrides_config(capsys, tmp_path: Path):
+    config = write_config(tmp_path, "lr = 0.02\nepochs = 7\n")
+
+    values = printed_config(capsys, "train", "--config", config, "--lr", "0.3")
+
+    assert values["lr"] == 0.3
+    assert values["epochs"] == 7
+
+
+def test_dash_and_underscore_keys_accepted(capsys, tmp_path: Path):
+    config = write_config(tmp_path, "batch-size = 32\nweight_decay = 0.001\n")
+
+    values = printed_config(capsys, "train", "--config", config)
+
+    assert values["batch-size"] == 32
+    assert values["weight-decay"] == 0.001
+
+
+@pytest.mark.parametrize(
+    "text, expected", [("[256, 128]", [256, 128]), ('"256,128"', [256, 128]), ("[]", [])]
+)
+def test_hidden_list_or_text(capsys, tmp_path: Path, text: str, expected: list[int]):
+    config = write_config(tmp_path, f"hidden = {text}\n")
+
+    values = printed_config(capsys, "train", "--config", config)
+
+    assert values["hidden"] == expected
+
+
+def test_unknown_key_names_file_and_key(capsys, tmp_path: Path):
+    config = write_config(tmp_path, "learning-rate = 0.1\n")
+
+    result = run_cli(capsys, "train", "--config", config)
+
+    assert result.status == 2
+    assert str(config) in result.err
+    assert "unknown key 'learning-rate'" in result.err
+
+
+def test_unknown_key_close_match(capsys, tmp_path: Path):
+    config = write_config(tmp_path, "batch_sise = 32\n")
+
+    result = run_cli(capsys, "train", "--config", config)
+
+    assert result.status == 2
+    assert "unknown key 'batch_sise'; did you mean 'batch-size'?" in result.err
+
+
+def test_negative_lr_in_file_names_file_and_key(capsys, tmp_path: Path):
+    config = write_config(tmp_path, "lr = -0.5\n")
+
+    result = run_cli(capsys, "train", "--config", config, *TINY_TRAINING)
+
+    assert result.status == 2
+    assert f"{config}, key 'lr': lr must be a positive finite number, got -0.5" in result.err
+
+
+def test_flag_error_omits_config_file(capsys, tmp_path: Path):
+    config = write_config(tmp_path, "lr = 0.1\n")
+
+    result = run_cli(capsys, "train", "--config", config, "--momentum", "1.5")
+
+    assert result.status == 2
+    assert "momentum must be in [0, 1), got 1.5" in result.err
+    assert str(config) not in result.err
+
+
+def test_file_value_overridden_before_validation(capsys, tmp_path: Path):
+    config = write_config(tmp_path, "lr = -0.5\n")
+
+    values = printed_config(capsys, "train", "--config", config, "--lr", "0.1")
+
+    assert values["lr"] == 0.1
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('epochs = "many"', "expected a positive integer, got 'many'"),
+        ("epochs = 0", "expected a positive integer, got 0"),
+        ('schedule = "linear"', "invalid choice 'linear'"),
+        ("lr = true", "expected a number, got 'true'"),
+        ("print_config = 1", "unknown key"),
+        ("[training]\nlr = 0.1", "unknown key 'training'"),
+    ],
+)
+def test_bad_value_in_file_rejected(capsys, tmp_path: Path, line: str, message: str):
+    config = write_config(tmp_path, line + "\n")
+
+    result = run_cli(capsys, "train", "--config", config)
+
+    assert result.status == 2
+    assert message in result.err
+    assert str(config) in result.err
+
+
+def test_invalid_toml_rejected(capsys, tmp_path: Path):
+    config = write_config(tmp_path, "lr = = 1\n")
+
+    result = run_cli(capsys, "train", "--config", config)
+
+    assert result.status == 2
+    assert f"config file {config} is not valid TOML" in result.err
+
+
+def test_missing_config_file_rejected(capsys, tmp_path: Path):
+    result = run_cli(capsys, "train", "--config", tmp_path / "absent.toml")
+
+    assert result.status == 2
+    assert "absent.toml not found" in result.err
+
+
+def test_print_config_round_trips(capsys, tmp_path: Path):
+    first = run_cli(
+        capsys, "train", "--print-config", "--hidden", "32,16", "--lr", "0.003", "--dataset", 'my "data"é'
+    )
+    assert first.status == 0, first.err
+    config = write_config(tmp_path, first.out)
+
+    second = run_cli(capsys, "train", "--print-config", "--config", config)
+
+    assert second.status == 0, second.err
+    assert second.out == first.out
+    assert tomllib.loads(second.out)["dataset"] == 'my "data"é'
+
+
+def test_print_config_rejects_invalid_values(capsys):
+    result = run_cli(capsys, "train", "--print-config", "--lr", "-1")
+
+    assert result.status == 2
+    assert "lr must be a positive finite number" in result.err
+
+
+def test_print_config_does_not_train(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+
+    result = run_cli(capsys, "train", "--print-config", "--save", path)
+
+    assert result.status == 0
+    assert f'save = "{path}"' in result.out
+    assert not path.exists()
+
+
+def test_compare_reads_config(capsys, tmp_path: Path):
+    config = write_config(tmp_path, 'epochs = 3\nrepeats = 5\nengines = "numpy"\n')
+
+    values = printed_config(capsys, "compare", "--config", config, "--epochs", "4")
+
+    assert values["epochs"] == 4
+    assert values["repeats"] == 5
+    assert values["engines"] == ["numpy"]
+
+
+@pytest.mark.parametrize(
+    "value", ["plain", 'quote " and \\ backslash', "tab\tnew\nline", "del\x7f", "ünïcode ☃", "emoji 🙂"]
+)
+def test_toml_string_round_trip(value: str):
+    assert tomllib.loads(f"key = {toml_value(value)}")["key"] == value
+
+
+@pytest.mark.parametrize("value", [0.1, 1e-05, 3.0, 1e300, float("inf"), -2, True, [1, 2], ["a", "b"], []])
+def test_toml_scalar_round_trip(value):
+    assert tomllib.loads(f"key = {toml_value(value)}")["key"] == value

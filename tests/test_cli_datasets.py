@@ -1,0 +1,62 @@
+"""``mlpbench datasets``: the named data sets and where each is found."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cli_support import run_cli
+
+
+def test_table_lists_named_datasets(capsys, data_env: Path):
+    result = run_cli(capsys, "datasets")
+
+    assert result.status == 0, result.err
+    for name in ("digits", "mnist", "fashion-mnist"):
+        assert f" {name} " in result.out
+    assert "available" in result.out
+    assert "location" in result.out
+
+
+def test_json_reports_location(capsys, data_env: Path, tmp_path: Path, tiny_idx):
+    folder = tiny_idx.write(tmp_path / "data" / "mnist")
+
+    result = run_cli(capsys, "datasets", "--json", "--data-dir", tmp_path / "data")
+
+    assert result.status == 0, result.err
+    rows = {row["name"]: row for row in json.loads(result.out)}
+    assert set(rows) >= {"digits", "mnist", "fashion-mnist"}
+    assert rows["mnist"]["available"] is True
+    assert rows["mnist"]["location"] == str(folder)
+    assert rows["digits"]["available"] is True
+    assert all(isinstance(row["description"], str) for row in rows.values())
+
+
+def test_json_missing_dataset(capsys, data_env: Path, tmp_path: Path):
+    (tmp_path / "empty").mkdir()
+
+    result = run_cli(capsys, "datasets", "--json", "--data-dir", tmp_path / "empty")
+
+    assert result.status == 0, result.err
+    rows = {row["name"]: row for row in json.loads(result.out)}
+    assert rows["mnist"]["available"] is False
+    assert rows["mnist"]["location"] is None
+
+
+def test_table_shows_missing_as_not_found(capsys, data_env: Path, tmp_path: Path):
+    (tmp_path / "empty").mkdir()
+
+    result = run_cli(capsys, "datasets", "--data-dir", tmp_path / "empty")
+
+    assert result.status == 0, result.err
+    mnist_line = next(line for line in result.out.splitlines() if " mnist " in line)
+    assert " no " in mnist_line
+    assert "not found locally" in mnist_line
+
+
+def test_missing_data_dir_rejected(capsys, data_env: Path, tmp_path: Path):
+    result = run_cli(capsys, "datasets", "--data-dir", tmp_path / "absent")
+
+    assert result.status == 1
+    assert "absent" in result.err
+    assert len(result.err.strip().splitlines()) == 1

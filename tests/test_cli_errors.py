@@ -1,0 +1,337 @@
+"""Bad inputs and failing writes: each ends in one stderr line, a non-zero status, and no lost or
+half-written file."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from cli_support import TINY_TRAINING, assert_one_line_error, run_cli, temp_files, train_checkpoint
+from PIL import Image
+
+from mlpbench.cli import main
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("errors") / "digits.npz"
+    assert main(["train", "-q", *TINY_TRAINING, "--save", str(path)]) == 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def torch_checkpoint(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("errors-pt") / "digits.pt"
+    assert main(["train", "-q", *TINY_TRAINING, "--engine", "torch", "--save", str(path)]) == 0
+    return path
+
+
+def save_npz_dataset(path: Path, x_train: np.ndarray, y_train: np.ndarray) -> Path:
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_train[:3], y_test=y_train[:3])
+    return path
+
+
+class NotATensor:
+    """Any class outside torch's weights_only allow-list."""
+
+
+# ----- checkpoints ------------------------------------------------------------------------
+
+
+def test_corrupt_checkpoint(capsys, tmp_path: Path):
+    path = tmp_path / "corrupt.npz"
+    path.write_bytes(b"this is not a zip archive" * 10)
+
+    result = run_cli(capsys, "evaluate", "-q", path)
+
+    assert_one_line_error(result, "evaluate", f"{path} is not a readable .npz file")
+
+
+@pytest.mark.parametrize("which", ["npz", "pt"])
+def test_truncated_checkpoint(capsys, tmp_path: Path, checkpoint: Path, torch_checkpoint: Path, which: str):
+    source = checkpoint if which == "npz" else torch_checkpoint
+    path = tmp_path / source.name
+    data = source.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+    result = run_cli(capsys, "evaluate", "-q", path)
+
+    assert_one_line_error(result, "evaluate", f"{path} is not a readable .{which} file")
+
+
+def test_pt_with_pickled_object(capsys, tmp_path: Path, torch_checkpoint: Path):
+    payload = torch.load(torch_checkpoint, weights_only=True)
+    payload["extra"] = NotATensor()
+    path = tmp_path / "pickled.pt"
+    torch.save(payload, path)
+
+    result = run_cli(capsys, "predict", "-q", path, tmp_path / "unused.npy")
+
+    assert_one_line_error(result, "predict", "holds Python objects other than tensors", "weights_only=True")
+
+
+def test_pt_with_whole_module(capsys, tmp_path: Path):
+    path = tmp_path / "module.pt"
+    torch.save(torch.nn.Linear(64, 10), path)
+
+    result = run_cli(capsys, "evaluate", "-q", path)
+
+    assert_one_line_error(result, "evaluate", "holds Python objects other than tensors")
+
+
+def test_checkpoint_of_other_architecture(capsys, tmp_path: Path, checkpoint: Path):
+    with np.load(checkpoint, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    arrays["W1"] = np.zeros((32, 10), dtype=np.float32)  # layer_sizes declares hidden=16
+    path = tmp_path / "mismatch.npz"
+    np.savez(path, **arrays)
+
+    result = run_cli(capsys, "evaluate", "-q", path)
+
+    assert_one_line_error(result, "evaluate", "array W1 has shape (32, 10)", "needs (16, 10)")
+
+
+def test_resume_into_other_architecture(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
+
+    result = run_cli(capsys, "train", "--resume", path, "--hidden", "64,32")
+
+    assert result.status == 2
+    assert "--hidden 64,32 does not match" in result.err
+    assert "hidden 16" in result.err
+
+
+# ----- inputs -----------------------------------------------------------------------------
+
+
+def test_undecodable_image(capsys, tmp_path: Path, checkpoint: Path):
+    image = tmp_path / "digit.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20)
+
+    result = run_cli(capsys, "predict", "-q", checkpoint, image)
+
+    assert_one_line_error(result, "predict", f"cannot decode image {image}")
+
+
+def test_truncated_image(capsys, tmp_path: Path, checkpoint: Path):
+    image = tmp_path / "digit.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8)).save(image)
+    data = image.read_bytes()
+    image.write_bytes(data[: len(data) // 2])
+
+    result = run_cli(capsys, "predict", "-q", checkpoint, image)
+
+    assert_one_line_error(result, "predict", f"cannot decode image {image}")
+
+
+def test_input_wrong_feature_count(capsys, tmp_path: Path, checkpoint: Path):
+    inputs = tmp_path / "rows.npy"
+    np.save(inputs, np.zeros((2, 10)))
+
+    result = run_cli(capsys, "predict", "-q", checkpoint, inputs)
+
+    assert_one_line_error(result, "predict", "shape (2, 10)", "64 features")
+
+
+def test_input_with_nan(capsys, tmp_path: Path, checkpoint: Path):
+    rows = np.zeros((3, 64))
+    rows[1, 5] = np.nan
+    inputs = tmp_path / "rows.npy"
+    np.save(inputs, rows)
+
+    result = run_cli(capsys, "predict", "-q", checkpoint, inputs)
+
+    assert_one_line_error(result, "predict", f"{inputs}: sample 1 contains NaN or infinity")
+
+
+def test_input_with_pickled_objects(capsys, tmp_path: Path, checkpoint: Path):
+    inputs = tmp_path / "objects.npy"
+    np.save(inputs, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+
+    result = run_cli(capsys, "predict", "-q", checkpoint, inputs)
+
+    assert_one_line_error(result, "predict", f"cannot read {inputs}")
+
+
+def test_missing_input(capsys, tmp_path: Path, checkpoint: Path):
+    result = run_cli(capsys, "predict", "-q", checkpoint, tmp_path / "absent.png")
+
+    assert_one_line_error(result, "predict", "absent.png not found")
+
+
+def test_training_data_with_infinity(capsys, tmp_path: Path):
+    x = np.random.default_rng(0).random((10, 64))
+    x[4, 0] = np.inf
+    data = save_npz_dataset(tmp_path / "inf.npz", x, np.arange(10) % 3)
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", data)
+
+    assert_one_line_error(result, "train", "NaN or infinity")
+
+
+def test_training_labels_negative(capsys, tmp_path: Path):
+    x = np.random.default_rng(0).random((10, 64))
+    labels = np.arange(10) % 3
+    labels[6] = -1
+    data = save_npz_dataset(tmp_path / "negative.npz", x, labels)
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", data)
+
+    assert_one_line_error(result, "train", "label -1 at index 6 is negative")
+
+
+# ----- divergence -------------------------------------------------------------------------
+
+
+def test_divergence_leaves_existing_save_untouched(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    path.write_bytes(b"an earlier result")
+
+    result = run_cli(
+        capsys, "train", "-q", *TINY_TRAINING, "--lr", "1e10", "--save", path, "--checkpoint-every", "1"
+    )
+
+    assert_one_line_error(result, "train", "training diverged", "at epoch 1", "smaller --lr", "--lr 1e+09")
+    assert f"{path} was not changed" in result.err
+    assert path.read_bytes() == b"an earlier result"
+    assert temp_files(tmp_path) == []
+
+
+def test_divergence_keeps_last_good_checkpoint(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    history = tmp_path / "history.csv"
+    train_checkpoint(capsys, path, "--checkpoint-every", "1")
+    good = path.read_bytes()
+
+    result = run_cli(
+        capsys,
+        "train",
+        "-q",
+        "--resume",
+        path,
+        "--epochs",
+        "4",
+        "--lr",
+        "1e10",
+        "--checkpoint-every",
+        "1",
+        "--history",
+        history,
+    )
+
+    assert_one_line_error(
+        result, "train", "at epoch 3", "smaller --lr", f"{path} holds the last good checkpoint (epoch 2)"
+    )
+    assert path.read_bytes() == good
+    assert history.read_text().count("\n") == 3  # header and the two good epochs
+    assert temp_files(tmp_path) == []
+
+
+# ----- output paths -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["train", *TINY_TRAINING, "--save", "{missing}/run.npz"],
+        ["train", *TINY_TRAINING, "--history", "{missing}/history.csv"],
+        ["evaluate", "{checkpoint}", "--plot", "{missing}/confusion.png"],
+        ["predict", "{checkpoint}", "{checkpoint}", "--out", "{missing}/predictions.csv"],
+    ],
+    ids=["save", "history", "plot", "out"],
+)
+def test_output_folder_missing(capsys, tmp_path: Path, checkpoint: Path, command: list[str]):
+    missing = tmp_path / "no-such-folder"
+    args = [part.format(missing=missing, checkpoint=checkpoint) for part in command]
+
+    result = run_cli(capsys, args[0], "-q", *args[1:])
+
+    assert_one_line_error(result, args[0], f"folder {missing} does not exist")
+    assert result.out == ""  # rejected before any work
+    assert not missing.exists()
+
+
+def _deny_writes(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Make ``folder`` unwritable: by permission bits, or, for root (which ignores them), by
+    failing the creation of the temporary file as the kernel would."""
+    folder.chmod(0o500)
+    if not os.access(folder, os.W_OK):
+        return
+    import mlpbench.atomic
+
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(folder))
+
+    monkeypatch.setattr(mlpbench.atomic.tempfile, "mkstemp", denied)
+
+
+def test_permission_denied_keeps_old_file(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    path = folder / "run.npz"
+    path.write_bytes(b"old parameters")
+    _deny_writes(monkeypatch, folder)
+    try:
+        result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--save", path)
+    finally:
+        folder.chmod(0o700)
+
+    assert_one_line_error(result, "train")
+    assert "Permission denied" in result.err or "is not writable" in result.err
+    assert path.read_bytes() == b"old parameters"
+    assert temp_files(folder) == []
+
+
+def _fill_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the flush of every atomic write with ENOSPC, after data has gone to the temporary file."""
+    import mlpbench.atomic
+
+    def no_space(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mlpbench.atomic.os, "fsync", no_space)
+
+
+@pytest.mark.parametrize(
+    "command, target",
+    [
+        (["train", *TINY_TRAINING, "--save", "{target}"], "run.npz"),
+        (["train", *TINY_TRAINING, "--save", "{target}", "--checkpoint-every", "1"], "run.pt"),
+        (["train", *TINY_TRAINING, "--history", "{target}"], "history.csv"),
+        (["evaluate", "{checkpoint}", "--plot", "{target}"], "confusion.png"),
+        (["predict", "{checkpoint}", "{checkpoint}", "--out", "{target}"], "predictions.csv"),
+    ],
+    ids=["save", "checkpoint-every", "history", "plot", "out"],
+)
+def test_disk_full_keeps_old_file(
+    capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checkpoint: Path, command: list[str], target: str
+):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    path = folder / target
+    path.write_bytes(b"previous content")
+    args = [part.format(target=path, checkpoint=checkpoint) for part in command]
+    if args[0] == "predict":
+        # An input the model accepts: one row of 64 features.
+        args[2] = str(tmp_path / "row.npy")
+        np.save(args[2], np.zeros((1, 64)))
+    _fill_disk(monkeypatch)
+
+    result = run_cli(capsys, args[0], "-q", *args[1:])
+
+    assert_one_line_error(result, args[0], "No space left on device", str(path))
+    assert path.read_bytes() == b"previous content"
+    assert temp_files(folder) == []
+
+
+def test_verbose_shows_traceback(capsys, tmp_path: Path):
+    result = run_cli(capsys, "evaluate", "-v", tmp_path / "absent.npz")
+
+    assert result.status == 1
+    assert "Traceback" in result.err
+    assert "checkpoint" in result.err.strip().splitlines()[-1]

@@ -1,0 +1,199 @@
+"""``train --resume``, ``--stop-after``, ``--checkpoint-every`` and ``--history`` through the CLI."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cli_support import TINY_TRAINING, load_params, run_cli, train_checkpoint
+
+from mlpbench.checkpoint import read_checkpoint
+
+# float64 with a cosine schedule, momentum and weight decay: every piece of resume
+# state (momentum buffers, schedule position, batch order) affects the result.
+EXACT = ("--dtype", "float64", "--schedule", "cosine", "--momentum", "0.9", "--weight-decay", "1e-4")
+RESUME_ATOL = 1e-12
+
+
+@pytest.mark.parametrize("engine, suffix", [("numpy", ".npz"), ("torch", ".pt")])
+def test_resume_equals_uninterrupted_run(capsys, tmp_path: Path, engine: str, suffix: str):
+    full = tmp_path / f"full{suffix}"
+    half = tmp_path / f"half{suffix}"
+    resumed = tmp_path / f"resumed{suffix}"
+    common = ("--engine", engine, *TINY_TRAINING, "--epochs", "4", *EXACT)
+
+    assert run_cli(capsys, "train", "-q", *common, "--save", full).status == 0
+    assert run_cli(capsys, "train", "-q", *common, "--stop-after", "2", "--save", half).status == 0
+    # Only --resume: engine, settings and data set come from the checkpoint.
+    result = run_cli(capsys, "train", "-q", "--resume", half, "--save", resumed, "--threads", "1")
+    assert result.status == 0, result.err
+    assert result.out.startswith(f"{engine}: test loss ")
+
+    assert read_checkpoint(half).epoch == 2
+    assert read_checkpoint(resumed).epoch == 4
+    for expected, actual in zip(load_params(full), load_params(resumed), strict=True):
+        np.testing.assert_allclose(actual, expected, rtol=0, atol=RESUME_ATOL)
+    full_momentum = read_checkpoint(full).momentum
+    resumed_momentum = read_checkpoint(resumed).momentum
+    assert full_momentum is not None and resumed_momentum is not None
+    for (W_full, b_full), (W_resumed, b_resumed) in zip(full_momentum, resumed_momentum, strict=True):
+        np.testing.assert_allclose(W_resumed, W_full, rtol=0, atol=RESUME_ATOL)
+        np.testing.assert_allclose(b_resumed, b_full, rtol=0, atol=RESUME_ATOL)
+    full_losses = [record["train_loss"] for record in read_checkpoint(full).history]
+    resumed_losses = [record["train_loss"] for record in read_checkpoint(resumed).history]
+    np.testing.assert_allclose(resumed_losses, full_losses, rtol=0, atol=RESUME_ATOL)
+
+
+def test_resume_without_save_updates_checkpoint(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
+
+    result = run_cli(capsys, "train", "-q", "--resume", path)
+
+    assert result.status == 0, result.err
+    assert f"saved parameters to {path}" in result.out
+    assert read_checkpoint(path).epoch == 3
+
+
+def test_resume_epochs_extends_run(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path)
+
+    result = run_cli(capsys, "train", "-q", "--resume", path, "--epochs", "3")
+
+    assert result.status == 0, result.err
+    checkpoint = read_checkpoint(path)
+    assert checkpoint.epoch == 3
+    assert checkpoint.config["epochs"] == 3
+    assert [record["epoch"] for record in checkpoint.history] == [1, 2, 3]
+
+
+def test_resume_finished_run_rejected(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path)
+
+    result = run_cli(capsys, "train", "--resume", path)
+
+    assert result.status == 2
+    assert "already trained 2 of 2 epochs" in result.err
+    assert "--epochs N with N > 2" in result.err
+
+
+@pytest.mark.parametrize(
+    "flag, value, stored",
+    [("--hidden", "32", "16"), ("--dtype", "float64", "float32"), ("--seed", "5", "0")],
+)
+def test_resume_mismatch_names_both_values(capsys, tmp_path: Path, flag: str, value: str, stored: str):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
+    before = path.read_bytes()
+
+    result = run_cli(capsys, "train", "--resume", path, flag, value)
+
+    assert result.status == 2
+    assert f"{flag} {value} does not match the checkpoint" in result.err
+    assert f"{flag} {stored}" in result.err
+    assert path.read_bytes() == before
+
+
+def test_resume_new_batch_size_accepted(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
+
+    result = run_cli(capsys, "train", "--resume", path, "--batch-size", "64", "--threads", "1")
+
+    assert result.status == 0, result.err
+    assert "resuming with --batch-size 64 (the checkpoint has 128)" in result.err
+    assert read_checkpoint(path).config["batch_size"] == 64
+
+
+def test_resume_same_fixed_value_accepted(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
+
+    result = run_cli(capsys, "train", "-q", "--resume", path, "--hidden", "16", "--dtype", "float32")
+
+    assert result.status == 0, result.err
+
+
+def test_resume_wrong_dataset_rejected(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
+    other = tmp_path / "other.npz"
+    rng = np.random.default_rng(0)
+    np.savez(
+        other,
+        x_train=rng.random((8, 10)),
+        y_train=np.arange(8) % 2,
+        x_test=rng.random((4, 10)),
+        y_test=np.arange(4) % 2,
+    )
+
+    result = run_cli(capsys, "train", "-q", "--resume", path, "--dataset", other)
+
+    assert result.status == 1
+    assert "has 10 features per sample" in result.err
+    assert "takes 64" in result.err
+
+
+def test_stop_after_needs_save(capsys):
+    result = run_cli(capsys, "train", *TINY_TRAINING, "--stop-after", "1")
+
+    assert result.status == 2
+    assert "--stop-after needs --save" in result.err
+
+
+def test_checkpoint_every_needs_save(capsys):
+    result = run_cli(capsys, "train", *TINY_TRAINING, "--checkpoint-every", "1")
+
+    assert result.status == 2
+    assert "--checkpoint-every needs --save" in result.err
+
+
+def test_checkpoint_every_saves_each_epoch(capsys, tmp_path: Path, monkeypatch):
+    import mlpbench.cli.train as train_module
+
+    saved_epochs = []
+    real_save = train_module.save_checkpoint
+
+    def recording_save(model, path, **kwargs):
+        saved_epochs.append(model.epoch_)
+        return real_save(model, path, **kwargs)
+
+    monkeypatch.setattr(train_module, "save_checkpoint", recording_save)
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--checkpoint-every", "1")
+
+    assert saved_epochs == [1, 2, 3]
+    assert read_checkpoint(path).epoch == 3
+
+
+def test_history_csv_has_row_per_epoch(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    history = tmp_path / "history.csv"
+    train_checkpoint(capsys, path, "--history", history)
+
+    with history.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["epoch"] for row in rows] == ["1", "2"]
+    assert list(rows[0]) == ["epoch", "lr", "train_loss", "test_loss", "test_accuracy", "time_s"]
+    for row in rows:
+        assert 0.0 <= float(row["test_accuracy"]) <= 1.0
+        assert float(row["train_loss"]) > 0
+        assert float(row["test_loss"]) > 0
+    stored = read_checkpoint(path).history
+    assert [record["test_accuracy"] for record in stored] == [float(row["test_accuracy"]) for row in rows]
+
+
+def test_checkpoint_records_dataset(capsys, tmp_path: Path):
+    path = tmp_path / "run.pt"
+    train_checkpoint(capsys, path)
+
+    dataset = read_checkpoint(path).dataset
+
+    assert dataset is not None
+    assert dataset["name"] == "digits"
+    assert dataset["image_shape"] == [8, 8]
+    assert dataset["class_names"] is None

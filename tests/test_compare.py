@@ -1,0 +1,280 @@
+"""Tests of ``mlpbench compare``: the runner, the output files and the command line."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import json
+import math
+
+import numpy as np
+import pytest
+
+from mlpbench.bench.compare import parameter_difference, round_order
+from mlpbench.bench.flops import epoch_flops
+from mlpbench.cli import main
+from mlpbench.cli.compare import prepare_output_folder
+from mlpbench.engines import registry
+from mlpbench.engines.numpy_engine import NumpyMLP
+
+ENGINES = ("numpy", "torch", "torch-dataloader", "sklearn")
+OUTPUT_FILES = (
+    "results.json",
+    "results.csv",
+    "report.md",
+    "loss.png",
+    "epoch_time.png",
+    "accuracy.png",
+    "numpy.npz",
+    "torch.pt",
+    "torch-dataloader.pt",
+)
+REPEATS = 2
+EPOCHS = 3
+# One thread keeps the tests steady on a shared machine; the default is all cores.
+FAST_ARGUMENTS = [
+    "--repeats",
+    str(REPEATS),
+    "--warmup",
+    "0",
+    "--epochs",
+    str(EPOCHS),
+    "--threads",
+    "1",
+]
+
+
+class RaisingMLP(NumpyMLP):
+    """An engine whose training step always raises."""
+
+    engine_name = "raising"
+
+    def _train_step(self, X, y, batch, lr):
+        raise RuntimeError("step exploded on purpose [code 7]")
+
+
+@pytest.fixture(scope="module")
+def compare_run(tmp_path_factory):
+    """Run the default engines once through the CLI and return (status, folder, results)."""
+    folder = tmp_path_factory.mktemp("compare") / "out"
+    status = main(["-q", "compare", *FAST_ARGUMENTS, "--out", str(folder)])
+    results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    return status, folder, results
+
+
+# ----- end to end -------------------------------------------------------------------------
+
+
+def test_compare_writes_every_file(compare_run):
+    status, folder, _ = compare_run
+    assert status == 0
+    for name in OUTPUT_FILES:
+        assert (folder / name).is_file(), name
+        assert (folder / name).stat().st_size > 0, name
+    assert not (folder / "sklearn.npz").exists()
+    assert not list(folder.glob(".*.tmp*")), "temporary files left behind"
+
+
+def test_compare_results_hold_every_run(compare_run):
+    _, _, results = compare_run
+    assert list(results["engines"]) == list(ENGINES)
+    for name, entry in results["engines"].items():
+        assert entry["status"] == "ok", name
+        assert len(entry["runs"]) == REPEATS, name
+        assert entry["warmup_runs"] == [], name
+        for run in entry["runs"]:
+            assert run["epochs"] == EPOCHS, name
+            assert len(run["history"]) == EPOCHS, name
+            assert len(run["epoch_times_s"]) == EPOCHS, name
+            assert all(seconds > 0 for seconds in run["epoch_times_s"]), name
+            assert run["train_time_s"] > 0, name
+            assert run["samples_per_s"] > 0, name
+            assert run["peak_rss_bytes"] > 0, name
+
+
+def test_compare_accuracy_above_90_percent(compare_run):
+    _, _, results = compare_run
+    for name, entry in results["engines"].items():
+        for run in entry["runs"]:
+            assert run["test_accuracy"] > 0.9, name
+
+
+def test_compare_numpy_torch_parity(compare_run):
+    _, _, results = compare_run
+    parity = results["parity"]
+    assert parity["status"] == "ok"
+    assert parity["max_relative_difference"] < 1e-4
+    assert [entry["name"] for entry in parity["arrays"]] == ["W0", "b0", "W1", "b1"]
+    assert parity["test_prediction_agreement"] > 0.99
+
+
+def test_compare_gflops_match_flop_count(compare_run):
+    _, _, results = compare_run
+    config = results["config"]
+    model = config["model"]
+    flops = epoch_flops(
+        config["layer_sizes"],
+        config["dataset"]["n_train"],
+        model["batch_size"],
+        momentum=model["momentum"] > 0,
+        weight_decay=model["weight_decay"] > 0,
+    )
+    assert config["flops_per_epoch"] == flops
+    run = results["engines"]["torch"]["runs"][0]
+    expected = flops * len(run["epoch_times_s"]) / math.fsum(run["epoch_times_s"]) / 1e9
+    assert run["gflops"] == pytest.approx(expected, rel=1e-9)
+    peak = results["peak"]["gflops"]
+    assert run["percent_of_peak"] == pytest.approx(100 * expected / peak, rel=1e-9)
+
+
+def test_compare_records_positive_peak(compare_run):
+    _, _, results = compare_run
+    assert results["peak"]["gflops"] > 0
+    assert results["peak"]["dtype"] == "float32"
+    assert results["peak"]["threads"] == 1
+    assert results["peak_torch"]["gflops"] > 0
+
+
+def test_compare_records_environment_and_config(compare_run):
+    _, _, results = compare_run
+    assert results["schema_version"] == 1
+    assert results["environment"]["threads"] == 1
+    assert results["config"]["dataset"]["name"] == "digits"
+    assert results["config"]["repeats"] == REPEATS
+    assert results["config"]["model"]["epochs"] == EPOCHS
+    assert results["engines"]["numpy"]["summary"]["speed_vs_numpy"] == pytest.approx(1.0)
+
+
+def test_compare_report_names_every_engine(compare_run):
+    _, folder, _ = compare_run
+    report = (folder / "report.md").read_text(encoding="utf-8")
+    for name in ENGINES:
+        assert f"| {name} |" in report, name
+    for image in ("loss.png", "epoch_time.png", "accuracy.png"):
+        assert f"]({image})" in report, image
+    assert "sklearn: no parameter file" in report
+
+
+def test_compare_csv_one_row_per_run(compare_run):
+    _, folder, _ = compare_run
+    with open(folder / "results.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(ENGINES) * REPEATS
+    assert {row["engine"] for row in rows} == set(ENGINES)
+    assert all(float(row["train_time_s"]) > 0 for row in rows)
+
+
+def test_compare_saves_loadable_parameters(compare_run):
+    _, folder, results = compare_run
+    model = NumpyMLP.load(folder / "numpy.npz")
+    last = results["engines"]["numpy"]["runs"][-1]
+    assert model.epoch_ == EPOCHS
+    assert results["engines"]["numpy"]["parameter_file"] == "numpy.npz"
+    assert [record["train_loss"] for record in model.history_] == pytest.approx(
+        [record["train_loss"] for record in last["history"]]
+    )
+
+
+# ----- failures ---------------------------------------------------------------------------
+
+
+def test_compare_reports_failing_engines(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(registry.ENGINES, "raising", f"{__name__}:RaisingMLP")
+    monkeypatch.setitem(registry.ENGINES, "missing", "mlpbench.no_such_module:MissingMLP")
+    folder = tmp_path / "out"
+    arguments = ["--engines", "numpy,raising,missing", "--repeats", "2", "--warmup", "1"]
+    status = main(
+        ["-q", "compare", *arguments, "--epochs", "1", "--threads", "1", "--out", str(folder)]
+    )
+    table = capsys.readouterr().out
+    results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    engines = results["engines"]
+
+    assert status == 1
+    assert engines["numpy"]["status"] == "ok"
+    assert len(engines["numpy"]["runs"]) == 2
+    assert engines["raising"]["status"] == "failed"
+    assert engines["raising"]["error"] == "step exploded on purpose [code 7]"
+    assert engines["raising"]["error_type"] == "RuntimeError"
+    assert engines["raising"]["summary"] is None
+    assert len(engines["raising"]["warmup_runs"]) == 1
+    assert engines["raising"]["runs"] == []
+    assert engines["missing"]["status"] == "failed"
+    assert engines["missing"]["error_type"] == "ModuleNotFoundError"
+    assert "step exploded on purpose [code 7]" in table
+    assert "ModuleNotFoundError" in table
+    assert (folder / "report.md").is_file()
+    assert "failed" in (folder / "report.md").read_text(encoding="utf-8")
+    assert (folder / "numpy.npz").is_file()
+    assert results["parity"]["status"] == "unavailable"
+    assert results["parity"]["reason"] == "torch not among the engines run"
+
+
+# ----- output folder and arguments --------------------------------------------------------
+
+
+def test_compare_rejects_non_empty_out(tmp_path, capsys):
+    (tmp_path / "old.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "is not empty" in capsys.readouterr().err
+    assert (tmp_path / "old.txt").read_text(encoding="utf-8") == "keep me"
+    assert [path.name for path in tmp_path.iterdir()] == ["old.txt"]
+
+
+def test_compare_rejects_unknown_engine(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "--engines", "numpy,tensorflow"])
+    assert exit_info.value.code == 2
+    assert "unknown engine 'tensorflow'" in capsys.readouterr().err
+
+
+def test_compare_rejects_repeated_engine(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", "--engines", "numpy,numpy"])
+    assert exit_info.value.code == 2
+    assert "more than once" in capsys.readouterr().err
+
+
+def test_default_output_folder_is_unique(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    now = datetime.datetime(2026, 12, 4, 19, 55, 1)
+    first = prepare_output_folder(None, now)
+    second = prepare_output_folder(None, now)
+
+    assert first == tmp_path.joinpath("runs", "compare-20261204-195501").relative_to(tmp_path)
+    assert second.name == "compare-20261204-195501-2"
+    assert first.is_dir()
+    assert second.is_dir()
+
+
+def test_empty_out_folder_is_accepted(tmp_path):
+    assert prepare_output_folder(str(tmp_path)) == tmp_path
+
+
+# ----- runner pieces ----------------------------------------------------------------------
+
+
+def test_round_order_rotates():
+    engines = ["a", "b", "c"]
+    assert round_order(engines, 0) == ["a", "b", "c"]
+    assert round_order(engines, 1) == ["b", "c", "a"]
+    assert round_order(engines, 2) == ["c", "a", "b"]
+    assert round_order(engines, 3) == ["a", "b", "c"]
+
+
+def test_parameter_difference_by_hand():
+    reference = [(np.array([[3.0, 4.0]]), np.array([0.0, 0.0]))]
+    candidate = [(np.array([[3.0, 4.5]]), np.array([0.0, 0.25]))]
+    difference = parameter_difference(candidate, reference)
+
+    # ||[0, 0.5]|| / ||[3, 4]|| = 0.5 / 5; the zero bias falls back to the absolute norm 0.25.
+    assert difference["arrays"][0]["relative_difference"] == pytest.approx(0.1)
+    assert difference["arrays"][1]["relative_difference"] == pytest.approx(0.25)
+    assert difference["max_relative_difference"] == pytest.approx(0.25)
+
+
+def test_parameter_difference_rejects_shape_mismatch():
+    with pytest.raises(ValueError, match="shape"):
+        parameter_difference([(np.zeros((2, 3)), np.zeros(3))], [(np.zeros((3, 2)), np.zeros(2))])
