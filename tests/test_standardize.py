@@ -76,3 +76,29 @@ def test_float32_stays_float32() -> None:
 
     assert model.feature_mean_.dtype == np.float32
     assert model.predict_proba(X).dtype == np.float32
+
+
+def test_cli_flag_saves_statistics(tmp_path) -> None:
+    from mlpbench.checkpoint import read_checkpoint
+    from mlpbench.cli import main
+
+    path = tmp_path / "model.npz"
+    status = main(["train", "--epochs", "1", "--threads", "1", "--standardize", "--save", str(path)])
+
+    assert status == 0
+    checkpoint = read_checkpoint(path)
+    assert checkpoint.config["standardize"] is True
+    assert checkpoint.feature_mean is not None
+    assert checkpoint.feature_mean.shape == (64,)
+
+
+def test_config_key_enables_it(tmp_path, capsys) -> None:
+    from mlpbench.cli import main
+
+    config = tmp_path / "run.toml"
+    config.write_text("standardize = true\nepochs = 1\n")
+
+    status = main(["train", "--config", str(config), "--print-config"])
+
+    assert status == 0
+    assert "standardize = true" in capsys.readouterr().out

@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "schedule": "constant",
     "dtype": "float32",
     "seed": 0,
+    "standardize": False,
     "threads": None,
     "dataset": "digits",
     "data_dir": None,
@@ -155,6 +156,13 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         help="seeds initial parameters and batch order (default: %(default)s)",
     )
     group.add_argument(
+        "--standardize",
+        action="store_true",
+        default=DEFAULTS["standardize"],
+        help="standardize each feature with the training split's mean and standard deviation "
+        "(saved with the model and applied at prediction)",
+    )
+    group.add_argument(
         "--threads",
         type=positive_int,
         default=DEFAULTS["threads"],
@@ -209,5 +217,6 @@ def model_settings(args: argparse.Namespace) -> dict[str, Any]:
         "schedule": args.schedule,
         "dtype": args.dtype,
         "seed": args.seed,
+        "standardize": args.standardize,
         "threads": args.threads if args.threads is not None else (os.cpu_count() or 1),
     }

@@ -26,6 +26,7 @@ FIXED_ON_RESUME = {
     "hidden": "the parameters have that shape",
     "dtype": "the parameters are stored in it",
     "seed": "the saved batch-order generator replaces it",
+    "standardize": "the feature statistics were learned in the first run",
 }
 
 
@@ -54,7 +55,7 @@ def resumed_settings(
     stored["hidden"] = list(checkpoint.layer_sizes[1:-1])
     stored["dtype"] = checkpoint.dtype
 
-    # Stored settings without a flag (such as standardize) are carried over as they are.
+    # Stored settings without a flag are carried over as they are.
     settings = dict(flags)
     for dest, value in stored.items():
         if dest not in flags or dest not in explicit:
