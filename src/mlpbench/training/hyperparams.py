@@ -38,7 +38,7 @@ def validate_hyperparameters(
         raise ValueError(f"momentum must be in [0, 1), got {momentum}")
     if not math.isfinite(weight_decay) or weight_decay < 0:
         raise ValueError(f"weight_decay must be zero or positive, got {weight_decay}")
-    if _is_dtype(dtype) and np.dtype(dtype).name in DTYPES and lr > np.finfo(dtype).max:
+    if _is_dtype(dtype) and np.dtype(dtype).name in DTYPES and lr > float(np.finfo(dtype).max):
         raise ValueError(f"lr {lr} is too large to represent in {np.dtype(dtype).name}")
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
