@@ -39,7 +39,7 @@ from mlpbench import __version__
 from mlpbench.bench.environment import collect_environment
 from mlpbench.bench.flops import epoch_flops
 from mlpbench.bench.memory import peak_rss_bytes
-from mlpbench.bench.peak import measure_matmul_peak, measure_torch_matmul_peak
+from mlpbench.bench.peak import PeakResult, measure_matmul_peak, measure_torch_matmul_peak
 from mlpbench.bench.stats import spread_warning, summarize
 from mlpbench.engines.registry import create_engine
 from mlpbench.training.init import layer_sizes
@@ -135,6 +135,37 @@ class Comparison:
         ]
 
 
+@dataclasses.dataclass(frozen=True)
+class MeasuredPeaks:
+    """The matrix-multiply peaks of one (dtype, threads) pair.
+
+    Attributes
+    ----------
+    numpy : NumPy's peak, the yardstick for "% of peak".
+    torch : ``PeakResult.to_dict()`` of PyTorch's peak, for reference; None when no
+        torch engine takes part or PyTorch is not installed.
+    """
+
+    numpy: PeakResult
+    torch: dict[str, Any] | None
+
+
+def measure_peaks(config: CompareConfig) -> MeasuredPeaks:
+    """Measure the peaks in ``config.settings``' dtype and thread count (step 1 of the procedure).
+
+    PyTorch's peak is measured only when a torch engine is among ``config.engines``.
+    """
+    threads = config.settings.get("threads")
+    dtype = config.settings.get("dtype", "float32")
+    logger.info("measuring the %s matrix-multiply peak on %s thread(s)", dtype, threads)
+    peak = measure_matmul_peak(
+        dtype, threads, min_seconds=config.peak_min_seconds, max_seconds=config.peak_max_seconds
+    )
+    peak_torch = _measure_torch_peak(config, dtype, threads)
+    logger.info("peak: %.1f GFLOP/s (%dx%d %s)", peak.gflops, peak.size, peak.size, dtype)
+    return MeasuredPeaks(numpy=peak, torch=peak_torch)
+
+
 def round_order(engines: Sequence[str], round_index: int) -> list[str]:
     """Return the engines in the order round ``round_index`` runs them (rotated by the index)."""
     shift = round_index % len(engines)
@@ -184,7 +215,11 @@ def parameter_difference(candidate: Params, reference: Params) -> dict[str, Any]
 
 
 def run_comparison(
-    data: Dataset, config: CompareConfig, *, on_run: RunCallback | None = None
+    data: Dataset,
+    config: CompareConfig,
+    *,
+    on_run: RunCallback | None = None,
+    peaks: MeasuredPeaks | None = None,
 ) -> Comparison:
     """Measure the peak, run every engine ``warmup + repeats`` times and collect the results.
 
@@ -196,12 +231,15 @@ def run_comparison(
     on_run : called after every run (timed or not, successful or not) with its
         record plus ``engine``, ``done`` and ``total`` keys, for progress display.
         A run skipped because its engine failed earlier has status ``skipped``.
+    peaks : peaks measured earlier with the same dtype and threads (``measure_peaks``);
+        None measures them now. A sweep passes them to measure each pair once.
 
     Returns
     -------
     Comparison
         Engines that failed are in the results with status ``failed``; this
-        function raises only for an invalid ``config``.
+        function raises (ValueError) only for an invalid ``config`` or for ``peaks``
+        of another dtype or thread count.
 
     Before each run the garbage collector runs and ``gc.freeze()`` moves the
     survivors to the permanent generation; ``gc.unfreeze()`` is called at the end,
@@ -220,12 +258,14 @@ def run_comparison(
         weight_decay=settings.get("weight_decay", 0.0) > 0,
     )
 
-    logger.info("measuring the %s matrix-multiply peak on %s thread(s)", dtype, threads)
-    peak = measure_matmul_peak(
-        dtype, threads, min_seconds=config.peak_min_seconds, max_seconds=config.peak_max_seconds
-    )
-    peak_torch = _measure_torch_peak(config, dtype, threads)
-    logger.info("peak: %.1f GFLOP/s (%dx%d %s)", peak.gflops, peak.size, peak.size, dtype)
+    if peaks is None:
+        peaks = measure_peaks(config)
+    elif (peaks.numpy.dtype, peaks.numpy.threads) != (dtype, threads):
+        raise ValueError(
+            f"peaks were measured in {peaks.numpy.dtype} on {peaks.numpy.threads} thread(s), "
+            f"but the run uses {dtype} on {threads} thread(s); measure them with these settings"
+        )
+    peak, peak_torch = peaks.numpy, peaks.torch
 
     engines: dict[str, dict[str, Any]] = {
         name: _new_engine_entry(name, settings) for name in config.engines

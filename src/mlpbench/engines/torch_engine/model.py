@@ -53,11 +53,15 @@ class TorchMLP(MLPEstimator):
                 layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(W.T)))
                 layer.bias.copy_(torch.from_numpy(np.ascontiguousarray(b)))
         self._loss_fn = nn.CrossEntropyLoss()
+        # fused=True runs the whole update (weight decay, momentum, step) as one kernel
+        # per parameter instead of several ops, which is measurably faster for small
+        # layers on the CPU; the arithmetic is that of the default implementation.
         self._optimizer = torch.optim.SGD(
             self.module_.parameters(),
             lr=self.lr,
             momentum=self.momentum,
             weight_decay=self.weight_decay,
+            fused=True,
         )
 
     def get_parameters(self) -> Params:
@@ -104,8 +108,8 @@ class TorchMLP(MLPEstimator):
         for group in self._optimizer.param_groups:
             group["lr"] = lr
         rows = torch.from_numpy(batch).to(self._device, non_blocking=True)
-        X_batch = X[rows]
-        y_batch = y[rows]
+        X_batch = torch.index_select(X, 0, rows)
+        y_batch = torch.index_select(y, 0, rows)
 
         self._optimizer.zero_grad(set_to_none=True)
         logits = self.module_(X_batch)
