@@ -237,8 +237,8 @@ def run_comparison(
     Returns
     -------
     Comparison
-        Engines that failed are in the results with status ``failed``; this
-        function raises (ValueError) only for an invalid ``config`` or for ``peaks``
+        Engines that failed are in the results with status ``failed``. This
+        function raises ValueError only for an invalid ``config``, or for ``peaks``
         of another dtype or thread count.
 
     Before each run the garbage collector runs and ``gc.freeze()`` moves the

@@ -19,7 +19,7 @@ from mlpbench.errors import MLPBenchError
 
 logger = logging.getLogger("mlpbench")
 
-SUBCOMMAND_MODULES = ("train", "compare", "evaluate", "predict", "datasets", "sweep")
+SUBCOMMAND_MODULES = ("train", "compare", "evaluate", "predict", "datasets", "sweep", "profile")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,319 @@
+"""Outputs of ``mlpbench sweep``: console table, results.json, results.csv and the sweep plots.
+
+Every function here reads the results dict built by ``bench.sweep.run_sweep``
+(schema in the "sweep" section of docs/results-schema.md) and measures nothing.
+Every file is written atomically: to a temporary file in the output folder, then
+renamed.
+
+Plots come in pairs, time per epoch and GFLOP/s against batch size, one line per
+engine. A plot shows one (hidden, dtype, threads) combination, because the peak
+line differs per dtype and thread count. ``time_vs_batch.png`` and
+``gflops_vs_batch.png`` show the first combination of the grid (first hidden size,
+first dtype, first thread count). When the grid has more than one combination,
+each combination also gets its own pair, such as
+``time_vs_batch-h128-float32-t2.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from mlpbench.atomic import atomic_write_text
+from mlpbench.bench.plots import plot_sweep
+from mlpbench.bench.report import CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL, format_seconds, write_json
+
+RESULTS_JSON = "results.json"
+RESULTS_CSV = "results.csv"
+TIME_PLOT = "time_vs_batch.png"
+GFLOPS_PLOT = "gflops_vs_batch.png"
+NOT_APPLICABLE = "-"
+
+CSV_COLUMNS = (
+    "hidden",
+    "batch_size",
+    "dtype",
+    "threads",
+    "n_train_timed",
+    "engine",
+    "status",
+    "warmup",
+    "round",
+    "repeat",
+    "position",
+    "epochs",
+    "train_time_s",
+    "median_epoch_time_s",
+    "estimated_full_epoch_time_s",
+    "samples_per_s",
+    "gflops",
+    "percent_of_peak",
+    "peak_gflops",
+    "test_accuracy",
+    "error_type",
+    "error",
+)
+
+Combination = tuple[int, str, int]
+"""(hidden, dtype, threads): the points that one pair of plots shows."""
+
+
+def combinations(results: Mapping[str, Any]) -> list[Combination]:
+    """Return the grid's (hidden, dtype, threads) combinations, hidden size varying fastest."""
+    config = results["config"]
+    return [
+        (hidden, dtype, threads)
+        for dtype in config["dtypes"]
+        for threads in config["threads_list"]
+        for hidden in config["hidden_sizes"]
+    ]
+
+
+def main_combination(results: Mapping[str, Any]) -> Combination:
+    """Return the combination that the main plots show: the first value of each list."""
+    config = results["config"]
+    return (config["hidden_sizes"][0], config["dtypes"][0], config["threads_list"][0])
+
+
+def plot_names(results: Mapping[str, Any]) -> dict[Combination, tuple[str, str]]:
+    """Return the (time plot, GFLOP/s plot) file names of each combination that gets its own pair."""
+    every = combinations(results)
+    if len(every) == 1:
+        return {}
+    names = {}
+    for hidden, dtype, threads in every:
+        suffix = f"h{hidden}-{dtype}-t{threads}"
+        names[(hidden, dtype, threads)] = (
+            f"{Path(TIME_PLOT).stem}-{suffix}.png",
+            f"{Path(GFLOPS_PLOT).stem}-{suffix}.png",
+        )
+    return names
+
+
+def _points_of(results: Mapping[str, Any], combination: Combination) -> list[Mapping[str, Any]]:
+    hidden, dtype, threads = combination
+    return [
+        point
+        for point in results["points"]
+        if (point["hidden"], point["dtype"], point["threads"]) == (hidden, dtype, threads)
+    ]
+
+
+def _peak_of(results: Mapping[str, Any], dtype: str, threads: int) -> Mapping[str, Any] | None:
+    for peak in results["peaks"]:
+        if (peak["dtype"], peak["threads"]) == (dtype, threads):
+            return peak["numpy"]
+    return None
+
+
+def _plot_rows(points: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Return one row per point and engine with the plotted medians; failed engines have None."""
+    return [
+        {
+            "batch_size": point["batch_size"],
+            "engine": name,
+            "seconds": entry["median_epoch_time_s"],
+            "gflops": entry["median_gflops"],
+        }
+        for point in points
+        for name, entry in point["engines"].items()
+    ]
+
+
+def write_combination_plots(
+    results: Mapping[str, Any], combination: Combination, time_path: Path, gflops_path: Path
+) -> None:
+    """Write the time-per-epoch (log-log) and GFLOP/s plots of one combination."""
+    hidden, dtype, threads = combination
+    rows = _plot_rows(_points_of(results, combination))
+    n_timed = results["config"]["n_train_timed"]
+    title = f"hidden {hidden}, {dtype}, {threads} thread(s), {results['dataset']['name']}"
+    plot_sweep(
+        rows,
+        "batch_size",
+        "seconds",
+        "engine",
+        time_path,
+        loglog=True,
+        title=f"Time per epoch: {title}",
+        xlabel="batch size",
+        ylabel=f"seconds per epoch over {n_timed:,} rows (median)",
+    )
+    peak = _peak_of(results, dtype, threads)
+    plot_sweep(
+        rows,
+        "batch_size",
+        "gflops",
+        "engine",
+        gflops_path,
+        loglog=True,
+        hline=None if peak is None else peak["gflops"],
+        hline_label=None
+        if peak is None
+        else f"NumPy matmul peak ({peak['size']}x{peak['size']}): {peak['gflops']:.3g} GFLOP/s",
+        title=f"Achieved GFLOP/s: {title}",
+        xlabel="batch size",
+        ylabel="GFLOP/s (median over timed runs)",
+    )
+
+
+def write_plots(results: Mapping[str, Any], folder: str | Path) -> dict[str, Path]:
+    """Write the main pair of plots and, for a grid of several combinations, one pair each."""
+    folder = Path(folder)
+    paths = {"time": folder / TIME_PLOT, "gflops": folder / GFLOPS_PLOT}
+    write_combination_plots(results, main_combination(results), paths["time"], paths["gflops"])
+    for combination, (time_name, gflops_name) in plot_names(results).items():
+        hidden, dtype, threads = combination
+        key = f"h{hidden}-{dtype}-t{threads}"
+        paths[f"time {key}"] = folder / time_name
+        paths[f"gflops {key}"] = folder / gflops_name
+        write_combination_plots(results, combination, folder / time_name, folder / gflops_name)
+    return paths
+
+
+def csv_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Return one row per point, engine and run, warm-up runs included (``warmup`` column true)."""
+    n_full = results["config"]["n_train_full"]
+    rows = []
+    for point in results["points"]:
+        for name, entry in point["engines"].items():
+            for run in [*entry["warmup_runs"], *entry["runs"]]:
+                row = {column: run.get(column) for column in CSV_COLUMNS}
+                for key in ("hidden", "batch_size", "dtype", "threads", "n_train_timed", "peak_gflops"):
+                    row[key] = point[key]
+                row["engine"] = name
+                times = run.get("epoch_times_s")
+                if times:
+                    median = statistics.median(times)
+                    row["median_epoch_time_s"] = median
+                    row["estimated_full_epoch_time_s"] = median * n_full / point["n_train_timed"]
+                rows.append(row)
+    return rows
+
+
+def write_csv(results: Mapping[str, Any], path: str | Path) -> Path:
+    """Write ``csv_rows(results)`` with a header line; missing values are empty cells."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in csv_rows(results):
+        writer.writerow({key: "" if value is None else value for key, value in row.items()})
+    return atomic_write_text(path, buffer.getvalue())
+
+
+def write_sweep_outputs(results: dict[str, Any], folder: str | Path) -> dict[str, Path]:
+    """Write the plots, results.csv and results.json into ``folder``; return their paths.
+
+    The file names are recorded in ``results["files"]`` before results.json is written.
+    """
+    folder = Path(folder)
+    paths = write_plots(results, folder)
+    paths["csv"] = write_csv(results, folder / RESULTS_CSV)
+    results["files"] = {
+        "json": RESULTS_JSON,
+        "csv": RESULTS_CSV,
+        "plots": sorted(path.name for key, path in paths.items() if key != "csv"),
+    }
+    paths["json"] = write_json(results, folder / RESULTS_JSON)
+    return paths
+
+
+# ----- console ----------------------------------------------------------------------------
+
+
+def _scaled(results: Mapping[str, Any]) -> bool:
+    config = results["config"]
+    return config["n_train_timed"] < config["n_train_full"]
+
+
+def build_table(results: Mapping[str, Any]) -> Table:
+    """Return a rich table with one row per point and engine: median time per epoch and % of peak."""
+    config = results["config"]
+    table = Table(title="mlpbench sweep: median over timed runs")
+    for title in ("hidden", "dtype", "threads", "batch", "engine"):
+        table.add_column(title, no_wrap=True)
+    table.add_column(f"time/epoch ({config['n_train_timed']:,} rows)", justify="right")
+    if _scaled(results):
+        table.add_column(f"est. time/epoch ({config['n_train_full']:,} rows)", justify="right")
+    table.add_column("GFLOP/s", justify="right")
+    table.add_column("% of peak", justify="right")
+    table.add_column("status")
+
+    for point in results["points"]:
+        for name, entry in point["engines"].items():
+            cells = [
+                str(point["hidden"]),
+                point["dtype"],
+                str(point["threads"]),
+                str(point["batch_size"]),
+                name,
+            ]
+            ok = entry["median_epoch_time_s"] is not None
+            cells.append(format_seconds(entry["median_epoch_time_s"]) if ok else NOT_APPLICABLE)
+            if _scaled(results):
+                estimate = entry["estimated_full_epoch_time_s"]
+                cells.append(format_seconds(estimate) if ok else NOT_APPLICABLE)
+            cells.append(f"{entry['median_gflops']:.3g}" if ok else NOT_APPLICABLE)
+            cells.append(f"{entry['median_percent_of_peak']:.3g}%" if ok else NOT_APPLICABLE)
+            status = entry["status"] if entry["status"] == "ok" else f"failed: {entry['error_type']}"
+            cells.append(status)
+            table.add_row(*cells)
+    return table
+
+
+def summary_lines(results: Mapping[str, Any]) -> list[str]:
+    """Return the lines printed under the table: data set, timed rows, peaks and the clock."""
+    config = results["config"]
+    dataset = results["dataset"]
+    lines = [f"Data: {dataset['name']}: {dataset['source']}."]
+    if dataset["synthetic"]:
+        lines.append(
+            f"SYNTHETIC DATA: {dataset['requested']} was not available "
+            f"({dataset['fallback_reason']}). Times are valid; accuracies are not."
+        )
+    if _scaled(results):
+        lines.append(
+            f"Timed on the first {config['n_train_timed']:,} of {config['n_train_full']:,} "
+            "training rows. The est. column scales each median linearly to all rows; "
+            "it is an estimate, not a measurement."
+        )
+    for peak in results["peaks"]:
+        numpy_peak = peak["numpy"]
+        line = (
+            f"Peak, {peak['dtype']} on {peak['threads']} thread(s): NumPy "
+            f"{numpy_peak['gflops']:.3g} GFLOP/s ({numpy_peak['size']}x{numpy_peak['size']})"
+        )
+        if peak["torch"] is not None:
+            line += f", PyTorch {peak['torch']['gflops']:.3g} GFLOP/s"
+        lines.append(line + ". % of peak divides by the NumPy figure.")
+    lines.append(
+        f"{config['repeats']} timed run(s) of {config['epochs']} epoch(s) per point and engine "
+        f"after {config['warmup']} warm-up run(s). "
+        "Times cover the training steps only; data loading and evaluation are excluded."
+    )
+    return lines
+
+
+def print_sweep_summary(results: Mapping[str, Any], console: Console | None = None) -> None:
+    """Print the table, the notes under it and every warning.
+
+    Without a ``console``, output goes to stdout, up to
+    ``CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL`` characters wide when stdout is not a terminal.
+    """
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL)
+    console.print(build_table(results))
+    for line in summary_lines(results):
+        console.print(line, markup=False, highlight=False)
+    for message in results["warnings"]:
+        console.print(Text.assemble(("warning:", "yellow"), " ", message), highlight=False)

@@ -1,0 +1,217 @@
+"""``mlpbench profile``: the share of one epoch that each engine spends in matrix multiplies."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from mlpbench.cli.compare import parse_engines
+from mlpbench.cli.options import (
+    DEFAULTS,
+    add_config_arguments,
+    add_data_arguments,
+    parse_hidden,
+    positive_int,
+)
+from mlpbench.cli.sweep import add_optimizer_arguments
+from mlpbench.training.hyperparams import DTYPES, validate_hyperparameters
+
+logger = logging.getLogger("mlpbench")
+
+DEFAULT_ENGINES = "numpy,torch,torch-dataloader,sklearn"
+DEFAULT_DATASET = "fashion-mnist"
+CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL = 160
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "profile",
+        help="show where one epoch's time goes per engine: matrix multiplies versus the rest",
+        description=(
+            "Train each engine for a warm-up epoch and a reference epoch, then profile one "
+            "epoch: the time in matrix multiplies, its share of the epoch, and the five "
+            "largest other costs. numpy: a timing wrapper around numpy.matmul (other costs "
+            "from a second epoch under cProfile); torch and torch-dataloader: torch.profiler "
+            "on the CPU (and, for the DataLoader, the time in collate_fn); sklearn: cProfile. "
+            "Profilers add overhead, so the shares are approximate; the reference epoch "
+            "shows how much. Exit status 1 if any engine failed."
+        ),
+    )
+    parser.add_argument(
+        "--engines",
+        type=parse_engines,
+        default=parse_engines(DEFAULT_ENGINES),
+        metavar="NAMES",
+        help=f"comma list of engines to profile (default: {DEFAULT_ENGINES})",
+    )
+    parser.add_argument(
+        "--samples",
+        type=positive_int,
+        metavar="N",
+        help="train on the first N training rows only (default: all rows)",
+    )
+    parser.add_argument(
+        "--json",
+        metavar="FILE",
+        help="also write the results as JSON to FILE (its folder must exist)",
+    )
+    add_data_arguments(parser)
+    parser.set_defaults(dataset=DEFAULT_DATASET)
+    add_config_arguments(parser)
+
+    model = parser.add_argument_group("model")
+    model.add_argument(
+        "--hidden",
+        type=parse_hidden,
+        default=parse_hidden(DEFAULTS["hidden"]),
+        metavar="SIZES",
+        help="hidden layer sizes as a comma list, e.g. 256,128; 0 for none (default: 128)",
+    )
+    model.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=DEFAULTS["batch_size"],
+        help="rows per mini-batch (default: %(default)s)",
+    )
+    model.add_argument(
+        "--dtype", choices=DTYPES, default=DEFAULTS["dtype"], help="(default: %(default)s)"
+    )
+    model.add_argument(
+        "--threads",
+        type=positive_int,
+        default=DEFAULTS["threads"],
+        help="BLAS and PyTorch threads (default: all cores, %s)" % (os.cpu_count() or 1),
+    )
+    add_optimizer_arguments(parser)
+    parser.set_defaults(handler=run, validate=validate_arguments)
+
+
+def validate_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Reject invalid values before any work starts (argparse exits with status 2)."""
+    try:
+        validate_hyperparameters(
+            hidden=args.hidden,
+            epochs=1,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            momentum=args.momentum,
+            weight_decay=args.weight_decay,
+            schedule="constant",
+            dtype=args.dtype,
+        )
+    except ValueError as error:
+        parser.error(str(error))
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from mlpbench.bench.profile import ProfileConfig, run_profile
+    from mlpbench.bench.report import write_json
+    from mlpbench.cli.outputs import check_output_path
+    from mlpbench.data import load_dataset
+
+    validate_arguments(args, parser)
+    check_output_path(args.json, "--json")
+    data = load_dataset(args.dataset, dtype=args.dtype, data_dir=args.data_dir)
+    if args.samples is not None:
+        n_train = len(data.y_train)
+        if args.samples > n_train:
+            raise ValueError(
+                f"--samples {args.samples} exceeds the {n_train} training rows of {data.name}; "
+                f"use {n_train} or fewer"
+            )
+        data = dataclasses.replace(
+            data, x_train=data.x_train[: args.samples], y_train=data.y_train[: args.samples]
+        )
+    config = ProfileConfig(
+        engines=args.engines,
+        settings={
+            "hidden": list(args.hidden),
+            "batch_size": args.batch_size,
+            "dtype": args.dtype,
+            "threads": args.threads if args.threads is not None else (os.cpu_count() or 1),
+            "lr": args.lr,
+            "momentum": args.momentum,
+            "weight_decay": args.weight_decay,
+            "seed": args.seed,
+        },
+        device=args.device,
+    )
+    results = run_profile(data, config)
+    print_profile(results)
+    if args.json is not None:
+        write_json(results, args.json)
+        print(f"results written to {args.json}")
+
+    failed = [name for name, entry in results["engines"].items() if entry["status"] == "failed"]
+    if failed:
+        print(f"failed engine(s): {', '.join(failed)}; see the table")
+        return 1
+    return 0
+
+
+def _seconds(value: float | None) -> str:
+    from mlpbench.bench.report import format_seconds
+
+    return "-" if value is None else format_seconds(value)
+
+
+def build_profile_table(results: dict[str, Any]) -> Table:
+    """Return a rich table with one row per engine: epoch times, matmul time and share, other costs."""
+    table = Table(title="mlpbench profile: one epoch per engine")
+    table.add_column("engine", no_wrap=True)
+    table.add_column("epoch, no profiler", justify="right")
+    table.add_column("epoch, profiled", justify="right")
+    table.add_column("matmul", justify="right")
+    table.add_column("matmul share", justify="right")
+    table.add_column("top other costs (self time, % of its epoch)")
+    for name, entry in results["engines"].items():
+        if entry["status"] != "ok":
+            table.add_row(name, "-", "-", "-", "-", f"failed: {entry['error_type']}: {entry['error']}")
+            continue
+        lines = [
+            f"{_seconds(cost['seconds'])} ({cost['percent']:.1f}%) {cost['name']}"
+            for cost in entry["other_costs"]
+        ]
+        if "collate_s" in entry:
+            lines.append(
+                f"collate_fn in total: {_seconds(entry['collate_s'])} "
+                f"({entry['collate_share_percent']:.1f}%, {entry['collate_calls']} batches)"
+            )
+        table.add_row(
+            name,
+            _seconds(entry["reference_epoch_s"]),
+            _seconds(entry["epoch_s"]),
+            f"{_seconds(entry['matmul_s'])} ({entry['matmul_calls']} calls)",
+            f"{entry['matmul_share_percent']:.1f}%",
+            "\n".join(lines),
+        )
+    return table
+
+
+def print_profile(results: dict[str, Any], console: Console | None = None) -> None:
+    """Print the profile table, how each engine was measured, and the overhead note."""
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL)
+    console.print(build_profile_table(results))
+    dataset = results["dataset"]
+    settings = results["config"]["settings"]
+    console.print(
+        f"Data: {dataset['name']}, {dataset['n_train']:,} training rows; hidden {settings['hidden']}, "
+        f"batch size {settings['batch_size']}, {settings['dtype']}, {settings['threads']} thread(s).",
+        markup=False,
+        highlight=False,
+    )
+    for name, entry in results["engines"].items():
+        console.print(f"{name}: {entry['method']}.", markup=False, highlight=False)
+    console.print(
+        Text.assemble(("note:", "yellow"), " ", results["overhead_note"]), highlight=False
+    )

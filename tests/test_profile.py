@@ -1,0 +1,176 @@
+"""Tests of ``mlpbench profile``: the per-engine instrumentation, its figures and the command line."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from cli_support import run_cli
+
+from mlpbench.bench.profile import (
+    TORCH_GEMM_OPS,
+    CallTimer,
+    ProfileConfig,
+    profile_engine,
+    run_profile,
+    timed_numpy_matmul,
+)
+from mlpbench.cli import main
+from mlpbench.data import load_dataset
+
+ENGINES = ("numpy", "torch", "torch-dataloader", "sklearn")
+SAMPLES = 1000
+BATCH_SIZE = 128
+HIDDEN = 16
+# 1000 rows in batches of 128: 7 full batches and one of 104 rows.
+STEPS = math.ceil(SAMPLES / BATCH_SIZE)
+TINY = [
+    "--dataset",
+    "digits",
+    "--samples",
+    str(SAMPLES),
+    "--hidden",
+    str(HIDDEN),
+    "--batch-size",
+    str(BATCH_SIZE),
+    "--threads",
+    "1",
+]
+
+
+@pytest.fixture(scope="module")
+def profile_run(tmp_path_factory):
+    """Profile every engine on the digits through the CLI; return (status, results, stdout)."""
+    folder = tmp_path_factory.mktemp("profile")
+    path = folder / "profile.json"
+    capture = folder / "stdout.txt"
+    with pytest.MonkeyPatch.context() as patch, capture.open("w", encoding="utf-8") as handle:
+        patch.setattr("sys.stdout", handle)
+        status = main(["-q", "profile", *TINY, "--engines", ",".join(ENGINES), "--json", str(path)])
+    results = json.loads(path.read_text(encoding="utf-8"))
+    return status, results, capture.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")
+
+
+def test_profile_exits_zero(profile_run):
+    status, results, _ = profile_run
+    assert status == 0
+    assert list(results["engines"]) == list(ENGINES)
+    assert results["dataset"]["n_train"] == SAMPLES
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_profile_share_is_a_percentage(profile_run, engine):
+    _, results, _ = profile_run
+    entry = results["engines"][engine]
+    assert entry["status"] == "ok", entry["error"]
+    assert entry["matmul_s"] > 0
+    assert entry["matmul_s"] <= entry["epoch_s"]
+    assert 0 <= entry["matmul_share_percent"] <= 100
+    assert entry["matmul_share_percent"] == pytest.approx(100 * entry["matmul_s"] / entry["epoch_s"])
+    assert entry["reference_epoch_s"] > 0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_profile_lists_top_other_costs(profile_run, engine):
+    _, results, _ = profile_run
+    costs = results["engines"][engine]["other_costs"]
+    assert 1 <= len(costs) <= 5
+    seconds = [cost["seconds"] for cost in costs]
+    assert seconds == sorted(seconds, reverse=True)
+    assert all(value >= 0 for value in seconds)
+    assert all(0 <= cost["percent"] <= 100 for cost in costs)
+
+
+def test_numpy_profile_counts_every_product(profile_run):
+    _, results, _ = profile_run
+    # Per step and layer: forward X @ W and backward dW; backward dX for every layer
+    # but the first. One hidden layer gives 2 layers, so 3 * 2 - 1 = 5 per step.
+    assert results["engines"]["numpy"]["matmul_calls"] == STEPS * (3 * 2 - 1)
+
+
+def test_numpy_profile_counts_deeper_network(digits):
+    settings = {"hidden": [16, 8], "batch_size": 256, "threads": 1}
+    entry = profile_engine("numpy", digits, settings)
+    steps = math.ceil(len(digits.y_train) / 256)
+    assert entry["status"] == "ok", entry["error"]
+    # Three layers: 3 * 3 - 1 = 8 products per step.
+    assert entry["matmul_calls"] == steps * 8
+
+
+def test_numpy_other_costs_exclude_products(profile_run):
+    _, results, _ = profile_run
+    names = [cost["name"] for cost in results["engines"]["numpy"]["other_costs"]]
+    assert not [name for name in names if name.startswith("timed_call")], names
+
+
+def test_numpy_matmul_is_restored(profile_run):
+    assert isinstance(np.matmul, np.ufunc)
+
+
+def test_timed_matmul_restores_after_error():
+    timer = CallTimer()
+    with pytest.raises(RuntimeError, match="inside the block"), timed_numpy_matmul(timer):
+        np.matmul(np.ones((2, 3)), np.ones((3, 4)))
+        raise RuntimeError("inside the block")
+    assert isinstance(np.matmul, np.ufunc)
+    assert timer.calls == 1
+
+
+def test_torch_profile_counts_gemm_operators(profile_run):
+    _, results, _ = profile_run
+    entry = results["engines"]["torch"]
+    names = {item["name"] for item in entry["matmul_entries"]}
+    assert names <= TORCH_GEMM_OPS
+    assert "aten::mm" in names
+    assert entry["matmul_calls"] >= STEPS * (3 * 2 - 1)
+
+
+def test_dataloader_profile_times_collation(profile_run):
+    _, results, _ = profile_run
+    entry = results["engines"]["torch-dataloader"]
+    assert entry["collate_calls"] == STEPS
+    assert 0 < entry["collate_s"] <= entry["epoch_s"]
+    assert "collate_s" not in results["engines"]["torch"]
+
+
+def test_sklearn_profile_reads_safe_sparse_dot(profile_run):
+    _, results, _ = profile_run
+    entries = results["engines"]["sklearn"]["matmul_entries"]
+    assert [entry["name"].split(" ")[0] for entry in entries] == ["safe_sparse_dot"]
+    assert entries[0]["calls"] > 0
+
+
+def test_profile_prints_table_and_note(profile_run):
+    _, _, out = profile_run
+    assert "matmul share" in out
+    assert "Profilers add overhead, so shares are approximate" in out
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_profile_records_failing_engine(digits):
+    config = ProfileConfig(engines=["numpy"], settings={"hidden": [8], "lr": 1e30, "threads": 1})
+    entry = run_profile(digits, config)["engines"]["numpy"]
+    assert entry["status"] == "failed"
+    assert entry["error_type"] == "TrainingDivergedError"
+
+
+def test_profile_rejects_too_many_samples(capsys):
+    arguments = ["--dataset", "digits", "--samples", "5000", "--engines", "numpy"]
+    result = run_cli(capsys, "-q", "profile", *arguments)
+    assert result.status == 1
+    assert "--samples 5000 exceeds the 1437 training rows of digits" in result.err
+
+
+def test_call_timer_counts_calls():
+    timer = CallTimer()
+    doubled = timer.wrap(lambda value: 2 * value)
+    assert [doubled(value) for value in range(3)] == [0, 2, 4]
+    assert timer.calls == 3
+    assert timer.seconds >= 0

@@ -1,0 +1,298 @@
+"""Tests of ``mlpbench sweep``: the grid runner, its output files and the command line."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+
+import numpy as np
+import pytest
+from cli_support import run_cli
+
+from mlpbench.bench import sweep as sweep_module
+from mlpbench.bench.sweep import (
+    SweepConfig,
+    SweepData,
+    load_sweep_data,
+    run_sweep,
+    synthetic_dataset,
+)
+from mlpbench.bench.sweep_report import write_sweep_outputs
+from mlpbench.cli import main
+from mlpbench.cli.sweep import parse_int_list, parse_threads_list
+from mlpbench.data import load_dataset
+from mlpbench.engines import registry
+from mlpbench.engines.numpy_engine import NumpyMLP
+from mlpbench.errors import DataError
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+QUICK_BATCH_SIZES = (32, 128)
+QUICK_SAMPLES = 500
+QUICK_ENGINES = ("numpy", "torch")
+# --quick with smaller overrides: 2 points x 2 engines x 1 timed run, no warm-up.
+# One thread keeps the test steady on a shared machine.
+QUICK_ARGUMENTS = [
+    "sweep",
+    "--quick",
+    "--samples",
+    str(QUICK_SAMPLES),
+    "--batch-sizes",
+    ",".join(map(str, QUICK_BATCH_SIZES)),
+    "--repeats",
+    "1",
+    "--warmup",
+    "0",
+    "--threads-list",
+    "1",
+]
+FAST_PEAK = {"peak_min_seconds": 0.05, "peak_max_seconds": 0.3}
+
+
+class RaisingMLP(NumpyMLP):
+    """An engine whose training step always raises."""
+
+    engine_name = "raising"
+
+    def _train_step(self, X, y, batch, lr):
+        raise RuntimeError("step exploded on purpose [code 9]")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """Run ``sweep --quick`` with small overrides; return (status, folder, results, stdout)."""
+    folder = tmp_path_factory.mktemp("sweep") / "out"
+    capture = tmp_path_factory.mktemp("stdout") / "stdout.txt"
+    with pytest.MonkeyPatch.context() as patch, capture.open("w", encoding="utf-8") as handle:
+        patch.setattr("sys.stdout", handle)
+        status = main(["-q", *QUICK_ARGUMENTS, "--out", str(folder)])
+    results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    return status, folder, results, capture.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def digits_sweep():
+    """Sweep the digits with a failing engine over two dtypes, counting peak measurements."""
+    calls = []
+    measure = sweep_module.measure_peaks
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(registry.ENGINES, "raising", f"{__name__}:RaisingMLP")
+        patch.setattr(
+            sweep_module, "measure_peaks", lambda config: calls.append(config) or measure(config)
+        )
+        config = SweepConfig(
+            engines=["numpy", "raising"],
+            batch_sizes=[64, 256],
+            hidden_sizes=[16],
+            dtypes=["float32", "float64"],
+            threads_list=[1],
+            repeats=1,
+            warmup=0,
+            **FAST_PEAK,
+        )
+        data = SweepData(data=load_dataset("digits"), requested="digits")
+        results = run_sweep(data, config)
+    return results, calls
+
+
+# ----- sweep --quick end to end -----------------------------------------------------------
+
+
+def test_quick_sweep_exits_zero(quick_run):
+    status, _, _, _ = quick_run
+    assert status == 0
+
+
+def test_quick_sweep_writes_both_plots(quick_run):
+    _, folder, _, _ = quick_run
+    for name in ("time_vs_batch.png", "gflops_vs_batch.png"):
+        assert (folder / name).read_bytes()[:8] == PNG_SIGNATURE, name
+    assert not list(folder.glob(".*.tmp*")), "temporary files left behind"
+
+
+def test_quick_sweep_json_has_every_point(quick_run):
+    _, _, results, _ = quick_run
+    assert results["kind"] == "sweep"
+    grid = [(point["batch_size"], point["hidden"], point["dtype"]) for point in results["points"]]
+    assert grid == [(size, 128, "float32") for size in QUICK_BATCH_SIZES]
+    for point in results["points"]:
+        assert point["threads"] == 1
+        assert point["n_train_timed"] == QUICK_SAMPLES
+        assert list(point["engines"]) == list(QUICK_ENGINES)
+        for name, entry in point["engines"].items():
+            assert entry["status"] == "ok", (name, entry["error"])
+            assert len(entry["runs"]) == 1, name
+            assert entry["warmup_runs"] == [], name
+            assert entry["runs"][0]["train_time_s"] > 0, name
+            assert entry["median_epoch_time_s"] > 0, name
+            assert entry["median_gflops"] > 0, name
+
+
+def test_quick_sweep_scales_time_to_full_set(quick_run):
+    _, _, results, _ = quick_run
+    n_full = results["config"]["n_train_full"]
+    assert n_full == results["dataset"]["n_train"]
+    assert results["config"]["n_train_timed"] == QUICK_SAMPLES
+    for point in results["points"]:
+        for entry in point["engines"].values():
+            expected = entry["median_epoch_time_s"] * n_full / QUICK_SAMPLES
+            assert entry["estimated_full_epoch_time_s"] == pytest.approx(expected)
+
+
+def test_quick_sweep_measures_one_peak(quick_run):
+    _, _, results, _ = quick_run
+    assert [(peak["dtype"], peak["threads"]) for peak in results["peaks"]] == [("float32", 1)]
+    peak = results["peaks"][0]["numpy"]["gflops"]
+    assert all(point["peak_gflops"] == peak for point in results["points"])
+
+
+def test_quick_sweep_csv_has_a_row_per_run(quick_run):
+    _, folder, _, _ = quick_run
+    with (folder / "results.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(QUICK_BATCH_SIZES) * len(QUICK_ENGINES) * 1
+    pairs = sorted((int(row["batch_size"]), row["engine"]) for row in rows)
+    assert pairs == sorted((size, name) for size in QUICK_BATCH_SIZES for name in QUICK_ENGINES)
+    assert all(float(row["median_epoch_time_s"]) > 0 for row in rows)
+
+
+def test_quick_sweep_prints_the_table(quick_run):
+    _, folder, results, out = quick_run
+    assert f"time/epoch ({QUICK_SAMPLES} rows)" in out
+    assert f"est. time/epoch ({results['config']['n_train_full']:,} rows)" in out
+    assert "% of peak" in out
+    assert f"results written to {folder}" in out
+
+
+# ----- data -------------------------------------------------------------------------------
+
+
+def test_sweep_falls_back_to_synthetic_data(tmp_path, monkeypatch, capsys):
+    def missing(*args, **kwargs):
+        raise DataError("Fashion-MNIST files not found: train-images-idx3-ubyte[.gz].\nSearched: ...")
+
+    monkeypatch.setattr(sweep_module, "load_dataset", missing)
+    folder = tmp_path / "out"
+    arguments = ["--samples", "300", "--batch-sizes", "64", "--engines", "numpy"]
+    result = run_cli(capsys, *QUICK_ARGUMENTS, *arguments, "--out", folder)
+
+    assert result.status == 0, result.err
+    dataset = json.loads((folder / "results.json").read_text(encoding="utf-8"))["dataset"]
+    assert dataset["synthetic"] is True
+    assert dataset["name"] == "synthetic"
+    assert dataset["requested"] == "fashion-mnist"
+    assert dataset["fallback_reason"] == "Fashion-MNIST files not found: train-images-idx3-ubyte[.gz]."
+    assert (dataset["n_train"], dataset["n_test"], dataset["n_features"]) == (60000, 10000, 784)
+    assert "SYNTHETIC DATA: fashion-mnist was not available" in result.out
+    assert "synthetic data set" in result.err
+
+
+def test_sweep_never_replaces_a_path(tmp_path):
+    with pytest.raises(DataError):
+        load_sweep_data(str(tmp_path / "no-such-data.npz"))
+
+
+def test_synthetic_dataset_shape_and_range():
+    data = synthetic_dataset(seed=3)
+    assert data.x_train.shape == (60000, 784)
+    assert data.x_test.shape == (10000, 784)
+    assert data.x_train.dtype == np.float32
+    assert data.x_train.min() >= 0
+    assert data.x_train.max() < 1
+    assert set(np.unique(data.y_train)) == set(range(10))
+    again = synthetic_dataset(seed=3)
+    assert np.array_equal(data.x_test[:50], again.x_test[:50])
+    assert np.array_equal(data.y_train, again.y_train)
+
+
+# ----- the runner -------------------------------------------------------------------------
+
+
+def test_sweep_measures_peak_once_per_pair(digits_sweep):
+    results, calls = digits_sweep
+    assert [(call.settings["dtype"], call.settings["threads"]) for call in calls] == [
+        ("float32", 1),
+        ("float64", 1),
+    ]
+    assert len(results["points"]) == 4
+    assert len(results["peaks"]) == 2
+
+
+def test_sweep_records_failing_engine_and_continues(digits_sweep):
+    results, _ = digits_sweep
+    for point in results["points"]:
+        failed = point["engines"]["raising"]
+        assert failed["status"] == "failed"
+        assert failed["error"] == "step exploded on purpose [code 9]"
+        assert failed["median_epoch_time_s"] is None
+        assert point["engines"]["numpy"]["status"] == "ok"
+        assert point["engines"]["numpy"]["median_epoch_time_s"] > 0
+    assert any("raising failed" in message for message in results["warnings"])
+
+
+def test_sweep_writes_plots_per_combination(digits_sweep, tmp_path):
+    results, _ = digits_sweep
+    write_sweep_outputs(results, tmp_path)
+    expected = [
+        "gflops_vs_batch-h16-float32-t1.png",
+        "gflops_vs_batch-h16-float64-t1.png",
+        "gflops_vs_batch.png",
+        "time_vs_batch-h16-float32-t1.png",
+        "time_vs_batch-h16-float64-t1.png",
+        "time_vs_batch.png",
+    ]
+    assert sorted(path.name for path in tmp_path.glob("*.png")) == expected
+    written = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert written["files"]["plots"] == expected
+
+
+def test_sweep_rejects_too_many_samples(tmp_path, capsys):
+    folder = tmp_path / "out"
+    arguments = ["--dataset", "digits", "--samples", "5000", "--out", folder]
+    result = run_cli(capsys, "-q", *QUICK_ARGUMENTS, *arguments)
+    assert result.status == 1
+    assert "samples is 5000, but digits has only 1437 training rows" in result.err
+    assert not folder.exists()
+
+
+# ----- flags ------------------------------------------------------------------------------
+
+
+def test_quick_preset_keeps_explicit_flags(capsys):
+    result = run_cli(capsys, "sweep", "--quick", "--samples", "700", "--print-config")
+    assert result.status == 0, result.err
+    assert "samples = 700" in result.out
+    assert "batch-sizes = [16, 64, 256, 1024]" in result.out
+    assert "hidden-sizes = [128]" in result.out
+    assert 'dtypes = ["float32"]' in result.out
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("16,x", "'x' is not an integer"),
+        ("16,0", "0 is not >= 1"),
+        ("8,8", "8 appears twice"),
+        ("16,,32", "empty item"),
+        ("", "got nothing"),
+    ],
+)
+def test_parse_int_list_rejects(text, fragment):
+    with pytest.raises(argparse.ArgumentTypeError, match=fragment):
+        parse_int_list(text)
+
+
+def test_parse_int_list_accepts_spaces():
+    assert parse_int_list("16, 32,64") == [16, 32, 64]
+
+
+def test_parse_threads_list_resolves_all(monkeypatch):
+    monkeypatch.setattr(sweep_module.os, "cpu_count", lambda: 6)
+    assert parse_threads_list("1,all") == [1, 6]
+    assert parse_threads_list("6,all") == [6]
+
+
+def test_sweep_rejects_invalid_flag(capsys):
+    result = run_cli(capsys, "sweep", "--dtypes", "float16")
+    assert result.status == 2
+    assert "invalid dtype 'float16'" in result.err
