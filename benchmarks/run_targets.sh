@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reproduce the figures in docs/benchmarks.md. Run from the repository root after
 # the README's set-up command; needs Fashion-MNIST (Debian: dataset-fashion-mnist).
-# Each step writes into runs/targets-DATE/; expect about 10 minutes on 2 cores.
+# Each step writes into runs/targets-DATE/; expect about 30 minutes on 2 cores,
+# most of it in the sweep.
 set -euo pipefail
 out="runs/targets-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
@@ -26,5 +27,5 @@ done
     --json "$out/profile.json" | tee "$out/profile.txt"
 
 # 5. The sweep over batch size, width, dtype and threads.
-"$mlpbench" sweep --out "$out/sweep" --samples 12000
+"$mlpbench" sweep --out "$out/sweep" --samples 6000 --repeats 2
 echo "results in $out"

@@ -1,7 +1,7 @@
 """The estimator API and the training loop that every engine shares.
 
-An engine subclass supplies the numeric work (one SGD step, class probabilities,
-parameter access); this module owns the loop over epochs and batches, the learning
+An engine subclass supplies the numeric work: one SGD step, class probabilities and
+parameter access. This module owns the loop over epochs and batches, the learning
 rate schedule, divergence checks, timing and input validation, so every engine is
 driven the same way.
 """
@@ -169,7 +169,7 @@ class MLPEstimator(ABC):
     ) -> Self:
         """Train on (X, y) until ``epoch_`` reaches ``epochs``.
 
-        X has shape (n_samples, n_features); y holds integer labels in
+        X has shape (n_samples, n_features); y contains integer labels in
         0..n_classes-1. ``n_classes`` defaults to ``max(y) + 1`` on a fresh fit.
         ``n_epochs`` caps the epochs run by this call (useful to stop early and
         resume later). ``callback`` receives each epoch's history record after the

@@ -14,7 +14,7 @@ class BatchOrder:
     """Produce the index arrays of each epoch's mini-batches from a seeded generator.
 
     Every engine that takes its batches from a ``BatchOrder`` built with the same
-    seed sees the same samples in the same order. The generator state can be saved
+    seed trains on the same samples in the same order. The generator state can be saved
     with ``get_state`` and restored with ``set_state`` to resume a run exactly.
     """
 

@@ -1,8 +1,10 @@
 """Preallocated arrays for the training step, reused from batch to batch.
 
 Without them every step allocates the batch copy, each layer's activations and
-every gradient afresh. Arrays of a few hundred KiB come from ``mmap`` in glibc's
-malloc, so each step would also pay page faults for memory it just freed.
+every gradient afresh.
+
+NOTE: paired runs on a shared 2-core machine showed no gain beyond the noise
+(docs/benchmarks.md); the buffers are kept until a quieter measurement decides.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ def resolve_device(device: str) -> torch.device:
         if not torch.cuda.is_available():
             raise ValueError(
                 f"device {device!r} was requested, but this PyTorch build "
-                f"({torch.__version__}) sees no CUDA GPU; use --device cpu"
+                f"({torch.__version__}) finds no CUDA GPU; use --device cpu"
             )
         return parsed
     raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
@@ -34,7 +34,7 @@ class TorchMLP(MLPEstimator):
     """Multilayer perceptron trained by PyTorch autograd.
 
     Takes the parameters of ``MLPEstimator`` plus ``device`` (``"cpu"`` or
-    ``"cuda"``). Given the same seed it starts from the same parameters and sees the
+    ``"cuda"``). Given the same seed it starts from the same parameters and trains on the
     same mini-batches as ``NumpyMLP``.
     """
 
