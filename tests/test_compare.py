@@ -183,9 +183,7 @@ def test_compare_reports_failing_engines(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(registry.ENGINES, "missing", "mlpbench.no_such_module:MissingMLP")
     folder = tmp_path / "out"
     arguments = ["--engines", "numpy,raising,missing", "--repeats", "2", "--warmup", "1"]
-    status = main(
-        ["-q", "compare", *arguments, "--epochs", "1", "--threads", "1", "--out", str(folder)]
-    )
+    status = main(["-q", "compare", *arguments, "--epochs", "1", "--threads", "1", "--out", str(folder)])
     table = capsys.readouterr().out
     results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
     engines = results["engines"]
@@ -278,3 +276,29 @@ def test_parameter_difference_by_hand():
 def test_parameter_difference_rejects_shape_mismatch():
     with pytest.raises(ValueError, match="shape"):
         parameter_difference([(np.zeros((2, 3)), np.zeros(3))], [(np.zeros((3, 2)), np.zeros(2))])
+
+
+def test_peak_warnings_flag_suspect_yardstick() -> None:
+    from mlpbench.bench.compare import _peak_warnings
+    from mlpbench.bench.peak import PeakResult
+
+    shrunk = PeakResult(
+        gflops=5.0, median_gflops=4.0, size=315, dtype="float32", threads=2, repeats=3, seconds=0.3
+    )
+    engines = {"numpy": {"runs": [{"percent_of_peak": 107.6}, {"percent_of_peak": 40.0}]}}
+
+    messages = _peak_warnings(shrunk, engines)
+
+    assert any("315x315" in message for message in messages)
+    assert any("108% of the measured matmul peak" in message for message in messages)
+
+
+def test_peak_warnings_silent_for_sound_peak() -> None:
+    from mlpbench.bench.compare import _peak_warnings
+    from mlpbench.bench.peak import PeakResult
+
+    full = PeakResult(
+        gflops=140.0, median_gflops=130.0, size=1024, dtype="float32", threads=2, repeats=9, seconds=0.3
+    )
+
+    assert _peak_warnings(full, {"numpy": {"runs": [{"percent_of_peak": 40.0}]}}) == []

@@ -48,6 +48,9 @@ if TYPE_CHECKING:
     from mlpbench.data import Dataset
     from mlpbench.engines.base import MLPEstimator, Params
 
+PEAK_SIZE = 1024
+"""Matrix side the peak is measured on (``measure_matmul_peak`` may reduce it)."""
+
 logger = logging.getLogger("mlpbench")
 
 SCHEMA_VERSION = 1
@@ -130,9 +133,7 @@ class Comparison:
     @property
     def failed_engines(self) -> list[str]:
         """Return the names of the engines whose status is ``failed``."""
-        return [
-            name for name, engine in self.results["engines"].items() if engine["status"] == "failed"
-        ]
+        return [name for name, engine in self.results["engines"].items() if engine["status"] == "failed"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,8 +194,7 @@ def parameter_difference(candidate: Params, reference: Params) -> dict[str, Any]
         for kind, value, expected in zip("Wb", pair, reference_pair, strict=True):
             if value.shape != expected.shape:
                 raise ValueError(
-                    f"{kind}{index} has shape {value.shape} in one model and {expected.shape} "
-                    "in the other"
+                    f"{kind}{index} has shape {value.shape} in one model and {expected.shape} in the other"
                 )
             value64 = np.asarray(value, dtype=np.float64)
             expected64 = np.asarray(expected, dtype=np.float64)
@@ -267,9 +267,7 @@ def run_comparison(
         )
     peak, peak_torch = peaks.numpy, peaks.torch
 
-    engines: dict[str, dict[str, Any]] = {
-        name: _new_engine_entry(name, settings) for name in config.engines
-    }
+    engines: dict[str, dict[str, Any]] = {name: _new_engine_entry(name, settings) for name in config.engines}
     models: dict[str, MLPEstimator] = {}
     context = _RunContext(data, settings, config.device, flops_per_epoch, peak.gflops)
 
@@ -289,7 +287,7 @@ def run_comparison(
         "peak_torch": peak_torch,
         "engines": engines,
         "parity": _parity(models, engines, data),
-        "warnings": _warnings(engines),
+        "warnings": _warnings(engines) + _peak_warnings(peak, engines),
     }
     return Comparison(results=results, models=models)
 
@@ -395,9 +393,7 @@ def _failed_record(error: Exception) -> dict[str, Any]:
     }
 
 
-def _measure_torch_peak(
-    config: CompareConfig, dtype: str, threads: int | None
-) -> dict[str, Any] | None:
+def _measure_torch_peak(config: CompareConfig, dtype: str, threads: int | None) -> dict[str, Any] | None:
     if not any(name in TORCH_ENGINES for name in config.engines):
         return None
     try:
@@ -418,9 +414,7 @@ def _new_engine_entry(name: str, settings: dict[str, Any]) -> dict[str, Any]:
     if name == "sklearn":
         from mlpbench.engines.sklearn_engine import SklearnMLP
 
-        notes = SklearnMLP.notes(
-            settings.get("schedule", "constant"), settings.get("weight_decay", 0.0)
-        )
+        notes = SklearnMLP.notes(settings.get("schedule", "constant"), settings.get("weight_decay", 0.0))
     elif name == "torch-dataloader":
         notes = [
             "torch-dataloader shares the initial parameters of numpy and torch but shuffles "
@@ -473,9 +467,7 @@ def _summarize_engines(engines: dict[str, dict[str, Any]]) -> None:
             entry["summary"]["speed_vs_numpy"] = speed
 
 
-def _parity(
-    models: dict[str, MLPEstimator], engines: dict[str, Any], data: Dataset
-) -> dict[str, Any]:
+def _parity(models: dict[str, MLPEstimator], engines: dict[str, Any], data: Dataset) -> dict[str, Any]:
     parity: dict[str, Any] = {
         "engines": list(PARITY_ENGINES),
         "metric": PARITY_METRIC,
@@ -490,9 +482,7 @@ def _parity(
     if not_selected:
         parity["reason"] = f"{' and '.join(not_selected)} not among the engines run"
         return parity
-    failed = [
-        name for name in PARITY_ENGINES if name not in models or engines[name]["status"] != "ok"
-    ]
+    failed = [name for name in PARITY_ENGINES if name not in models or engines[name]["status"] != "ok"]
     if failed:
         parity["reason"] = f"{' and '.join(failed)} failed"
         return parity
@@ -511,6 +501,32 @@ def _warnings(engines: dict[str, dict[str, Any]]) -> list[str]:
             messages.append(f"{name} failed: {entry['error']}")
         elif entry["summary"] is not None and entry["summary"]["spread_warning"]:
             messages.append(f"{name}: {entry['summary']['spread_warning']}")
+    return messages
+
+
+def _peak_warnings(peak: PeakResult, engines: dict[str, dict[str, Any]]) -> list[str]:
+    """Warn when the yardstick itself looks wrong, since every "% of peak" depends on it."""
+    messages = []
+    if peak.size < PEAK_SIZE:
+        messages.append(
+            f"the matmul peak was measured on {peak.size}x{peak.size} matrices instead of "
+            f"{PEAK_SIZE}x{PEAK_SIZE} because the machine was slow at that moment, so it is "
+            "probably too low and '% of peak' too high; run again on a quieter machine"
+        )
+    highest = max(
+        (
+            run["percent_of_peak"]
+            for entry in engines.values()
+            for run in entry.get("runs", [])
+            if run.get("percent_of_peak") is not None
+        ),
+        default=None,
+    )
+    if highest is not None and highest > 100:
+        messages.append(
+            f"a run reached {highest:.0f}% of the measured matmul peak, which means the peak "
+            "measurement was disturbed; '% of peak' figures in this run are not reliable"
+        )
     return messages
 
 

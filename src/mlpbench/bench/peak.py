@@ -26,6 +26,9 @@ MIN_SIZE = 32
 PROBE_SIZE = 128
 """Side of the small product that estimates throughput before the first full-size one."""
 
+PROBE_REPEATS = 5
+"""Timed probe calls; the fastest one predicts the full-size time."""
+
 CALL_BUDGET_FRACTION = 0.1
 """One product may take at most this fraction of ``max_seconds``, so about 10 fit."""
 
@@ -64,9 +67,7 @@ class PeakResult:
         return dataclasses.asdict(self)
 
 
-def _validate(
-    dtype: str, threads: int | None, size: int, min_seconds: float, max_seconds: float
-) -> None:
+def _validate(dtype: str, threads: int | None, size: int, min_seconds: float, max_seconds: float) -> None:
     if dtype not in SUPPORTED_DTYPES:
         raise ValueError(f"dtype must be one of {SUPPORTED_DTYPES}, got {dtype!r}")
     if threads is not None and threads < 1:
@@ -76,9 +77,7 @@ def _validate(
     if not max_seconds > 0:
         raise ValueError(f"max_seconds must be positive, got {max_seconds}")
     if not 0 <= min_seconds <= max_seconds:
-        raise ValueError(
-            f"min_seconds must be between 0 and max_seconds ({max_seconds}), got {min_seconds}"
-        )
+        raise ValueError(f"min_seconds must be between 0 and max_seconds ({max_seconds}), got {min_seconds}")
 
 
 def _time_call(call: Callable[[], None]) -> float:
@@ -111,10 +110,13 @@ def _time_products(
     # A cheap probe predicts the full-size time so that a slow machine does not
     # spend the whole budget on one oversized warm-up. The probe runs at a higher
     # per-FLOP cost than large products, so the prediction errs on the long side.
+    # The fastest of several probe calls is used because the first calls after start-up
+    # (threads being created, caches cold) can be many times slower than the rest.
     if size > PROBE_SIZE:
         probe = make_product(PROBE_SIZE)
         probe()
-        predicted = _time_call(probe) * (size / PROBE_SIZE) ** 3
+        fastest = min(_time_call(probe) for _ in range(PROBE_REPEATS))
+        predicted = fastest * (size / PROBE_SIZE) ** 3
         if predicted > call_budget:
             size = _reduced_size(size, predicted, call_budget)
 
@@ -129,17 +131,13 @@ def _time_products(
     # when even a MIN_SIZE product takes longer than the remaining budget.
     durations: list[float] = []
     last_seconds = warm_up_seconds
-    while not durations or (
-        sum(durations) < min_seconds and time.perf_counter() + last_seconds <= deadline
-    ):
+    while not durations or (sum(durations) < min_seconds and time.perf_counter() + last_seconds <= deadline):
         last_seconds = _time_call(product)
         durations.append(last_seconds)
     return size, durations
 
 
-def _result(
-    size: int, durations: list[float], dtype: str, threads: int | None
-) -> PeakResult:
+def _result(size: int, durations: list[float], dtype: str, threads: int | None) -> PeakResult:
     flops = 2.0 * size**3
     per_call_gflops = [flops / max(seconds, 1e-12) / 1e9 for seconds in durations]
     return PeakResult(

@@ -1,0 +1,37 @@
+"""Atomic writes: the file appears whole or not at all, with the usual permissions."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from mlpbench.atomic import atomic_write_bytes, atomic_writer
+
+
+def test_mode_follows_umask(tmp_path) -> None:
+    previous = os.umask(0o022)
+    try:
+        path = atomic_write_bytes(tmp_path / "report.md", b"hello")
+    finally:
+        os.umask(previous)
+
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_failed_write_keeps_old_file(tmp_path) -> None:
+    path = tmp_path / "results.json"
+    path.write_bytes(b"old")
+
+    with pytest.raises(RuntimeError), atomic_writer(path) as handle:
+        handle.write(b"half")
+        raise RuntimeError("disk full")
+
+    assert path.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
+
+
+def test_missing_folder_rejected(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        atomic_write_bytes(tmp_path / "absent" / "file.bin", b"x")
