@@ -195,7 +195,7 @@ def load_into(cls: type[Estimator], path: str | Path, **overrides: Any) -> Estim
     checkpoint = read_checkpoint(path)
     config = dict(checkpoint.config)
     config["dtype"] = checkpoint.dtype
-    config["hidden"] = checkpoint.layer_sizes[1:-1]
+    config["hidden"] = tuple(checkpoint.layer_sizes[1:-1])
     config.update(overrides)
     model = cls(**config)
     restore_model(model, checkpoint, str(path))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from mlpbench.errors import DataError, TrainingDivergedError
 from mlpbench.threads import limit_threads
@@ -30,10 +31,12 @@ PREDICT_CHUNK_ROWS = 4096
 DIVERGED_LOSS_PER_LOG_CLASS = 1000.0
 
 
-class MLPEstimator(ABC):
+class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
     """A ReLU multilayer perceptron classifier trained with mini-batch SGD.
 
-    The public methods follow scikit-learn's estimator conventions. Parameters are
+    The public methods follow scikit-learn's estimator conventions, and
+    ``get_params``, ``set_params`` and ``clone`` come from ``sklearn.base.BaseEstimator``,
+    so the engines work inside ``cross_val_score`` and ``Pipeline``. Parameters are
     exchanged as NumPy arrays in the layout ``X @ W + b``: W of shape
     (fan_in, fan_out) and b of shape (fan_out,), one pair per layer.
 
@@ -72,7 +75,8 @@ class MLPEstimator(ABC):
         warm_start: bool = False,
         standardize: bool = False,
     ) -> None:
-        self.hidden = tuple(hidden)
+        # Stored as given: scikit-learn's clone() checks that parameters are not altered.
+        self.hidden = hidden
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -133,6 +137,14 @@ class MLPEstimator(ABC):
     @property
     def is_fitted(self) -> bool:
         return self.layer_sizes_ is not None
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return self.is_fitted
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """Class labels 0..n_classes-1, as scikit-learn classifiers expose them."""
+        return np.arange(self.n_classes_)
 
     @property
     def n_classes_(self) -> int:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, Self
 
@@ -78,9 +77,7 @@ class SklearnMLP(MLPEstimator):
 
     engine_name = "sklearn"
 
-    def __init__(self, hidden: Sequence[int] = (128,), **kwargs: Any) -> None:
-        super().__init__(hidden, **kwargs)
-        self.classifier_: MLPClassifier | None = None
+    classifier_: MLPClassifier | None = None
 
     @staticmethod
     def notes(schedule: str = "constant", weight_decay: float = 0.0) -> list[str]:
@@ -113,7 +110,6 @@ class SklearnMLP(MLPEstimator):
                 "check the labels or use the numpy engine"
             )
         self.layer_sizes_ = layer_sizes(n_features, self.hidden, n_classes)
-        self.classes_ = np.arange(n_classes)
         if self.schedule != "constant":
             logger.warning(
                 "sklearn engine: scikit-learn has no %s schedule; training at the constant learning rate %g",

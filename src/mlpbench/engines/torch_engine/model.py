@@ -40,8 +40,39 @@ class TorchMLP(MLPEstimator):
 
     engine_name = "torch"
 
-    def __init__(self, hidden: Sequence[int] = (128,), *, device: str = "cpu", **kwargs: Any) -> None:
-        super().__init__(hidden, **kwargs)
+    # Every parameter is spelled out because scikit-learn's get_params() reads the
+    # signature of __init__ and ignores **kwargs.
+    def __init__(
+        self,
+        hidden: Sequence[int] = (128,),
+        *,
+        epochs: int = 10,
+        batch_size: int = 64,
+        lr: float = 0.1,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        schedule: str = "constant",
+        dtype: str = "float32",
+        seed: int = 0,
+        threads: int | None = None,
+        warm_start: bool = False,
+        standardize: bool = False,
+        device: str = "cpu",
+    ) -> None:
+        super().__init__(
+            hidden,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            schedule=schedule,
+            dtype=dtype,
+            seed=seed,
+            threads=threads,
+            warm_start=warm_start,
+            standardize=standardize,
+        )
         self.device = device
 
     def _set_parameters(self, params: Params) -> None:

@@ -1,0 +1,81 @@
+"""The engines as scikit-learn estimators: get_params, clone, cross-validation, pipelines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from mlpbench import NumpyMLP, TorchMLP
+from mlpbench.engines.sklearn_engine import SklearnMLP
+from mlpbench.engines.torch_dataloader import TorchDataLoaderMLP
+
+ENGINES = [NumpyMLP, TorchMLP, TorchDataLoaderMLP, SklearnMLP]
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    X, y = load_digits(return_X_y=True)
+    return X[:600] / 16.0, y[:600]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_get_params_lists_every_setting(engine) -> None:
+    params = engine(hidden=[32], lr=0.02, epochs=3).get_params()
+
+    assert params["hidden"] == [32]
+    assert params["lr"] == 0.02
+    assert params["epochs"] == 3
+    assert "weight_decay" in params
+    assert "standardize" in params
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_clone_copies_settings(engine) -> None:
+    original = engine(hidden=[16, 8], lr=0.03, momentum=0.5, seed=3)
+
+    copy = clone(original)
+
+    assert copy is not original
+    assert copy.get_params() == original.get_params()
+
+
+def test_set_params_changes_setting() -> None:
+    model = NumpyMLP().set_params(lr=0.2, hidden=[7])
+
+    assert model.lr == 0.2
+    assert model.hidden == [7]
+
+
+def test_torch_device_is_a_parameter() -> None:
+    assert TorchMLP(device="cpu").get_params()["device"] == "cpu"
+
+
+def test_cross_val_score_runs(digits) -> None:
+    X, y = digits
+
+    scores = cross_val_score(NumpyMLP(hidden=[32], epochs=20, lr=0.05, threads=1), X, y, cv=3)
+
+    assert scores.shape == (3,)
+    assert scores.min() > 0.75
+
+
+def test_pipeline_with_scaler(digits) -> None:
+    X, y = digits
+    pipeline = make_pipeline(StandardScaler(), TorchMLP(hidden=[32], epochs=5, threads=1))
+
+    pipeline.fit(X, y)
+
+    assert pipeline.score(X, y) > 0.9
+
+
+def test_classes_after_fit(digits) -> None:
+    X, y = digits
+
+    model = NumpyMLP(hidden=[8], epochs=1, threads=1).fit(X, y)
+
+    np.testing.assert_array_equal(model.classes_, np.arange(10))
