@@ -81,7 +81,8 @@ METHODS = {
 
 OVERHEAD_NOTE = (
     "Profilers add overhead, so shares are approximate. The difference between the profiled "
-    "epoch (epoch_s) and an epoch without instrumentation (reference_epoch_s) estimates it, "
+    "epoch ('epoch, profiled', epoch_s in the JSON) and an epoch without instrumentation "
+    "('epoch, no profiler', reference_epoch_s) estimates it, "
     "within the machine's run-to-run noise. The overhead was kept small: numpy's share comes "
     "from a timing wrapper around numpy.matmul (two clock reads per product, nothing else "
     "instrumented), torch's from torch.profiler's CPU mode without shapes, memory or stacks, "

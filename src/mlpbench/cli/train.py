@@ -99,9 +99,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     last = model.history_[-1]
     seconds = sum(record["time_s"] for record in model.history_)
+    epochs_done = "1 epoch" if model.epoch_ == 1 else f"{model.epoch_} epochs"
     print(
         f"{model.engine_name}: test loss {last['test_loss']:.4f}, "
-        f"test accuracy {last['test_accuracy']:.2%} ({model.epoch_} epochs, {seconds:.2f} s training)"
+        f"test accuracy {last['test_accuracy']:.2%} ({epochs_done}, {seconds:.2f} s training)"
     )
     if model.epoch_ < model.epochs:
         logger.info(
