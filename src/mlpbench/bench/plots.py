@@ -26,6 +26,9 @@ DPI = 100
 MAX_LABELLED_X_TICKS = 12
 
 
+MARKERS = ("o", "s", "^", "D", "v")
+"""Marker per engine in line plots, so overlapping lines stay distinguishable."""
+
 def _new_axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Axes]:
     figure = Figure(figsize=FIGURE_SIZE_INCHES, dpi=DPI, layout="constrained")
     axes = figure.add_subplot()
@@ -63,9 +66,18 @@ def plot_loss_curves(curves: Mapping[str, Sequence[float]], path: str | Path) ->
     """
     figure, axes = _new_axes("Training loss", "epoch", "mean training loss")
     data = _non_empty(curves)
-    for name, losses in data.items():
+    for index, (name, losses) in enumerate(data.items()):
         epochs = np.arange(1, losses.size + 1)
-        axes.plot(epochs, losses, marker="o", markersize=3, label=name)
+        # Dashed lines with different markers keep engines that agree (numpy and torch)
+        # visible on top of each other.
+        axes.plot(
+            epochs,
+            losses,
+            marker=MARKERS[index % len(MARKERS)],
+            markersize=4,
+            linestyle="-" if index == 0 else "--",
+            label=name,
+        )
 
     if data:
         finite = np.concatenate([losses[np.isfinite(losses)] for losses in data.values()])
@@ -108,8 +120,22 @@ def plot_epoch_times(times: Mapping[str, Sequence[float]], path: str | Path) -> 
     )
     axes.set_xticks(positions, names)
     axes.set_ylim(bottom=0)
+    # The median is written on each bar, since a fast engine's bar can be too short to read.
+    for position, median in zip(positions, medians, strict=True):
+        axes.annotate(
+            _seconds_label(median),
+            (position, median),
+            textcoords="offset points",
+            xytext=(0, 3),
+            ha="center",
+            va="bottom",
+        )
     axes.legend()
     return _save(figure, path)
+
+
+def _seconds_label(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 def plot_accuracy(accuracies: Mapping[str, Sequence[float]], path: str | Path) -> Path:
