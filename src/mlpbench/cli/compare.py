@@ -15,6 +15,7 @@ from mlpbench.cli.options import (
     positive_int,
     validate_training_arguments,
 )
+from mlpbench.cli.outputs import RUNS_FOLDER, prepare_run_folder, removed_if_left_empty
 from mlpbench.cli.progress import progress_bar
 from mlpbench.engines.registry import ENGINES
 
@@ -23,7 +24,6 @@ logger = logging.getLogger("mlpbench")
 DEFAULT_ENGINES = "numpy,torch,torch-dataloader,sklearn"
 DEFAULT_REPEATS = 3
 DEFAULT_WARMUP = 1
-RUNS_FOLDER = "runs"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -74,9 +74,7 @@ def parse_engines(text: str) -> list[str]:
         raise argparse.ArgumentTypeError("expected a comma list of engine names, got nothing")
     unknown = [name for name in names if name not in ENGINES]
     if unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown engine {unknown[0]!r}; choose from {', '.join(ENGINES)}"
-        )
+        raise argparse.ArgumentTypeError(f"unknown engine {unknown[0]!r}; choose from {', '.join(ENGINES)}")
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise argparse.ArgumentTypeError(f"engine {repeated[0]!r} is listed more than once")
@@ -94,36 +92,8 @@ def non_negative_int(text: str) -> int:
 
 
 def prepare_output_folder(out: str | None, now: datetime.datetime | None = None) -> Path:
-    """Create and return the output folder.
-
-    A given ``out`` may exist only as an empty folder; otherwise FileExistsError is
-    raised, so that no earlier result is overwritten. Without ``out`` the folder is
-    ``runs/compare-YYYYmmdd-HHMMSS``, with ``-2``, ``-3``, ... appended when that
-    name is taken.
-    """
-    if out is not None:
-        folder = Path(out)
-        if folder.exists() and not folder.is_dir():
-            raise FileExistsError(f"--out {folder} exists and is not a folder; choose another path")
-        if folder.is_dir() and any(folder.iterdir()):
-            raise FileExistsError(
-                f"--out {folder} is not empty; choose a new folder or remove the old results"
-            )
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
-
-    stamp = (now or datetime.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    base = Path(RUNS_FOLDER) / f"compare-{stamp}"
-    base.parent.mkdir(parents=True, exist_ok=True)
-    folder, suffix = base, 1
-    while True:
-        try:
-            folder.mkdir()
-        except FileExistsError:
-            suffix += 1
-            folder = base.with_name(f"{base.name}-{suffix}")
-            continue
-        return folder
+    """Create and return the output folder; see ``outputs.prepare_run_folder``."""
+    return prepare_run_folder(out, "compare", now)
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -133,13 +103,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         folder = prepare_output_folder(args.out)
     except FileExistsError as error:
         parser.error(str(error))
-    try:
+    with removed_if_left_empty(folder, existed):
         return _compare(args, folder)
-    except BaseException:
-        # Leave no empty folder behind when the run stops before writing anything.
-        if not existed and folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
-        raise
 
 
 def _compare(args: argparse.Namespace, folder: Path) -> int:

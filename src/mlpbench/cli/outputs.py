@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import datetime
 import io
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -69,3 +71,51 @@ def write_history(path: str | Path, history: Sequence[dict[str, Any]]) -> Path:
     """
     rows = [[record.get(column, "") for column in HISTORY_COLUMNS] for record in history]
     return write_csv(path, HISTORY_COLUMNS, rows, "history")
+
+
+RUNS_FOLDER = "runs"
+"""Parent of the dated output folders of ``compare`` and ``sweep``."""
+
+
+def prepare_run_folder(out: str | None, kind: str, now: datetime.datetime | None = None) -> Path:
+    """Create and return the output folder of a ``compare`` or ``sweep`` run.
+
+    A given ``out`` may exist only as an empty folder; otherwise FileExistsError is
+    raised, so that no earlier result is overwritten. Without ``out`` the folder is
+    ``runs/KIND-YYYYmmdd-HHMMSS``, with ``-2``, ``-3``, ... appended when that name
+    is taken.
+    """
+    if out is not None:
+        folder = Path(out)
+        if folder.exists() and not folder.is_dir():
+            raise FileExistsError(f"--out {folder} exists and is not a folder; choose another path")
+        if folder.is_dir() and any(folder.iterdir()):
+            raise FileExistsError(
+                f"--out {folder} is not empty; choose a new folder or remove the old results"
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    stamp = (now or datetime.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    base = Path(RUNS_FOLDER) / f"{kind}-{stamp}"
+    base.parent.mkdir(parents=True, exist_ok=True)
+    folder, suffix = base, 1
+    while True:
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            suffix += 1
+            folder = base.with_name(f"{base.name}-{suffix}")
+            continue
+        return folder
+
+
+@contextlib.contextmanager
+def removed_if_left_empty(folder: Path, existed: bool) -> Iterator[Path]:
+    """Remove ``folder`` when the block fails before writing into it (unless it existed before)."""
+    try:
+        yield folder
+    except BaseException:
+        if not existed and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+        raise

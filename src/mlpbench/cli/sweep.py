@@ -9,10 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from mlpbench.cli.compare import (
-    RUNS_FOLDER,
     non_negative_int,
     parse_engines,
-    prepare_output_folder,
 )
 from mlpbench.cli.options import (
     DEFAULTS,
@@ -20,6 +18,7 @@ from mlpbench.cli.options import (
     add_data_arguments,
     positive_int,
 )
+from mlpbench.cli.outputs import RUNS_FOLDER, prepare_run_folder, removed_if_left_empty
 from mlpbench.cli.progress import progress_bar
 from mlpbench.training.hyperparams import DTYPES
 
@@ -122,8 +121,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--warmup",
         type=non_negative_int,
         default=DEFAULT_WARMUP,
-        help="untimed runs of each engine at each point before the timed ones "
-        "(default: %(default)s)",
+        help="untimed runs of each engine at each point before the timed ones (default: %(default)s)",
     )
     rounds.add_argument(
         "--samples",
@@ -304,26 +302,8 @@ def sweep_config(args: argparse.Namespace) -> Any:
 
 
 def prepare_sweep_folder(out: str | None, now: datetime.datetime | None = None) -> Path:
-    """Create and return the output folder, by the rules of ``compare``'s ``--out``.
-
-    A given ``out`` may exist only as an empty folder. Without it, the folder is a
-    new ``runs/sweep-YYYYmmdd-HHMMSS``, with ``-2``, ``-3``, ... appended when that
-    name is taken.
-    """
-    if out is not None:
-        return prepare_output_folder(out)
-    stamp = (now or datetime.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    base = Path(RUNS_FOLDER) / f"sweep-{stamp}"
-    base.parent.mkdir(parents=True, exist_ok=True)
-    folder, suffix = base, 1
-    while True:
-        try:
-            folder.mkdir()
-        except FileExistsError:
-            suffix += 1
-            folder = base.with_name(f"{base.name}-{suffix}")
-            continue
-        return folder
+    """Create and return the output folder; see ``outputs.prepare_run_folder``."""
+    return prepare_run_folder(out, "sweep", now)
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -333,13 +313,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         folder = prepare_sweep_folder(args.out)
     except FileExistsError as error:
         parser.error(str(error))
-    try:
+    with removed_if_left_empty(folder, existed):
         return _sweep(args, folder)
-    except BaseException:
-        # Leave no empty folder behind when the sweep stops before writing anything.
-        if not existed and folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
-        raise
 
 
 def _sweep(args: argparse.Namespace, folder: Path) -> int:
