@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from mlpbench.training.hyperparams import DTYPES, validate_hyperparameters
@@ -97,6 +98,25 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# Flags that several commands share, by destination name, with the defaults of ``train``.
+_SHARED_FLAGS: dict[str, dict[str, Any]] = {
+    "lr": {"type": float, "help": "learning rate (default: %(default)s)"},
+    "momentum": {"type": float, "help": "SGD momentum in [0, 1) (default: %(default)s)"},
+    "weight_decay": {
+        "type": float,
+        "help": "L2 weight decay added to the gradient, as in torch.optim.SGD (default: %(default)s)",
+    },
+    "seed": {"type": int, "help": "seeds initial parameters and batch order (default: %(default)s)"},
+    "device": {"help": "PyTorch device: cpu or cuda (default: %(default)s; the numpy engine ignores it)"},
+}
+
+
+def add_flags(group: argparse._ArgumentGroup | argparse.ArgumentParser, names: Sequence[str]) -> None:
+    """Add the shared flags ``names`` (destination names such as ``weight_decay``) to ``group``."""
+    for name in names:
+        group.add_argument("--" + name.replace("_", "-"), default=DEFAULTS[name], **_SHARED_FLAGS[name])
+
+
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the model and optimizer flags, and the config-file flags; every default is shown in --help.
 
@@ -125,36 +145,15 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULTS["batch_size"],
         help="rows per mini-batch (default: %(default)s)",
     )
-    group.add_argument(
-        "--lr", type=float, default=DEFAULTS["lr"], help="learning rate (default: %(default)s)"
-    )
-    group.add_argument(
-        "--momentum",
-        type=float,
-        default=DEFAULTS["momentum"],
-        help="SGD momentum in [0, 1) (default: %(default)s)",
-    )
-    group.add_argument(
-        "--weight-decay",
-        type=float,
-        default=DEFAULTS["weight_decay"],
-        help="L2 weight decay added to the gradient, as in torch.optim.SGD (default: %(default)s)",
-    )
+    add_flags(group, ("lr", "momentum", "weight_decay"))
     group.add_argument(
         "--schedule",
         choices=SCHEDULES,
         default=DEFAULTS["schedule"],
         help="learning-rate schedule, applied per epoch (default: %(default)s)",
     )
-    group.add_argument(
-        "--dtype", choices=DTYPES, default=DEFAULTS["dtype"], help="(default: %(default)s)"
-    )
-    group.add_argument(
-        "--seed",
-        type=int,
-        default=DEFAULTS["seed"],
-        help="seeds initial parameters and batch order (default: %(default)s)",
-    )
+    group.add_argument("--dtype", choices=DTYPES, default=DEFAULTS["dtype"], help="(default: %(default)s)")
+    add_flags(group, ("seed",))
     group.add_argument(
         "--standardize",
         action="store_true",
@@ -168,11 +167,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULTS["threads"],
         help="BLAS and PyTorch threads (default: all cores, %s)" % (os.cpu_count() or 1),
     )
-    group.add_argument(
-        "--device",
-        default=DEFAULTS["device"],
-        help="PyTorch device: cpu or cuda (default: %(default)s; the numpy engine ignores it)",
-    )
+    add_flags(group, ("device",))
 
 
 # Values that pass validate_hyperparameters. Each flag is checked in turn against these,

@@ -13,9 +13,9 @@ from mlpbench.cli.compare import (
     parse_engines,
 )
 from mlpbench.cli.options import (
-    DEFAULTS,
     add_config_arguments,
     add_data_arguments,
+    add_flags,
     positive_int,
 )
 from mlpbench.cli.outputs import RUNS_FOLDER, prepare_run_folder, removed_if_left_empty
@@ -153,33 +153,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def add_optimizer_arguments(parser: argparse.ArgumentParser) -> None:
     """Add --lr, --momentum, --weight-decay, --seed and --device with the defaults of ``train``."""
-    group = parser.add_argument_group("training")
-    group.add_argument(
-        "--lr", type=float, default=DEFAULTS["lr"], help="learning rate (default: %(default)s)"
-    )
-    group.add_argument(
-        "--momentum",
-        type=float,
-        default=DEFAULTS["momentum"],
-        help="SGD momentum in [0, 1) (default: %(default)s)",
-    )
-    group.add_argument(
-        "--weight-decay",
-        type=float,
-        default=DEFAULTS["weight_decay"],
-        help="L2 weight decay added to the gradient, as in torch.optim.SGD (default: %(default)s)",
-    )
-    group.add_argument(
-        "--seed",
-        type=int,
-        default=DEFAULTS["seed"],
-        help="seeds initial parameters and batch order (default: %(default)s)",
-    )
-    group.add_argument(
-        "--device",
-        default=DEFAULTS["device"],
-        help="PyTorch device: cpu or cuda (default: %(default)s; the numpy engine ignores it)",
-    )
+    add_flags(parser.add_argument_group("training"), ("lr", "momentum", "weight_decay", "seed", "device"))
 
 
 # ----- flag types -------------------------------------------------------------------------

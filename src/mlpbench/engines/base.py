@@ -65,7 +65,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         *,
         epochs: int = 10,
         batch_size: int = 64,
-        lr: float = 0.1,
+        lr: float = 0.05,
         momentum: float = 0.9,
         weight_decay: float = 0.0,
         schedule: str = "constant",
