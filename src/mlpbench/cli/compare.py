@@ -15,7 +15,7 @@ from mlpbench.cli.options import (
     positive_int,
     validate_training_arguments,
 )
-from mlpbench.cli.outputs import RUNS_FOLDER, prepare_run_folder, removed_if_left_empty
+from mlpbench.cli.outputs import RUNS_FOLDER, prepare_run_folder, run_in_new_folder
 from mlpbench.cli.progress import progress_bar
 from mlpbench.engines.registry import ENGINES
 
@@ -98,13 +98,7 @@ def prepare_output_folder(out: str | None, now: datetime.datetime | None = None)
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     validate_training_arguments(args, parser)
-    existed = args.out is not None and Path(args.out).is_dir()
-    try:
-        folder = prepare_output_folder(args.out)
-    except FileExistsError as error:
-        parser.error(str(error))
-    with removed_if_left_empty(folder, existed):
-        return _compare(args, folder)
+    return run_in_new_folder(args.out, "compare", parser, lambda folder: _compare(args, folder))
 
 
 def _compare(args: argparse.Namespace, folder: Path) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import csv
 import datetime
@@ -108,6 +109,23 @@ def prepare_run_folder(out: str | None, kind: str, now: datetime.datetime | None
             folder = base.with_name(f"{base.name}-{suffix}")
             continue
         return folder
+
+
+def run_in_new_folder(
+    out: str | None, kind: str, parser: argparse.ArgumentParser, body: Callable[[Path], int]
+) -> int:
+    """Prepare the run folder (see ``prepare_run_folder``) and return ``body(folder)``.
+
+    A non-empty ``--out`` is a usage error (exit status 2). A folder this call created
+    is removed again when ``body`` fails before writing into it.
+    """
+    existed = out is not None and Path(out).is_dir()
+    try:
+        folder = prepare_run_folder(out, kind)
+    except FileExistsError as error:
+        parser.error(str(error))
+    with removed_if_left_empty(folder, existed):
+        return body(folder)
 
 
 @contextlib.contextmanager

@@ -80,9 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULTS["batch_size"],
         help="rows per mini-batch (default: %(default)s)",
     )
-    model.add_argument(
-        "--dtype", choices=DTYPES, default=DEFAULTS["dtype"], help="(default: %(default)s)"
-    )
+    model.add_argument("--dtype", choices=DTYPES, default=DEFAULTS["dtype"], help="(default: %(default)s)")
     model.add_argument(
         "--threads",
         type=positive_int,
@@ -212,6 +210,4 @@ def print_profile(results: dict[str, Any], console: Console | None = None) -> No
     )
     for name, entry in results["engines"].items():
         console.print(f"{name}: {entry['method']}.", markup=False, highlight=False)
-    console.print(
-        Text.assemble(("note:", "yellow"), " ", results["overhead_note"]), highlight=False
-    )
+    console.print(Text.assemble(("note:", "yellow"), " ", results["overhead_note"]), highlight=False)

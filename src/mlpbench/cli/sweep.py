@@ -18,7 +18,7 @@ from mlpbench.cli.options import (
     add_flags,
     positive_int,
 )
-from mlpbench.cli.outputs import RUNS_FOLDER, prepare_run_folder, removed_if_left_empty
+from mlpbench.cli.outputs import RUNS_FOLDER, prepare_run_folder, run_in_new_folder
 from mlpbench.cli.progress import progress_bar
 from mlpbench.training.hyperparams import DTYPES
 
@@ -282,13 +282,7 @@ def prepare_sweep_folder(out: str | None, now: datetime.datetime | None = None) 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     validate_arguments(args, parser)
-    existed = args.out is not None and Path(args.out).is_dir()
-    try:
-        folder = prepare_sweep_folder(args.out)
-    except FileExistsError as error:
-        parser.error(str(error))
-    with removed_if_left_empty(folder, existed):
-        return _sweep(args, folder)
+    return run_in_new_folder(args.out, "sweep", parser, lambda folder: _sweep(args, folder))
 
 
 def _sweep(args: argparse.Namespace, folder: Path) -> int:
