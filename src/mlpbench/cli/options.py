@@ -1,4 +1,4 @@
-"""Command-line options shared by the commands that train (``train``, ``compare``).
+"""Command-line options shared by the commands that train (``train``, ``compare``, ``sweep``, ``profile``).
 
 ``add_training_arguments`` also adds ``--config FILE.toml`` and ``--print-config``;
 ``mlpbench.cli.config`` gives them their meaning for every command that has them.
@@ -152,7 +152,12 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULTS["schedule"],
         help="learning-rate schedule, applied per epoch (default: %(default)s)",
     )
-    group.add_argument("--dtype", choices=DTYPES, default=DEFAULTS["dtype"], help="(default: %(default)s)")
+    group.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default=DEFAULTS["dtype"],
+        help="floating-point type of the data and parameters (default: %(default)s)",
+    )
     add_flags(group, ("seed",))
     group.add_argument(
         "--standardize",
