@@ -77,3 +77,22 @@ def test_debian_deflate_stream_matches_published_md5(idx_file) -> None:
     header = b"\x1f\x8b\x08\x08" + struct.pack("<I", UPSTREAM_MTIME[idx_file.name]) + b"\x00\x03"
     rebuilt = header + idx_file.name.encode() + b"\x00" + debian[10:]
     assert hashlib.md5(rebuilt).hexdigest() == idx_file.md5
+
+
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_cli_trains_on_debian_fashion(
+    engine: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlpbench.cli import main
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("MLPBENCH_DATA", raising=False)
+    argv = ["-q", "train", "--dataset", "fashion-mnist", "--engine", engine]
+    argv += ["--epochs", "1", "--hidden", "32", "--batch-size", "256", "--threads", "1"]
+
+    status = main(argv)
+
+    output = capsys.readouterr().out
+    assert status == 0
+    accuracy = float(output.split("test accuracy ")[1].split("%")[0])
+    assert accuracy > 75.0, output
