@@ -12,7 +12,7 @@ import io
 import json
 import math
 import statistics
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -234,10 +234,15 @@ def csv_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def write_csv(results: Mapping[str, Any], path: str | Path) -> Path:
     """Write ``csv_rows(results)`` with a header line; missing values are empty cells."""
+    return write_dict_csv(path, CSV_COLUMNS, csv_rows(results))
+
+
+def write_dict_csv(path: str | Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> Path:
+    """Write dict rows under a header of ``columns`` atomically; None becomes an empty cell."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
-    for row in csv_rows(results):
+    for row in rows:
         writer.writerow({key: "" if value is None else value for key, value in row.items()})
     return atomic_write_text(path, buffer.getvalue())
 
@@ -254,9 +259,7 @@ def write_plots(results: Mapping[str, Any], folder: str | Path) -> dict[str, Pat
         for name, entry in results["engines"].items()
         if entry["status"] == "ok" and entry["runs"]
     }
-    losses = {
-        name: [epoch["train_loss"] for epoch in runs[-1]["history"]] for name, runs in ok.items()
-    }
+    losses = {name: [epoch["train_loss"] for epoch in runs[-1]["history"]] for name, runs in ok.items()}
     times = {name: [t for run in runs for t in run["epoch_times_s"]] for name, runs in ok.items()}
     accuracies = {name: [run["test_accuracy"] for run in runs] for name, runs in ok.items()}
     return {
@@ -340,12 +343,8 @@ def _markdown_results(results: Mapping[str, Any]) -> str:
     parts.append(_markdown_definitions(results))
 
     if results["warnings"]:
-        parts.append(
-            "### Warnings\n\n" + "\n".join(f"- {message}" for message in results["warnings"])
-        )
-    notes = [
-        f"- {name}: {note}" for name, entry in results["engines"].items() for note in entry["notes"]
-    ]
+        parts.append("### Warnings\n\n" + "\n".join(f"- {message}" for message in results["warnings"]))
+    notes = [f"- {name}: {note}" for name, entry in results["engines"].items() for note in entry["notes"]]
     if notes:
         parts.append("### Engine notes\n\n" + "\n".join(notes))
     return "\n\n".join(parts)
@@ -365,11 +364,9 @@ def _markdown_definitions(results: Mapping[str, Any]) -> str:
             "counted as in `mlpbench/bench/flops.py`) times the epochs, divided by the "
             "training time; median over the timed runs. Every engine is credited with the "
             "same count, so extra work such as the DataLoader's collation lowers its figure.",
-            "- % of peak: GFLOP/s divided by the measured NumPy matrix-multiply peak "
-            "(see Peak below).",
+            "- % of peak: GFLOP/s divided by the measured NumPy matrix-multiply peak (see Peak below).",
             "- test accuracy: median over the timed runs.",
-            "- parity: the max relative parameter difference of numpy and torch "
-            "(see Parity below).",
+            "- parity: the max relative parameter difference of numpy and torch (see Parity below).",
             f"- process peak RSS: the largest value over the timed runs. {results['config']['rss_note']}",
         ]
     )
@@ -411,15 +408,12 @@ def _markdown_plots() -> str:
 
 def _markdown_files(results: Mapping[str, Any]) -> str:
     lines = [
-        f"- `{RESULTS_JSON}`: every figure of every run and epoch, the configuration and the "
-        "environment.",
+        f"- `{RESULTS_JSON}`: every figure of every run and epoch, the configuration and the environment.",
         f"- `{RESULTS_CSV}`: one row per engine and run (warm-up runs marked).",
     ]
     for name, entry in results["engines"].items():
         if entry.get("parameter_file"):
-            lines.append(
-                f"- `{entry['parameter_file']}`: parameters after the last timed run of {name}."
-            )
+            lines.append(f"- `{entry['parameter_file']}`: parameters after the last timed run of {name}.")
         else:
             note = entry.get("parameter_file_note") or "not saved"
             lines.append(f"- {name}: no parameter file ({note}).")

@@ -16,8 +16,6 @@ each combination also gets its own pair, such as
 
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,9 +25,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mlpbench.atomic import atomic_write_text
 from mlpbench.bench.plots import plot_sweep
-from mlpbench.bench.report import CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL, format_seconds, write_json
+from mlpbench.bench.report import (
+    CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL,
+    format_seconds,
+    write_dict_csv,
+    write_json,
+)
 
 RESULTS_JSON = "results.json"
 RESULTS_CSV = "results.csv"
@@ -201,12 +203,7 @@ def csv_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def write_csv(results: Mapping[str, Any], path: str | Path) -> Path:
     """Write ``csv_rows(results)`` with a header line; missing values are empty cells."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in csv_rows(results):
-        writer.writerow({key: "" if value is None else value for key, value in row.items()})
-    return atomic_write_text(path, buffer.getvalue())
+    return write_dict_csv(path, CSV_COLUMNS, csv_rows(results))
 
 
 def write_sweep_outputs(results: dict[str, Any], folder: str | Path) -> dict[str, Path]:
