@@ -100,6 +100,20 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 # Flags that several commands share, by destination name, with the defaults of ``train``.
 _SHARED_FLAGS: dict[str, dict[str, Any]] = {
+    "hidden": {
+        "type": parse_hidden,
+        "metavar": "SIZES",
+        "help": "hidden layer sizes as a comma list, e.g. 256,128; 0 for none (default: 128)",
+    },
+    "batch_size": {"type": positive_int, "help": "rows per mini-batch (default: %(default)s)"},
+    "dtype": {
+        "choices": DTYPES,
+        "help": "floating-point type of the data and parameters (default: %(default)s)",
+    },
+    "threads": {
+        "type": positive_int,
+        "help": f"BLAS and PyTorch threads (default: all cores, {os.cpu_count() or 1})",
+    },
     "lr": {"type": float, "help": "learning rate (default: %(default)s)"},
     "momentum": {"type": float, "help": "SGD momentum in [0, 1) (default: %(default)s)"},
     "weight_decay": {
@@ -126,39 +140,21 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
     parser.set_defaults(validate=validate_training_arguments)
     group = parser.add_argument_group("model and training")
-    group.add_argument(
-        "--hidden",
-        type=parse_hidden,
-        default=parse_hidden(DEFAULTS["hidden"]),
-        metavar="SIZES",
-        help="hidden layer sizes as a comma list, e.g. 256,128; 0 for none (default: 128)",
-    )
+    add_flags(group, ("hidden",))
     group.add_argument(
         "--epochs",
         type=positive_int,
         default=DEFAULTS["epochs"],
         help="epochs (default: %(default)s)",
     )
-    group.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=DEFAULTS["batch_size"],
-        help="rows per mini-batch (default: %(default)s)",
-    )
-    add_flags(group, ("lr", "momentum", "weight_decay"))
+    add_flags(group, ("batch_size", "lr", "momentum", "weight_decay"))
     group.add_argument(
         "--schedule",
         choices=SCHEDULES,
         default=DEFAULTS["schedule"],
         help="learning-rate schedule, applied per epoch (default: %(default)s)",
     )
-    group.add_argument(
-        "--dtype",
-        choices=DTYPES,
-        default=DEFAULTS["dtype"],
-        help="floating-point type of the data and parameters (default: %(default)s)",
-    )
-    add_flags(group, ("seed",))
+    add_flags(group, ("dtype", "seed"))
     group.add_argument(
         "--standardize",
         action="store_true",
@@ -166,13 +162,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         help="standardize each feature with the training split's mean and standard deviation "
         "(saved with the model and applied at prediction)",
     )
-    group.add_argument(
-        "--threads",
-        type=positive_int,
-        default=DEFAULTS["threads"],
-        help="BLAS and PyTorch threads (default: all cores, %s)" % (os.cpu_count() or 1),
-    )
-    add_flags(group, ("device",))
+    add_flags(group, ("threads", "device"))
 
 
 # Values that pass validate_hyperparameters. Each flag is checked in turn against these,

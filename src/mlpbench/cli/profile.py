@@ -14,14 +14,13 @@ from rich.text import Text
 
 from mlpbench.cli.compare import parse_engines
 from mlpbench.cli.options import (
-    DEFAULTS,
     add_config_arguments,
     add_data_arguments,
-    parse_hidden,
+    add_flags,
     positive_int,
 )
 from mlpbench.cli.sweep import add_optimizer_arguments
-from mlpbench.training.hyperparams import DTYPES, validate_hyperparameters
+from mlpbench.training.hyperparams import validate_hyperparameters
 
 logger = logging.getLogger("mlpbench")
 
@@ -66,27 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(dataset=DEFAULT_DATASET)
     add_config_arguments(parser)
 
-    model = parser.add_argument_group("model")
-    model.add_argument(
-        "--hidden",
-        type=parse_hidden,
-        default=parse_hidden(DEFAULTS["hidden"]),
-        metavar="SIZES",
-        help="hidden layer sizes as a comma list, e.g. 256,128; 0 for none (default: 128)",
-    )
-    model.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=DEFAULTS["batch_size"],
-        help="rows per mini-batch (default: %(default)s)",
-    )
-    model.add_argument("--dtype", choices=DTYPES, default=DEFAULTS["dtype"], help="(default: %(default)s)")
-    model.add_argument(
-        "--threads",
-        type=positive_int,
-        default=DEFAULTS["threads"],
-        help="BLAS and PyTorch threads (default: all cores, %s)" % (os.cpu_count() or 1),
-    )
+    add_flags(parser.add_argument_group("model"), ("hidden", "batch_size", "dtype", "threads"))
     add_optimizer_arguments(parser)
     parser.set_defaults(handler=run, validate=validate_arguments)
 
