@@ -71,7 +71,9 @@ def test_pt_with_pickled_object(capsys, tmp_path: Path, torch_checkpoint: Path):
 
     result = run_cli(capsys, "predict", "-q", path, tmp_path / "unused.npy")
 
-    assert_one_line_error(result, "predict", "holds Python objects other than tensors", "weights_only=True")
+    assert_one_line_error(
+        result, "predict", "contains Python objects other than tensors", "weights_only=True"
+    )
 
 
 def test_pt_with_whole_module(capsys, tmp_path: Path):
@@ -80,7 +82,7 @@ def test_pt_with_whole_module(capsys, tmp_path: Path):
 
     result = run_cli(capsys, "evaluate", "-q", path)
 
-    assert_one_line_error(result, "evaluate", "holds Python objects other than tensors")
+    assert_one_line_error(result, "evaluate", "contains Python objects other than tensors")
 
 
 def test_checkpoint_of_other_architecture(capsys, tmp_path: Path, checkpoint: Path):

@@ -9,7 +9,7 @@ An optional ``dataset`` entry records what the model was trained on (name, class
 names, image shape) as JSON; files without it load with ``dataset`` None.
 
 ``.npz`` arrays are named ``W0, b0, W1, b1, ...`` with W in (fan_in, fan_out)
-layout; momentum buffers are ``momentum_W0, ...``; strings are stored as 0-d
+layout, and momentum buffers are ``momentum_W0, ...``. Strings are stored as 0-d
 unicode arrays, so the file loads with ``allow_pickle=False``.
 
 ``.pt`` files hold a dict of tensors, strings and numbers loadable with
@@ -322,7 +322,7 @@ def _read_pt(path: Path) -> Checkpoint:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         raise CheckpointError(
-            f"{path} holds Python objects other than tensors, so it was not loaded "
+            f"{path} contains Python objects other than tensors, so it was not loaded "
             "(mlpbench loads .pt files with weights_only=True); save a state_dict instead"
         ) from error
     except Exception as error:  # noqa: BLE001 - a corrupt archive fails in many ways (IndexError, RuntimeError, ...)

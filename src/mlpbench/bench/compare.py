@@ -241,9 +241,10 @@ def run_comparison(
         function raises ValueError only for an invalid ``config``, or for ``peaks``
         of another dtype or thread count.
 
-    Before each run the garbage collector runs and ``gc.freeze()`` moves the
-    survivors to the permanent generation; ``gc.unfreeze()`` is called at the end,
-    which also unfreezes objects that a caller froze.
+    Before each run the garbage collector runs, and ``gc.freeze()`` moves the
+    survivors to the permanent generation, so that collections during a timed run do
+    not scan them. ``gc.unfreeze()`` is called at the end, which also unfreezes objects
+    that a caller froze.
     """
     config.validate()
     settings = dict(config.settings)

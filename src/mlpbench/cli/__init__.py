@@ -58,7 +58,11 @@ def add_verbosity_arguments(parser: argparse.ArgumentParser, default: object) ->
 
 def configure_logging(verbose: bool, quiet: bool) -> None:
     """Send the ``mlpbench`` loggers' records to stderr: debug under -v, warnings only under -q."""
-    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    level = logging.INFO
+    if verbose:
+        level = logging.DEBUG
+    elif quiet:
+        level = logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     root = logging.getLogger("mlpbench")
