@@ -210,3 +210,14 @@ def test_cuda_without_gpu_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert "cuda" in lines[0]
     assert "Traceback" not in captured.err
     assert captured.out == ""
+
+
+def test_sklearn_save_rejected_before_training(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "model.npz"
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--engine", "sklearn", "--save", str(path)])
+
+    assert exit_info.value.code == 2
+    assert "sklearn engine does not write parameter files" in capsys.readouterr().err
+    assert not path.exists()

@@ -189,6 +189,11 @@ def _check_output_flags(
     """Reject output flags that cannot work, before any data is loaded."""
     if args.save and not str(args.save).endswith((".npz", ".pt")):
         parser.error(f"--save {args.save}: the file name must end in .npz or .pt")
+    if args.save and args.engine == "sklearn":
+        parser.error(
+            f"--save {args.save}: the sklearn engine does not write parameter files; "
+            "use --engine numpy or torch to save"
+        )
     if args.checkpoint_every and not save_path:
         parser.error("--checkpoint-every needs --save PATH (or --resume, which saves to its checkpoint)")
     if args.stop_after and not save_path:
