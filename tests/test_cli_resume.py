@@ -197,3 +197,16 @@ def test_checkpoint_records_dataset(capsys, tmp_path: Path):
     assert dataset["name"] == "digits"
     assert dataset["image_shape"] == [8, 8]
     assert dataset["class_names"] is None
+
+
+def test_resume_rejects_turning_on_standardize(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
+    before = path.read_bytes()
+
+    result = run_cli(capsys, "train", "--resume", path, "--standardize")
+
+    assert result.status == 2
+    assert "does not match the checkpoint" in result.err
+    assert "feature statistics" in result.err
+    assert path.read_bytes() == before

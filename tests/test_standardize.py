@@ -102,3 +102,18 @@ def test_config_key_enables_it(tmp_path, capsys) -> None:
 
     assert status == 0
     assert "standardize = true" in capsys.readouterr().out
+
+
+def test_checkpoint_rejects_zero_scale(tmp_path) -> None:
+    from mlpbench.checkpoint import read_checkpoint
+    from mlpbench.errors import CheckpointError
+
+    X, y = make_data()
+    path = NumpyMLP(hidden=[8], epochs=1, standardize=True).fit(X, y).save(tmp_path / "model.npz")
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    arrays["feature_scale"][0] = 0.0
+    np.savez(path, **arrays)
+
+    with pytest.raises(CheckpointError, match="feature_scale contains invalid values"):
+        read_checkpoint(path)

@@ -1,4 +1,4 @@
-"""Engine names as the command line knows them, mapped to estimator classes."""
+"""Engine names accepted by --engine, mapped to estimator classes."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ def forward(
     (``inputs[0]`` is X), which is all the backward pass needs: for l > 0 it is a
     ReLU output, so ``inputs[l] > 0`` is also the ReLU derivative's mask.
 
-    ``out``, if given, holds one preallocated array per layer of shape
+    ``out``, if given, contains one preallocated array per layer of shape
     (batch, fan_out) that receives the layer's output, so nothing is allocated.
     """
     inputs = [X]
