@@ -182,3 +182,38 @@ def test_huge_logits_give_finite_gradients() -> None:
     for layer, (dW, db) in enumerate(grads):
         assert np.isfinite(dW).all(), f"dW{layer} is not finite"
         assert np.isfinite(db).all(), f"db{layer} is not finite"
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("rows", [1, 7])
+def test_loss_is_the_same_for_either_memory_layout(order: str, rows: int) -> None:
+    rng = np.random.default_rng(rows)
+    logits = rng.normal(size=(rows, 5))
+    y = rng.integers(0, 5, size=rows)
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    expected_loss = -np.mean(np.log(probs[np.arange(rows), y]))
+    expected_grad = probs.copy()
+    expected_grad[np.arange(rows), y] -= 1
+    expected_grad /= rows
+
+    buffer = np.array(logits, order=order)
+    loss, dlogits = cross_entropy_with_grad(buffer, y, overwrite_logits=True)
+
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    np.testing.assert_allclose(dlogits, expected_grad, rtol=1e-12, atol=1e-15)
+    assert np.shares_memory(dlogits, buffer), "the gradient should be written into the logits"
+
+
+def test_loss_leaves_a_strided_view_unchanged() -> None:
+    rng = np.random.default_rng(4)
+    wide = rng.normal(size=(6, 8))
+    logits = wide[:, ::2]
+    before = logits.copy()
+    y = np.array([0, 1, 2, 3, 0, 1])
+
+    loss, dlogits = cross_entropy_with_grad(logits, y)
+    reference_loss, reference_grad = cross_entropy_with_grad(before.copy(), y)
+
+    np.testing.assert_array_equal(logits, before)
+    assert loss == pytest.approx(reference_loss, rel=1e-14)
+    np.testing.assert_allclose(dlogits, reference_grad, rtol=1e-14)

@@ -33,20 +33,25 @@ def cross_entropy_with_grad(
     With ``overwrite_logits=True`` the gradient is written into ``logits`` (saving
     an allocation per step); otherwise ``logits`` is left unchanged.
     """
-    if not overwrite_logits:
+    if not overwrite_logits or not (logits.flags.c_contiguous or logits.flags.f_contiguous):
         logits = logits.copy()
     batch = logits.shape[0]
-    rows = np.arange(batch)
+    # The labels' positions in memory, for row- or column-major logits alike. A flat
+    # index costs about a third of indexing with (rows, y) pairs (measured at 256 x 10).
+    row_step, column_step = (stride // logits.itemsize for stride in logits.strides)
+    label_index = np.arange(batch) * row_step + np.asarray(y) * column_step
+    flat = logits.ravel(order="K")
 
     # Log-sum-exp: with the row maximum subtracted every exponent is <= 0.
     logits -= logits.max(axis=1, keepdims=True)
-    label_logits = logits[rows, y].astype(np.float64)
+    label_logit_sum = flat[label_index].sum(dtype=np.float64)
     probs = np.exp(logits, out=logits)
     row_sums = probs.sum(axis=1, keepdims=True)
-    loss = float(np.mean(np.log(row_sums[:, 0], dtype=np.float64) - label_logits))
+    loss = float(np.log(row_sums, dtype=np.float64).sum() - label_logit_sum) / batch
 
+    # One division gives softmax / batch; the label's -1 is divided by the batch as well.
+    row_sums *= batch
     dlogits = probs
     dlogits /= row_sums
-    dlogits[rows, y] -= 1
-    dlogits /= batch
+    flat[label_index] -= 1 / batch
     return loss, dlogits

@@ -11,7 +11,7 @@ from mlpbench.engines.numpy_engine.backward import backward
 from mlpbench.engines.numpy_engine.forward import forward
 from mlpbench.engines.numpy_engine.loss import cross_entropy_with_grad, softmax
 from mlpbench.engines.numpy_engine.sgd import SGD
-from mlpbench.engines.numpy_engine.workspace import WorkspaceCache
+from mlpbench.engines.numpy_engine.workspace import WorkspaceCache, parameter_count, parameter_views
 
 
 class NumpyMLP(MLPEstimator):
@@ -26,10 +26,18 @@ class NumpyMLP(MLPEstimator):
     engine_name = "numpy"
 
     def _set_parameters(self, params: Params) -> None:
-        self.params_ = [(np.array(W, dtype=self.dtype), np.array(b, dtype=self.dtype)) for W, b in params]
+        self._flat_params = self._flatten(params)
+        self.params_ = parameter_views(self.layer_sizes_, self._flat_params)
         self._optimizer = SGD(self.momentum, self.weight_decay)
         self._workspaces = WorkspaceCache(self.layer_sizes_, np.dtype(self.dtype))
-        self._flat_params = [array for pair in self.params_ for array in pair]
+
+    def _flatten(self, pairs: Params) -> np.ndarray:
+        """Copy (W, b) pairs in parameter layout into one new flat array of ``self.dtype``."""
+        flat = np.empty(parameter_count(self.layer_sizes_), dtype=self.dtype)
+        for (W, b), (W_in, b_in) in zip(parameter_views(self.layer_sizes_, flat), pairs, strict=True):
+            W[...] = W_in
+            b[...] = b_in
+        return flat
 
     def get_parameters(self) -> Params:
         self._check_fitted()
@@ -39,13 +47,13 @@ class NumpyMLP(MLPEstimator):
         buffers = self._optimizer.buffers
         if buffers is None:
             return None
-        return [(buffers[i].copy(), buffers[i + 1].copy()) for i in range(0, len(buffers), 2)]
+        return [(W.copy(), b.copy()) for W, b in parameter_views(self.layer_sizes_, buffers[0])]
 
     def _set_momentum_buffers(self, buffers: Params | None) -> None:
         if buffers is None:
             self._optimizer.buffers = None
             return
-        self._optimizer.buffers = [np.array(array, dtype=self.dtype) for pair in buffers for array in pair]
+        self._optimizer.buffers = [self._flatten(buffers)]
 
     def _to_engine(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
         # Settings may have changed since the parameters were installed (warm start).
@@ -55,15 +63,16 @@ class NumpyMLP(MLPEstimator):
 
     def _train_step(self, X: np.ndarray, y: np.ndarray, batch: np.ndarray, lr: float) -> float:
         workspace = self._workspaces.get(len(batch))
-        X_batch = np.take(X, batch, axis=0, out=workspace.X)
+        # mode="clip" avoids the temporary buffer that np.take copies through in its
+        # default bounds-checking mode. The rows come from a permutation, so they are in range.
+        X_batch = np.take(X, batch, axis=0, out=workspace.X, mode="clip")
         y_batch = y[batch]
 
         logits, inputs = forward(self.params_, X_batch, out=workspace.outputs)
         loss, dlogits = cross_entropy_with_grad(logits, y_batch, overwrite_logits=True)
-        grads = backward(self.params_, inputs, dlogits, workspace.grads, workspace.deltas)
-
-        flat_grads = [array for pair in grads for array in pair]
-        self._optimizer.step(self._flat_params, flat_grads, lr)
+        # The gradients land in views of workspace.flat_grads, so one update covers all layers.
+        backward(self.params_, inputs, dlogits, workspace.grads, workspace.deltas)
+        self._optimizer.step([self._flat_params], [workspace.flat_grads], lr)
         return loss
 
     def _predict_proba_chunk(self, X: np.ndarray) -> np.ndarray:
