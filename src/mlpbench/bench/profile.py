@@ -7,8 +7,9 @@ nothing of data conversion or evaluation:
 
 ``numpy``
     ``numpy.matmul``, which ``forward.py`` and ``backward.py`` call for every
-    product, is replaced during the epoch by a wrapper that reads
-    ``time.perf_counter`` around each call and counts the calls. This adds about
+    product, and ``Blas.add_transposed_product``, the gemm call that ``fused.py``
+    uses for weight gradients, are replaced during the epoch by wrappers that read
+    ``time.perf_counter`` around each call and count the calls. This adds about
     two clock reads and a list append (well under a microsecond) to each product,
     and nothing to the rest of the step. A second epoch runs under ``cProfile``
     with the wrapper still in place, only to rank the other costs by self time.
@@ -50,6 +51,7 @@ import numpy as np
 
 from mlpbench import __version__
 from mlpbench.bench.environment import collect_environment
+from mlpbench.engines.numpy_engine.blas import Blas
 from mlpbench.engines.registry import ENGINES, create_engine
 
 if TYPE_CHECKING:
@@ -157,18 +159,21 @@ class CallTimer:
 
 @contextlib.contextmanager
 def timed_numpy_matmul(timer: CallTimer) -> Iterator[None]:
-    """Replace ``numpy.matmul`` by ``timer.wrap(numpy.matmul)`` inside the block.
+    """Time ``numpy.matmul`` and ``Blas.add_transposed_product`` with ``timer`` inside the block.
 
     Every module that calls ``np.matmul(...)`` looks the attribute up at call time,
     so the NumPy engine's products go through the wrapper. The ``@`` operator does
-    not. The original ufunc is restored on exit, also after an error.
+    not. The originals are restored on exit, also after an error.
     """
     original = np.matmul
+    original_product = Blas.add_transposed_product
     np.matmul = timer.wrap(original)
+    Blas.add_transposed_product = timer.wrap(original_product)  # type: ignore[method-assign]
     try:
         yield
     finally:
         np.matmul = original
+        Blas.add_transposed_product = original_product  # type: ignore[method-assign]
 
 
 EpochWrapper = Callable[[Callable[..., Any], Any, Any, float], Any]

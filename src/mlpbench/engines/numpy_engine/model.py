@@ -8,7 +8,9 @@ import numpy as np
 
 from mlpbench.engines.base import MLPEstimator, Params
 from mlpbench.engines.numpy_engine.backward import backward
+from mlpbench.engines.numpy_engine.blas import numpy_blas
 from mlpbench.engines.numpy_engine.forward import forward
+from mlpbench.engines.numpy_engine.fused import fused_momentum_step
 from mlpbench.engines.numpy_engine.loss import cross_entropy_with_grad, softmax
 from mlpbench.engines.numpy_engine.sgd import SGD
 from mlpbench.engines.numpy_engine.workspace import WorkspaceCache, parameter_count, parameter_views
@@ -25,11 +27,18 @@ class NumpyMLP(MLPEstimator):
 
     engine_name = "numpy"
 
+    use_blas_update = True
+    """Train with ``fused_momentum_step`` when momentum is on and NumPy's BLAS can be called.
+
+    False, or a NumPy without a callable BLAS, runs ``backward`` and ``SGD.step``.
+    """
+
     def _set_parameters(self, params: Params) -> None:
         self._flat_params = self._flatten(params)
         self.params_ = parameter_views(self.layer_sizes_, self._flat_params)
         self._optimizer = SGD(self.momentum, self.weight_decay)
         self._workspaces = WorkspaceCache(self.layer_sizes_, np.dtype(self.dtype))
+        self._buffer_views: tuple[np.ndarray, Params] | None = None
 
     def _flatten(self, pairs: Params) -> np.ndarray:
         """Copy (W, b) pairs in parameter layout into one new flat array of ``self.dtype``."""
@@ -70,9 +79,32 @@ class NumpyMLP(MLPEstimator):
 
         logits, inputs = forward(self.params_, X_batch, out=workspace.outputs)
         loss, dlogits = cross_entropy_with_grad(logits, y_batch, overwrite_logits=True)
-        # The gradients land in views of workspace.flat_grads, so one update covers all layers.
-        backward(self.params_, inputs, dlogits, workspace.grads, workspace.deltas)
-        self._optimizer.step([self._flat_params], [workspace.flat_grads], lr)
+        blas = numpy_blas() if self.use_blas_update and self.momentum else None
+        if blas is None:
+            # The gradients land in views of workspace.flat_grads, so one update covers all layers.
+            backward(self.params_, inputs, dlogits, workspace.grads, workspace.deltas)
+            self._optimizer.step([self._flat_params], [workspace.flat_grads], lr)
+            return loss
+
+        first_step = self._optimizer.buffers is None
+        if first_step:
+            self._optimizer.buffers = [np.zeros_like(self._flat_params)]
+        flat_buffer = self._optimizer.buffers[0]
+        if self._buffer_views is None or self._buffer_views[0] is not flat_buffer:
+            self._buffer_views = (flat_buffer, parameter_views(self.layer_sizes_, flat_buffer))
+        fused_momentum_step(
+            self.params_,
+            self._flat_params,
+            self._buffer_views[1],
+            flat_buffer,
+            inputs,
+            dlogits,
+            beta=0.0 if first_step else self.momentum,
+            weight_decay=self.weight_decay,
+            lr=lr,
+            workspace=workspace,
+            blas=blas,
+        )
         return loss
 
     def _predict_proba_chunk(self, X: np.ndarray) -> np.ndarray:
