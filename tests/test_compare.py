@@ -200,6 +200,9 @@ def test_compare_reports_failing_engines(tmp_path, monkeypatch, capsys):
     assert engines["missing"]["status"] == "failed"
     assert engines["missing"]["error_type"] == "ModuleNotFoundError"
     assert "step exploded on purpose [code 7]" in table
+    assert table.count("step exploded on purpose") == 1, "the error should be printed once"
+    assert "failed (RuntimeError)" in table
+    assert any("raising failed" in message for message in results["warnings"])
     assert "ModuleNotFoundError" in table
     assert (folder / "report.md").is_file()
     assert "failed" in (folder / "report.md").read_text(encoding="utf-8")

@@ -93,7 +93,8 @@ def table_rows(results: Mapping[str, Any]) -> list[dict[str, str]]:
         row["status"] = entry["status"]
         summary = entry["summary"]
         if entry["status"] == "failed":
-            row["status"] = f"failed: {entry['error_type']}: {entry['error']}"
+            # The message itself follows the table as a warning, printed once.
+            row["status"] = f"failed ({entry['error_type']})"
         if summary is not None:
             times = summary["epoch_time_s"]
             row["epoch_time"] = (
