@@ -13,7 +13,9 @@ import torch
 from cli_support import TINY_TRAINING, assert_one_line_error, run_cli, temp_files, train_checkpoint
 from PIL import Image
 
+from mlpbench import NumpyMLP
 from mlpbench.cli import main
+from mlpbench.cli.train import _smaller_lr_hint
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +200,9 @@ def test_divergence_leaves_existing_save_untouched(capsys, tmp_path: Path):
         capsys, "train", "-q", *TINY_TRAINING, "--lr", "1e10", "--save", path, "--checkpoint-every", "1"
     )
 
-    assert_one_line_error(result, "train", "training diverged", "at epoch 1", "smaller --lr", "--lr 1e+09")
+    assert_one_line_error(
+        result, "train", "training diverged", "at epoch 1", "smaller --lr", "--lr 0.05, the default"
+    )
     assert f"{path} was not changed" in result.err
     assert path.read_bytes() == b"an earlier result"
     assert temp_files(tmp_path) == []
@@ -337,3 +341,8 @@ def test_verbose_shows_traceback(capsys, tmp_path: Path):
     assert result.status == 1
     assert "Traceback" in result.err
     assert "checkpoint" in result.err.strip().splitlines()[-1]
+
+
+def test_divergence_hint_divides_a_modest_lr_by_ten():
+    assert _smaller_lr_hint(NumpyMLP(lr=0.3)) == "for example --lr 0.03"
+    assert _smaller_lr_hint(NumpyMLP(lr=50.0)) == "for example --lr 0.05, the default"

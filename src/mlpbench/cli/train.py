@@ -178,9 +178,15 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         if args.history:
             # The epochs before the divergence, which show how the loss grew.
             write_history(args.history, model.history_)
-        raise TrainingDivergedError(
-            f"{error} (for example --lr {model.lr / 10:g}); {trainer.saved_note()}"
-        ) from error
+        raise TrainingDivergedError(f"{error} ({_smaller_lr_hint(model)}); {trainer.saved_note()}") from error
+
+
+def _smaller_lr_hint(model: MLPEstimator) -> str:
+    """Suggest a tenth of the learning rate, or the engine's default where that is lower."""
+    default = type(model)().lr
+    if model.lr / 10 > default:
+        return f"for example --lr {default:g}, the default"
+    return f"for example --lr {model.lr / 10:g}"
 
 
 def _check_output_flags(
