@@ -19,6 +19,7 @@ from mlpbench.bench.profile import (
 )
 from mlpbench.cli import main
 from mlpbench.data import load_dataset
+from mlpbench.engines.numpy_engine.blas import Blas, numpy_blas
 
 ENGINES = ("numpy", "torch", "torch-dataloader", "sklearn")
 SAMPLES = 1000
@@ -116,10 +117,22 @@ def test_numpy_matmul_is_restored(profile_run):
 
 def test_timed_matmul_restores_after_error():
     timer = CallTimer()
+    original_product = Blas.add_transposed_product
     with pytest.raises(RuntimeError, match="inside the block"), timed_numpy_matmul(timer):
         np.matmul(np.ones((2, 3)), np.ones((3, 4)))
         raise RuntimeError("inside the block")
     assert isinstance(np.matmul, np.ufunc)
+    assert Blas.add_transposed_product is original_product
+    assert timer.calls == 1
+
+
+def test_timed_matmul_counts_blas_products():
+    blas = numpy_blas()
+    if blas is None:
+        pytest.skip("this NumPy build exports no 64-bit CBLAS symbols")
+    timer = CallTimer()
+    with timed_numpy_matmul(timer):
+        blas.add_transposed_product(np.ones((2, 3)), np.ones((2, 4)), np.zeros((3, 4)), 0.0)
     assert timer.calls == 1
 
 

@@ -75,7 +75,10 @@ SKLEARN_MATMUL_FUNCTIONS = frozenset({"safe_sparse_dot"})
 OUTSIDE_OPERATORS = "(outside any recorded operator: Python of the loop and autograd)"
 
 METHODS = {
-    "numpy": "timing wrapper around numpy.matmul; other costs from a second epoch under cProfile",
+    "numpy": (
+        "timing wrappers around numpy.matmul and the BLAS gemm call; "
+        "other costs from a second epoch under cProfile"
+    ),
     "torch": "torch.profiler (CPU), self time of GEMM operators",
     "torch-dataloader": "torch.profiler (CPU), self time of GEMM operators; collate_fn timed by a wrapper",
     "sklearn": "cProfile, cumulative time of safe_sparse_dot",
@@ -86,9 +89,9 @@ OVERHEAD_NOTE = (
     "epoch ('epoch, profiled', epoch_s in the JSON) and an epoch without instrumentation "
     "('epoch, no profiler', reference_epoch_s) estimates it, "
     "within the machine's run-to-run noise. The overhead was kept small: numpy's share comes "
-    "from a timing wrapper around numpy.matmul (two clock reads per product, nothing else "
-    "instrumented), torch's from torch.profiler's CPU mode without shapes, memory or stacks, "
-    "and sklearn's from cProfile."
+    "from timing wrappers around numpy.matmul and the BLAS gemm call (two clock reads per "
+    "product, nothing else instrumented), torch's from torch.profiler's CPU mode without "
+    "shapes, memory or stacks, and sklearn's from cProfile."
 )
 
 

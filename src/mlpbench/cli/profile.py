@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Train each engine for a warm-up epoch and a reference epoch, then profile one "
             "epoch: the time in matrix multiplies, its share of the epoch, and the five "
-            "largest other costs. numpy: a timing wrapper around numpy.matmul (other costs "
+            "largest other costs. numpy: timing wrappers around numpy.matmul and BLAS gemm (other costs "
             "from a second epoch under cProfile); torch and torch-dataloader: torch.profiler "
             "on the CPU (and, for the DataLoader, the time in collate_fn); sklearn: cProfile. "
             "Profilers add overhead, so the shares are approximate; the reference epoch "
