@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the figures in docs/benchmarks.md. Run from the repository root after
 # the README's set-up command; needs Fashion-MNIST (Debian: dataset-fashion-mnist).
-# Each step writes into runs/targets-DATE/; expect about 30 minutes on 2 cores,
+# Each step writes into runs/targets-DATE/; expect 10 to 30 minutes on 2 cores,
 # most of it in the sweep.
 set -euo pipefail
 out="runs/targets-$(date +%Y%m%d-%H%M%S)"
