@@ -50,7 +50,9 @@ def test_corrupt_checkpoint(capsys, tmp_path: Path):
 
     result = run_cli(capsys, "evaluate", "-q", path)
 
-    assert_one_line_error(result, "evaluate", f"{path} is not a readable .npz file")
+    assert_one_line_error(
+        result, "evaluate", f"{path} is not a readable .npz file", "write it again with mlpbench train --save"
+    )
 
 
 @pytest.mark.parametrize("which", ["npz", "pt"])
@@ -119,7 +121,7 @@ def test_undecodable_image(capsys, tmp_path: Path, checkpoint: Path):
 
     result = run_cli(capsys, "predict", "-q", checkpoint, image)
 
-    assert_one_line_error(result, "predict", f"cannot decode image {image}")
+    assert_one_line_error(result, "predict", f"cannot decode image {image}", "expected a PNG, JPEG")
 
 
 def test_truncated_image(capsys, tmp_path: Path, checkpoint: Path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime
 import json
@@ -9,9 +10,11 @@ import math
 
 import numpy as np
 import pytest
+from rich.console import Console
 
 from mlpbench.bench.compare import parameter_difference, round_order
 from mlpbench.bench.flops import epoch_flops
+from mlpbench.bench.report import print_summary
 from mlpbench.cli import main
 from mlpbench.cli.compare import prepare_output_folder
 from mlpbench.engines import registry
@@ -305,3 +308,17 @@ def test_peak_warnings_silent_for_sound_peak() -> None:
     )
 
     assert _peak_warnings(full, {"numpy": {"runs": [{"percent_of_peak": 40.0}]}}) == []
+
+
+@pytest.mark.parametrize(("dtype", "explained"), [("float32", True), ("float64", False)])
+def test_summary_explains_float32_parity(compare_run, dtype, explained):
+    _, _, results = compare_run
+    results = copy.deepcopy(results)
+    results["config"]["model"]["dtype"] = dtype
+    console = Console(record=True, width=200)
+
+    print_summary(results, console)
+
+    text = console.export_text()
+    assert "Parity (numpy vs torch): max relative parameter difference" in text
+    assert ("with --dtype float64 they stay far smaller" in text) is explained

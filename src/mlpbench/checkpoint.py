@@ -237,7 +237,10 @@ def _read_npz(path: Path) -> Checkpoint:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
-        raise CheckpointError(f"{path} is not a readable .npz file ({error})") from error
+        raise CheckpointError(
+            f"{path} is not a readable .npz file ({error}); it may be truncated or not a checkpoint, "
+            "so write it again with mlpbench train --save"
+        ) from error
     if "layer_sizes" not in arrays:
         raise CheckpointError(f"{path} has no 'layer_sizes' array; it was not written by mlpbench")
     sizes = [int(v) for v in arrays["layer_sizes"].tolist()]

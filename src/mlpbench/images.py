@@ -46,7 +46,9 @@ def read_grayscale(path: str | Path) -> np.ndarray:
                 image = Image.alpha_composite(white, rgba)
             gray = image.convert("L")
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as error:
-        raise DataError(f"cannot decode image {path}: {error}") from error
+        raise DataError(
+            f"cannot decode image {path}: {error}; expected a PNG, JPEG or other image file that Pillow reads"
+        ) from error
     return np.asarray(gray, dtype=np.float64) / 255.0
 
 
