@@ -275,8 +275,9 @@ def test_corrupt_file_rejected(tmp_path: Path, suffix: str, content: bytes) -> N
     path = tmp_path / f"corrupt{suffix}"
     path.write_bytes(content)
 
-    with pytest.raises(CheckpointError, match="not a readable"):
+    with pytest.raises(CheckpointError, match="not a readable") as caught:
         NumpyMLP.load(path)
+    assert "pickle" not in str(caught.value), "a text or random file is not a pickle"
 
 
 def test_missing_file_rejected(tmp_path: Path) -> None:

@@ -190,6 +190,16 @@ def test_npz_invalid_content_rejected(tmp_path, arrays, expected) -> None:
     assert str(path) in str(caught.value)
 
 
+def test_text_file_named_npz_rejected(tmp_path) -> None:
+    path = tmp_path / "notes.npz"
+    path.write_text("not an archive\n", encoding="utf-8")
+
+    with pytest.raises(DataError, match="is not a NumPy .npz archive") as caught:
+        load_dataset(str(path))
+    assert "allow_pickle" not in str(caught.value)
+    assert "numpy.savez" in str(caught.value)
+
+
 def test_npz_object_array_not_unpickled(tmp_path) -> None:
     path = tmp_path / "pickled.npz"
     objects = np.array([{"a": 1}, None], dtype=object)

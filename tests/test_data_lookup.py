@@ -237,7 +237,7 @@ def test_unknown_name_rejected(data_env) -> None:
 
 
 def test_missing_path_rejected(data_env, tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="no such file or folder"):
+    with pytest.raises(DataError, match="no such file or folder.*mlpbench datasets"):
         load_dataset(str(tmp_path / "nothing.npz"))
 
 

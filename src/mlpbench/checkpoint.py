@@ -31,6 +31,7 @@ import numpy as np
 
 from mlpbench.atomic import atomic_writer
 from mlpbench.errors import CheckpointError
+from mlpbench.npzfile import numpy_file_kind
 
 if TYPE_CHECKING:
     from mlpbench.engines.base import MLPEstimator, Params
@@ -234,6 +235,8 @@ def _write_npz(checkpoint: Checkpoint, handle: Any) -> None:
 
 def _read_npz(path: Path) -> Checkpoint:
     try:
+        if numpy_file_kind(path) != "npz":
+            raise ValueError("no zip signature at its start")
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:

@@ -84,6 +84,6 @@ def spread_warning(
     if math.isfinite(spread) and spread <= threshold:
         return None
     return (
-        f"timings vary by {spread:.0%} (IQR/median); the machine may be busy; "
-        "use more --repeats"
+        f"timings vary by {spread:.0%} (IQR/median), so the machine may be busy; "
+        "rerun when it is idle, or use more --repeats"
     )

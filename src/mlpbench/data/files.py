@@ -18,6 +18,7 @@ from mlpbench.data.idx import is_gzip, read_idx
 from mlpbench.data.locate import FolderMatch, match_folder
 from mlpbench.data.sources import MNIST
 from mlpbench.errors import DataError
+from mlpbench.npzfile import numpy_file_kind
 
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
@@ -130,6 +131,12 @@ def load_npz(path: Path, dtype: np.dtype) -> Dataset:
     already in [0, 1] are kept as they are.
     """
     try:
+        kind = numpy_file_kind(path)
+        if kind is None:
+            raise DataError(
+                f"{path} is not a NumPy .npz archive (no zip signature at its start); expected arrays "
+                f"{', '.join(NPZ_KEYS)} saved with numpy.savez"
+            )
         loaded = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"cannot read {path} as a .npz archive: {error}") from error
@@ -312,4 +319,7 @@ def load_path(path: Path, dtype: np.dtype) -> Dataset:
             f"{path}: unsupported file type {path.suffix or '(no suffix)'}; pass a .npz file, "
             "a training .csv file, or a folder of IDX or CSV files"
         )
-    raise DataError(f"{path}: no such file or folder")
+    raise DataError(
+        f"{path}: no such file or folder; check the path, or use a named data set "
+        "(mlpbench datasets lists them)"
+    )
