@@ -39,8 +39,18 @@ def backward(
         db = np.sum(dZ, axis=0, out=db_out)
         grads.append((dW, db))
         if index > 0:
-            dA = np.matmul(dZ, W.T, out=None if deltas_out is None else deltas_out[index])
-            dA *= A > 0
-            dZ = dA
+            dZ = delta_below(dZ, W, A, out=None if deltas_out is None else deltas_out[index])
     grads.reverse()
     return grads
+
+
+def delta_below(dZ: np.ndarray, W: np.ndarray, A: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Return the gradient for the layer below: ``(dZ @ W.T) * (A > 0)``.
+
+    ``A`` is this layer's input, the ReLU output of the layer below, so ``A > 0``
+    is the ReLU derivative. The result has A's shape (batch, fan_in) and is
+    written into ``out`` when given.
+    """
+    dA = np.matmul(dZ, W.T, out=out)
+    dA *= A > 0
+    return dA

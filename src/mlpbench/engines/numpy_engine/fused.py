@@ -1,7 +1,8 @@
 """The backward pass and the momentum SGD update in one sweep, through BLAS.
 
 ``backward`` followed by ``SGD.step`` writes every weight gradient to its own
-array and then reads it back four times: decay, momentum, scale and subtract.
+array, and the update then passes over parameter-sized arrays four to six times
+(decay, momentum, scale and subtract).
 Here ``gemm`` adds each weight gradient straight into its momentum buffer
 (``buf = momentum * buf + A.T @ dZ``), and ``axpy`` applies weight decay and
 the update to all parameters at once. The arithmetic is that of ``SGD``, up to
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mlpbench.engines.numpy_engine.backward import delta_below
 from mlpbench.engines.numpy_engine.blas import Blas
 from mlpbench.engines.numpy_engine.workspace import Params, Workspace
 
@@ -41,9 +43,7 @@ def backward_into_buffers(
         buffer_b *= beta
         buffer_b += db
         if index > 0:
-            dA = np.matmul(dZ, W.T, out=workspace.deltas[index])
-            dA *= A > 0
-            dZ = dA
+            dZ = delta_below(dZ, W, A, out=workspace.deltas[index])
 
 
 def fused_momentum_step(
