@@ -5,8 +5,8 @@ gradients of a step do the same. SGD then updates every layer with a handful of
 whole-array operations instead of several per parameter.
 
 NOTE: the preallocated step buffers alone showed no gain beyond the noise of a
-shared 2-core machine (docs/benchmarks.md); together with the flat storage and
-the column-major logits below they do.
+shared 2-core machine (docs/benchmarks.md). They stay because the flat gradient
+array below needs them.
 """
 
 from __future__ import annotations
