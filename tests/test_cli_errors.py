@@ -240,6 +240,33 @@ def test_divergence_keeps_last_good_checkpoint(capsys, tmp_path: Path):
     assert temp_files(tmp_path) == []
 
 
+
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_dead_relus_warn_smaller_lr(capsys, engine: str):
+    # lr 5 does not overflow on digits, but it drives every hidden ReLU dead, so the
+    # network can only learn its output biases and ends at chance accuracy.
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--engine", engine, "--lr", "5")
+
+    assert result.status == 0
+    assert "test accuracy 10.00%" in result.out
+    warning = result.err.strip()
+    assert "no better than the 2.302 of always predicting the class frequencies" in warning
+    assert "did not learn at --lr 5; try a smaller --lr (for example --lr 0.05, the default)" in warning
+
+
+def test_tiny_lr_warns_larger_lr(capsys):
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--lr", "1e-7")
+
+    assert result.status == 0
+    assert "did not learn at --lr 1e-07; try a larger --lr or more --epochs" in result.err
+
+
+def test_normal_run_no_warning(capsys):
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING)
+
+    assert result.status == 0
+    assert result.err == ""
+
 # ----- output paths -----------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from mlpbench import NumpyMLP
 from mlpbench.training.batches import BatchOrder
+from mlpbench.training.chance import class_frequency_loss, made_no_progress
 from mlpbench.training.hyperparams import validate_hyperparameters
 from mlpbench.training.init import he_normal_init, layer_sizes
 from mlpbench.training.schedule import learning_rate
@@ -230,3 +231,32 @@ def test_fit_rejects_invalid_hyperparameter(name: str, value: Any, shown: str) -
 
     with pytest.raises(ValueError, match=re.escape(shown)):
         NumpyMLP(**settings).fit(X, y)
+
+
+# ----- the loss of learning nothing ------------------------------------------------------
+
+
+def test_chance_loss_balanced_is_log_k() -> None:
+    y = np.repeat(np.arange(10), 7)
+
+    assert class_frequency_loss(y) == pytest.approx(math.log(10), rel=1e-12)
+
+
+def test_chance_loss_matches_cross_entropy() -> None:
+    y = np.array([0, 0, 0, 1, 2, 2, 5])  # classes 3 and 4 never occur
+    shares = np.bincount(y) / len(y)
+    # The mean cross-entropy of a model that outputs `shares` for every row.
+    expected = -np.mean(np.log(shares[y]))
+
+    assert class_frequency_loss(y) == pytest.approx(expected, rel=1e-12)
+    assert class_frequency_loss(np.zeros(5, dtype=np.int64)) == 0.0
+
+
+def test_no_progress_threshold() -> None:
+    y = np.repeat(np.arange(10), 3)
+    chance = math.log(10)
+
+    assert made_no_progress(chance * 1.3, y)
+    assert made_no_progress(chance * 0.99, y)
+    assert not made_no_progress(chance * 0.97, y)
+    assert not made_no_progress(0.4, y)

@@ -33,6 +33,7 @@ from mlpbench.data import Dataset
 from mlpbench.engines.base import MLPEstimator
 from mlpbench.engines.registry import ENGINES, create_engine
 from mlpbench.errors import TrainingDivergedError
+from mlpbench.training.chance import class_frequency_loss, made_no_progress
 
 logger = logging.getLogger("mlpbench")
 
@@ -104,6 +105,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         f"{model.engine_name}: test loss {last['test_loss']:.4f}, "
         f"test accuracy {last['test_accuracy']:.2%} ({epochs_done}, {seconds:.2f} s training)"
     )
+    if made_no_progress(last["train_loss"], data.y_train):
+        logger.warning(_no_progress_note(model, last["train_loss"], data.y_train))
     if model.epoch_ < model.epochs:
         logger.info(
             "stopped after epoch %d of %d; continue with: mlpbench train --resume %s",
@@ -187,6 +190,19 @@ def _smaller_lr_hint(model: MLPEstimator) -> str:
     if model.lr / 10 > default:
         return f"for example --lr {default:g}, the default"
     return f"for example --lr {model.lr / 10:g}"
+
+
+def _no_progress_note(model: MLPEstimator, train_loss: float, y_train: np.ndarray) -> str:
+    """Say that training learned nothing, and which way to move the learning rate."""
+    if model.lr > type(model)().lr:
+        fix = f"try a smaller --lr ({_smaller_lr_hint(model)})"
+    else:
+        fix = "try a larger --lr or more --epochs"
+    return (
+        f"the training loss ended at {train_loss:.3f}, no better than the "
+        f"{class_frequency_loss(y_train):.3f} of always predicting the class frequencies: "
+        f"the network did not learn at --lr {model.lr:g}; {fix}"
+    )
 
 
 def _check_output_flags(

@@ -1,0 +1,22 @@
+"""The loss of a model that learned nothing, to tell a stalled run from a slow one."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def class_frequency_loss(y: np.ndarray) -> float:
+    """Return the mean cross-entropy of always predicting the class frequencies of ``y``.
+
+    This is the entropy of the label distribution in nats: ``log(n_classes)`` for
+    balanced classes, less for unbalanced ones. A network whose ReLUs have all died
+    can still learn its output biases, so its loss settles here and no lower.
+    """
+    counts = np.bincount(np.asarray(y, dtype=np.int64))
+    shares = counts[counts > 0] / counts.sum()
+    return float(-np.sum(shares * np.log(shares)))
+
+
+def made_no_progress(train_loss: float, y: np.ndarray) -> bool:
+    """Return True when ``train_loss`` is within 2% of the class-frequency loss of ``y``, or above it."""
+    return train_loss >= 0.98 * class_frequency_loss(y)
