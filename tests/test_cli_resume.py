@@ -17,7 +17,9 @@ EXACT = ("--dtype", "float64", "--schedule", "cosine", "--momentum", "0.9", "--w
 RESUME_ATOL = 1e-12
 
 
-@pytest.mark.parametrize("engine, suffix", [("numpy", ".npz"), ("torch", ".pt")])
+@pytest.mark.parametrize(
+    "engine, suffix", [("numpy", ".npz"), ("torch", ".pt"), ("torch-dataloader", ".pt")]
+)
 def test_resume_equals_uninterrupted_run(capsys, tmp_path: Path, engine: str, suffix: str):
     full = tmp_path / f"full{suffix}"
     half = tmp_path / f"half{suffix}"
@@ -29,6 +31,7 @@ def test_resume_equals_uninterrupted_run(capsys, tmp_path: Path, engine: str, su
     # Only --resume: engine, settings and data set come from the checkpoint.
     result = run_cli(capsys, "train", "-q", "--resume", half, "--save", resumed, "--threads", "1")
     assert result.status == 0, result.err
+    assert result.err == ""
     assert result.out.startswith(f"{engine}: test loss ")
 
     assert read_checkpoint(half).epoch == 2
@@ -44,6 +47,32 @@ def test_resume_equals_uninterrupted_run(capsys, tmp_path: Path, engine: str, su
     full_losses = [record["train_loss"] for record in read_checkpoint(full).history]
     resumed_losses = [record["train_loss"] for record in read_checkpoint(resumed).history]
     np.testing.assert_allclose(resumed_losses, full_losses, rtol=0, atol=RESUME_ATOL)
+
+
+def test_resume_in_other_engine_warns_fresh_order(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
+
+    result = run_cli(capsys, "train", "-q", "--resume", path, "--engine", "torch-dataloader")
+
+    assert result.status == 0, result.err
+    assert "no mini-batch order that the torch-dataloader engine can continue" in result.err
+    assert "draws a fresh order from the seed" in result.err
+
+
+def test_resume_damaged_batch_order_rejected(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = dict(archive)
+    arrays["batch_rng_state"] = np.array('{"rng": "not a generator state"')
+    np.savez(path, **arrays)
+
+    result = run_cli(capsys, "train", "-q", "--resume", path)
+
+    assert result.status == 1
+    assert "the saved mini-batch order is unreadable" in result.err
+    assert "resume from an earlier copy or train afresh" in result.err
 
 
 def test_resume_without_save_updates_checkpoint(capsys, tmp_path: Path):

@@ -104,7 +104,6 @@ def checkpoint_from_model(model: MLPEstimator, dataset: dict[str, Any] | None = 
     """Capture a fitted model's parameters and training state, with optional data set facts."""
     if not model.is_fitted:
         raise CheckpointError("the model is not fitted; there are no parameters to save")
-    order = model.batch_order_
     return Checkpoint(
         layer_sizes=list(model.layer_sizes_ or []),
         dtype=model.dtype,
@@ -112,7 +111,7 @@ def checkpoint_from_model(model: MLPEstimator, dataset: dict[str, Any] | None = 
         config=model.get_config(),
         params=model.get_parameters(),
         epoch=model.epoch_,
-        batch_rng_state=order.get_state() if order is not None else None,
+        batch_rng_state=model._get_batch_state(),
         momentum=model._get_momentum_buffers(),
         history=list(model.history_),
         dataset=dataset,
@@ -121,9 +120,12 @@ def checkpoint_from_model(model: MLPEstimator, dataset: dict[str, Any] | None = 
     )
 
 
-def restore_model(model: MLPEstimator, checkpoint: Checkpoint, source: str) -> None:
+def restore_model(model: MLPEstimator, checkpoint: Checkpoint, source: str) -> bool:
     """Install a checkpoint's parameters and training state into ``model``.
 
+    Returns True when the mini-batch shuffle was restored too, False when the file
+    has none that this engine can continue (one written by an engine that shuffles
+    another way), so that the next epochs draw a fresh order.
     The model's own hidden sizes must match the file's; a mismatch raises
     CheckpointError naming the first layer that differs and both shapes.
     """
@@ -137,8 +139,6 @@ def restore_model(model: MLPEstimator, checkpoint: Checkpoint, source: str) -> N
                     f"{source}: layer {index} has weight shape {have}, but the model with "
                     f"hidden={list(model.hidden)} needs {want}"
                 )
-    from mlpbench.training.batches import BatchOrder
-
     model.layer_sizes_ = list(checkpoint.layer_sizes)
     model._set_parameters(checkpoint.params)
     model._set_momentum_buffers(checkpoint.momentum)
@@ -147,9 +147,13 @@ def restore_model(model: MLPEstimator, checkpoint: Checkpoint, source: str) -> N
     model.feature_mean_ = _cast(checkpoint.feature_mean, model.dtype)
     model.feature_scale_ = _cast(checkpoint.feature_scale, model.dtype)
     model.batch_losses_ = []
-    model.batch_order_ = None
-    if checkpoint.batch_rng_state is not None:
-        model.batch_order_ = BatchOrder.from_state(checkpoint.batch_rng_state)
+    try:
+        return model._set_batch_state(checkpoint.batch_rng_state)
+    except (ValueError, KeyError, TypeError) as error:
+        raise CheckpointError(
+            f"{source}: the saved mini-batch order is unreadable ({error}); "
+            "the file is damaged, so resume from an earlier copy or train afresh"
+        ) from error
 
 
 def _cast(array: np.ndarray | None, dtype: str) -> np.ndarray | None:

@@ -39,10 +39,13 @@ def load_model(
     return model, checkpoint
 
 
-def restore_into(model: MLPEstimator, checkpoint: Checkpoint, path: str | Path) -> None:
-    """Install ``checkpoint`` into ``model``; raise CheckpointError when the engine cannot take it."""
+def restore_into(model: MLPEstimator, checkpoint: Checkpoint, path: str | Path) -> bool:
+    """Install ``checkpoint`` into ``model``; raise CheckpointError when the engine cannot take it.
+
+    Returns True when the mini-batch shuffle was restored as well (see ``restore_model``).
+    """
     try:
-        restore_model(model, checkpoint, str(path))
+        return restore_model(model, checkpoint, str(path))
     except RuntimeError as error:
         # An engine that can only build its state by training raises RuntimeError here.
         raise CheckpointError(

@@ -154,13 +154,14 @@ def _build_model(
         return model, data, dataset
 
     check_data_fits(checkpoint, data, args.resume)
-    restore_into(model, checkpoint, args.resume)
+    order_restored = restore_into(model, checkpoint, args.resume)
     model.warm_start = True
     logger.info("resuming %s at epoch %d of %d", args.resume, model.epoch_, model.epochs)
-    if type(model)._train_epoch is not MLPEstimator._train_epoch:
+    if not order_restored:
         logger.warning(
-            "the %s engine draws its mini-batches itself and does not restore their order, "
-            "so this resumed run will not repeat an uninterrupted run exactly",
+            "%s has no mini-batch order that the %s engine can continue, so this resumed run "
+            "draws a fresh order from the seed and will not repeat an uninterrupted run exactly",
+            args.resume,
             engine,
         )
     return model, data, dataset

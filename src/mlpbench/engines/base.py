@@ -8,6 +8,7 @@ driven the same way.
 
 from __future__ import annotations
 
+import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -125,6 +126,22 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
     @abstractmethod
     def _predict_proba_chunk(self, X: np.ndarray) -> np.ndarray:
         """Return softmax probabilities for a validated chunk of rows."""
+
+    def _get_batch_state(self) -> str | None:
+        """Return the state of the mini-batch shuffle as a JSON string, or None before the first fit."""
+        return self.batch_order_.get_state() if self.batch_order_ is not None else None
+
+    def _set_batch_state(self, state: str | None) -> bool:
+        """Continue the shuffle saved by ``_get_batch_state``, and return whether it could.
+
+        False means ``state`` is missing or comes from an engine that shuffles another
+        way. No order is left then, so the next ``fit`` starts a fresh one from ``seed``.
+        """
+        self.batch_order_ = None
+        if state is None or "rng" not in json.loads(state):
+            return False
+        self.batch_order_ = BatchOrder.from_state(state)
+        return True
 
     def _losses_to_numpy(self, losses: list[Any]) -> np.ndarray:
         return np.asarray(losses, dtype=np.float64)

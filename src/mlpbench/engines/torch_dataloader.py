@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from typing import Any, Self
 
@@ -25,8 +27,8 @@ class TorchDataLoaderMLP(TorchMLP):
     Because the loader draws its own permutations, this engine trains on other
     mini-batches than ``numpy`` and ``torch`` with the same seed, so its parameters
     after training are not expected to match theirs. Its shuffling is reproducible for a
-    given seed within one ``fit`` sequence, but a model restored from a parameter
-    file starts a fresh loader generator (``batch_order_`` is not used here).
+    given seed, and a checkpoint stores the loader generator's state, so a resumed run
+    draws the batches an uninterrupted one would (``batch_order_`` is not used here).
 
     The epoch clock covers the whole ``for`` loop: the loader's permutation, the
     per-row indexing and collation, and the steps. The dataset stays in CPU memory
@@ -42,13 +44,35 @@ class TorchDataLoaderMLP(TorchMLP):
         self.loader_: DataLoader | None = None
         return self
 
+    def _get_batch_state(self) -> str | None:
+        generator = getattr(self, "loader_generator_", None)
+        if generator is None:
+            return None
+        state = base64.b64encode(generator.get_state().numpy().tobytes()).decode("ascii")
+        return json.dumps({"torch_generator": state})
+
+    def _set_batch_state(self, state: str | None) -> bool:
+        self.loader_generator_ = None
+        fields = json.loads(state) if state is not None else {}
+        if "torch_generator" not in fields:
+            return False
+        saved = np.frombuffer(base64.b64decode(fields["torch_generator"], validate=True), dtype=np.uint8)
+        generator = torch.Generator()
+        try:
+            generator.set_state(torch.from_numpy(saved.copy()))
+        except RuntimeError as error:
+            # set_state raises RuntimeError for a state of the wrong size.
+            raise ValueError(f"not a torch generator state: {error}") from error
+        self.loader_generator_ = generator
+        return True
+
     def _to_engine(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
         # Settings may have changed since the parameters were installed (warm start).
         for group in self._optimizer.param_groups:
             group["momentum"] = self.momentum
             group["weight_decay"] = self.weight_decay
         if getattr(self, "loader_generator_", None) is None:
-            # Restored from a parameter file: initialize() did not run.
+            # Restored from a file without a loader state: start from the seed.
             self.loader_generator_ = torch.Generator().manual_seed(self.seed)
         dataset = TensorDataset(torch.from_numpy(X), torch.from_numpy(y))
         self.loader_ = DataLoader(
