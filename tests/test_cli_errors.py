@@ -191,6 +191,17 @@ def test_training_labels_negative(capsys, tmp_path: Path):
     assert_one_line_error(result, "train", "label -1 at index 6 is negative")
 
 
+
+@pytest.mark.parametrize(
+    "command",
+    [["evaluate", "model.npz"], ["predict", "model.npz", "x.npy"], ["compare"], ["sweep", "--quick"]],
+)
+def test_unknown_device_rejected_before_work(capsys, command: list[str]):
+    result = run_cli(capsys, *command, "--device", "gpu")
+
+    assert result.status == 2
+    assert f"mlpbench {command[0]}: error: argument --device: expected cpu, cuda or cuda:N" in result.err
+
 # ----- divergence -------------------------------------------------------------------------
 
 

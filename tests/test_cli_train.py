@@ -133,6 +133,7 @@ INVALID_ARGUMENTS = [
     pytest.param(["--dtype", "float16"], "float16", id="float16"),
     pytest.param(["--schedule", "step"], "step", id="unknown-schedule"),
     pytest.param(["--save", "model.txt"], "model.txt", id="save-suffix"),
+    pytest.param(["--device", "gpu"], "expected cpu, cuda or cuda:N", id="device-gpu"),
 ]
 
 

@@ -20,7 +20,7 @@ from mlpbench.cli.confusion import (
     plot_confusion_matrix,
 )
 from mlpbench.cli.loading import check_data_fits, class_labels, load_model, recorded
-from mlpbench.cli.options import DEFAULTS
+from mlpbench.cli.options import DEFAULTS, torch_device
 from mlpbench.cli.outputs import check_output_path
 from mlpbench.engines.registry import ENGINES
 from mlpbench.errors import DataError
@@ -51,8 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--device",
+        type=torch_device,
         default=DEFAULTS["device"],
-        help="PyTorch device: cpu or cuda (default: %(default)s; the numpy engine ignores it)",
+        help="PyTorch device: cpu, cuda or cuda:N (default: %(default)s; the numpy engine ignores it)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     parser.add_argument(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -63,6 +64,13 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
+
+
+def torch_device(text: str) -> str:
+    """Return ``text`` if it names a device the torch engines accept: cpu, cuda or cuda:N."""
+    if re.fullmatch(r"cpu|cuda(:[0-9]+)?", text):
+        return text
+    raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:N (a GPU index), got {text!r}")
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -121,7 +129,10 @@ _SHARED_FLAGS: dict[str, dict[str, Any]] = {
         "help": "L2 weight decay added to the gradient, as in torch.optim.SGD (default: %(default)s)",
     },
     "seed": {"type": int, "help": "seeds initial parameters and batch order (default: %(default)s)"},
-    "device": {"help": "PyTorch device: cpu or cuda (default: %(default)s; the numpy engine ignores it)"},
+    "device": {
+        "type": torch_device,
+        "help": "PyTorch device: cpu, cuda or cuda:N (default: %(default)s; the numpy engine ignores it)",
+    },
 }
 
 

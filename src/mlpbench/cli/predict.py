@@ -10,7 +10,7 @@ import numpy as np
 
 from mlpbench.cli.inputs import read_inputs
 from mlpbench.cli.loading import class_labels, load_model, recorded
-from mlpbench.cli.options import DEFAULTS, positive_int
+from mlpbench.cli.options import DEFAULTS, positive_int, torch_device
 from mlpbench.cli.outputs import check_output_path, write_csv
 from mlpbench.engines.registry import ENGINES
 
@@ -40,8 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--device",
+        type=torch_device,
         default=DEFAULTS["device"],
-        help="PyTorch device: cpu or cuda (default: %(default)s; the numpy engine ignores it)",
+        help="PyTorch device: cpu, cuda or cuda:N (default: %(default)s; the numpy engine ignores it)",
     )
     parser.add_argument(
         "--top",
