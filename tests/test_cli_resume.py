@@ -10,6 +10,7 @@ import pytest
 from cli_support import TINY_TRAINING, load_params, run_cli, train_checkpoint
 
 from mlpbench.checkpoint import read_checkpoint
+from mlpbench.data import load_dataset
 
 # float64 with a cosine schedule, momentum and weight decay: every piece of resume
 # state (momentum buffers, schedule position, batch order) affects the result.
@@ -167,6 +168,46 @@ def test_resume_wrong_dataset_rejected(capsys, tmp_path: Path):
     assert "takes 64" in result.err
 
 
+def save_digits_npz(path: Path, scale: float = 1.0) -> Path:
+    data = load_dataset("digits")
+    np.savez(
+        path,
+        x_train=data.x_train * scale,
+        y_train=data.y_train,
+        x_test=data.x_test * scale,
+        y_test=data.y_test,
+    )
+    return path
+
+
+def test_resume_other_values_same_shape_rejected(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
+    before = path.read_bytes()
+    halved = save_digits_npz(tmp_path / "halved.npz", scale=0.5)
+
+    result = run_cli(capsys, "train", "-q", "--resume", path, "--dataset", halved)
+
+    assert result.status == 1
+    assert "differs from the one" in result.err
+    assert "(digits)" in result.err
+    assert "resume without --dataset" in result.err
+    assert path.read_bytes() == before
+
+
+def test_resume_same_data_moved_accepted(capsys, tmp_path: Path):
+    first = save_digits_npz(tmp_path / "first.npz")
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1", "--dataset", first)
+    moved = tmp_path / "moved.npz"
+    first.rename(moved)
+
+    result = run_cli(capsys, "train", "-q", "--resume", path, "--dataset", moved)
+
+    assert result.status == 0, result.err
+    assert read_checkpoint(path).epoch == 3
+
+
 def test_stop_after_needs_save(capsys):
     result = run_cli(capsys, "train", *TINY_TRAINING, "--stop-after", "1")
 
@@ -238,4 +279,19 @@ def test_resume_rejects_turning_on_standardize(capsys, tmp_path: Path):
     assert result.status == 2
     assert "does not match the checkpoint" in result.err
     assert "feature statistics" in result.err
+    assert "drop --standardize" in result.err
     assert path.read_bytes() == before
+
+
+def test_resume_rejects_turning_off_standardize(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1", "--standardize")
+    config = tmp_path / "off.toml"
+    config.write_text("standardize = false\n")
+
+    result = run_cli(capsys, "train", "--resume", path, "--config", config)
+
+    assert result.status == 2
+    assert "--standardize False does not match the checkpoint" in result.err
+    assert "; pass --standardize" in result.err
+    assert "--standardize True" not in result.err

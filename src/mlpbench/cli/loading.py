@@ -2,13 +2,17 @@
 
 A checkpoint written by ``mlpbench train`` records what the model was trained on in
 its ``dataset`` entry (see ``dataset_metadata``): the data set name (or absolute
-path), the class names where the data set has them, and the image shape.
+path), a digest of its training split, the class names where the data set has them,
+and the image shape.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from mlpbench.checkpoint import Checkpoint, read_checkpoint, restore_model
 from mlpbench.data import Dataset, list_datasets
@@ -68,10 +72,37 @@ def dataset_metadata(data: Dataset, requested: str) -> dict[str, Any]:
         name = str(Path(requested).expanduser().resolve())
     return {
         "name": name,
+        "train_sha256": training_data_digest(data),
         "n_classes": data.n_classes,
         "class_names": list(data.class_names) if data.class_names is not None else None,
         "image_shape": list(data.image_shape) if data.image_shape is not None else None,
     }
+
+
+def training_data_digest(data: Dataset) -> str:
+    """Return the SHA-256 hex digest of the training features and labels, with their dtypes and shapes."""
+    digest = hashlib.sha256()
+    for array in (data.x_train, data.y_train):
+        contiguous = np.ascontiguousarray(array)
+        digest.update(f"{contiguous.dtype.str}{contiguous.shape}".encode())
+        digest.update(memoryview(contiguous).cast("B"))
+    return digest.hexdigest()
+
+
+def check_same_training_data(checkpoint: Checkpoint, data: Dataset, path: str | Path) -> None:
+    """Raise DataError unless ``data`` has the training split that ``checkpoint`` was trained on.
+
+    Files without a recorded digest pass: they predate it.
+    """
+    stored = recorded(checkpoint, "train_sha256")
+    if stored is None or stored == training_data_digest(data):
+        return
+    trained_on = recorded(checkpoint, "name")
+    raise DataError(
+        f"the training split of data set {data.name} differs from the one {path} was trained on "
+        f"({trained_on}), and --resume continues that run on its own data; resume without "
+        f"--dataset, or train a new model on {data.name} without --resume"
+    )
 
 
 def recorded(checkpoint: Checkpoint, key: str) -> Any:

@@ -6,7 +6,8 @@ in ``--config``) overrides the optimizer settings (``--lr``, ``--momentum``,
 goes on in batches of the new size) and the total ``--epochs``. Flags fixed by what
 the checkpoint contains must equal the stored values: ``--hidden`` and ``--dtype``
 shape the parameters, and ``--seed`` would have no effect because the saved
-batch-order generator replaces it.
+batch-order generator replaces it. The training data must be the same too:
+``check_same_training_data`` compares them with the digest that the checkpoint records.
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ FIXED_ON_RESUME = {
 
 def _flag(dest: str) -> str:
     return "--" + dest.replace("_", "-")
+
+
+def _fix(dest: str, stored: Any) -> str:
+    """Say how to make flag ``dest`` match the stored value; an on/off flag takes no value."""
+    flag = _flag(dest)
+    if isinstance(stored, bool):
+        return f"pass {flag}" if stored else f"drop {flag}"
+    return f"drop {flag} or pass {flag} {_show(stored)}"
 
 
 def _show(value: Any) -> str:
@@ -64,8 +73,7 @@ def resumed_settings(
             if dest in FIXED_ON_RESUME:
                 parser.error(
                     f"{_flag(dest)} {_show(flags[dest])} does not match the checkpoint {args.resume}, "
-                    f"which has {dest} {_show(value)} ({FIXED_ON_RESUME[dest]}); "
-                    f"drop {_flag(dest)} or pass {_flag(dest)} {_show(value)}"
+                    f"which has {dest} {_show(value)} ({FIXED_ON_RESUME[dest]}); {_fix(dest, value)}"
                 )
             logger.info(
                 "resuming with %s %s (the checkpoint has %s)", _flag(dest), _show(flags[dest]), _show(value)

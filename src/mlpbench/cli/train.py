@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from mlpbench.checkpoint import read_checkpoint, save_checkpoint
-from mlpbench.cli.loading import check_data_fits, dataset_metadata, restore_into
+from mlpbench.cli.loading import check_data_fits, check_same_training_data, dataset_metadata, restore_into
 from mlpbench.cli.options import (
     add_data_arguments,
     add_training_arguments,
@@ -154,6 +154,7 @@ def _build_model(
         return model, data, dataset
 
     check_data_fits(checkpoint, data, args.resume)
+    check_same_training_data(checkpoint, data, args.resume)
     order_restored = restore_into(model, checkpoint, args.resume)
     model.warm_start = True
     logger.info("resuming %s at epoch %d of %d", args.resume, model.epoch_, model.epochs)
