@@ -16,6 +16,7 @@ from PIL import Image
 from mlpbench import NumpyMLP
 from mlpbench.cli import main
 from mlpbench.cli.train import _smaller_lr_hint
+from mlpbench.data import load_dataset
 
 
 @pytest.fixture(scope="module")
@@ -201,6 +202,30 @@ def test_unknown_device_rejected_before_work(capsys, command: list[str]):
 
     assert result.status == 2
     assert f"mlpbench {command[0]}: error: argument --device: expected cpu, cuda or cuda:N" in result.err
+
+
+def test_label_gap_warns_in_train(capsys, tmp_path: Path):
+    data = load_dataset("digits")
+    y_train = data.y_train.copy()
+    y_train[5] = 12
+    path = save_npz_dataset(tmp_path / "stray.npz", data.x_train, y_train)
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", path)
+
+    assert result.status == 0, result.err
+    assert "no training sample has labels 10, 11, although the labels run up to 12" in result.err
+    assert "if 12 is a typo or the labels start at 1, renumber them 0..K-1" in result.err
+
+
+def test_label_gap_silent_in_evaluate(capsys, checkpoint: Path, tmp_path: Path):
+    data = load_dataset("digits")
+    kept = data.y_train != 8
+    path = save_npz_dataset(tmp_path / "no-eights.npz", data.x_train[kept], data.y_train[kept])
+
+    result = run_cli(capsys, "evaluate", "-q", checkpoint, "--dataset", path)
+
+    assert result.status == 0, result.err
+    assert "no training sample" not in result.err
 
 # ----- divergence -------------------------------------------------------------------------
 

@@ -137,6 +137,31 @@ def test_npz_integer_pixels_above_1_divided_by_255(tmp_path) -> None:
     np.testing.assert_array_equal(dataset.x_test, np.full((1, 3), 1 / 255, dtype=np.float32))
 
 
+def test_npz_low_whole_numbers_warn_before_scaling(tmp_path, caplog) -> None:
+    path = tmp_path / "four-bit.npz"
+    x_train = np.array([[0, 7, 16]], dtype=np.int64)
+    np.savez(path, x_train=x_train, y_train=[0], x_test=np.array([[1, 2, 3]]), y_test=[0])
+
+    with caplog.at_level("WARNING", logger="mlpbench"):
+        dataset = load_dataset(path)
+
+    np.testing.assert_array_equal(dataset.x_train, _scaled(x_train))
+    assert len(caplog.records) == 1
+    assert "the whole-number values reach only 16" in caplog.text
+    assert "features end up in [0, 0.063]" in caplog.text
+
+
+def test_npz_full_byte_range_scales_silently(tmp_path, caplog) -> None:
+    path = tmp_path / "eight-bit.npz"
+    x_train = np.array([[0, 128, 255]], dtype=np.uint8)
+    np.savez(path, x_train=x_train, y_train=[0], x_test=np.array([[1, 2, 3]], dtype=np.uint8), y_test=[0])
+
+    with caplog.at_level("WARNING", logger="mlpbench"):
+        load_dataset(path)
+
+    assert caplog.records == []
+
+
 @pytest.mark.parametrize(
     ("arrays", "expected"),
     [

@@ -104,6 +104,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _compare(args: argparse.Namespace, folder: Path) -> int:
     from mlpbench.bench.compare import CompareConfig, run_comparison
     from mlpbench.bench.report import print_summary, save_parameter_files, write_outputs
+    from mlpbench.cli.loading import warn_untrained_classes
     from mlpbench.data import load_dataset
 
     data = load_dataset(args.dataset, dtype=args.dtype, data_dir=args.data_dir)
@@ -114,6 +115,7 @@ def _compare(args: argparse.Namespace, folder: Path) -> int:
         len(data.y_test),
         data.x_train.shape[1],
     )
+    warn_untrained_classes(data)
     config = CompareConfig(
         engines=args.engines,
         settings=model_settings(args),

@@ -9,6 +9,7 @@ and the image shape.
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from mlpbench.data import Dataset, list_datasets
 from mlpbench.engines.base import MLPEstimator
 from mlpbench.engines.registry import ENGINES, create_engine
 from mlpbench.errors import CheckpointError, DataError
+
+logger = logging.getLogger("mlpbench")
 
 
 def default_engine(checkpoint: Checkpoint) -> str:
@@ -102,6 +105,31 @@ def check_same_training_data(checkpoint: Checkpoint, data: Dataset, path: str | 
         f"the training split of data set {data.name} differs from the one {path} was trained on "
         f"({trained_on}), and --resume continues that run on its own data; resume without "
         f"--dataset, or train a new model on {data.name} without --resume"
+    )
+
+
+def warn_untrained_classes(data: Dataset) -> None:
+    """Log a warning when a class below ``data.n_classes`` has no training sample.
+
+    A file-based data set has as many classes as its largest label plus one, so a gap
+    means a stray label (12 among 0..9) or labels that start at 1, and the model gets
+    outputs that it cannot learn.
+    """
+    missing = np.flatnonzero(np.bincount(data.y_train, minlength=data.n_classes) == 0)
+    if not missing.size:
+        return
+    listed = ", ".join(str(label) for label in missing[:5]) + (", ..." if missing.size > 5 else "")
+    largest = data.n_classes - 1
+    logger.warning(
+        "data set %s: no training sample has %s %s, although the labels run up to %d, so the "
+        "model gets %d outputs and cannot learn those classes; if %d is a typo or the labels start "
+        "at 1, renumber them 0..K-1",
+        data.name,
+        "label" if missing.size == 1 else "labels",
+        listed,
+        largest,
+        data.n_classes,
+        largest,
     )
 
 

@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 
 from mlpbench.checkpoint import read_checkpoint, save_checkpoint
-from mlpbench.cli.loading import check_data_fits, check_same_training_data, dataset_metadata, restore_into
+from mlpbench.cli.loading import (
+    check_data_fits,
+    check_same_training_data,
+    dataset_metadata,
+    restore_into,
+    warn_untrained_classes,
+)
 from mlpbench.cli.options import (
     add_data_arguments,
     add_training_arguments,
@@ -149,6 +155,7 @@ def _build_model(
         len(data.y_test),
         data.x_train.shape[1],
     )
+    warn_untrained_classes(data)
     model = create_engine(engine, device=args.device, **settings)
     if checkpoint is None:
         return model, data, dataset

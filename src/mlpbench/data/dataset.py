@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from mlpbench.errors import DataError
+
+logger = logging.getLogger("mlpbench")
+
+LOW_PIXEL_MAXIMUM = 128
+"""Maximum below which whole-number data is probably not 8-bit pixels, and scaling it logs a warning."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,7 +105,8 @@ def scale_pixels(
     """Flatten pixel arrays to ``(n, n_features)`` and scale them to [0, 1] in ``dtype``.
 
     Integer data (or floats holding whole numbers only) with a maximum above 1 is
-    divided by 255; the test data is scaled by the same rule as the training data.
+    divided by 255, with a warning when the maximum stays below ``LOW_PIXEL_MAXIMUM``;
+    the test data is scaled by the same rule as the training data.
     Integer data with maximum 0 or 1, and float data already in [0, 1], is kept as
     it is. The division runs in ``dtype``, with no float64 copy for float32 output.
 
@@ -142,6 +149,15 @@ def scale_pixels(
                 "scale the data to [0, 1] or 0..255 first"
             )
         if high > 1:
+            if high < LOW_PIXEL_MAXIMUM:
+                logger.warning(
+                    "%s: the whole-number values reach only %s, yet they are divided by 255 as 8-bit "
+                    "pixels, so the features end up in [0, %.3f]; if they are not 8-bit pixels, "
+                    "scale them to [0, 1] first or pass --standardize",
+                    where,
+                    high,
+                    high / 255,
+                )
             scale = dtype.type(255)
             return np.divide(train, scale, dtype=dtype), np.divide(test, scale, dtype=dtype)
     elif high > 1:
