@@ -148,6 +148,17 @@ def build_console_table(results: Mapping[str, Any]) -> Table:
     return table
 
 
+PARITY_EXPLAINED_ABOVE = 1e-6
+"""Parity differences above this get ``PARITY_EXPLANATION``."""
+
+PARITY_EXPLANATION = (
+    "The engines add in different orders, so they round differently, and each SGD step "
+    "can amplify the difference: more in float32, and more where training is unstable "
+    "(a large --lr, standardized data). The test suite checks that they agree to 1e-9 "
+    "in float64 at stable settings."
+)
+
+
 def print_summary(results: Mapping[str, Any], console: Console | None = None) -> None:
     """Print the table, the fastest engine, the parity line and every warning.
 
@@ -171,14 +182,16 @@ def print_summary(results: Mapping[str, Any], console: Console | None = None) ->
             f"{parity['max_relative_difference']:.2e}, test predictions agree on "
             f"{parity['test_prediction_agreement']:.2%}."
         )
-        if results["config"]["model"]["dtype"] == "float32":
-            lines.append(
-                "In float32 the engines' rounding differences grow as training goes on; with "
-                "--dtype float64 they stay far smaller (the test suite requires 1e-9)."
-            )
+        if parity["max_relative_difference"] > PARITY_EXPLAINED_ABOVE:
+            lines.append(PARITY_EXPLANATION)
     else:
         lines.append(f"Parity (numpy vs torch) not computed: {parity['reason']}.")
     lines.append("Times cover the training steps only; data loading and evaluation are excluded.")
+    lines.append(
+        f"speed vs {REFERENCE_ENGINE} compares median epoch times, while samples/s, GFLOP/s and "
+        "% of peak are medians over whole runs, so they can disagree when epoch times vary; "
+        "report.md defines every column."
+    )
     for line in lines:
         console.print(line, markup=False, highlight=False)
     for message in results["warnings"]:
@@ -389,6 +402,8 @@ def _markdown_parity(results: Mapping[str, Any]) -> str:
         f"The two models predict the same class for {parity['test_prediction_agreement']:.2%} "
         "of the test set."
     )
+    if parity["max_relative_difference"] > PARITY_EXPLAINED_ABOVE:
+        parts.append(PARITY_EXPLANATION)
     rows = [
         [
             entry["name"],
