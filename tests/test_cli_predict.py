@@ -98,6 +98,17 @@ def test_npz_without_known_key_rejected(capsys, checkpoint: Path, tmp_path: Path
     assert_one_line_error(result, "predict", "contains arrays a, b", "x, x_test, images")
 
 
+@pytest.mark.parametrize("name", ["notes.npz", "notes.npy"])
+def test_text_file_named_numpy_rejected(capsys, checkpoint: Path, tmp_path: Path, name: str):
+    inputs = tmp_path / name
+    inputs.write_text("these are notes, not arrays\n")
+
+    result = run_cli(capsys, "predict", "-q", checkpoint, inputs)
+
+    assert_one_line_error(result, "predict", "is neither a .npy array nor a .npz archive", "numpy.save")
+    assert "pickle" not in result.err
+
+
 def test_idx_file_input(capsys, checkpoint: Path, digits_test, tmp_path: Path):
     x, _ = digits_test
     inputs = tmp_path / "images-idx3-ubyte.gz"

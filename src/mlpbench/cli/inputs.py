@@ -17,6 +17,7 @@ from mlpbench.data.dataset import scale_pixels
 from mlpbench.data.idx import GZIP_MAGIC, read_idx
 from mlpbench.errors import DataError
 from mlpbench.images import load_image
+from mlpbench.npzfile import numpy_file_kind
 
 # Array names tried, in this order, in a .npz file that contains more than one array.
 NPZ_KEYS = ("x", "x_test", "images")
@@ -86,6 +87,11 @@ def _square_shape(n_features: int, path: Path) -> tuple[int, int]:
 
 def _load_array(path: Path) -> np.ndarray:
     try:
+        if numpy_file_kind(path) is None:
+            raise DataError(
+                f"{path} is neither a .npy array nor a .npz archive (its first bytes have neither "
+                "signature); save the samples with numpy.save or numpy.savez"
+            )
         loaded = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"cannot read {path} as a NumPy array file: {error}") from error
