@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -167,6 +170,18 @@ def test_profile_prints_table_and_note(profile_run):
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_torch_profile_keeps_kineto_quiet(tmp_path):
+    # In a child process, because Kineto writes to file descriptor 2, outside Python.
+    env = {key: value for key, value in os.environ.items() if key != "KINETO_LOG_LEVEL"}
+    command = [sys.executable, "-m", "mlpbench", "-q", "profile", *TINY, "--engines", "torch"]
+
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+
+    assert done.returncode == 0, done.stderr
+    assert "USDT" not in done.stderr
+    assert "profiler_start" not in done.stderr
+
+
 def test_profile_records_failing_engine(digits):
     config = ProfileConfig(engines=["numpy"], settings={"hidden": [8], "lr": 1e30, "threads": 1})
     entry = run_profile(digits, config)["engines"]["numpy"]

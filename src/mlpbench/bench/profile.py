@@ -41,6 +41,7 @@ import cProfile
 import dataclasses
 import logging
 import math
+import os
 import pstats
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -314,6 +315,9 @@ def _profile_torch(model: MLPEstimator, X: np.ndarray, y: np.ndarray, top: int) 
     from torch.profiler import ProfilerActivity, profile
     from torch.utils.data import DataLoader
 
+    # Kineto, the profiler's backend, prints "USDT: ... profiler_start" lines on stderr
+    # below log level 6; it reads the variable when a profile starts. A user's own setting wins.
+    os.environ.setdefault("KINETO_LOG_LEVEL", "6")
     # NOTE: only CPU activity is recorded. With --device cuda the GEMM kernels run on
     # the GPU, so matmul_s counts only their launch cost and the share is too low.
     profiles = []
