@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from cli_support import run_cli
 
 
@@ -51,7 +54,7 @@ def test_table_shows_missing_as_not_found(capsys, data_env: Path, tmp_path: Path
     assert result.status == 0, result.err
     mnist_line = next(line for line in result.out.splitlines() if " mnist " in line)
     assert " no " in mnist_line
-    assert "not found locally" in mnist_line
+    assert "not found locally; downloaded into the cache on first use" in mnist_line
 
 
 def test_missing_data_dir_rejected(capsys, data_env: Path, tmp_path: Path):
@@ -60,3 +63,18 @@ def test_missing_data_dir_rejected(capsys, data_env: Path, tmp_path: Path):
     assert result.status == 1
     assert "absent" in result.err
     assert len(result.err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("output", [[], ["--json"]])
+def test_closed_stdout_exits_quietly(tmp_path: Path, output: list[str]):
+    # The reading end is closed before the child writes, as when `| head` has exited.
+    # The table goes through rich, the JSON through print.
+    command = [sys.executable, "-m", "mlpbench", "datasets", *output]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    assert child.stdout is not None
+    child.stdout.close()
+    _, stderr = child.communicate(timeout=120)
+
+    assert child.returncode == 1
+    assert b"Broken pipe" not in stderr
+    assert b"error" not in stderr

@@ -303,6 +303,27 @@ def test_normal_run_no_warning(capsys):
     assert result.status == 0
     assert result.err == ""
 
+
+def test_interrupt_names_checkpoint_and_resume(capsys, tmp_path: Path, monkeypatch):
+    path = tmp_path / "run.npz"
+    original = NumpyMLP._run_epoch
+
+    def stop_in_third_epoch(self, X, y):
+        if self.epoch_ == 2:
+            raise KeyboardInterrupt
+        return original(self, X, y)
+
+    monkeypatch.setattr(NumpyMLP, "_run_epoch", stop_in_third_epoch)
+
+    result = run_cli(
+        capsys, "train", "-q", *TINY_TRAINING, "--epochs", "4", "--save", path, "--checkpoint-every", "1"
+    )
+
+    assert result.status == 130
+    assert f"interrupted during epoch 3: {path} holds the last good checkpoint (epoch 2)" in result.err
+    assert f"continue with: mlpbench train --resume {path}" in result.err
+    assert temp_files(tmp_path) == []
+
 # ----- output paths -----------------------------------------------------------------------
 
 

@@ -10,7 +10,9 @@ prints them instead of running (see ``mlpbench.cli.config``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -91,6 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args.handler(args, subparser) or 0)
+    except BrokenPipeError:
+        # The reader of stdout has gone (as in `mlpbench evaluate ... | head`). Point stdout
+        # at /dev/null so that the flush at exit does not fail again, and exit quietly with
+        # status 1, as rich does when a table meets a closed pipe.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (MLPBenchError, ValueError, OSError) as error:
         if args.verbose:
             logger.exception("mlpbench %s failed", args.command)

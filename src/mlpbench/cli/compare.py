@@ -43,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=parse_engines,
         default=parse_engines(DEFAULT_ENGINES),
         metavar="NAMES",
-        help=f"comma list of engines, run in this order (default: {DEFAULT_ENGINES})",
+        help=f"comma list of engines; each round starts one engine later in this list, so no "
+        f"engine always runs first (default: {DEFAULT_ENGINES})",
     )
     parser.add_argument(
         "--repeats",

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     table.add_column("description")
     for row in rows:
         available = "yes" if row["available"] else "no"
-        location = row["location"] or "not found locally"
+        location = row["location"] or "not found locally; downloaded into the cache on first use"
         table.add_row(row["name"], available, location, row["description"])
     console = Console()
     if not console.is_terminal:

@@ -191,6 +191,12 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
             # The epochs before the divergence, which show how the loss grew.
             write_history(args.history, model.history_)
         raise TrainingDivergedError(f"{error} ({_smaller_lr_hint(model)}); {trainer.saved_note()}") from error
+    except KeyboardInterrupt:
+        note = trainer.saved_note()
+        if trainer.saved_epoch is not None:
+            note += f"; continue with: mlpbench train --resume {trainer.save_path}"
+        logger.warning("interrupted during epoch %d: %s", model.epoch_ + 1, note)
+        raise
 
 
 def _smaller_lr_hint(model: MLPEstimator) -> str:
