@@ -290,6 +290,14 @@ def test_dead_relus_warn_smaller_lr(capsys, engine: str):
     assert "did not learn at --lr 5; try a smaller --lr (for example --lr 0.05, the default)" in warning
 
 
+def test_sklearn_huge_lr_warns(capsys):
+    # scikit-learn clips its probabilities, so its loss never overflows into a divergence error.
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--engine", "sklearn", "--lr", "50")
+
+    assert result.status == 0
+    assert "did not learn at --lr 50; try a smaller --lr" in result.err
+
+
 def test_tiny_lr_warns_larger_lr(capsys):
     result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--lr", "1e-7")
 
