@@ -61,6 +61,18 @@ def test_resume_in_other_engine_warns_fresh_order(capsys, tmp_path: Path):
     assert "draws a fresh order from the seed" in result.err
 
 
+def test_resume_in_sklearn_rejected(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
+
+    result = run_cli(capsys, "train", "-q", "--resume", path, "--engine", "sklearn")
+
+    assert result.status == 1
+    assert "the sklearn engine cannot load" in result.err
+    assert "because it builds its state only by training; use --engine numpy or torch" in result.err
+    assert "call fit()" not in result.err
+
+
 def test_resume_damaged_batch_order_rejected(capsys, tmp_path: Path):
     path = tmp_path / "run.npz"
     train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")

@@ -6,6 +6,8 @@ import re
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 import mlpbench.engines.base as base
 from mlpbench import NumpyMLP
@@ -246,8 +248,43 @@ def test_fit_rejects_one_dimensional_x() -> None:
 
 
 def test_predict_before_fit_raises() -> None:
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         NumpyMLP().predict(np.zeros((1, 2)))
+
+
+def test_unfitted_model_has_no_classes() -> None:
+    assert not hasattr(NumpyMLP(), "classes_")
+    assert not hasattr(clone(NumpyMLP(hidden=[4])), "n_features_in_")
+
+
+def test_string_labels_rejected_with_encoder_hint() -> None:
+    with pytest.raises(DataError, match="got dtype <U3; encode other labels with sklearn"):
+        NumpyMLP(hidden=[4], epochs=1).fit(np.zeros((3, 2)), np.array(["cat", "dog", "cat"]))
+
+
+def test_missing_top_class_error_names_n_classes() -> None:
+    model = NumpyMLP(hidden=[4], epochs=1).fit(np.eye(3), np.array([0, 1, 2]))
+
+    with pytest.raises(DataError, match="pass n_classes=K to fit"):
+        model.score(np.eye(3), np.array([0, 1, 3]))
+
+
+def test_integer_hidden_rejected_with_list_hint() -> None:
+    with pytest.raises(ValueError, match=r"such as \[32\] for one layer of 32 units"):
+        NumpyMLP(hidden=32, epochs=1).fit(np.eye(3), np.array([0, 1, 2]))
+
+
+def test_warm_start_fit_past_epochs_warns() -> None:
+    X, y = np.eye(4), np.array([0, 1, 0, 1])
+    model = NumpyMLP(hidden=[4], epochs=2, warm_start=True).fit(X, y)
+    before = [W.copy() for W, _ in model.get_parameters()]
+
+    with pytest.warns(UserWarning, match="fit\\(\\) trained nothing: .* already run 2 of its epochs=2"):
+        model.fit(X, y)
+
+    assert model.epoch_ == 2
+    for W_before, (W_after, _) in zip(before, model.get_parameters(), strict=True):
+        np.testing.assert_array_equal(W_after, W_before)
 
 
 # ----- chunked predict ------------------------------------------------------------------

@@ -54,9 +54,10 @@ def restore_into(model: MLPEstimator, checkpoint: Checkpoint, path: str | Path) 
     try:
         return restore_model(model, checkpoint, str(path))
     except RuntimeError as error:
-        # An engine that can only build its state by training raises RuntimeError here.
+        # An engine that can only build its state by training (sklearn) raises RuntimeError here.
         raise CheckpointError(
-            f"the {model.engine_name} engine cannot load {path}: {error}; use --engine numpy or torch"
+            f"the {model.engine_name} engine cannot load {path}, because it builds its state "
+            "only by training; use --engine numpy or torch"
         ) from error
 
 

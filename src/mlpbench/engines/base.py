@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, Self
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError
 
 from mlpbench.errors import DataError, TrainingDivergedError
 from mlpbench.threads import limit_threads
@@ -209,7 +211,9 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         self._validate_hyperparameters()
         X = self._validate_X(X, check_features=self.warm_start and self.is_fitted)
         if not (self.warm_start and self.is_fitted):
-            classes = int(n_classes) if n_classes is not None else int(np.max(y, initial=-1)) + 1
+            if n_classes is None:
+                n_classes = int(np.max(self._integer_labels(y), initial=-1)) + 1
+            classes = int(n_classes)
             self.initialize(X.shape[1], max(classes, 1))
             if self.standardize:
                 self._fit_standardization(X)
@@ -222,6 +226,14 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             self.batch_order_ = self.batch_order_.with_batch_size(self.batch_size)
 
         stop = self.epochs if n_epochs is None else min(self.epochs, self.epoch_ + n_epochs)
+        if stop <= self.epoch_:
+            warnings.warn(
+                f"fit() trained nothing: this warm-started model has already run {self.epoch_} of "
+                f"its epochs={self.epochs}, which is the total of the run, not a count per call; "
+                "raise epochs with set_params(epochs=...) to train further",
+                UserWarning,
+                stacklevel=2,
+            )
         with limit_threads(self.threads):
             X_engine, y_engine = self._to_engine(X, y)
             while self.epoch_ < stop:
@@ -371,7 +383,9 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
 
     def _check_fitted(self) -> None:
         if not self.is_fitted:
-            raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit() or load() first")
+            # NotFittedError is both a ValueError and an AttributeError, so hasattr() on
+            # classes_ and scikit-learn's own checks see an unfitted model as they expect.
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() or load() first")
 
     def _validate_X(self, X: np.ndarray, *, check_features: bool) -> np.ndarray:
         X = np.asarray(X)
@@ -392,20 +406,30 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             )
         return X
 
+    @staticmethod
+    def _integer_labels(y: np.ndarray) -> np.ndarray:
+        """Return ``y`` as an int64 array, or raise DataError for labels that are not whole numbers."""
+        y = np.asarray(y)
+        if np.issubdtype(y.dtype, np.integer):
+            return y.astype(np.int64, copy=False)
+        if np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(np.mod(y, 1) == 0):
+            return y.astype(np.int64)
+        raise DataError(
+            f"y must hold integer class labels 0..K-1, got dtype {y.dtype}; encode other labels "
+            "with sklearn.preprocessing.LabelEncoder"
+        )
+
     def _validate_y(self, y: np.ndarray, n_rows: int) -> np.ndarray:
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != n_rows:
             raise DataError(f"y must have shape ({n_rows},) to match X, got {y.shape}")
-        if not np.issubdtype(y.dtype, np.integer):
-            if np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0):
-                y = y.astype(np.int64)
-            else:
-                raise DataError(f"y must hold integer class labels, got dtype {y.dtype}")
+        y = self._integer_labels(y)
         n_classes = self.n_classes_
         bad = (y < 0) | (y >= n_classes)
         if bad.any():
             raise DataError(
                 f"label {y[bad][0]} at row {np.flatnonzero(bad)[0]} is outside 0..{n_classes - 1}; "
-                f"the model has {n_classes} classes"
+                f"the model has {n_classes} classes (when the training labels miss the top "
+                "classes, pass n_classes=K to fit)"
             )
-        return y.astype(np.int64, copy=False)
+        return y

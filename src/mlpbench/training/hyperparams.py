@@ -24,6 +24,11 @@ def validate_hyperparameters(
     dtype: str,
 ) -> None:
     """Raise ValueError naming the first invalid value and the accepted range."""
+    if isinstance(hidden, int | np.integer | str):
+        raise ValueError(
+            f"hidden must be a list of layer sizes, such as [{hidden}] for one layer of "
+            f"{hidden} units, got {hidden!r}"
+        )
     for size in hidden:
         if isinstance(size, bool) or not isinstance(size, int | np.integer) or size <= 0:
             raise ValueError(
