@@ -61,6 +61,20 @@ def test_resume_in_other_engine_warns_fresh_order(capsys, tmp_path: Path):
     assert "draws a fresh order from the seed" in result.err
 
 
+def test_print_config_shows_resumed_settings(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "6", "--lr", "0.1", "--batch-size", "32", "--stop-after", "2")
+
+    result = run_cli(capsys, "train", "--resume", path, "--print-config")
+
+    assert result.status == 0, result.err
+    lines = result.out.splitlines()
+    assert "epochs = 6" in lines
+    assert "batch-size = 32" in lines
+    assert "lr = 0.1" in lines
+    assert "hidden = [16]" in lines
+
+
 def test_resume_in_sklearn_rejected(capsys, tmp_path: Path):
     path = tmp_path / "run.npz"
     train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")

@@ -89,6 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         validate = getattr(args, "validate", None)
         if validate is not None:
             validate(args, subparser)
+        resolve = getattr(args, "resolve_config", None)
+        try:
+            if resolve is not None:
+                resolve(args, subparser)
+        except (MLPBenchError, ValueError, OSError) as error:
+            print(f"mlpbench {args.command}: error: {error}", file=sys.stderr)
+            return 1
         sys.stdout.write(format_config(args, subparser))
         return 0
     try:

@@ -90,7 +90,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="train only N epochs in this run, then save; the schedule still spans --epochs, "
         "so --resume continues it exactly",
     )
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, resolve_config=_resolve_resumed_config)
+
+
+def _resolve_resumed_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """For ``--print-config`` with ``--resume``: put the settings the run would use into ``args``."""
+    if not args.resume:
+        return
+    checkpoint = read_checkpoint(args.resume)
+    for dest, value in resumed_settings(args, checkpoint, parser).items():
+        setattr(args, dest, value)
+    args.engine = resumed_engine(args, checkpoint)
+    args.dataset = resumed_dataset(args, checkpoint)
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
