@@ -312,8 +312,8 @@ def test_normal_run_no_warning(capsys):
     assert result.err == ""
 
 
-def test_interrupt_names_checkpoint_and_resume(capsys, tmp_path: Path, monkeypatch):
-    path = tmp_path / "run.npz"
+def interrupt_in_third_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make NumpyMLP raise KeyboardInterrupt, as Ctrl-C does, when its third epoch starts."""
     original = NumpyMLP._run_epoch
 
     def stop_in_third_epoch(self, X, y):
@@ -322,6 +322,21 @@ def test_interrupt_names_checkpoint_and_resume(capsys, tmp_path: Path, monkeypat
         return original(self, X, y)
 
     monkeypatch.setattr(NumpyMLP, "_run_epoch", stop_in_third_epoch)
+
+
+def test_interrupt_without_checkpoints_names_the_flag(capsys, tmp_path: Path, monkeypatch):
+    interrupt_in_third_epoch(monkeypatch)
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--epochs", "4", "--save", tmp_path / "run.npz")
+
+    assert result.status == 130
+    assert "run.npz was not written, so the 2 finished epoch(s) are lost" in result.err
+    assert "--checkpoint-every 1" in result.err
+
+
+def test_interrupt_names_checkpoint_and_resume(capsys, tmp_path: Path, monkeypatch):
+    path = tmp_path / "run.npz"
+    interrupt_in_third_epoch(monkeypatch)
 
     result = run_cli(
         capsys, "train", "-q", *TINY_TRAINING, "--epochs", "4", "--save", path, "--checkpoint-every", "1"

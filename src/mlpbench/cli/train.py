@@ -206,6 +206,11 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         note = trainer.saved_note()
         if trainer.saved_epoch is not None:
             note += f"; continue with: mlpbench train --resume {trainer.save_path}"
+        elif model.epoch_ > 0:
+            note += (
+                f", so the {model.epoch_} finished epoch(s) are lost; with --save and "
+                "--checkpoint-every 1 an interrupted run keeps every finished epoch"
+            )
         logger.warning("interrupted during epoch %d: %s", model.epoch_ + 1, note)
         raise
 
