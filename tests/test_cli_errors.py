@@ -213,8 +213,29 @@ def test_label_gap_warns_in_train(capsys, tmp_path: Path):
     result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", path)
 
     assert result.status == 0, result.err
-    assert "no training sample has labels 10, 11, although the labels run up to 12" in result.err
-    assert "if 12 is a typo or the labels start at 1, renumber them 0..K-1" in result.err
+    assert "no training sample has labels 10, 11, although the labels of both splits" in result.err
+    assert "run up to 12" in result.err
+    assert "the usual cause is a stray label 12: correct it" in result.err
+
+
+def test_labels_from_one_warn_renumber(capsys, tmp_path: Path):
+    data = load_dataset("digits")
+    path = save_npz_dataset(tmp_path / "from-one.npz", data.x_train, data.y_train + 1)
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", path)
+
+    assert result.status == 0, result.err
+    assert "no training sample has label 0," in result.err
+    assert "cannot learn that class; the usual cause is labels that start at 1: renumber them" in result.err
+
+
+def test_batch_larger_than_data_warns(capsys):
+    arguments = ("--hidden", "16", "--epochs", "1", "--threads", "1", "--batch-size", "5000")
+    result = run_cli(capsys, "train", "-q", *arguments)
+
+    assert result.status == 0, result.err
+    assert "--batch-size 5000 is larger than the 1437 training rows" in result.err
+    assert "each epoch is a single step" in result.err
 
 
 def test_label_gap_silent_in_evaluate(capsys, checkpoint: Path, tmp_path: Path):

@@ -105,7 +105,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _compare(args: argparse.Namespace, folder: Path) -> int:
     from mlpbench.bench.compare import CompareConfig, run_comparison
     from mlpbench.bench.report import print_summary, save_parameter_files, write_outputs
-    from mlpbench.cli.loading import warn_untrained_classes
+    from mlpbench.cli.loading import warn_about_training_data
     from mlpbench.data import load_dataset
 
     data = load_dataset(args.dataset, dtype=args.dtype, data_dir=args.data_dir)
@@ -116,7 +116,7 @@ def _compare(args: argparse.Namespace, folder: Path) -> int:
         len(data.y_test),
         data.x_train.shape[1],
     )
-    warn_untrained_classes(data)
+    warn_about_training_data(data, args.batch_size)
     config = CompareConfig(
         engines=args.engines,
         settings=model_settings(args),

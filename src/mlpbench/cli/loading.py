@@ -109,28 +109,51 @@ def check_same_training_data(checkpoint: Checkpoint, data: Dataset, path: str | 
     )
 
 
-def warn_untrained_classes(data: Dataset) -> None:
+def warn_about_training_data(data: Dataset, batch_size: int) -> None:
+    """Log a warning for training data that trains badly though it loads: see the two checks."""
+    _warn_untrained_classes(data)
+    n_rows = len(data.y_train)
+    if batch_size > n_rows:
+        logger.warning(
+            "--batch-size %d is larger than the %d training rows, so each epoch is a single "
+            "step over all of them; pass a smaller --batch-size",
+            batch_size,
+            n_rows,
+        )
+
+
+def _untrained_class_cause(counts: np.ndarray, missing: np.ndarray) -> str:
+    """Name the likely cause of classes without training samples, and its fix."""
+    largest = len(counts) - 1
+    if missing.tolist() == [0]:
+        return "labels that start at 1: renumber them 0..K-1"
+    if counts[largest] <= 2 and largest - 1 in missing:
+        return f"a stray label {largest}: correct it"
+    return "a training split that lacks those classes: add samples of every class"
+
+
+def _warn_untrained_classes(data: Dataset) -> None:
     """Log a warning when a class below ``data.n_classes`` has no training sample.
 
     A file-based data set has as many classes as its largest label plus one, so a gap
-    means a stray label (12 among 0..9) or labels that start at 1, and the model gets
-    outputs that it cannot learn.
+    means a stray label (12 among 0..9), labels that start at 1, or a training split
+    without some classes, and the model gets outputs that it cannot learn.
     """
-    missing = np.flatnonzero(np.bincount(data.y_train, minlength=data.n_classes) == 0)
+    counts = np.bincount(data.y_train, minlength=data.n_classes)
+    missing = np.flatnonzero(counts == 0)
     if not missing.size:
         return
     listed = ", ".join(str(label) for label in missing[:5]) + (", ..." if missing.size > 5 else "")
-    largest = data.n_classes - 1
     logger.warning(
-        "data set %s: no training sample has %s %s, although the labels run up to %d, so the "
-        "model gets %d outputs and cannot learn those classes; if %d is a typo or the labels start "
-        "at 1, renumber them 0..K-1",
+        "data set %s: no training sample has %s %s, although the labels of both splits run up "
+        "to %d, so the model gets %d outputs and cannot learn %s; the usual cause is %s",
         data.name,
         "label" if missing.size == 1 else "labels",
         listed,
-        largest,
+        data.n_classes - 1,
         data.n_classes,
-        largest,
+        "that class" if missing.size == 1 else "those classes",
+        _untrained_class_cause(counts, missing),
     )
 
 
