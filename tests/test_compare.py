@@ -336,3 +336,26 @@ def test_report_explains_large_parity_gap(compare_run, difference, explained):
     text = _markdown_parity(results)
 
     assert ("each SGD step can amplify the difference" in text) is explained
+
+
+@pytest.mark.parametrize(
+    ("agreement", "dtype", "expected"),
+    [
+        (0.556, "float32", "rerun with --dtype float64"),
+        (0.556, "float64", "a smaller --lr usually brings them together"),
+        (0.995, "float32", None),
+    ],
+)
+def test_parity_gap_warning(agreement, dtype, expected):
+    from mlpbench.bench.compare import _parity_warnings
+
+    parity = {"status": "ok", "test_prediction_agreement": agreement, "max_relative_difference": 1.1}
+
+    messages = _parity_warnings(parity, dtype)
+
+    if expected is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1
+        assert "predict the same test class for only 55.6% of samples" in messages[0]
+        assert expected in messages[0]

@@ -279,6 +279,7 @@ def run_comparison(
         gc.unfreeze()
 
     _summarize_engines(engines)
+    parity = _parity(models, engines, data)
     results = {
         "schema_version": SCHEMA_VERSION,
         "mlpbench_version": __version__,
@@ -287,8 +288,8 @@ def run_comparison(
         "peak": peak.to_dict(),
         "peak_torch": peak_torch,
         "engines": engines,
-        "parity": _parity(models, engines, data),
-        "warnings": _warnings(engines) + _peak_warnings(peak, engines),
+        "parity": parity,
+        "warnings": _warnings(engines) + _peak_warnings(peak, engines) + _parity_warnings(parity, dtype),
     }
     return Comparison(results=results, models=models)
 
@@ -468,6 +469,10 @@ def _summarize_engines(engines: dict[str, dict[str, Any]]) -> None:
             entry["summary"]["speed_vs_numpy"] = speed
 
 
+PARITY_AGREEMENT_WARNING = 0.99
+"""Below this share of equal test predictions, compare warns about the parity gap."""
+
+
 def _parity(models: dict[str, MLPEstimator], engines: dict[str, Any], data: Dataset) -> dict[str, Any]:
     parity: dict[str, Any] = {
         "engines": list(PARITY_ENGINES),
@@ -493,6 +498,22 @@ def _parity(models: dict[str, MLPEstimator], engines: dict[str, Any], data: Data
     parity["test_prediction_agreement"] = float(agreement)
     parity["status"] = "ok"
     return parity
+
+
+def _parity_warnings(parity: dict[str, Any], dtype: str) -> list[str]:
+    """Warn when numpy and torch end far apart, which looks like a bug but rarely is one."""
+    if parity["status"] != "ok" or parity["test_prediction_agreement"] >= PARITY_AGREEMENT_WARNING:
+        return []
+    if dtype == "float32":
+        check = "rerun with --dtype float64, where they stay close unless training is unstable"
+    else:
+        check = "a smaller --lr usually brings them together"
+    return [
+        f"numpy and torch predict the same test class for only "
+        f"{parity['test_prediction_agreement']:.1%} of samples (parameters differ by up to "
+        f"{parity['max_relative_difference']:.2g}); both compute the same steps, but rounding "
+        f"differences grow during unstable training; {check}"
+    ]
 
 
 def _warnings(engines: dict[str, dict[str, Any]]) -> list[str]:
