@@ -17,6 +17,7 @@ from mlpbench.bench.flops import epoch_flops
 from mlpbench.bench.report import print_summary
 from mlpbench.cli import main
 from mlpbench.cli.compare import prepare_output_folder
+from mlpbench.data import load_dataset
 from mlpbench.engines import registry
 from mlpbench.engines.numpy_engine import NumpyMLP
 
@@ -359,3 +360,17 @@ def test_parity_gap_warning(agreement, dtype, expected):
         assert len(messages) == 1
         assert "predict the same test class for only 55.6% of samples" in messages[0]
         assert expected in messages[0]
+
+
+def test_compare_saves_data_warnings(tmp_path):
+    data = load_dataset("digits")
+    path = tmp_path / "from-one.npz"
+    np.savez(path, x_train=data.x_train, y_train=data.y_train + 1, x_test=data.x_test, y_test=data.y_test + 1)
+    arguments = ["--dataset", str(path), "--engines", "numpy", "--repeats", "1", "--warmup", "0"]
+    arguments += ["--epochs", "1", "--hidden", "8", "--threads", "1", "--out", str(tmp_path / "out")]
+
+    assert main(["-q", "compare", *arguments]) == 0
+
+    results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    assert any("no training sample has label 0" in message for message in results["warnings"])
+    assert "labels that start at 1" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")

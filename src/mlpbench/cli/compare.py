@@ -105,7 +105,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _compare(args: argparse.Namespace, folder: Path) -> int:
     from mlpbench.bench.compare import CompareConfig, run_comparison
     from mlpbench.bench.report import print_summary, save_parameter_files, write_outputs
-    from mlpbench.cli.loading import warn_about_training_data
+    from mlpbench.cli.loading import training_data_warnings
     from mlpbench.data import load_dataset
 
     data = load_dataset(args.dataset, dtype=args.dtype, data_dir=args.data_dir)
@@ -116,7 +116,9 @@ def _compare(args: argparse.Namespace, folder: Path) -> int:
         len(data.y_test),
         data.x_train.shape[1],
     )
-    warn_about_training_data(data, args.batch_size)
+    data_warnings = training_data_warnings(data, args.batch_size)
+    for message in data_warnings:
+        logger.warning(message)
     config = CompareConfig(
         engines=args.engines,
         settings=model_settings(args),
@@ -132,6 +134,8 @@ def _compare(args: argparse.Namespace, folder: Path) -> int:
             _log_run(record)
 
         comparison = run_comparison(data, config, on_run=on_run)
+    # Saved with the results and repeated in the summary, so the files show them too.
+    comparison.results["warnings"] = data_warnings + comparison.results["warnings"]
 
     save_parameter_files(comparison.models, comparison.results, folder)
     write_outputs(comparison.results, folder)

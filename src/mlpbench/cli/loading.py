@@ -109,17 +109,19 @@ def check_same_training_data(checkpoint: Checkpoint, data: Dataset, path: str | 
     )
 
 
-def warn_about_training_data(data: Dataset, batch_size: int) -> None:
-    """Log a warning for training data that trains badly though it loads: see the two checks."""
-    _warn_untrained_classes(data)
+def training_data_warnings(data: Dataset, batch_size: int) -> list[str]:
+    """Return warnings about data that loads but trains badly: classes without samples, or few rows."""
+    messages = []
+    untrained = _untrained_classes_message(data)
+    if untrained is not None:
+        messages.append(untrained)
     n_rows = len(data.y_train)
     if batch_size > n_rows:
-        logger.warning(
-            "--batch-size %d is larger than the %d training rows, so each epoch is a single "
-            "step over all of them; pass a smaller --batch-size",
-            batch_size,
-            n_rows,
+        messages.append(
+            f"--batch-size {batch_size} is larger than the {n_rows} training rows, so each epoch "
+            "is a single step over all of them; pass a smaller --batch-size"
         )
+    return messages
 
 
 def _untrained_class_cause(counts: np.ndarray, missing: np.ndarray) -> str:
@@ -132,28 +134,24 @@ def _untrained_class_cause(counts: np.ndarray, missing: np.ndarray) -> str:
     return "a training split that lacks those classes: add samples of every class"
 
 
-def _warn_untrained_classes(data: Dataset) -> None:
-    """Log a warning when a class below ``data.n_classes`` has no training sample.
+def _untrained_classes_message(data: Dataset) -> str | None:
+    """Describe the classes below ``data.n_classes`` that have no training sample, if any.
 
-    A file-based data set has as many classes as its largest label plus one, so a gap
-    means a stray label (12 among 0..9), labels that start at 1, or a training split
-    without some classes, and the model gets outputs that it cannot learn.
+    A file-based data set has as many classes as its largest label plus one. A gap
+    comes from a stray label (12 among 0..9), labels that start at 1, or a training
+    split without some classes. The model then gets outputs that it cannot learn.
     """
     counts = np.bincount(data.y_train, minlength=data.n_classes)
     missing = np.flatnonzero(counts == 0)
     if not missing.size:
-        return
+        return None
     listed = ", ".join(str(label) for label in missing[:5]) + (", ..." if missing.size > 5 else "")
-    logger.warning(
-        "data set %s: no training sample has %s %s, although the labels of both splits run up "
-        "to %d, so the model gets %d outputs and cannot learn %s; the usual cause is %s",
-        data.name,
-        "label" if missing.size == 1 else "labels",
-        listed,
-        data.n_classes - 1,
-        data.n_classes,
-        "that class" if missing.size == 1 else "those classes",
-        _untrained_class_cause(counts, missing),
+    return (
+        f"data set {data.name}: no training sample has {'label' if missing.size == 1 else 'labels'} "
+        f"{listed}, although the labels of both splits run up to {data.n_classes - 1}, so the model "
+        f"gets {data.n_classes} outputs and cannot learn "
+        f"{'that class' if missing.size == 1 else 'those classes'}; the usual cause is "
+        f"{_untrained_class_cause(counts, missing)}"
     )
 
 

@@ -23,7 +23,7 @@ from mlpbench.cli.loading import (
     check_same_training_data,
     dataset_metadata,
     restore_into,
-    warn_about_training_data,
+    training_data_warnings,
 )
 from mlpbench.cli.options import (
     add_data_arguments,
@@ -166,7 +166,8 @@ def _build_model(
         len(data.y_test),
         data.x_train.shape[1],
     )
-    warn_about_training_data(data, settings["batch_size"])
+    for message in training_data_warnings(data, settings["batch_size"]):
+        logger.warning(message)
     model = create_engine(engine, device=args.device, **settings)
     if checkpoint is None:
         return model, data, dataset
