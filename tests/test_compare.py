@@ -374,3 +374,19 @@ def test_compare_saves_data_warnings(tmp_path):
     results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
     assert any("no training sample has label 0" in message for message in results["warnings"])
     assert "labels that start at 1" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+
+
+def test_interrupted_compare_says_nothing_saved(tmp_path, capsys, monkeypatch):
+    import mlpbench.bench.compare as compare_module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compare_module, "run_comparison", interrupted)
+    out = tmp_path / "out"
+
+    status = main(["-q", "compare", *FAST_ARGUMENTS, "--out", str(out)])
+
+    assert status == 130
+    assert "interrupted before compare wrote its results" in capsys.readouterr().err
+    assert not out.exists()

@@ -7,6 +7,7 @@ import contextlib
 import csv
 import datetime
 import io
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -14,6 +15,8 @@ from typing import Any, BinaryIO
 
 from mlpbench.atomic import atomic_write_with
 from mlpbench.errors import OutputError
+
+logger = logging.getLogger("mlpbench")
 
 
 def check_output_path(path: str | Path | None, flag: str) -> None:
@@ -125,7 +128,15 @@ def run_in_new_folder(
     except FileExistsError as error:
         parser.error(str(error))
     with removed_if_left_empty(folder, existed):
-        return body(folder)
+        try:
+            return body(folder)
+        except KeyboardInterrupt:
+            if not any(folder.iterdir()):
+                logger.warning(
+                    "interrupted before %s wrote its results, which it does at the end; nothing was saved",
+                    kind,
+                )
+            raise
 
 
 @contextlib.contextmanager
