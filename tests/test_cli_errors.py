@@ -229,6 +229,20 @@ def test_labels_from_one_warn_renumber(capsys, tmp_path: Path):
     assert "cannot learn that class; the usual cause is labels that start at 1: renumber them" in result.err
 
 
+def test_missing_zero_with_zero_in_test_blames_split(capsys, tmp_path: Path):
+    data = load_dataset("digits")
+    kept = data.y_train != 0
+    path = tmp_path / "no-zeros.npz"
+    np.savez(path, x_train=data.x_train[kept], y_train=data.y_train[kept],
+             x_test=data.x_test, y_test=data.y_test)
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", path)
+
+    assert result.status == 0, result.err
+    assert "the usual cause is a training split that lacks those classes" in result.err
+    assert "start at 1" not in result.err
+
+
 def test_batch_larger_than_data_warns(capsys):
     arguments = ("--hidden", "16", "--epochs", "1", "--threads", "1", "--batch-size", "5000")
     result = run_cli(capsys, "train", "-q", *arguments)
@@ -351,8 +365,19 @@ def test_interrupt_without_checkpoints_names_the_flag(capsys, tmp_path: Path, mo
     result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--epochs", "4", "--save", tmp_path / "run.npz")
 
     assert result.status == 130
-    assert "run.npz was not written, so the 2 finished epoch(s) are lost" in result.err
+    assert "run.npz was not written, so the 2 epoch(s) finished in this run are lost" in result.err
     assert "--checkpoint-every 1" in result.err
+
+
+def test_interrupt_in_resumed_run_counts_its_own_epochs(capsys, tmp_path: Path, monkeypatch):
+    first = tmp_path / "first.npz"
+    train_checkpoint(capsys, first, "--epochs", "4", "--stop-after", "1")
+    interrupt_in_third_epoch(monkeypatch)
+
+    result = run_cli(capsys, "train", "-q", "--resume", first, "--save", tmp_path / "second.npz")
+
+    assert result.status == 130
+    assert "so the 1 epoch(s) finished in this run are lost" in result.err
 
 
 def test_interrupt_names_checkpoint_and_resume(capsys, tmp_path: Path, monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -219,6 +220,35 @@ def test_resume_other_values_same_shape_rejected(capsys, tmp_path: Path):
     assert "(digits)" in result.err
     assert "resume without --dataset" in result.err
     assert path.read_bytes() == before
+
+
+def test_resume_after_data_changed_in_place_rejected(capsys, tmp_path: Path):
+    data_path = save_digits_npz(tmp_path / "digits.npz")
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1", "--dataset", data_path)
+    save_digits_npz(data_path, scale=0.5)
+
+    result = run_cli(capsys, "train", "-q", "--resume", path)
+
+    assert result.status == 1
+    assert "has changed since" in result.err
+    assert "restore the original files, or train a new model without --resume" in result.err
+
+
+def test_resume_without_recorded_digest_accepted(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = dict(archive)
+    dataset = json.loads(str(arrays["dataset"]))
+    del dataset["train_sha256"]
+    arrays["dataset"] = np.array(json.dumps(dataset))
+    np.savez(path, **arrays)
+
+    result = run_cli(capsys, "train", "-q", "--resume", path)
+
+    assert result.status == 0, result.err
+    assert read_checkpoint(path).epoch == 3
 
 
 def test_resume_same_data_moved_accepted(capsys, tmp_path: Path):

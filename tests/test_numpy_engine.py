@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -231,7 +232,7 @@ def test_evaluate_rejects_label_above_range(fitted: NumpyMLP) -> None:
 def test_fit_rejects_fractional_labels(blobs: tuple[np.ndarray, np.ndarray]) -> None:
     X, y = blobs
 
-    with pytest.raises(DataError, match="float64"):
+    with pytest.raises(DataError, match=r"label \d+\.5 at row 0 is not a whole number"):
         NumpyMLP(hidden=[4], epochs=1).fit(X, y + 0.5, n_classes=4)
 
 
@@ -267,6 +268,27 @@ def test_missing_top_class_error_names_n_classes() -> None:
 
     with pytest.raises(DataError, match="pass n_classes=K to fit"):
         model.score(np.eye(3), np.array([0, 1, 3]))
+
+
+def test_fractional_label_named() -> None:
+    with pytest.raises(DataError, match="label 0.5 at row 1 is not a whole number"):
+        NumpyMLP(hidden=[4], epochs=1).fit(np.eye(3), np.array([0.0, 0.5, 2.0]))
+
+
+def test_string_hidden_rejected_with_list_hint() -> None:
+    with pytest.raises(ValueError, match=r"such as \[256, 128\], got '256,128'"):
+        NumpyMLP(hidden="256,128", epochs=1).fit(np.eye(3), np.array([0, 1, 2]))
+
+
+def test_warm_start_zero_epochs_is_silent() -> None:
+    X, y = np.eye(4), np.array([0, 1, 0, 1])
+    model = NumpyMLP(hidden=[4], epochs=4, warm_start=True).fit(X, y, n_epochs=1)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(X, y, n_epochs=0)
+
+    assert model.epoch_ == 1
 
 
 def test_integer_hidden_rejected_with_list_hint() -> None:

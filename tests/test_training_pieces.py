@@ -260,3 +260,7 @@ def test_no_progress_threshold() -> None:
     assert made_no_progress(chance * 0.99, y)
     assert not made_no_progress(chance * 0.97, y)
     assert not made_no_progress(0.4, y)
+
+
+def test_single_class_never_counts_as_no_progress() -> None:
+    assert not made_no_progress(0.0, np.zeros(5, dtype=np.int64))

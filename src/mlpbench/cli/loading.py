@@ -102,6 +102,12 @@ def check_same_training_data(checkpoint: Checkpoint, data: Dataset, path: str | 
     if stored is None or stored == training_data_digest(data):
         return
     trained_on = recorded(checkpoint, "name")
+    if trained_on == data.name:
+        raise DataError(
+            f"the training split of data set {data.name} has changed since {path} was trained on "
+            "it, and --resume continues that run on the same data; restore the original files, "
+            "or train a new model without --resume"
+        )
     raise DataError(
         f"the training split of data set {data.name} differs from the one {path} was trained on "
         f"({trained_on}), and --resume continues that run on its own data; resume without "
@@ -124,10 +130,10 @@ def training_data_warnings(data: Dataset, batch_size: int) -> list[str]:
     return messages
 
 
-def _untrained_class_cause(counts: np.ndarray, missing: np.ndarray) -> str:
+def _untrained_class_cause(counts: np.ndarray, missing: np.ndarray, y_test: np.ndarray) -> str:
     """Name the likely cause of classes without training samples, and its fix."""
     largest = len(counts) - 1
-    if missing.tolist() == [0]:
+    if missing.tolist() == [0] and not np.any(y_test == 0):
         return "labels that start at 1: renumber them 0..K-1"
     if counts[largest] <= 2 and largest - 1 in missing:
         return f"a stray label {largest}: correct it"
@@ -151,7 +157,7 @@ def _untrained_classes_message(data: Dataset) -> str | None:
         f"{listed}, although the labels of both splits run up to {data.n_classes - 1}, so the model "
         f"gets {data.n_classes} outputs and cannot learn "
         f"{'that class' if missing.size == 1 else 'those classes'}; the usual cause is "
-        f"{_untrained_class_cause(counts, missing)}"
+        f"{_untrained_class_cause(counts, missing, data.y_test)}"
     )
 
 

@@ -207,10 +207,10 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         note = trainer.saved_note()
         if trainer.saved_epoch is not None:
             note += f"; continue with: mlpbench train --resume {trainer.save_path}"
-        elif model.epoch_ > 0:
+        elif model.epoch_ > trainer.first_epoch:
             note += (
-                f", so the {model.epoch_} finished epoch(s) are lost; with --save and "
-                "--checkpoint-every 1 an interrupted run keeps every finished epoch"
+                f", so the {model.epoch_ - trainer.first_epoch} epoch(s) finished in this run are "
+                "lost; --checkpoint-every 1 keeps every finished epoch of an interrupted run"
             )
         logger.warning("interrupted during epoch %d: %s", model.epoch_ + 1, note)
         raise
@@ -275,6 +275,7 @@ class _Trainer:
         # The epoch stored in the file at save_path, or None when this run did not write or read it.
         self.saved_epoch: int | None = None
         self.existed_before = save_path is not None and Path(save_path).exists()
+        self.first_epoch = model.epoch_
 
     def fit(self, stop_after: int | None) -> None:
         model = self.model

@@ -226,7 +226,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             self.batch_order_ = self.batch_order_.with_batch_size(self.batch_size)
 
         stop = self.epochs if n_epochs is None else min(self.epochs, self.epoch_ + n_epochs)
-        if stop <= self.epoch_:
+        if stop <= self.epoch_ and n_epochs != 0:
             warnings.warn(
                 f"fit() trained nothing: this warm-started model has already run {self.epoch_} of "
                 f"its epochs={self.epochs}, which is the total of the run, not a count per call; "
@@ -412,8 +412,15 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         y = np.asarray(y)
         if np.issubdtype(y.dtype, np.integer):
             return y.astype(np.int64, copy=False)
-        if np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(np.mod(y, 1) == 0):
-            return y.astype(np.int64)
+        if np.issubdtype(y.dtype, np.floating):
+            fractional = np.flatnonzero(~np.isfinite(y) | (np.mod(y, 1) != 0))
+            if not fractional.size:
+                return y.astype(np.int64)
+            index = int(fractional[0])
+            raise DataError(
+                f"y must hold integer class labels 0..K-1, but label {y.flat[index]} at row {index} "
+                "is not a whole number"
+            )
         raise DataError(
             f"y must hold integer class labels 0..K-1, got dtype {y.dtype}; encode other labels "
             "with sklearn.preprocessing.LabelEncoder"

@@ -18,5 +18,10 @@ def class_frequency_loss(y: np.ndarray) -> float:
 
 
 def made_no_progress(train_loss: float, y: np.ndarray) -> bool:
-    """Return True when ``train_loss`` is within 2% of the class-frequency loss of ``y``, or above it."""
-    return train_loss >= 0.98 * class_frequency_loss(y)
+    """Return True when ``train_loss`` is within 2% of the class-frequency loss of ``y``, or above it.
+
+    Labels of a single class give a class-frequency loss of 0, which any run matches,
+    so they never count as no progress.
+    """
+    baseline = class_frequency_loss(y)
+    return baseline > 0 and train_loss >= 0.98 * baseline

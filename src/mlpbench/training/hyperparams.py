@@ -24,11 +24,13 @@ def validate_hyperparameters(
     dtype: str,
 ) -> None:
     """Raise ValueError naming the first invalid value and the accepted range."""
-    if isinstance(hidden, int | np.integer | str):
+    if isinstance(hidden, int | np.integer) and not isinstance(hidden, bool) and hidden > 0:
         raise ValueError(
             f"hidden must be a list of layer sizes, such as [{hidden}] for one layer of "
             f"{hidden} units, got {hidden!r}"
         )
+    if isinstance(hidden, str | bool | int | np.integer | float):
+        raise ValueError(f"hidden must be a list of layer sizes, such as [256, 128], got {hidden!r}")
     for size in hidden:
         if isinstance(size, bool) or not isinstance(size, int | np.integer) or size <= 0:
             raise ValueError(
