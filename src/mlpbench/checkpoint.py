@@ -120,14 +120,18 @@ def checkpoint_from_model(model: MLPEstimator, dataset: dict[str, Any] | None = 
     )
 
 
-def restore_model(model: MLPEstimator, checkpoint: Checkpoint, source: str) -> bool:
+def restore_model(
+    model: MLPEstimator, checkpoint: Checkpoint, source: str, *, need_batch_order: bool = True
+) -> bool:
     """Install a checkpoint's parameters and training state into ``model``.
 
     Returns True when the mini-batch shuffle was restored too, False when the file
     has none that this engine can continue (one written by an engine that shuffles
     another way), so that the next epochs draw a fresh order.
     The model's own hidden sizes must match the file's; a mismatch raises
-    CheckpointError naming the first layer that differs and both shapes.
+    CheckpointError naming the first layer that differs and both shapes. An unreadable
+    saved order raises CheckpointError too, unless ``need_batch_order`` is False (for
+    models that only predict).
     """
     expected = [checkpoint.layer_sizes[0], *model.hidden, checkpoint.layer_sizes[-1]]
     if expected != checkpoint.layer_sizes:
@@ -150,6 +154,9 @@ def restore_model(model: MLPEstimator, checkpoint: Checkpoint, source: str) -> b
     try:
         return model._set_batch_state(checkpoint.batch_rng_state)
     except (ValueError, KeyError, TypeError) as error:
+        if not need_batch_order:
+            model.batch_order_ = None
+            return False
         raise CheckpointError(
             f"{source}: the saved mini-batch order is unreadable ({error}); "
             "the file is damaged, so resume from an earlier copy or train afresh"

@@ -42,17 +42,19 @@ def load_model(
     settings["hidden"] = checkpoint.layer_sizes[1:-1]
     settings["dtype"] = checkpoint.dtype
     model = create_engine(engine or default_engine(checkpoint), device=device, **settings)
-    restore_into(model, checkpoint, path)
+    restore_into(model, checkpoint, path, need_batch_order=False)
     return model, checkpoint
 
 
-def restore_into(model: MLPEstimator, checkpoint: Checkpoint, path: str | Path) -> bool:
+def restore_into(
+    model: MLPEstimator, checkpoint: Checkpoint, path: str | Path, *, need_batch_order: bool = True
+) -> bool:
     """Install ``checkpoint`` into ``model``; raise CheckpointError when the engine cannot take it.
 
     Returns True when the mini-batch shuffle was restored as well (see ``restore_model``).
     """
     try:
-        return restore_model(model, checkpoint, str(path))
+        return restore_model(model, checkpoint, str(path), need_batch_order=need_batch_order)
     except RuntimeError as error:
         # An engine that can only build its state by training (sklearn) raises RuntimeError here.
         raise CheckpointError(

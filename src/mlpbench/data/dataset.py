@@ -153,7 +153,8 @@ def scale_pixels(
                 logger.warning(
                     "%s: the whole-number values reach only %s, yet they are divided by 255 as 8-bit "
                     "pixels, so the features end up in [0, %.3f]; if they are not 8-bit pixels, "
-                    "scale them to [0, 1] first or pass --standardize",
+                    "scale them to [0, 1] before loading them (training with --standardize also "
+                    "undoes the scaling)",
                     where,
                     high,
                     high / 255,
