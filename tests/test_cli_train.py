@@ -200,17 +200,22 @@ def test_unknown_engine_exits_2(capsys: pytest.CaptureFixture[str], no_work: lis
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
-def test_cuda_without_gpu_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
-    status = main(["-q", "train", "--engine", "torch", "--device", "cuda", "--epochs", "1", *ONE_THREAD])
+@pytest.mark.parametrize("device", ["cuda", "cuda:1"])
+def test_cuda_without_gpu_rejected_before_work(
+    capsys: pytest.CaptureFixture[str], no_work: list[str], device: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["-q", "train", "--engine", "torch", "--device", device, "--epochs", "1", *ONE_THREAD])
 
     captured = capsys.readouterr()
-    lines = [line for line in captured.err.splitlines() if line.strip()]
-    assert status == 1
+    lines = error_lines(captured.err)
+    assert exit_info.value.code == 2
     assert len(lines) == 1, captured.err
-    assert lines[0].startswith("mlpbench train: error:")
-    assert "cuda" in lines[0]
+    assert lines[0].startswith("mlpbench train: error: argument --device:")
+    assert "finds no CUDA GPU; use --device cpu" in lines[0]
     assert "Traceback" not in captured.err
     assert captured.out == ""
+    assert no_work == []
 
 
 def test_sklearn_save_rejected_before_training(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

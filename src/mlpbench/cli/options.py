@@ -67,10 +67,20 @@ def positive_int(text: str) -> int:
 
 
 def torch_device(text: str) -> str:
-    """Return ``text`` if it names a device the torch engines accept: cpu, cuda or cuda:N."""
-    if re.fullmatch(r"cpu|cuda(:[0-9]+)?", text):
-        return text
-    raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:N (a GPU index), got {text!r}")
+    """Return ``text`` if it names a device the torch engines can use: cpu, cuda or cuda:N.
+
+    A CUDA device is checked against the GPUs that PyTorch finds, which imports torch.
+    """
+    if not re.fullmatch(r"cpu|cuda(:[0-9]+)?", text):
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:N (a GPU index), got {text!r}")
+    if text != "cpu":
+        from mlpbench.engines.torch_engine.model import resolve_device
+
+        try:
+            resolve_device(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:

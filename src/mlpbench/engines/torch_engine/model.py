@@ -26,6 +26,13 @@ def resolve_device(device: str) -> torch.device:
                 f"device {device!r} was requested, but this PyTorch build "
                 f"({torch.__version__}) finds no CUDA GPU; use --device cpu"
             )
+        # NOTE: never run here (no GPU); the index check follows torch.cuda.device_count().
+        count = torch.cuda.device_count()
+        if parsed.index is not None and parsed.index >= count:
+            raise ValueError(
+                f"device {device!r} was requested, but PyTorch finds {count} CUDA GPU(s), "
+                f"numbered 0..{count - 1}; pick one of those"
+            )
         return parsed
     raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
 
