@@ -76,6 +76,14 @@ def test_print_config_shows_resumed_settings(capsys, tmp_path: Path):
     assert "hidden = [16]" in lines
 
 
+def test_print_config_missing_checkpoint_fails(capsys, tmp_path: Path):
+    result = run_cli(capsys, "train", "--resume", tmp_path / "absent.npz", "--print-config")
+
+    assert result.status == 1
+    assert result.err.strip() == f"mlpbench train: error: checkpoint {tmp_path / 'absent.npz'} not found"
+    assert result.out == ""
+
+
 def test_resume_in_sklearn_rejected(capsys, tmp_path: Path):
     path = tmp_path / "run.npz"
     train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")

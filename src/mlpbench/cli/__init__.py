@@ -85,20 +85,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(parser, list(sys.argv[1:] if argv is None else argv))
     subparser = find_subparser(parser, args.command)
     configure_logging(args.verbose, args.quiet)
-    if getattr(args, "print_config", False):
-        validate = getattr(args, "validate", None)
-        if validate is not None:
-            validate(args, subparser)
-        resolve = getattr(args, "resolve_config", None)
-        try:
+    try:
+        if getattr(args, "print_config", False):
+            validate = getattr(args, "validate", None)
+            if validate is not None:
+                validate(args, subparser)
+            resolve = getattr(args, "resolve_config", None)
             if resolve is not None:
                 resolve(args, subparser)
-        except (MLPBenchError, ValueError, OSError) as error:
-            print(f"mlpbench {args.command}: error: {error}", file=sys.stderr)
-            return 1
-        sys.stdout.write(format_config(args, subparser))
-        return 0
-    try:
+            sys.stdout.write(format_config(args, subparser))
+            return 0
         return int(args.handler(args, subparser) or 0)
     except BrokenPipeError:
         # The reader of stdout has gone (as in `mlpbench evaluate ... | head`). Point stdout

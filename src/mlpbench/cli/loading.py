@@ -63,13 +63,13 @@ def restore_into(
         ) from error
 
 
-def dataset_metadata(data: Dataset, requested: str, *, digest: bool = True) -> dict[str, Any]:
+def dataset_metadata(data: Dataset, requested: str, train_sha256: str | None) -> dict[str, Any]:
     """Return the facts about ``data``, loaded for ``--dataset requested``, that a checkpoint records.
 
     A data set loaded from a path is recorded by its absolute path, so that a later
     ``evaluate`` or ``train --resume`` finds it from any working folder. The result
-    is JSON-compatible. ``digest=False`` skips hashing the training split (0.13 s for
-    Fashion-MNIST in float32, measured) when nothing will be saved.
+    is JSON-compatible. ``train_sha256`` is ``training_data_digest(data)``, or None when
+    nothing will be saved and hashing (0.13 s for Fashion-MNIST in float32) can be skipped.
     """
     # The same rule as load_dataset: text equal to a data set name is that name.
     names = {row["name"] for row in list_datasets()}
@@ -79,7 +79,7 @@ def dataset_metadata(data: Dataset, requested: str, *, digest: bool = True) -> d
         name = str(Path(requested).expanduser().resolve())
     return {
         "name": name,
-        "train_sha256": training_data_digest(data) if digest else None,
+        "train_sha256": train_sha256,
         "n_classes": data.n_classes,
         "class_names": list(data.class_names) if data.class_names is not None else None,
         "image_shape": list(data.image_shape) if data.image_shape is not None else None,
@@ -96,25 +96,26 @@ def training_data_digest(data: Dataset) -> str:
     return digest.hexdigest()
 
 
-def check_same_training_data(checkpoint: Checkpoint, data: Dataset, path: str | Path) -> None:
-    """Raise DataError unless ``data`` has the training split that ``checkpoint`` was trained on.
+def check_same_training_data(checkpoint: Checkpoint, train_sha256: str, name: str, path: str | Path) -> None:
+    """Raise DataError unless the training split of data set ``name`` matches ``checkpoint``'s.
 
-    Files without a recorded digest pass: they predate it.
+    ``train_sha256`` is the split's ``training_data_digest``. Files without a recorded
+    digest pass: they predate it.
     """
     stored = recorded(checkpoint, "train_sha256")
-    if stored is None or stored == training_data_digest(data):
+    if stored is None or stored == train_sha256:
         return
     trained_on = recorded(checkpoint, "name")
-    if trained_on == data.name:
+    if trained_on == name:
         raise DataError(
-            f"the training split of data set {data.name} has changed since {path} was trained on "
+            f"the training split of data set {name} has changed since {path} was trained on "
             "it, and --resume continues that run on the same data; restore the original files, "
             "or train a new model without --resume"
         )
     raise DataError(
-        f"the training split of data set {data.name} differs from the one {path} was trained on "
+        f"the training split of data set {name} differs from the one {path} was trained on "
         f"({trained_on}), and --resume continues that run on its own data; resume without "
-        f"--dataset, or train a new model on {data.name} without --resume"
+        f"--dataset, or train a new model on {name} without --resume"
     )
 
 

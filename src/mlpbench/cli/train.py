@@ -17,12 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from mlpbench.checkpoint import read_checkpoint, save_checkpoint
+from mlpbench.checkpoint import Checkpoint, read_checkpoint, save_checkpoint
 from mlpbench.cli.loading import (
     check_data_fits,
     check_same_training_data,
     dataset_metadata,
     restore_into,
+    training_data_digest,
     training_data_warnings,
 )
 from mlpbench.cli.options import (
@@ -97,11 +98,24 @@ def _resolve_resumed_config(args: argparse.Namespace, parser: argparse.ArgumentP
     """For ``--print-config`` with ``--resume``: put the settings the run would use into ``args``."""
     if not args.resume:
         return
-    checkpoint = read_checkpoint(args.resume)
-    for dest, value in resumed_settings(args, checkpoint, parser).items():
+    _, settings, args.engine, args.dataset = _run_plan(args, parser)
+    for dest, value in settings.items():
         setattr(args, dest, value)
-    args.engine = resumed_engine(args, checkpoint)
-    args.dataset = resumed_dataset(args, checkpoint)
+
+
+def _run_plan(
+    args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> tuple[Checkpoint | None, dict[str, Any], str, str]:
+    """Return the checkpoint to resume (or None), the estimator settings, the engine and the data set."""
+    if not args.resume:
+        return None, model_settings(args), args.engine, args.dataset
+    checkpoint = read_checkpoint(args.resume)
+    return (
+        checkpoint,
+        resumed_settings(args, checkpoint, parser),
+        resumed_engine(args, checkpoint),
+        resumed_dataset(args, checkpoint),
+    )
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -109,8 +123,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     save_path = args.save or args.resume
     _check_output_flags(args, parser, save_path)
 
-    model, data, dataset = _build_model(args, parser)
-    metadata = dataset_metadata(data, dataset, digest=save_path is not None)
+    model, data, dataset, digest = _build_model(args, parser, digest=save_path is not None)
+    metadata = dataset_metadata(data, dataset, digest)
     trainer = _Trainer(model, data, save_path, metadata, args.checkpoint_every)
     if args.resume and Path(save_path).resolve() == Path(args.resume).resolve():
         trainer.saved_epoch = model.epoch_
@@ -141,24 +155,16 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _build_model(
-    args: argparse.Namespace, parser: argparse.ArgumentParser
-) -> tuple[MLPEstimator, Dataset, str]:
+    args: argparse.Namespace, parser: argparse.ArgumentParser, *, digest: bool
+) -> tuple[MLPEstimator, Dataset, str, str | None]:
     """Load the data and build the model: fresh, or restored from ``--resume``.
 
-    Returns the model, the data and the ``--dataset`` value the data came from.
+    Returns the model, the data, the ``--dataset`` value the data came from, and the
+    digest of the training split when ``digest`` is True (a resumed run needs it anyway).
     """
     from mlpbench.data import load_dataset
 
-    checkpoint = read_checkpoint(args.resume) if args.resume else None
-    if checkpoint is not None:
-        settings = resumed_settings(args, checkpoint, parser)
-        engine = resumed_engine(args, checkpoint)
-        dataset = resumed_dataset(args, checkpoint)
-    else:
-        settings = model_settings(args)
-        engine = args.engine
-        dataset = args.dataset
-
+    checkpoint, settings, engine, dataset = _run_plan(args, parser)
     data = load_dataset(dataset, dtype=settings["dtype"], data_dir=args.data_dir, progress=not args.quiet)
     logger.info(
         "data: %s (%d train, %d test rows, %d features)",
@@ -171,10 +177,11 @@ def _build_model(
         logger.warning(message)
     model = create_engine(engine, device=args.device, **settings)
     if checkpoint is None:
-        return model, data, dataset
+        return model, data, dataset, training_data_digest(data) if digest else None
 
     check_data_fits(checkpoint, data, args.resume)
-    check_same_training_data(checkpoint, data, args.resume)
+    train_sha256 = training_data_digest(data)
+    check_same_training_data(checkpoint, train_sha256, data.name, args.resume)
     order_restored = restore_into(model, checkpoint, args.resume)
     model.warm_start = True
     logger.info("resuming %s at epoch %d of %d", args.resume, model.epoch_, model.epochs)
@@ -185,7 +192,7 @@ def _build_model(
             args.resume,
             engine,
         )
-    return model, data, dataset
+    return model, data, dataset, train_sha256
 
 
 def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
