@@ -231,9 +231,9 @@ def test_labels_from_one_warn_renumber(capsys, tmp_path: Path):
 
 def test_missing_zero_with_zero_in_test_blames_split(capsys, tmp_path: Path):
     data = load_dataset("digits")
-    kept = data.y_train != 0
+    not_zero = data.y_train != 0
     path = tmp_path / "no-zeros.npz"
-    np.savez(path, x_train=data.x_train[kept], y_train=data.y_train[kept],
+    np.savez(path, x_train=data.x_train[not_zero], y_train=data.y_train[not_zero],
              x_test=data.x_test, y_test=data.y_test)
 
     result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", path)
@@ -254,8 +254,8 @@ def test_batch_larger_than_data_warns(capsys):
 
 def test_label_gap_silent_in_evaluate(capsys, checkpoint: Path, tmp_path: Path):
     data = load_dataset("digits")
-    kept = data.y_train != 8
-    path = save_npz_dataset(tmp_path / "no-eights.npz", data.x_train[kept], data.y_train[kept])
+    not_eight = data.y_train != 8
+    path = save_npz_dataset(tmp_path / "no-eights.npz", data.x_train[not_eight], data.y_train[not_eight])
 
     result = run_cli(capsys, "evaluate", "-q", checkpoint, "--dataset", path)
 

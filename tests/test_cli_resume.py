@@ -96,13 +96,18 @@ def test_resume_in_sklearn_rejected(capsys, tmp_path: Path):
     assert "call fit()" not in result.err
 
 
+def replace_npz_arrays(path: Path, **replacements: np.ndarray) -> None:
+    """Rewrite the checkpoint at ``path`` with some of its arrays replaced, as a damaged or older file."""
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = dict(archive)
+    arrays.update(replacements)
+    np.savez(path, **arrays)
+
+
 def test_resume_damaged_batch_order_rejected(capsys, tmp_path: Path):
     path = tmp_path / "run.npz"
     train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = dict(archive)
-    arrays["batch_rng_state"] = np.array('{"rng": "not a generator state"')
-    np.savez(path, **arrays)
+    replace_npz_arrays(path, batch_rng_state=np.array('{"rng": "not a generator state"'))
 
     result = run_cli(capsys, "train", "-q", "--resume", path)
 
@@ -249,11 +254,9 @@ def test_resume_without_recorded_digest_accepted(capsys, tmp_path: Path):
     path = tmp_path / "run.npz"
     train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
     with np.load(path, allow_pickle=False) as archive:
-        arrays = dict(archive)
-    dataset = json.loads(str(arrays["dataset"]))
+        dataset = json.loads(str(archive["dataset"]))
     del dataset["train_sha256"]
-    arrays["dataset"] = np.array(json.dumps(dataset))
-    np.savez(path, **arrays)
+    replace_npz_arrays(path, dataset=np.array(json.dumps(dataset)))
 
     result = run_cli(capsys, "train", "-q", "--resume", path)
 
