@@ -103,7 +103,11 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
 
     @abstractmethod
     def _set_parameters(self, params: Params) -> None:
-        """Install parameters given in (fan_in, fan_out) layout, in ``self.dtype``."""
+        """Install parameters given in (fan_in, fan_out) layout, in ``self.dtype``.
+
+        Engines also build here what training needs next to the parameters: the
+        optimizer, the loss function and any preallocated buffers.
+        """
 
     @abstractmethod
     def get_parameters(self) -> Params:
@@ -306,8 +310,8 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         seconds, losses, sizes = self._train_epoch(X, y, lr)
 
         batch_losses = self._losses_to_numpy(losses)
-        # A mean cross-entropy above DIVERGED_LOSS_PER_LOG_CLASS * log(n_classes) means the
-        # true class gets a probability below exp(-1000) on average: no longer learning.
+        # A mean cross-entropy above DIVERGED_LOSS_PER_LOG_CLASS * log(K) means the true
+        # class gets a geometric-mean probability below K ** -1000: no longer learning.
         limit = DIVERGED_LOSS_PER_LOG_CLASS * np.log(max(self.n_classes_, 2))
         bad = np.flatnonzero(~np.isfinite(batch_losses) | (batch_losses > limit))
         if bad.size:

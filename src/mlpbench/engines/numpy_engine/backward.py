@@ -27,7 +27,10 @@ def backward(
         dZ = dA * (A > 0)      the ReLU derivative, 1 where the unit was active
 
     ``grads_out`` and ``deltas_out`` (see ``Workspace``), if given, receive the
-    results so that nothing is allocated.
+    results, so the only arrays allocated are the ReLU masks ``A > 0``.
+
+    With momentum (the default), ``NumpyMLP`` trains through ``fused.py``, which runs
+    these same four lines but adds each dW straight into its momentum buffer.
     """
     grads: Params = []
     dZ = dlogits

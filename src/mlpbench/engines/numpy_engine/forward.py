@@ -21,7 +21,8 @@ def forward(
     ReLU output, so ``inputs[l] > 0`` is also the ReLU derivative's mask.
 
     ``out``, if given, contains one preallocated array per layer of shape
-    (batch, fan_out) that receives the layer's output, so nothing is allocated.
+    (batch, fan_out) that receives the layer's output, so no layer-sized array is
+    allocated (NumPy may still use a small internal buffer for the bias add).
     """
     inputs = [X]
     A = X

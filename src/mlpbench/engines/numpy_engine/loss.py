@@ -31,18 +31,21 @@ def cross_entropy_with_grad(
     column avoids building a one-hot matrix.
 
     With ``overwrite_logits=True`` the gradient is written into ``logits`` (saving
-    an allocation per step); otherwise ``logits`` is left unchanged.
+    an allocation per step) when ``logits`` is C- or F-contiguous. Otherwise, or
+    with the default False, it goes to a new array and ``logits`` is left unchanged.
     """
     if not overwrite_logits or not (logits.flags.c_contiguous or logits.flags.f_contiguous):
         logits = logits.copy()
     batch = logits.shape[0]
-    # The labels' positions in memory, for row- or column-major logits alike. A flat
-    # index costs about a third of indexing with (rows, y) pairs (measured at 256 x 10).
+    # The labels' positions in memory, for row- or column-major logits alike (training
+    # passes column-major ones, see workspace.py). A flat index costs about a third of
+    # indexing with (rows, y) pairs (measured at 256 x 10).
     row_step, column_step = (stride // logits.itemsize for stride in logits.strides)
     label_index = np.arange(batch) * row_step + np.asarray(y) * column_step
     flat = logits.ravel(order="K")
 
-    # Log-sum-exp: with the row maximum subtracted every exponent is <= 0.
+    # Log-sum-exp: -log p_y = log(sum_j exp(z_j - m)) - (z_y - m), with m the row
+    # maximum, so every exponent is <= 0.
     logits -= logits.max(axis=1, keepdims=True)
     label_logit_sum = flat[label_index].sum(dtype=np.float64)
     probs = np.exp(logits, out=logits)

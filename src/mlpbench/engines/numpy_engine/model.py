@@ -78,6 +78,7 @@ class NumpyMLP(MLPEstimator):
         y_batch = y[batch]
 
         logits, inputs = forward(self.params_, X_batch, out=workspace.outputs)
+        # The gradient is written over the logits, so that buffer now contains d(loss)/d(logits).
         loss, dlogits = cross_entropy_with_grad(logits, y_batch, overwrite_logits=True)
         blas = numpy_blas() if self.use_blas_update and self.momentum else None
         if blas is None:

@@ -18,6 +18,9 @@ class SGD:
     The gradient arrays are overwritten (they hold ``g + weight_decay * p`` after
     a step), and one scratch array per parameter is kept, so a step allocates
     nothing after the first.
+
+    ``NumpyMLP`` uses this class when momentum is 0 or the BLAS update is off. With
+    momentum (0.9 by default) it runs the same rule through ``fused.py`` instead.
     """
 
     def __init__(self, momentum: float = 0.0, weight_decay: float = 0.0) -> None:

@@ -49,8 +49,8 @@ class Workspace:
     n_classes values, and NumPy reduces such short rows about four times faster
     (measured at 256 x 10) when each row is spread across memory.
     ``grads[l]`` is (dW, db) for layer l, views into ``flat_grads``. ``deltas[l]``,
-    for l >= 1, receives the gradient with respect to layer l's input, shape
-    (batch, sizes[l]).
+    for l >= 1, receives d(loss)/d(Z) of layer l - 1 before its ReLU, that is
+    ``(dZ_l @ W_l.T) * (A_l > 0)``, shape (batch, sizes[l]).
     """
 
     def __init__(self, sizes: Sequence[int], batch: int, dtype: np.dtype) -> None:
