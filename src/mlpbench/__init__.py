@@ -8,17 +8,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlpbench.engines.numpy_engine import NumpyMLP
-
 __version__ = "0.1.0"
 __all__ = ["NumpyMLP", "TorchMLP", "__version__"]
 
 if TYPE_CHECKING:
+    from mlpbench.engines.numpy_engine import NumpyMLP
     from mlpbench.engines.torch_engine import TorchMLP
 
 
 def __getattr__(name: str) -> Any:
-    # PyTorch takes about a second to import, so TorchMLP is imported on first use.
+    # The engines are imported on first use: PyTorch takes about a second to import,
+    # and the command line must set OpenBLAS's settings before NumPy loads it.
+    if name == "NumpyMLP":
+        from mlpbench.engines.numpy_engine import NumpyMLP
+
+        return NumpyMLP
     if name == "TorchMLP":
         from mlpbench.engines.torch_engine import TorchMLP
 

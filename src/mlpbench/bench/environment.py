@@ -17,6 +17,7 @@ from mlpbench.threads import limit_threads
 THREAD_ENVIRONMENT_VARIABLES = (
     "OPENBLAS_CORETYPE",
     "OPENBLAS_NUM_THREADS",
+    "OPENBLAS_THREAD_TIMEOUT",
     "OMP_NUM_THREADS",
     "MKL_NUM_THREADS",
 )
