@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import sklearn.neural_network._multilayer_perceptron as sklearn_mlp
+from sklearn.neural_network import MLPClassifier
 from torch.utils.data import DataLoader, RandomSampler
 
 from mlpbench.cli import main
@@ -257,3 +258,38 @@ def test_sklearn_rejects_single_class():
     X = np.ones((10, 3), dtype=np.float32)
     with pytest.raises(DataError, match="at least 2 classes"):
         SklearnMLP(hidden=[4], epochs=1).fit(X, np.zeros(10, dtype=np.int64))
+
+
+def test_sklearn_ctrl_c_raises_keyboard_interrupt(digits, monkeypatch):
+    model = SklearnMLP(hidden=[8], epochs=3, batch_size=64, threads=1)
+    original_backprop = MLPClassifier._backprop
+    calls = []
+
+    def interrupted_backprop(self, *args, **kwargs):
+        # Ctrl-C in the middle of the second epoch, inside scikit-learn's batch loop.
+        calls.append(1)
+        if len(calls) == len(digits.y_train) // 64 + 3:
+            raise KeyboardInterrupt
+        return original_backprop(self, *args, **kwargs)
+
+    monkeypatch.setattr(MLPClassifier, "_backprop", interrupted_backprop)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(digits.x_train, digits.y_train, n_classes=digits.n_classes)
+
+    assert model.epoch_ == 1
+    assert len(model.history_) == 1
+
+
+def test_sklearn_other_warnings_still_warn(digits, monkeypatch):
+    original_backprop = MLPClassifier._backprop
+
+    def warning_backprop(self, *args, **kwargs):
+        warnings.warn("a warning from scikit-learn", UserWarning, stacklevel=1)
+        return original_backprop(self, *args, **kwargs)
+
+    monkeypatch.setattr(MLPClassifier, "_backprop", warning_backprop)
+    model = SklearnMLP(hidden=[8], epochs=1, threads=1)
+    with pytest.warns(UserWarning, match="a warning from scikit-learn"):
+        model.fit(digits.x_train, digits.y_train, n_classes=digits.n_classes)
+
+    assert model.epoch_ == 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from pathlib import Path
 from typing import Any, NoReturn, Self
 
@@ -31,6 +32,9 @@ from mlpbench.errors import CheckpointError, DataError
 from mlpbench.training.init import layer_sizes
 
 logger = logging.getLogger("mlpbench")
+
+INTERRUPTED_MESSAGE = "Training interrupted by user"
+"""The start of the warning that ``MLPClassifier`` gives instead of raising KeyboardInterrupt."""
 
 
 def sklearn_alpha(weight_decay: float, batch_size: int) -> float:
@@ -206,9 +210,18 @@ class SklearnMLP(MLPEstimator):
         ``lr`` is ignored: scikit-learn trains at the constant base learning rate.
         """
         classifier = self._classifier()
-        with sklearn.config_context(assume_finite=True):
+        with sklearn.config_context(assume_finite=True), warnings.catch_warnings():
+            # scikit-learn catches Ctrl-C inside partial_fit, warns and returns as if the
+            # epoch had finished. Raising the warning turns it back into an interrupt, so a
+            # cut-short epoch is never timed and reported as a whole one.
+            warnings.filterwarnings("error", message=INTERRUPTED_MESSAGE, category=UserWarning)
             start = time.perf_counter()
-            classifier.partial_fit(X, y, classes=self.classes_)
+            try:
+                classifier.partial_fit(X, y, classes=self.classes_)
+            except UserWarning as warning:
+                if INTERRUPTED_MESSAGE in str(warning):
+                    raise KeyboardInterrupt from None
+                raise
             seconds = time.perf_counter() - start
         return seconds, [classifier.loss_], [X.shape[0]]
 
