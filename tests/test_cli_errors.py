@@ -15,8 +15,8 @@ from PIL import Image
 
 from mlpbench import NumpyMLP
 from mlpbench.cli import main
-from mlpbench.cli.train import _smaller_lr_hint
 from mlpbench.data import load_dataset
+from mlpbench.training.chance import smaller_lr_hint
 
 
 @pytest.fixture(scope="module")
@@ -499,5 +499,5 @@ def test_verbose_shows_traceback(capsys, tmp_path: Path):
 
 
 def test_divergence_hint_divides_a_modest_lr_by_ten():
-    assert _smaller_lr_hint(NumpyMLP(lr=0.3)) == "for example --lr 0.03"
-    assert _smaller_lr_hint(NumpyMLP(lr=50.0)) == "for example --lr 0.05, the default"
+    assert smaller_lr_hint(0.3, NumpyMLP().lr) == "for example --lr 0.03"
+    assert smaller_lr_hint(50.0, NumpyMLP().lr) == "for example --lr 0.05, the default"

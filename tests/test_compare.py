@@ -14,7 +14,7 @@ from rich.console import Console
 
 from mlpbench.bench.compare import parameter_difference, round_order
 from mlpbench.bench.flops import epoch_flops
-from mlpbench.bench.report import print_summary
+from mlpbench.bench.report import fastest_engine_sentence, print_summary
 from mlpbench.cli import main
 from mlpbench.cli.compare import prepare_output_folder
 from mlpbench.data import load_dataset
@@ -390,3 +390,37 @@ def test_interrupted_compare_says_nothing_saved(tmp_path, capsys, monkeypatch):
     assert status == 130
     assert "interrupted before compare wrote its results" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_compare_marks_learning_engines(compare_run):
+    _, _, results = compare_run
+    for name, entry in results["engines"].items():
+        assert entry["summary"]["learned"] is True, name
+    assert not any("did not learn" in message for message in results["warnings"])
+
+
+def test_compare_warns_when_nothing_learned(tmp_path):
+    # lr 5 kills every ReLU on digits: the loss ends above the class-frequency loss.
+    arguments = ["--engines", "numpy,torch", "--repeats", "1", "--warmup", "0", "--epochs", "2"]
+    arguments += ["--lr", "5", "--threads", "1", "--out", str(tmp_path / "out")]
+
+    assert main(["-q", "compare", *arguments]) == 0
+
+    results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    for name in ("numpy", "torch"):
+        assert results["engines"][name]["summary"]["learned"] is False
+        assert any(
+            message.startswith(f"{name}: the training loss ended at") and "--lr 5" in message
+            for message in results["warnings"]
+        )
+    assert fastest_engine_sentence(results) is None
+    assert "did not learn" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+
+
+def test_fastest_engine_skips_engines_that_did_not_learn():
+    def entry(seconds, learned):
+        return {"summary": {"epoch_time_s": {"median": seconds}, "speed_vs_numpy": None, "learned": learned}}
+
+    results = {"engines": {"numpy": entry(0.5, True), "sklearn": entry(0.1, False)}}
+
+    assert fastest_engine_sentence(results).startswith("Fastest: numpy")

@@ -41,7 +41,8 @@ from mlpbench.bench.flops import epoch_flops
 from mlpbench.bench.memory import peak_rss_bytes
 from mlpbench.bench.peak import PeakResult, measure_matmul_peak, measure_torch_matmul_peak
 from mlpbench.bench.stats import spread_warning, summarize
-from mlpbench.engines.registry import create_engine
+from mlpbench.engines.registry import create_engine, engine_class
+from mlpbench.training.chance import made_no_progress, no_progress_message
 from mlpbench.training.init import layer_sizes
 
 if TYPE_CHECKING:
@@ -278,7 +279,7 @@ def run_comparison(
         # Objects frozen by _RunContext.run become collectable again.
         gc.unfreeze()
 
-    _summarize_engines(engines)
+    _summarize_engines(engines, data.y_train)
     parity = _parity(models, engines, data)
     results = {
         "schema_version": SCHEMA_VERSION,
@@ -289,7 +290,12 @@ def run_comparison(
         "peak_torch": peak_torch,
         "engines": engines,
         "parity": parity,
-        "warnings": _warnings(engines) + _peak_warnings(peak, engines) + _parity_warnings(parity, dtype),
+        "warnings": (
+            _warnings(engines)
+            + _no_progress_warnings(engines, data.y_train, settings)
+            + _peak_warnings(peak, engines)
+            + _parity_warnings(parity, dtype)
+        ),
     }
     return Comparison(results=results, models=models)
 
@@ -435,7 +441,7 @@ def _new_engine_entry(name: str, settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _summarize_engines(engines: dict[str, dict[str, Any]]) -> None:
+def _summarize_engines(engines: dict[str, dict[str, Any]], y_train: np.ndarray) -> None:
     for entry in engines.values():
         if entry["status"] != "ok" or not entry["runs"]:
             continue
@@ -456,6 +462,7 @@ def _summarize_engines(engines: dict[str, dict[str, Any]]) -> None:
         summary["epoch_time_s"] = summarize(epoch_times)
         summary["peak_rss_bytes"] = max(run["peak_rss_bytes"] for run in runs)
         summary["spread_warning"] = spread_warning(summary["epoch_time_s"])
+        summary["learned"] = not made_no_progress(summary["final_train_loss"]["median"], y_train)
         entry["summary"] = summary
 
     reference = engines.get(REFERENCE_ENGINE)
@@ -523,6 +530,21 @@ def _warnings(engines: dict[str, dict[str, Any]]) -> list[str]:
             messages.append(f"{name} failed: {entry['error']}")
         elif entry["summary"] is not None and entry["summary"]["spread_warning"]:
             messages.append(f"{name}: {entry['summary']['spread_warning']}")
+    return messages
+
+
+def _no_progress_warnings(
+    engines: dict[str, dict[str, Any]], y_train: np.ndarray, settings: dict[str, Any]
+) -> list[str]:
+    """Warn about each engine whose training loss ended no better than predicting class frequencies."""
+    messages = []
+    for name, entry in engines.items():
+        if entry["summary"] is None or entry["summary"]["learned"]:
+            continue
+        default_lr = engine_class(name)().lr
+        lr = settings.get("lr", default_lr)
+        loss = entry["summary"]["final_train_loss"]["median"]
+        messages.append(f"{name}: {no_progress_message(loss, y_train, lr, default_lr)}")
     return messages
 
 

@@ -114,11 +114,15 @@ def table_rows(results: Mapping[str, Any]) -> list[dict[str, str]]:
 
 
 def fastest_engine_sentence(results: Mapping[str, Any]) -> str | None:
-    """Return a sentence naming the engine with the smallest median time per epoch, or None."""
+    """Return a sentence naming the engine with the smallest median time per epoch, or None.
+
+    Engines that did not learn (``summary["learned"]`` False) are left out: a fast
+    epoch that learns nothing is not a result.
+    """
     timed = {
         name: entry["summary"]["epoch_time_s"]["median"]
         for name, entry in results["engines"].items()
-        if entry["summary"] is not None
+        if entry["summary"] is not None and entry["summary"].get("learned", True)
     }
     if not timed:
         return None

@@ -40,7 +40,7 @@ from mlpbench.data import Dataset
 from mlpbench.engines.base import MLPEstimator
 from mlpbench.engines.registry import ENGINES, create_engine
 from mlpbench.errors import TrainingDivergedError
-from mlpbench.training.chance import class_frequency_loss, made_no_progress
+from mlpbench.training.chance import made_no_progress, no_progress_message, smaller_lr_hint
 
 logger = logging.getLogger("mlpbench")
 
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         f"test accuracy {last['test_accuracy']:.2%} ({epochs_done}, {seconds:.2f} s training)"
     )
     if made_no_progress(last["train_loss"], data.y_train):
-        logger.warning(_no_progress_note(model, last["train_loss"], data.y_train))
+        logger.warning(no_progress_message(last["train_loss"], data.y_train, model.lr, type(model)().lr))
     if model.epoch_ < model.epochs:
         logger.info(
             "stopped after epoch %d of %d; continue with: mlpbench train --resume %s",
@@ -210,7 +210,8 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         if args.history:
             # The epochs before the divergence, which show how the loss grew.
             write_history(args.history, model.history_)
-        raise TrainingDivergedError(f"{error} ({_smaller_lr_hint(model)}); {trainer.saved_note()}") from error
+        hint = smaller_lr_hint(model.lr, type(model)().lr)
+        raise TrainingDivergedError(f"{error} ({hint}); {trainer.saved_note()}") from error
     except KeyboardInterrupt:
         note = trainer.saved_note()
         if trainer.saved_epoch is not None:
@@ -222,27 +223,6 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
             )
         logger.warning("interrupted during epoch %d: %s", model.epoch_ + 1, note)
         raise
-
-
-def _smaller_lr_hint(model: MLPEstimator) -> str:
-    """Suggest a tenth of the learning rate, or the engine's default where that is lower."""
-    default = type(model)().lr
-    if model.lr / 10 > default:
-        return f"for example --lr {default:g}, the default"
-    return f"for example --lr {model.lr / 10:g}"
-
-
-def _no_progress_note(model: MLPEstimator, train_loss: float, y_train: np.ndarray) -> str:
-    """Say that training learned nothing, and which way to move the learning rate."""
-    if model.lr > type(model)().lr:
-        fix = f"try a smaller --lr ({_smaller_lr_hint(model)})"
-    else:
-        fix = "try a larger --lr or more --epochs"
-    return (
-        f"the training loss ended at {train_loss:.3f}, no better than the "
-        f"{class_frequency_loss(y_train):.3f} of always predicting the class frequencies: "
-        f"the network did not learn at --lr {model.lr:g}; {fix}"
-    )
 
 
 def _check_output_flags(

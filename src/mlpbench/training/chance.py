@@ -25,3 +25,23 @@ def made_no_progress(train_loss: float, y: np.ndarray) -> bool:
     """
     baseline = class_frequency_loss(y)
     return baseline > 0 and train_loss >= 0.98 * baseline
+
+
+def smaller_lr_hint(lr: float, default_lr: float) -> str:
+    """Suggest a tenth of ``lr``, or ``default_lr`` where that is lower."""
+    if lr / 10 > default_lr:
+        return f"for example --lr {default_lr:g}, the default"
+    return f"for example --lr {lr / 10:g}"
+
+
+def no_progress_message(train_loss: float, y: np.ndarray, lr: float, default_lr: float) -> str:
+    """Say that training learned nothing at ``lr``, and which way to move the learning rate."""
+    if lr > default_lr:
+        fix = f"try a smaller --lr ({smaller_lr_hint(lr, default_lr)})"
+    else:
+        fix = "try a larger --lr or more --epochs"
+    return (
+        f"the training loss ended at {train_loss:.3f}, no better than the "
+        f"{class_frequency_loss(y):.3f} of always predicting the class frequencies: "
+        f"the network did not learn at --lr {lr:g}; {fix}"
+    )
