@@ -137,6 +137,13 @@ def test_compare_records_positive_peak(compare_run):
     assert results["peak"]["dtype"] == "float32"
     assert results["peak"]["threads"] == 1
     assert results["peak_torch"]["gflops"] > 0
+    assert results["peak_after_runs"]["gflops"] > 0
+    assert results["peak_after_runs"]["threads"] == 1
+
+
+def test_compare_report_shows_peak_after_runs(compare_run):
+    _, folder, _ = compare_run
+    assert "| NumPy, after the runs |" in (folder / "report.md").read_text(encoding="utf-8")
 
 
 def test_compare_records_environment_and_config(compare_run):
@@ -309,6 +316,21 @@ def test_peak_warnings_silent_for_sound_peak() -> None:
     )
 
     assert _peak_warnings(full, {"numpy": {"runs": [{"percent_of_peak": 40.0}]}}) == []
+
+
+@pytest.mark.parametrize(("after", "warned"), [(100.0, True), (190.0, True), (165.0, False), (120.0, False)])
+def test_peak_warnings_flag_peak_change(after, warned) -> None:
+    from mlpbench.bench.compare import _peak_warnings
+    from mlpbench.bench.peak import PeakResult
+
+    def peak(gflops: float) -> PeakResult:
+        return PeakResult(
+            gflops=gflops, median_gflops=gflops, size=1024, dtype="float32", threads=2, repeats=9, seconds=0.3
+        )
+
+    messages = _peak_warnings(peak(140.0), {"numpy": {"runs": []}}, peak(after))
+
+    assert any("before the runs" in message for message in messages) is warned
 
 
 @pytest.mark.parametrize(("difference", "explained"), [(3e-2, True), (2e-6, True), (1e-15, False)])

@@ -260,6 +260,7 @@ def run_comparison(
         weight_decay=settings.get("weight_decay", 0.0) > 0,
     )
 
+    measure_after = peaks is None
     if peaks is None:
         peaks = measure_peaks(config)
     elif (peaks.numpy.dtype, peaks.numpy.threads) != (dtype, threads):
@@ -279,6 +280,13 @@ def run_comparison(
         # Objects frozen by _RunContext.run become collectable again.
         gc.unfreeze()
 
+    # Measured again after the runs, so that a machine whose speed changed during them
+    # is noticed: every "% of peak" rests on the figure measured before.
+    peak_after = None
+    if measure_after:
+        peak_after = measure_matmul_peak(
+            dtype, threads, min_seconds=config.peak_min_seconds, max_seconds=config.peak_max_seconds
+        )
     _summarize_engines(engines, data.y_train)
     parity = _parity(models, engines, data)
     results = {
@@ -287,13 +295,14 @@ def run_comparison(
         "config": _config_record(config, settings, data, sizes, flops_per_epoch),
         "environment": collect_environment(threads),
         "peak": peak.to_dict(),
+        "peak_after_runs": peak_after.to_dict() if peak_after is not None else None,
         "peak_torch": peak_torch,
         "engines": engines,
         "parity": parity,
         "warnings": (
             _warnings(engines)
             + _no_progress_warnings(engines, data.y_train, settings)
-            + _peak_warnings(peak, engines)
+            + _peak_warnings(peak, engines, peak_after)
             + _parity_warnings(parity, dtype)
         ),
     }
@@ -548,9 +557,24 @@ def _no_progress_warnings(
     return messages
 
 
-def _peak_warnings(peak: PeakResult, engines: dict[str, dict[str, Any]]) -> list[str]:
+PEAK_DRIFT_WARNING = 0.2
+"""Relative change of the matmul peak between before and after the runs that gets a warning."""
+
+
+def _peak_warnings(
+    peak: PeakResult, engines: dict[str, dict[str, Any]], peak_after: PeakResult | None = None
+) -> list[str]:
     """Warn when the yardstick itself looks wrong, since every "% of peak" depends on it."""
     messages = []
+    if peak_after is not None:
+        change = abs(peak_after.gflops - peak.gflops) / max(peak_after.gflops, peak.gflops)
+        if change > PEAK_DRIFT_WARNING:
+            messages.append(
+                f"the matmul peak was {peak.gflops:.3g} GFLOP/s before the runs and "
+                f"{peak_after.gflops:.3g} GFLOP/s after them, so the machine's speed changed "
+                f"during the comparison and '% of peak' may be off by up to {change:.0%}; "
+                "rerun on a quieter machine"
+            )
     if peak.size < PEAK_SIZE:
         messages.append(
             f"the matmul peak was measured on {peak.size}x{peak.size} matrices instead of "
