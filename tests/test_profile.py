@@ -16,6 +16,7 @@ from mlpbench.bench.profile import (
     TORCH_GEMM_OPS,
     CallTimer,
     ProfileConfig,
+    disturbance_warnings,
     profile_engine,
     run_profile,
     timed_numpy_matmul,
@@ -204,3 +205,34 @@ def test_call_timer_counts_calls():
     assert [doubled(value) for value in range(3)] == [0, 2, 4]
     assert timer.calls == 3
     assert timer.seconds >= 0
+
+
+def profile_record(reference: float, profiled: float, matmul: float) -> dict:
+    return {"status": "ok", "reference_epoch_s": reference, "epoch_s": profiled, "matmul_s": matmul}
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        (profile_record(0.35, 0.36, 0.22), None),
+        (profile_record(0.62, 0.89, 0.39), None),
+        (profile_record(0.32, 1.60, 0.90), "5.0x the 0.32 s without the profiler"),
+        (profile_record(0.50, 1.10, 0.60), "longer than the whole 0.5 s epoch"),
+        (profile_record(1.00, 0.50, 0.30), "longer than the profiled one"),
+        ({"status": "failed"}, None),
+    ],
+)
+def test_disturbance_warnings(record, expected):
+    messages = disturbance_warnings({"torch": record})
+
+    if expected is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1
+        assert messages[0].startswith("torch: ")
+        assert expected in messages[0]
+
+
+def test_profile_json_has_warning_list(profile_run):
+    _, results, _ = profile_run
+    assert isinstance(results["warnings"], list)

@@ -122,6 +122,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     )
     results = run_profile(data, config)
     print_profile(results)
+    for message in results["warnings"]:
+        logger.warning(message)
     if args.json is not None:
         write_json(results, args.json)
         print(f"results written to {args.json}")
