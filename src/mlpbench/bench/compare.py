@@ -485,8 +485,13 @@ def _summarize_engines(engines: dict[str, dict[str, Any]], y_train: np.ndarray) 
             entry["summary"]["speed_vs_numpy"] = speed
 
 
-PARITY_AGREEMENT_WARNING = 0.99
-"""Below this share of equal test predictions, compare warns about the parity gap."""
+PARITY_AGREEMENT_WARNING = {"float32": 0.95, "float64": 0.99}
+"""Below this share of equal test predictions, compare warns about the parity gap.
+
+float32 is allowed more: after two Fashion-MNIST epochs at the default settings the
+engines' parameters were 0.9% apart from rounding alone, and 1.4% of test
+predictions differed. In float64 they agree to about 1e-15.
+"""
 
 
 def _parity(models: dict[str, MLPEstimator], engines: dict[str, Any], data: Dataset) -> dict[str, Any]:
@@ -518,17 +523,23 @@ def _parity(models: dict[str, MLPEstimator], engines: dict[str, Any], data: Data
 
 def _parity_warnings(parity: dict[str, Any], dtype: str) -> list[str]:
     """Warn when numpy and torch end far apart, which looks like a bug but rarely is one."""
-    if parity["status"] != "ok" or parity["test_prediction_agreement"] >= PARITY_AGREEMENT_WARNING:
+    if parity["status"] != "ok" or parity["test_prediction_agreement"] >= PARITY_AGREEMENT_WARNING[dtype]:
         return []
     if dtype == "float32":
-        check = "rerun with --dtype float64, where they stay close unless training is unstable"
+        cause = (
+            "both run the same steps, but the two libraries round float32 differently and the "
+            "gap grows with every step, faster at large learning rates; rerun with --dtype "
+            "float64 to check that the engines agree"
+        )
     else:
-        check = "a smaller --lr usually brings them together"
+        cause = (
+            "in float64 a gap this large means that training is unstable; a smaller --lr "
+            "usually brings them together"
+        )
     return [
         f"numpy and torch predict the same test class for only "
         f"{parity['test_prediction_agreement']:.1%} of samples (parameters differ by up to "
-        f"{parity['max_relative_difference']:.2g}); both compute the same steps, but rounding "
-        f"differences grow during unstable training; {check}"
+        f"{parity['max_relative_difference']:.2g}); {cause}"
     ]
 
 
