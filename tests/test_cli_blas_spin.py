@@ -37,9 +37,20 @@ def test_cli_keeps_user_spin_setting() -> None:
     assert run_python(SHOW_SETTING, "12") == "12 False"
 
 
+def test_cli_skips_spin_after_numpy() -> None:
+    code = "import os, numpy, mlpbench.cli\nprint(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"
+    assert run_python(code, None) == "None"
+
+
 def test_package_import_leaves_numpy_unloaded() -> None:
     code = "import sys, mlpbench\nprint('numpy' in sys.modules, mlpbench.NumpyMLP.__name__)"
     assert run_python(code, None) == "False NumpyMLP"
+
+
+def test_package_lists_lazy_engines() -> None:
+    import mlpbench
+
+    assert {"NumpyMLP", "TorchMLP", "__version__"} <= set(dir(mlpbench))
 
 
 def test_environment_records_spin_setting(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from mlpbench.engines.torch_engine import TorchMLP
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
 def __getattr__(name: str) -> Any:
     # The engines are imported on first use: PyTorch takes about a second to import,
     # and the command line must set OpenBLAS's settings before NumPy loads it.

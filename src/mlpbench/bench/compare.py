@@ -569,7 +569,7 @@ def _no_progress_warnings(
 
 
 PEAK_DRIFT_WARNING = 0.2
-"""Relative change of the matmul peak between before and after the runs that gets a warning."""
+"""Change of the matmul peak after the runs, relative to the peak before them, that gets a warning."""
 
 
 def _peak_warnings(
@@ -578,7 +578,7 @@ def _peak_warnings(
     """Warn when the yardstick itself looks wrong, since every "% of peak" depends on it."""
     messages = []
     if peak_after is not None:
-        change = abs(peak_after.gflops - peak.gflops) / max(peak_after.gflops, peak.gflops)
+        change = abs(peak_after.gflops - peak.gflops) / peak.gflops
         if change > PEAK_DRIFT_WARNING:
             messages.append(
                 f"the matmul peak was {peak.gflops:.3g} GFLOP/s before the runs and "
