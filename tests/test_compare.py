@@ -146,6 +146,15 @@ def test_compare_report_shows_peak_after_runs(compare_run):
     assert "| NumPy, after the runs |" in (folder / "report.md").read_text(encoding="utf-8")
 
 
+def test_compare_prints_peak_before_and_after(compare_run):
+    _, _, results = compare_run
+    console = Console(record=True, width=200)
+
+    print_summary(results, console)
+
+    assert "GFLOP/s before the runs" in console.export_text()
+
+
 def test_compare_records_environment_and_config(compare_run):
     _, _, results = compare_run
     assert results["schema_version"] == 1
@@ -450,3 +459,34 @@ def test_fastest_engine_skips_engines_that_did_not_learn():
     results = {"engines": {"numpy": entry(0.5, True), "sklearn": entry(0.1, False)}}
 
     assert fastest_engine_sentence(results).startswith("Fastest: numpy")
+
+
+def test_summary_flags_chance_accuracy():
+    from mlpbench.bench.compare import _summarize_engines
+
+    data = load_dataset("digits")
+    run = {key: 1.0 for key in ("train_time_s", "samples_per_s", "gflops", "percent_of_peak", "test_loss")}
+    run.update(final_train_loss=0.5, test_accuracy=0.05, epoch_times_s=[0.1], peak_rss_bytes=1)
+    engines = {"numpy": {"status": "ok", "runs": [run], "summary": None}}
+
+    _summarize_engines(engines, data, {"lr": 0.05})
+
+    assert engines["numpy"]["summary"]["learned"] is False
+    assert "most common class" in engines["numpy"]["summary"]["learning_warning"]
+
+
+def test_ctrl_c_inside_sklearn_stops_compare(tmp_path, capsys, monkeypatch):
+    from sklearn.neural_network import MLPClassifier
+
+    def interrupted_backprop(self, *args, **kwargs):
+        # What scikit-learn sees when Ctrl-C arrives during a batch.
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(MLPClassifier, "_backprop", interrupted_backprop)
+    out = tmp_path / "out"
+
+    status = main(["-q", "compare", *FAST_ARGUMENTS, "--engines", "sklearn", "--out", str(out)])
+
+    assert status == 130
+    assert "interrupted before compare wrote its results" in capsys.readouterr().err
+    assert not out.exists()

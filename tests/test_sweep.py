@@ -296,3 +296,25 @@ def test_sweep_rejects_invalid_flag(capsys):
     result = run_cli(capsys, "sweep", "--dtypes", "float16")
     assert result.status == 2
     assert "invalid dtype 'float16'" in result.err
+
+
+def test_sweep_counts_runs_that_did_not_learn():
+    # lr 5 kills every ReLU on the digits, so no point learns.
+    config = SweepConfig(
+        engines=["numpy"],
+        batch_sizes=[64, 256],
+        hidden_sizes=[16],
+        dtypes=["float32"],
+        threads_list=[1],
+        repeats=1,
+        warmup=0,
+        training={"lr": 5.0},
+        **FAST_PEAK,
+    )
+    results = run_sweep(SweepData(data=load_dataset("digits"), requested="digits"), config)
+
+    learning = [message for message in results["warnings"] if "did not learn" in message]
+    assert len(learning) == 1
+    assert learning[0].startswith("2 engine run(s) did not learn, first hidden 16")
+    for point in results["points"]:
+        assert point["engines"]["numpy"]["summary"]["learned"] is False

@@ -11,7 +11,7 @@ import pytest
 
 from mlpbench import NumpyMLP
 from mlpbench.training.batches import BatchOrder
-from mlpbench.training.chance import class_frequency_loss, made_no_progress
+from mlpbench.training.chance import class_frequency_loss, learning_warning, made_no_progress, majority_share
 from mlpbench.training.hyperparams import validate_hyperparameters
 from mlpbench.training.init import he_normal_init, layer_sizes
 from mlpbench.training.schedule import learning_rate
@@ -264,3 +264,30 @@ def test_no_progress_threshold() -> None:
 
 def test_single_class_never_counts_as_no_progress() -> None:
     assert not made_no_progress(0.0, np.zeros(5, dtype=np.int64))
+
+
+def test_majority_share() -> None:
+    assert majority_share(np.array([0, 1, 1, 2])) == 0.5
+    assert majority_share(np.repeat(np.arange(10), 3)) == pytest.approx(0.1)
+
+
+def test_learning_warning_silent_when_learned() -> None:
+    y = np.repeat(np.arange(10), 3)
+    assert learning_warning(0.4, y, 0.85, y, lr=0.05, default_lr=0.05) is None
+
+
+def test_learning_warning_for_stalled_loss() -> None:
+    y = np.repeat(np.arange(10), 3)
+    message = learning_warning(2.4, y, 0.5, y, lr=5.0, default_lr=0.05)
+
+    assert message.startswith("the training loss ended at 2.400, no better than the 2.303")
+    assert "did not learn at --lr 5" in message
+    assert "try a smaller --lr (for example --lr 0.05, the default)" in message
+
+
+def test_learning_warning_for_chance_accuracy() -> None:
+    y = np.repeat(np.arange(10), 3)
+    message = learning_warning(1.2, y, 0.1, y, lr=0.01, default_lr=0.05)
+
+    assert message.startswith("the test accuracy ended at 10.0%, no better than the 10.0%")
+    assert message.endswith("try a larger --lr or more --epochs")

@@ -42,7 +42,7 @@ from mlpbench.bench.memory import peak_rss_bytes
 from mlpbench.bench.peak import PeakResult, measure_matmul_peak, measure_torch_matmul_peak
 from mlpbench.bench.stats import spread_warning, summarize
 from mlpbench.engines.registry import create_engine, engine_class
-from mlpbench.training.chance import made_no_progress, no_progress_message
+from mlpbench.training.chance import learning_warning
 from mlpbench.training.init import layer_sizes
 
 if TYPE_CHECKING:
@@ -287,7 +287,7 @@ def run_comparison(
         peak_after = measure_matmul_peak(
             dtype, threads, min_seconds=config.peak_min_seconds, max_seconds=config.peak_max_seconds
         )
-    _summarize_engines(engines, data.y_train)
+    _summarize_engines(engines, data, settings)
     parity = _parity(models, engines, data)
     results = {
         "schema_version": SCHEMA_VERSION,
@@ -301,7 +301,11 @@ def run_comparison(
         "parity": parity,
         "warnings": (
             _warnings(engines)
-            + _no_progress_warnings(engines, data.y_train, settings)
+            + [
+                f"{name}: {entry['summary']['learning_warning']}"
+                for name, entry in engines.items()
+                if entry["summary"] is not None and entry["summary"]["learning_warning"]
+            ]
             + _peak_warnings(peak, engines, peak_after)
             + _parity_warnings(parity, dtype)
         ),
@@ -450,8 +454,8 @@ def _new_engine_entry(name: str, settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _summarize_engines(engines: dict[str, dict[str, Any]], y_train: np.ndarray) -> None:
-    for entry in engines.values():
+def _summarize_engines(engines: dict[str, dict[str, Any]], data: Dataset, settings: dict[str, Any]) -> None:
+    for name, entry in engines.items():
         if entry["status"] != "ok" or not entry["runs"]:
             continue
         runs = entry["runs"]
@@ -471,7 +475,17 @@ def _summarize_engines(engines: dict[str, dict[str, Any]], y_train: np.ndarray) 
         summary["epoch_time_s"] = summarize(epoch_times)
         summary["peak_rss_bytes"] = max(run["peak_rss_bytes"] for run in runs)
         summary["spread_warning"] = spread_warning(summary["epoch_time_s"])
-        summary["learned"] = not made_no_progress(summary["final_train_loss"]["median"], y_train)
+        default_lr = engine_class(name)().lr
+        warning = learning_warning(
+            summary["final_train_loss"]["median"],
+            data.y_train,
+            summary["test_accuracy"]["median"],
+            data.y_test,
+            settings.get("lr", default_lr),
+            default_lr,
+        )
+        summary["learned"] = warning is None
+        summary["learning_warning"] = warning
         entry["summary"] = summary
 
     reference = engines.get(REFERENCE_ENGINE)
@@ -550,21 +564,6 @@ def _warnings(engines: dict[str, dict[str, Any]]) -> list[str]:
             messages.append(f"{name} failed: {entry['error']}")
         elif entry["summary"] is not None and entry["summary"]["spread_warning"]:
             messages.append(f"{name}: {entry['summary']['spread_warning']}")
-    return messages
-
-
-def _no_progress_warnings(
-    engines: dict[str, dict[str, Any]], y_train: np.ndarray, settings: dict[str, Any]
-) -> list[str]:
-    """Warn about each engine whose training loss ended no better than predicting class frequencies."""
-    messages = []
-    for name, entry in engines.items():
-        if entry["summary"] is None or entry["summary"]["learned"]:
-            continue
-        default_lr = engine_class(name)().lr
-        lr = settings.get("lr", default_lr)
-        loss = entry["summary"]["final_train_loss"]["median"]
-        messages.append(f"{name}: {no_progress_message(loss, y_train, lr, default_lr)}")
     return messages
 
 

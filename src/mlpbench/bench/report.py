@@ -164,7 +164,7 @@ PARITY_EXPLANATION = (
 
 
 def print_summary(results: Mapping[str, Any], console: Console | None = None) -> None:
-    """Print the table, the fastest engine, the parity line and every warning.
+    """Print the table, the fastest engine, the parity and peak lines, and every warning.
 
     Without a ``console``, output goes to stdout. When stdout is not a terminal,
     lines may be up to ``CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL`` characters wide, so
@@ -190,6 +190,12 @@ def print_summary(results: Mapping[str, Any], console: Console | None = None) ->
             lines.append(PARITY_EXPLANATION)
     else:
         lines.append(f"Parity (numpy vs torch) not computed: {parity['reason']}.")
+    after = results.get("peak_after_runs")
+    if after is not None:
+        lines.append(
+            f"Matmul peak: {results['peak']['gflops']:.3g} GFLOP/s before the runs, "
+            f"{after['gflops']:.3g} GFLOP/s after them."
+        )
     lines.append("Times cover the training steps only; data loading and evaluation are excluded.")
     lines.append(
         f"speed vs {REFERENCE_ENGINE} compares median epoch times, while samples/s, GFLOP/s and "

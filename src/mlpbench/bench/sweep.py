@@ -515,13 +515,27 @@ def _warnings(
             "so each epoch there is one step over all rows"
         )
     above_peak = []
+    not_learned = []
     for record in records:
         point = SweepPoint(record["hidden"], record["batch_size"], record["dtype"], record["threads"])
-        messages += [f"{point.label}: {message}" for message in record["warnings"]]
+        # Short sweep points often end before the network learns, so those warnings are
+        # counted in one line below instead of repeated for every point.
+        learning = {
+            f"{name}: {entry['summary']['learning_warning']}"
+            for name, entry in record["engines"].items()
+            if entry.get("summary") and entry["summary"].get("learning_warning")
+        }
+        messages += [f"{point.label}: {message}" for message in record["warnings"] if message not in learning]
+        not_learned += [f"{point.label}: {message}" for message in sorted(learning)]
         for name, entry in record["engines"].items():
             percent = entry["median_percent_of_peak"]
             if percent is not None and percent > 100:
                 above_peak.append((percent, f"{name} at {point.label}"))
+    if not_learned:
+        messages.append(
+            f"{len(not_learned)} engine run(s) did not learn, first {not_learned[0]}. Their times "
+            "are valid, but with this few rows and epochs their accuracies mean nothing"
+        )
     if above_peak:
         percent, where = max(above_peak)
         messages.append(

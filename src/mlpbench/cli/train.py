@@ -40,7 +40,7 @@ from mlpbench.data import Dataset
 from mlpbench.engines.base import MLPEstimator
 from mlpbench.engines.registry import ENGINES, create_engine
 from mlpbench.errors import TrainingDivergedError
-from mlpbench.training.chance import made_no_progress, no_progress_message, smaller_lr_hint
+from mlpbench.training.chance import learning_warning, smaller_lr_hint
 
 logger = logging.getLogger("mlpbench")
 
@@ -137,8 +137,11 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         f"{model.engine_name}: test loss {last['test_loss']:.4f}, "
         f"test accuracy {last['test_accuracy']:.2%} ({epochs_done}, {seconds:.2f} s training)"
     )
-    if made_no_progress(last["train_loss"], data.y_train):
-        logger.warning(no_progress_message(last["train_loss"], data.y_train, model.lr, type(model)().lr))
+    warning = learning_warning(
+        last["train_loss"], data.y_train, last["test_accuracy"], data.y_test, model.lr, type(model)().lr
+    )
+    if warning is not None:
+        logger.warning(warning)
     if model.epoch_ < model.epochs:
         logger.info(
             "stopped after epoch %d of %d; continue with: mlpbench train --resume %s",

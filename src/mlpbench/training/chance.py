@@ -27,6 +27,12 @@ def made_no_progress(train_loss: float, y: np.ndarray) -> bool:
     return baseline > 0 and train_loss >= 0.98 * baseline
 
 
+def majority_share(y: np.ndarray) -> float:
+    """Return the share of the most common label in ``y``: the accuracy of always predicting it."""
+    counts = np.bincount(np.asarray(y, dtype=np.int64))
+    return float(counts.max() / counts.sum())
+
+
 def smaller_lr_hint(lr: float, default_lr: float) -> str:
     """Suggest a tenth of ``lr``, or ``default_lr`` where that is lower."""
     if lr / 10 > default_lr:
@@ -34,14 +40,34 @@ def smaller_lr_hint(lr: float, default_lr: float) -> str:
     return f"for example --lr {lr / 10:g}"
 
 
-def no_progress_message(train_loss: float, y: np.ndarray, lr: float, default_lr: float) -> str:
-    """Say that training learned nothing at ``lr``, and which way to move the learning rate."""
+def learning_warning(
+    train_loss: float,
+    y_train: np.ndarray,
+    test_accuracy: float,
+    y_test: np.ndarray,
+    lr: float,
+    default_lr: float,
+) -> str | None:
+    """Return a warning when training learned nothing at ``lr``, or None when it learned.
+
+    Two signs count: a final training loss no better than the class-frequency loss
+    (``made_no_progress``), and a test accuracy no better than always predicting the
+    most common test label. The warning names the direction to move the learning rate.
+    """
+    if made_no_progress(train_loss, y_train):
+        finding = (
+            f"the training loss ended at {train_loss:.3f}, no better than the "
+            f"{class_frequency_loss(y_train):.3f} of always predicting the class frequencies"
+        )
+    elif len(y_test) and test_accuracy <= majority_share(y_test):
+        finding = (
+            f"the test accuracy ended at {test_accuracy:.1%}, no better than the "
+            f"{majority_share(y_test):.1%} of always predicting the most common class"
+        )
+    else:
+        return None
     if lr > default_lr:
         fix = f"try a smaller --lr ({smaller_lr_hint(lr, default_lr)})"
     else:
         fix = "try a larger --lr or more --epochs"
-    return (
-        f"the training loss ended at {train_loss:.3f}, no better than the "
-        f"{class_frequency_loss(y):.3f} of always predicting the class frequencies: "
-        f"the network did not learn at --lr {lr:g}; {fix}"
-    )
+    return f"{finding}: the network did not learn at --lr {lr:g}; {fix}"
