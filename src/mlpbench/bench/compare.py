@@ -160,9 +160,7 @@ def measure_peaks(config: CompareConfig) -> MeasuredPeaks:
     threads = config.settings.get("threads")
     dtype = config.settings.get("dtype", "float32")
     logger.info("measuring the %s matrix-multiply peak on %s thread(s)", dtype, threads)
-    peak = measure_matmul_peak(
-        dtype, threads, min_seconds=config.peak_min_seconds, max_seconds=config.peak_max_seconds
-    )
+    peak = _measure_numpy_peak(config, dtype, threads)
     peak_torch = _measure_torch_peak(config, dtype, threads)
     logger.info("peak: %.1f GFLOP/s (%dx%d %s)", peak.gflops, peak.size, peak.size, dtype)
     return MeasuredPeaks(numpy=peak, torch=peak_torch)
@@ -282,11 +280,7 @@ def run_comparison(
 
     # Measured again after the runs, so that a machine whose speed changed during them
     # is noticed: every "% of peak" rests on the figure measured before.
-    peak_after = None
-    if measure_after:
-        peak_after = measure_matmul_peak(
-            dtype, threads, min_seconds=config.peak_min_seconds, max_seconds=config.peak_max_seconds
-        )
+    peak_after = _measure_numpy_peak(config, dtype, threads) if measure_after else None
     _summarize_engines(engines, data, settings)
     parity = _parity(models, engines, data)
     results = {
@@ -301,11 +295,7 @@ def run_comparison(
         "parity": parity,
         "warnings": (
             _warnings(engines)
-            + [
-                f"{name}: {entry['summary']['learning_warning']}"
-                for name, entry in engines.items()
-                if entry["summary"] is not None and entry["summary"]["learning_warning"]
-            ]
+            + learning_warnings(engines)
             + _peak_warnings(peak, engines, peak_after)
             + _parity_warnings(parity, dtype)
         ),
@@ -412,6 +402,12 @@ def _failed_record(error: Exception) -> dict[str, Any]:
         "error_type": type(error).__name__,
         "peak_rss_bytes": peak_rss_bytes(),
     }
+
+
+def _measure_numpy_peak(config: CompareConfig, dtype: str, threads: int | None) -> PeakResult:
+    return measure_matmul_peak(
+        dtype, threads, min_seconds=config.peak_min_seconds, max_seconds=config.peak_max_seconds
+    )
 
 
 def _measure_torch_peak(config: CompareConfig, dtype: str, threads: int | None) -> dict[str, Any] | None:
@@ -554,6 +550,15 @@ def _parity_warnings(parity: dict[str, Any], dtype: str) -> list[str]:
         f"numpy and torch predict the same test class for only "
         f"{parity['test_prediction_agreement']:.1%} of samples (parameters differ by up to "
         f"{parity['max_relative_difference']:.2g}); {cause}"
+    ]
+
+
+def learning_warnings(engines: dict[str, dict[str, Any]]) -> list[str]:
+    """Return one warning per engine whose summary says it did not learn, prefixed with its name."""
+    return [
+        f"{name}: {entry['summary']['learning_warning']}"
+        for name, entry in engines.items()
+        if entry.get("summary") and entry["summary"].get("learning_warning")
     ]
 
 

@@ -34,6 +34,7 @@ from mlpbench.bench.compare import (
     TIMING_SCOPE,
     CompareConfig,
     MeasuredPeaks,
+    learning_warnings,
     measure_peaks,
     run_comparison,
 )
@@ -520,13 +521,9 @@ def _warnings(
         point = SweepPoint(record["hidden"], record["batch_size"], record["dtype"], record["threads"])
         # Short sweep points often end before the network learns, so those warnings are
         # counted in one line below instead of repeated for every point.
-        learning = {
-            f"{name}: {entry['summary']['learning_warning']}"
-            for name, entry in record["engines"].items()
-            if entry.get("summary") and entry["summary"].get("learning_warning")
-        }
+        learning = learning_warnings(record["engines"])
         messages += [f"{point.label}: {message}" for message in record["warnings"] if message not in learning]
-        not_learned += [f"{point.label}: {message}" for message in sorted(learning)]
+        not_learned += [f"{point.label}: {message}" for message in learning]
         for name, entry in record["engines"].items():
             percent = entry["median_percent_of_peak"]
             if percent is not None and percent > 100:

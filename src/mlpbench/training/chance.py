@@ -54,15 +54,17 @@ def learning_warning(
     (``made_no_progress``), and a test accuracy no better than always predicting the
     most common test label. The warning names the direction to move the learning rate.
     """
+    baseline_loss = class_frequency_loss(y_train)
+    baseline_accuracy = majority_share(y_test) if len(y_test) else 0.0
     if made_no_progress(train_loss, y_train):
         finding = (
             f"the training loss ended at {train_loss:.3f}, no better than the "
-            f"{class_frequency_loss(y_train):.3f} of always predicting the class frequencies"
+            f"{baseline_loss:.3f} of always predicting the class frequencies"
         )
-    elif len(y_test) and test_accuracy <= majority_share(y_test):
+    elif len(y_test) and test_accuracy <= baseline_accuracy:
         finding = (
             f"the test accuracy ended at {test_accuracy:.1%}, no better than the "
-            f"{majority_share(y_test):.1%} of always predicting the most common class"
+            f"{baseline_accuracy:.1%} of always predicting the most common class"
         )
     else:
         return None
