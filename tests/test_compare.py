@@ -452,7 +452,7 @@ def test_compare_warns_when_nothing_learned(tmp_path):
     assert "did not learn" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
 
 
-def test_fastest_engine_skips_engines_that_did_not_learn():
+def test_fastest_skips_engines_not_learning():
     def entry(seconds, learned):
         return {"summary": {"epoch_time_s": {"median": seconds}, "speed_vs_numpy": None, "learned": learned}}
 
@@ -479,7 +479,7 @@ def test_ctrl_c_inside_sklearn_stops_compare(tmp_path, capsys, monkeypatch):
     from sklearn.neural_network import MLPClassifier
 
     def interrupted_backprop(self, *args, **kwargs):
-        # What scikit-learn sees when Ctrl-C arrives during a batch.
+        # Ctrl-C arriving while scikit-learn trains a batch.
         raise KeyboardInterrupt
 
     monkeypatch.setattr(MLPClassifier, "_backprop", interrupted_backprop)

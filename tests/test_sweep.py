@@ -298,7 +298,7 @@ def test_sweep_rejects_invalid_flag(capsys):
     assert "invalid dtype 'float16'" in result.err
 
 
-def test_sweep_counts_runs_that_did_not_learn():
+def test_sweep_counts_runs_without_learning():
     # lr 5 kills every ReLU on the digits, so no point learns.
     config = SweepConfig(
         engines=["numpy"],
