@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 
 import numpy as np
@@ -144,6 +145,9 @@ def test_quick_sweep_measures_one_peak(quick_run):
     assert [(peak["dtype"], peak["threads"]) for peak in results["peaks"]] == [("float32", 1)]
     peak = results["peaks"][0]["numpy"]["gflops"]
     assert all(point["peak_gflops"] == peak for point in results["points"])
+    after = results["peaks"][0]["numpy_after_points"]
+    assert after["gflops"] > 0
+    assert (after["dtype"], after["threads"]) == ("float32", 1)
 
 
 def test_quick_sweep_csv_has_a_row_per_run(quick_run):
@@ -161,6 +165,8 @@ def test_quick_sweep_prints_the_table(quick_run):
     assert f"time/epoch ({QUICK_SAMPLES} rows)" in out
     assert f"est. time/epoch ({results['config']['n_train_full']:,} rows)" in out
     assert "% of peak" in out
+    after = results["peaks"][0]["numpy_after_points"]["gflops"]
+    assert f"{after:.3g} GFLOP/s after its points" in out
     assert f"results written to {folder}" in out
 
 
@@ -216,6 +222,49 @@ def test_sweep_measures_peak_once_per_pair(digits_sweep):
     ]
     assert len(results["points"]) == 4
     assert len(results["peaks"]) == 2
+
+
+def test_sweep_measures_numpy_peak_again_after_each_pair(digits_sweep):
+    results, _ = digits_sweep
+    assert [(peak["numpy_after_points"]["dtype"], peak["dtype"]) for peak in results["peaks"]] == [
+        ("float32", "float32"),
+        ("float64", "float64"),
+    ]
+
+
+@pytest.mark.parametrize(("factor", "warned"), [(0.5, True), (1.3, True), (0.9, False)])
+def test_sweep_warns_when_peak_changes_over_a_pair(monkeypatch, factor, warned):
+    before = []
+    measure = sweep_module.measure_peaks
+    monkeypatch.setattr(
+        sweep_module, "measure_peaks", lambda config: before.append(measure(config)) or before[-1]
+    )
+    # What a machine that changed speed during the pair's points would measure afterwards.
+    monkeypatch.setattr(
+        sweep_module,
+        "measure_numpy_peak",
+        lambda config, dtype, threads: dataclasses.replace(
+            before[-1].numpy, gflops=before[-1].numpy.gflops * factor
+        ),
+    )
+    config = SweepConfig(
+        engines=["numpy"],
+        batch_sizes=[64],
+        hidden_sizes=[16],
+        dtypes=["float32"],
+        threads_list=[1],
+        repeats=1,
+        warmup=0,
+        **FAST_PEAK,
+    )
+    results = run_sweep(SweepData(data=load_dataset("digits"), requested="digits"), config)
+
+    peak = before[0].numpy.gflops
+    assert results["peaks"][0]["numpy_after_points"]["gflops"] == pytest.approx(peak * factor)
+    changed = [message for message in results["warnings"] if "after them" in message]
+    assert len(changed) == int(warned)
+    if warned:
+        assert changed[0].startswith(f"float32 on 1 thread(s): the matmul peak was {peak:.3g} GFLOP/s")
 
 
 def test_sweep_records_failing_engine_and_continues(digits_sweep):

@@ -160,7 +160,7 @@ def measure_peaks(config: CompareConfig) -> MeasuredPeaks:
     threads = config.settings.get("threads")
     dtype = config.settings.get("dtype", "float32")
     logger.info("measuring the %s matrix-multiply peak on %s thread(s)", dtype, threads)
-    peak = _measure_numpy_peak(config, dtype, threads)
+    peak = measure_numpy_peak(config, dtype, threads)
     peak_torch = _measure_torch_peak(config, dtype, threads)
     logger.info("peak: %.1f GFLOP/s (%dx%d %s)", peak.gflops, peak.size, peak.size, dtype)
     return MeasuredPeaks(numpy=peak, torch=peak_torch)
@@ -280,7 +280,7 @@ def run_comparison(
 
     # Measured again after the runs, so that a machine whose speed changed during them
     # is noticed: every "% of peak" rests on the figure measured before.
-    peak_after = _measure_numpy_peak(config, dtype, threads) if measure_after else None
+    peak_after = measure_numpy_peak(config, dtype, threads) if measure_after else None
     _summarize_engines(engines, data, settings)
     parity = _parity(models, engines, data)
     results = {
@@ -404,7 +404,8 @@ def _failed_record(error: Exception) -> dict[str, Any]:
     }
 
 
-def _measure_numpy_peak(config: CompareConfig, dtype: str, threads: int | None) -> PeakResult:
+def measure_numpy_peak(config: CompareConfig, dtype: str, threads: int | None) -> PeakResult:
+    """Measure NumPy's matmul peak in ``dtype`` on ``threads`` within ``config``'s time limits."""
     return measure_matmul_peak(
         dtype, threads, min_seconds=config.peak_min_seconds, max_seconds=config.peak_max_seconds
     )
@@ -576,20 +577,28 @@ PEAK_DRIFT_WARNING = 0.2
 """Change of the matmul peak after the runs, relative to the peak before them, that gets a warning."""
 
 
+def peak_change_warning(before: PeakResult, after: PeakResult) -> str | None:
+    """Return a warning when the peak after some runs differs from the one before by over 20%."""
+    change = abs(after.gflops - before.gflops) / before.gflops
+    if change <= PEAK_DRIFT_WARNING:
+        return None
+    return (
+        f"the matmul peak was {before.gflops:.3g} GFLOP/s before the runs and "
+        f"{after.gflops:.3g} GFLOP/s after them, so the machine's speed changed "
+        f"while they ran and '% of peak' may be off by up to {change:.0%}; "
+        "rerun on a quieter machine"
+    )
+
+
 def _peak_warnings(
     peak: PeakResult, engines: dict[str, dict[str, Any]], peak_after: PeakResult | None = None
 ) -> list[str]:
     """Warn when the yardstick itself looks wrong, since every "% of peak" depends on it."""
     messages = []
     if peak_after is not None:
-        change = abs(peak_after.gflops - peak.gflops) / peak.gflops
-        if change > PEAK_DRIFT_WARNING:
-            messages.append(
-                f"the matmul peak was {peak.gflops:.3g} GFLOP/s before the runs and "
-                f"{peak_after.gflops:.3g} GFLOP/s after them, so the machine's speed changed "
-                f"during the comparison and '% of peak' may be off by up to {change:.0%}; "
-                "rerun on a quieter machine"
-            )
+        change = peak_change_warning(peak, peak_after)
+        if change is not None:
+            messages.append(change)
     if peak.size < PEAK_SIZE:
         messages.append(
             f"the matmul peak was measured on {peak.size}x{peak.size} matrices instead of "

@@ -6,7 +6,8 @@ exactly as ``mlpbench compare`` times it: ``warmup`` untimed rounds, then
 around each epoch's training steps only. The sweep adds three things:
 
 - The matrix-multiply peak is measured once per (dtype, threads) pair, before the
-  points of that pair, and passed to every one of them.
+  points of that pair, and passed to every one of them. NumPy's peak is measured
+  again after the pair's last point, and a change of over 20% gets a warning.
 - Points run grouped by that pair: for each dtype, for each thread count, for
   each hidden size, the batch sizes in the given order.
 - With ``samples`` set, only the first ``samples`` training rows are timed. Each
@@ -35,10 +36,13 @@ from mlpbench.bench.compare import (
     CompareConfig,
     MeasuredPeaks,
     learning_warnings,
+    measure_numpy_peak,
     measure_peaks,
+    peak_change_warning,
     run_comparison,
 )
 from mlpbench.bench.environment import collect_environment
+from mlpbench.bench.peak import PeakResult
 from mlpbench.data import Dataset, load_dataset
 from mlpbench.data.sources import IDX_DATASETS
 from mlpbench.engines.registry import ENGINES
@@ -353,6 +357,7 @@ def run_sweep(
     total = config.total_runs()
     done = 0
     peaks: dict[tuple[str, int], MeasuredPeaks] = {}
+    peaks_after: dict[tuple[str, int], PeakResult] = {}
     subsets: dict[str, Dataset] = {}
     points = config.points()
     records = []
@@ -386,6 +391,11 @@ def run_sweep(
             subsets[point.dtype], compare_config, on_run=on_point_run, peaks=peaks[pair]
         )
         records.append(_point_record(point, comparison.results, n_train_full))
+        following = points[index + 1] if index + 1 < len(points) else None
+        if following is None or (following.dtype, following.threads) != pair:
+            # Points are grouped by pair, so this pair is done: measure again to notice
+            # a machine whose speed changed while its points ran.
+            peaks_after[pair] = measure_numpy_peak(compare_config, point.dtype, point.threads)
 
     return {
         "schema_version": SCHEMA_VERSION,
@@ -395,11 +405,17 @@ def run_sweep(
         "dataset": _dataset_record(sweep_data),
         "environment": collect_environment(max(config.threads_list)),
         "peaks": [
-            {"dtype": dtype, "threads": threads, "numpy": measured.numpy.to_dict(), "torch": measured.torch}
+            {
+                "dtype": dtype,
+                "threads": threads,
+                "numpy": measured.numpy.to_dict(),
+                "numpy_after_points": peaks_after[(dtype, threads)].to_dict(),
+                "torch": measured.torch,
+            }
             for (dtype, threads), measured in peaks.items()
         ],
         "points": records,
-        "warnings": _warnings(sweep_data, records, config),
+        "warnings": _warnings(sweep_data, records, config) + _peak_change_warnings(peaks, peaks_after),
     }
 
 
@@ -476,7 +492,8 @@ def _config_record(config: SweepConfig, n_train_timed: int, n_train_full: int) -
         "training": training,
         "order": (
             "points grouped by dtype, then threads, then hidden size, then batch size; the "
-            "peak is measured once per (dtype, threads) pair before its points; within a "
+            "peak is measured for each (dtype, threads) pair before its points and again after "
+            "them; within a "
             "point, round g starts with engine g mod n, warm-up rounds counted first"
         ),
         "timing_scope": TIMING_SCOPE,
@@ -541,4 +558,15 @@ def _warnings(
             "(rerun on a quiet machine), or the engine's library multiplies faster than "
             "NumPy's BLAS (compare the PyTorch peak)"
         )
+    return messages
+
+
+def _peak_change_warnings(
+    peaks: dict[tuple[str, int], MeasuredPeaks], peaks_after: dict[tuple[str, int], PeakResult]
+) -> list[str]:
+    messages = []
+    for (dtype, threads), measured in peaks.items():
+        change = peak_change_warning(measured.numpy, peaks_after[(dtype, threads)])
+        if change is not None:
+            messages.append(f"{dtype} on {threads} thread(s): {change}")
     return messages

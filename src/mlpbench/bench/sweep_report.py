@@ -288,6 +288,9 @@ def summary_lines(results: Mapping[str, Any]) -> list[str]:
             f"Peak, {peak['dtype']} on {peak['threads']} thread(s): NumPy "
             f"{numpy_peak['gflops']:.3g} GFLOP/s ({numpy_peak['size']}x{numpy_peak['size']})"
         )
+        after = peak.get("numpy_after_points")
+        if after is not None:
+            line += f", {after['gflops']:.3g} GFLOP/s after its points"
         if peak["torch"] is not None:
             line += f", PyTorch {peak['torch']['gflops']:.3g} GFLOP/s"
         lines.append(line + ". % of peak divides by the NumPy figure.")
