@@ -204,6 +204,15 @@ def test_unknown_device_rejected_before_work(capsys, command: list[str]):
     assert f"mlpbench {command[0]}: error: argument --device: expected cpu, cuda or cuda:N" in result.err
 
 
+@pytest.mark.parametrize("command", ["train", "compare", "profile", "sweep"])
+def test_negative_seed_rejected_before_work(capsys, command: str):
+    result = run_cli(capsys, command, "--seed", "-1")
+
+    assert result.status == 2
+    assert f"mlpbench {command}: error: seed must be an integer >= 0, got -1" in result.err
+    assert result.out == ""
+
+
 def test_label_gap_warns_in_train(capsys, tmp_path: Path):
     data = load_dataset("digits")
     y_train = data.y_train.copy()

@@ -132,6 +132,7 @@ INVALID_ARGUMENTS = [
     pytest.param(["--threads", "0"], "0", id="zero-threads"),
     pytest.param(["--dtype", "float16"], "float16", id="float16"),
     pytest.param(["--schedule", "step"], "step", id="unknown-schedule"),
+    pytest.param(["--seed", "-1"], "seed must be an integer >= 0, got -1", id="negative-seed"),
     pytest.param(["--save", "model.txt"], "model.txt", id="save-suffix"),
     pytest.param(["--device", "gpu"], "expected cpu, cuda or cuda:N", id="device-gpu"),
 ]

@@ -206,6 +206,8 @@ INVALID = [
     pytest.param("dtype", "float16", "'float16'", id="float16"),
     pytest.param("dtype", "banana", "'banana'", id="unknown-dtype"),
     pytest.param("schedule", "step", "'step'", id="unknown-schedule"),
+    pytest.param("seed", -1, "-1", id="negative-seed"),
+    pytest.param("seed", 1.5, "1.5", id="fractional-seed"),
 ]
 
 

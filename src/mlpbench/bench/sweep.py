@@ -189,6 +189,7 @@ class SweepConfig:
             weight_decay=training["weight_decay"],
             schedule=training["schedule"],
             dtype=self.dtypes[0],
+            seed=training["seed"],
         )
 
     def points(self) -> list[SweepPoint]:

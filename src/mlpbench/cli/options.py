@@ -197,6 +197,7 @@ _VALID_BASELINE: dict[str, Any] = {
     "weight_decay": 0.0,
     "schedule": "constant",
     "dtype": "float32",
+    "seed": 0,
 }
 
 

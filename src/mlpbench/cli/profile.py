@@ -82,6 +82,7 @@ def validate_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
             weight_decay=args.weight_decay,
             schedule="constant",
             dtype=args.dtype,
+            seed=args.seed,
         )
     except ValueError as error:
         parser.error(str(error))

@@ -383,6 +383,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             weight_decay=self.weight_decay,
             schedule=self.schedule,
             dtype=self.dtype,
+            seed=self.seed,
         )
 
     def _check_fitted(self) -> None:

@@ -22,6 +22,7 @@ def validate_hyperparameters(
     weight_decay: float,
     schedule: str,
     dtype: str,
+    seed: int = 0,
 ) -> None:
     """Raise ValueError naming the first invalid value and the accepted range."""
     if isinstance(hidden, int | np.integer) and not isinstance(hidden, bool) and hidden > 0:
@@ -51,6 +52,8 @@ def validate_hyperparameters(
         raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
     if not _is_dtype(dtype) or np.dtype(dtype).name not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    # NumPy's SeedSequence, which every random stream comes from, takes no negative seed.
+    _check_int("seed", seed, minimum=0)
 
 
 def _is_dtype(value: object) -> bool:
