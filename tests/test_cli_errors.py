@@ -389,6 +389,23 @@ def test_interrupt_in_resumed_run_counts_its_own_epochs(capsys, tmp_path: Path, 
     assert "so the 1 epoch(s) finished in this run are lost" in result.err
 
 
+def test_interrupt_in_resumed_run_counts_epochs_after_its_checkpoint(capsys, tmp_path: Path, monkeypatch):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "4", "--stop-after", "1")
+    before = path.read_bytes()
+    interrupt_in_third_epoch(monkeypatch)
+
+    # No --save: the resumed run writes back to its checkpoint, but only at the end.
+    result = run_cli(capsys, "train", "-q", "--resume", path)
+
+    assert result.status == 130
+    assert (
+        f"{path} holds the last good checkpoint (epoch 1), so the 1 epoch(s) finished after it are lost"
+    ) in result.err
+    assert f"continue with: mlpbench train --resume {path}" in result.err
+    assert path.read_bytes() == before
+
+
 def test_interrupt_names_checkpoint_and_resume(capsys, tmp_path: Path, monkeypatch):
     path = tmp_path / "run.npz"
     interrupt_in_third_epoch(monkeypatch)

@@ -71,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=positive_int,
         metavar="N",
         help="also write --save after every N-th epoch, so a later divergence or interruption "
-        "keeps the last good epoch",
+        "keeps the last good epoch; the checkpoint does not store it, so give it again with --resume",
     )
     group.add_argument(
         "--history",
@@ -217,13 +217,17 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         raise TrainingDivergedError(f"{error} ({hint}); {trainer.saved_note()}") from error
     except KeyboardInterrupt:
         note = trainer.saved_note()
+        # A resumed run starts from its saved checkpoint, so only the epochs after the
+        # last save are lost, whether that save was the checkpoint it read or a new one.
+        lost = model.epoch_ - (trainer.first_epoch if trainer.saved_epoch is None else trainer.saved_epoch)
+        if lost > 0:
+            finished = "in this run" if trainer.saved_epoch is None else "after it"
+            note += (
+                f", so the {lost} epoch(s) finished {finished} are lost; --checkpoint-every 1 "
+                "keeps every finished epoch of an interrupted run"
+            )
         if trainer.saved_epoch is not None:
             note += f"; continue with: mlpbench train --resume {trainer.save_path}"
-        elif model.epoch_ > trainer.first_epoch:
-            note += (
-                f", so the {model.epoch_ - trainer.first_epoch} epoch(s) finished in this run are "
-                "lost; --checkpoint-every 1 keeps every finished epoch of an interrupted run"
-            )
         logger.warning("interrupted during epoch %d: %s", model.epoch_ + 1, note)
         raise
 
