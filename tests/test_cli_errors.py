@@ -474,6 +474,56 @@ def test_permission_denied_keeps_old_file(capsys, tmp_path: Path, monkeypatch: p
     assert temp_files(folder) == []
 
 
+def _read_only(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Make ``folder`` refuse new entries as a read-only mount does; root ignores the permission
+    bits, so for root mkdir and os.access are made to answer as the kernel would."""
+    folder.chmod(0o500)
+    if not os.access(folder, os.W_OK):
+        return
+    import mlpbench.cli.outputs
+
+    mkdir = Path.mkdir
+
+    def refused(self: Path, *args, **kwargs) -> None:
+        if folder in self.absolute().parents:
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refused)
+    access = os.access
+    monkeypatch.setattr(
+        mlpbench.cli.outputs.os, "access", lambda path, mode: Path(path) != folder and access(path, mode)
+    )
+
+
+@pytest.mark.parametrize("command", ["compare", "sweep"])
+@pytest.mark.parametrize("where", ["new --out", "empty --out", "default folder"])
+def test_unwritable_results_folder_stops_before_work(
+    capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, where: str
+):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    arguments = [command, "-q", "--epochs", "1"] if command == "compare" else [command, "-q", "--quick"]
+    if where == "new --out":
+        arguments += ["--out", str(locked / "results")]
+        expected = f"cannot create --out {locked / 'results'}"
+    elif where == "empty --out":
+        arguments += ["--out", str(locked)]
+        expected = f"cannot write to --out {locked}: it is not writable"
+    else:
+        monkeypatch.chdir(locked)
+        expected = "cannot create the results folder runs"
+    _read_only(monkeypatch, locked)
+    try:
+        result = run_cli(capsys, *arguments)
+    finally:
+        locked.chmod(0o700)
+
+    assert_one_line_error(result, command, expected, "writable folder")
+    assert result.out == ""  # stopped before any engine ran
+    assert list(locked.iterdir()) == []
+
+
 def _fill_disk(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the flush of every atomic write with ENOSPC, after data has gone to the temporary file."""
     import mlpbench.atomic

@@ -87,7 +87,8 @@ def prepare_run_folder(out: str | None, kind: str, now: datetime.datetime | None
     A given ``out`` may exist only as an empty folder; otherwise FileExistsError is
     raised, so that no earlier result is overwritten. Without ``out`` the folder is
     ``runs/KIND-YYYYmmdd-HHMMSS``, with ``-2``, ``-3``, ... appended when that name
-    is taken.
+    is taken. A folder that cannot be created or written to raises OutputError, so
+    the run stops before its work instead of at its end.
     """
     if out is not None:
         folder = Path(out)
@@ -97,21 +98,45 @@ def prepare_run_folder(out: str | None, kind: str, now: datetime.datetime | None
             raise FileExistsError(
                 f"--out {folder} is not empty; choose a new folder or remove the old results"
             )
-        folder.mkdir(parents=True, exist_ok=True)
+        with _creating(folder, "--out"):
+            folder.mkdir(parents=True, exist_ok=True)
+        _check_writable(folder, "--out")
         return folder
 
     stamp = (now or datetime.datetime.now()).strftime("%Y%m%d-%H%M%S")
     base = Path(RUNS_FOLDER) / f"{kind}-{stamp}"
-    base.parent.mkdir(parents=True, exist_ok=True)
+    with _creating(base.parent, "the results folder"):
+        base.parent.mkdir(parents=True, exist_ok=True)
     folder, suffix = base, 1
     while True:
         try:
-            folder.mkdir()
+            with _creating(folder, "the results folder"):
+                folder.mkdir()
         except FileExistsError:
             suffix += 1
             folder = base.with_name(f"{base.name}-{suffix}")
             continue
+        _check_writable(folder, "the results folder")
         return folder
+
+
+@contextlib.contextmanager
+def _creating(folder: Path, what: str) -> Iterator[None]:
+    """Turn an OSError from creating ``folder`` (other than FileExistsError) into OutputError."""
+    try:
+        yield
+    except FileExistsError:
+        raise
+    except OSError as error:
+        hint = "give --out a writable folder" if what != "--out" else "choose a writable folder"
+        raise OutputError(f"cannot create {what} {folder}: {error.strerror or error}; {hint}") from error
+
+
+def _check_writable(folder: Path, what: str) -> None:
+    # An existing empty folder passes mkdir; without this, a read-only one fails only
+    # when the results are written, after the whole run.
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write to {what} {folder}: it is not writable; choose a writable folder")
 
 
 def run_in_new_folder(
