@@ -68,6 +68,24 @@ def test_truncated_checkpoint(capsys, tmp_path: Path, checkpoint: Path, torch_ch
     assert_one_line_error(result, "evaluate", f"{path} is not a readable .{which} file")
 
 
+@pytest.mark.parametrize(("written", "renamed"), [("npz", "pt"), ("pt", "npz")])
+def test_checkpoint_with_the_other_suffix(
+    capsys, tmp_path: Path, checkpoint: Path, torch_checkpoint: Path, written: str, renamed: str
+):
+    source = checkpoint if written == "npz" else torch_checkpoint
+    path = tmp_path / f"model.{renamed}"
+    path.write_bytes(source.read_bytes())
+
+    for command in ("evaluate", "train"):
+        arguments = [path] if command == "evaluate" else ["--resume", path]
+        result = run_cli(capsys, command, "-q", *arguments)
+
+        assert_one_line_error(result, command, f"{path} is a ", f"rename it to end in .{written}")
+    # The hint is right: under its own suffix the same bytes load.
+    path.rename(tmp_path / f"model.{written}")
+    assert run_cli(capsys, "evaluate", "-q", tmp_path / f"model.{written}").status == 0
+
+
 def test_pt_with_pickled_object(capsys, tmp_path: Path, torch_checkpoint: Path):
     payload = torch.load(torch_checkpoint, weights_only=True)
     payload["extra"] = NotATensor()

@@ -259,6 +259,12 @@ def _read_npz(path: Path) -> Checkpoint:
             "so write it again with mlpbench train --save"
         ) from error
     if "layer_sizes" not in arrays:
+        # torch.save writes a zip archive too, whose pickle is data.pkl inside one folder.
+        if any(name.endswith("/data.pkl") for name in arrays):
+            raise CheckpointError(
+                f"{path} is a PyTorch archive (as torch.save writes) with a .npz name; "
+                "if it is an mlpbench .pt checkpoint, rename it to end in .pt"
+            )
         raise CheckpointError(f"{path} has no 'layer_sizes' array; it was not written by mlpbench")
     sizes = [int(v) for v in arrays["layer_sizes"].tolist()]
 
@@ -338,6 +344,13 @@ def _read_pt(path: Path) -> Checkpoint:
     if not zipfile.is_zipfile(path):
         # torch.save has written zip archives since PyTorch 1.6; anything else here is damaged.
         raise CheckpointError(f"{path} is not a readable .pt file (not a zip archive as torch.save writes)")
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    if names and all("/" not in name and name.endswith(".npy") for name in names):
+        raise CheckpointError(
+            f"{path} is a NumPy .npz archive with a .pt name; if it is an mlpbench .npz "
+            "checkpoint, rename it to end in .npz"
+        )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
