@@ -191,12 +191,32 @@ def test_missing_input(capsys, tmp_path: Path, checkpoint: Path):
 
 def test_training_data_with_infinity(capsys, tmp_path: Path):
     x = np.random.default_rng(0).random((10, 64))
-    x[4, 0] = np.inf
+    x[4, 5] = np.inf
+    x[7, 0] = np.nan
     data = save_npz_dataset(tmp_path / "inf.npz", x, np.arange(10) % 3)
 
     result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", data)
 
-    assert_one_line_error(result, "train", "NaN or infinity")
+    assert_one_line_error(
+        result,
+        "train",
+        f"{data}: 2 training sample(s) hold NaN or infinity, first training sample 4 (counting from 0) "
+        "at feature 5, value inf; remove or fill those values first",
+    )
+
+
+def test_test_data_with_nan(capsys, tmp_path: Path):
+    x = np.random.default_rng(0).random((10, 64))
+    x_test = x[:3].copy()
+    x_test[2, 63] = np.nan
+    data = tmp_path / "nan.npz"
+    np.savez(data, x_train=x, y_train=np.arange(10) % 3, x_test=x_test, y_test=np.arange(3))
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", data)
+
+    assert_one_line_error(
+        result, "train", "1 test sample(s) hold NaN", "test sample 2", "feature 63, value nan"
+    )
 
 
 def test_training_labels_negative(capsys, tmp_path: Path):

@@ -135,8 +135,14 @@ def scale_pixels(
     if not parts:
         return train.astype(dtype), test.astype(dtype)
 
-    if not all(np.all(np.isfinite(part)) for part in parts if part.dtype.kind == "f"):
-        raise DataError(f"{where}: pixel values include NaN or infinity")
+    for name, part in (("training", train), ("test", test)):
+        if part.dtype.kind == "f" and part.size and not np.all(np.isfinite(part)):
+            rows, columns = np.nonzero(~np.isfinite(part))
+            raise DataError(
+                f"{where}: {np.unique(rows).size} {name} sample(s) hold NaN or infinity, first "
+                f"{name} sample {rows[0]} (counting from 0) at feature {columns[0]}, value "
+                f"{part[rows[0], columns[0]]}; remove or fill those values first"
+            )
     low = min(part.min() for part in parts)
     high = max(part.max() for part in parts)
     if low < 0:
