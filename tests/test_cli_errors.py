@@ -189,6 +189,12 @@ def test_missing_input(capsys, tmp_path: Path, checkpoint: Path):
     assert_one_line_error(result, "predict", "absent.png not found")
 
 
+def test_folder_as_input(capsys, tmp_path: Path, checkpoint: Path):
+    result = run_cli(capsys, "predict", "-q", checkpoint, tmp_path)
+
+    assert_one_line_error(result, "predict", f"input {tmp_path} is a folder", f"{tmp_path / '*.png'}")
+
+
 def test_training_data_with_infinity(capsys, tmp_path: Path):
     x = np.random.default_rng(0).random((10, 64))
     x[4, 5] = np.inf

@@ -47,6 +47,10 @@ def read_inputs(paths: list[str], n_features: int, image_shape: tuple[int, int] 
     names: list[str] = []
     rows: list[np.ndarray] = []
     for path in map(Path, paths):
+        if path.is_dir():
+            raise DataError(
+                f"input {path} is a folder; give the files in it instead, for example {path / '*.png'}"
+            )
         if not path.is_file():
             raise DataError(f"input {path} not found")
         file_names, x = read_input(path, n_features, image_shape)
