@@ -73,7 +73,19 @@ def test_unknown_key_names_file_and_key(capsys, tmp_path: Path):
 
     assert result.status == 2
     assert str(config) in result.err
-    assert "unknown key 'learning-rate'" in result.err
+    assert "unknown key 'learning-rate'; did you mean 'lr'?" in result.err
+
+
+@pytest.mark.parametrize(
+    ("key", "meant"), [("max_iter", "epochs"), ("random_state", "seed"), ("hidden_layer_sizes", "hidden")]
+)
+def test_unknown_key_named_as_in_scikit_learn(capsys, tmp_path: Path, key: str, meant: str):
+    config = write_config(tmp_path, f"{key} = 3\n")
+
+    result = run_cli(capsys, "train", "--config", config)
+
+    assert result.status == 2
+    assert f"unknown key {key!r}; did you mean {meant!r}?" in result.err
 
 
 def test_unknown_key_close_match(capsys, tmp_path: Path):

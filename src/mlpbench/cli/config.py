@@ -124,9 +124,26 @@ def load_config(
     return values, sources
 
 
+# Names that scikit-learn, PyTorch and common training scripts use for a setting mlpbench
+# calls differently; spelling alone cannot connect them.
+_OTHER_NAMES = {
+    "learning-rate": "lr",
+    "learning-rate-init": "lr",
+    "hidden-layer-sizes": "hidden",
+    "hidden-sizes": "hidden",
+    "max-iter": "epochs",
+    "n-epochs": "epochs",
+    "num-epochs": "epochs",
+    "random-state": "seed",
+    "num-threads": "threads",
+}
+
+
 def _unknown_key_message(key: str, valid: list[str]) -> str:
-    normalized = key.replace("_", "-")
+    normalized = key.replace("_", "-").lower()
     close = difflib.get_close_matches(normalized, valid, n=1, cutoff=0.6)
+    if normalized in _OTHER_NAMES and _OTHER_NAMES[normalized] in valid:
+        close = [_OTHER_NAMES[normalized]]
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"unknown key {key!r}{hint} (valid keys: {', '.join(valid)})"
 
