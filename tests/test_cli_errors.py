@@ -206,7 +206,7 @@ def test_training_data_with_infinity(capsys, tmp_path: Path):
     assert_one_line_error(
         result,
         "train",
-        f"{data}: 2 training sample(s) hold NaN or infinity, first training sample 4 (counting from 0) "
+        f"{data}: 2 training sample(s) contain NaN or infinity, first training sample 4 (counting from 0) "
         "at feature 5, value inf; remove or fill those values first",
     )
 
@@ -221,7 +221,7 @@ def test_test_data_with_nan(capsys, tmp_path: Path):
     result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", data)
 
     assert_one_line_error(
-        result, "train", "1 test sample(s) hold NaN", "test sample 2", "feature 63, value nan"
+        result, "train", "1 test sample(s) contain NaN", "test sample 2", "feature 63, value nan"
     )
 
 
@@ -433,7 +433,7 @@ def test_interrupt_in_resumed_run_counts_its_own_epochs(capsys, tmp_path: Path, 
     assert "so the 1 epoch(s) finished in this run are lost" in result.err
 
 
-def test_interrupt_in_resumed_run_counts_epochs_after_its_checkpoint(capsys, tmp_path: Path, monkeypatch):
+def test_interrupted_resume_counts_lost_epochs(capsys, tmp_path: Path, monkeypatch):
     path = tmp_path / "run.npz"
     train_checkpoint(capsys, path, "--epochs", "4", "--stop-after", "1")
     before = path.read_bytes()
@@ -519,8 +519,10 @@ def test_permission_denied_keeps_old_file(capsys, tmp_path: Path, monkeypatch: p
 
 
 def _read_only(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
-    """Make ``folder`` refuse new entries as a read-only mount does; root ignores the permission
-    bits, so for root mkdir and os.access are made to answer as the kernel would."""
+    """Make ``folder`` reject new entries as a read-only mount does.
+
+    Root ignores permission bits, so for root mkdir and os.access are patched to fail
+    as the kernel would."""
     folder.chmod(0o500)
     if not os.access(folder, os.W_OK):
         return
@@ -528,12 +530,12 @@ def _read_only(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
 
     mkdir = Path.mkdir
 
-    def refused(self: Path, *args, **kwargs) -> None:
+    def failing_mkdir(self: Path, *args, **kwargs) -> None:
         if folder in self.absolute().parents:
             raise OSError(errno.EROFS, "Read-only file system", str(self))
         mkdir(self, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "mkdir", refused)
+    monkeypatch.setattr(Path, "mkdir", failing_mkdir)
     access = os.access
     monkeypatch.setattr(
         mlpbench.cli.outputs.os, "access", lambda path, mode: Path(path) != folder and access(path, mode)

@@ -124,8 +124,8 @@ def load_config(
     return values, sources
 
 
-# Names that scikit-learn, PyTorch and common training scripts use for a setting mlpbench
-# calls differently; spelling alone cannot connect them.
+# Names that scikit-learn, PyTorch and common training scripts use for settings that
+# mlpbench names differently, which a spelling match cannot find.
 _OTHER_NAMES = {
     "learning-rate": "lr",
     "learning-rate-init": "lr",

@@ -121,22 +121,22 @@ def prepare_run_folder(out: str | None, kind: str, now: datetime.datetime | None
 
 
 @contextlib.contextmanager
-def _creating(folder: Path, what: str) -> Iterator[None]:
+def _creating(folder: Path, name: str) -> Iterator[None]:
     """Turn an OSError from creating ``folder`` (other than FileExistsError) into OutputError."""
     try:
         yield
     except FileExistsError:
         raise
     except OSError as error:
-        hint = "give --out a writable folder" if what != "--out" else "choose a writable folder"
-        raise OutputError(f"cannot create {what} {folder}: {error.strerror or error}; {hint}") from error
+        hint = "give --out a writable folder" if name != "--out" else "choose a writable folder"
+        raise OutputError(f"cannot create {name} {folder}: {error.strerror or error}; {hint}") from error
 
 
-def _check_writable(folder: Path, what: str) -> None:
+def _check_writable(folder: Path, name: str) -> None:
     # An existing empty folder passes mkdir; without this, a read-only one fails only
     # when the results are written, after the whole run.
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write to {what} {folder}: it is not writable; choose a writable folder")
+        raise OutputError(f"cannot write to {name} {folder}: it is not writable; choose a writable folder")
 
 
 def run_in_new_folder(

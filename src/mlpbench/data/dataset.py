@@ -139,7 +139,7 @@ def scale_pixels(
         if part.dtype.kind == "f" and part.size and not np.all(np.isfinite(part)):
             rows, columns = np.nonzero(~np.isfinite(part))
             raise DataError(
-                f"{where}: {np.unique(rows).size} {name} sample(s) hold NaN or infinity, first "
+                f"{where}: {np.unique(rows).size} {name} sample(s) contain NaN or infinity, first "
                 f"{name} sample {rows[0]} (counting from 0) at feature {columns[0]}, value "
                 f"{part[rows[0], columns[0]]}; remove or fill those values first"
             )
