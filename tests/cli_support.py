@@ -14,6 +14,20 @@ from mlpbench.cli import main
 # because on a busy machine with few cores extra threads mostly wait for each other.
 TINY_TRAINING = ("--hidden", "16", "--epochs", "2", "--batch-size", "128", "--threads", "1")
 
+# Written out here rather than read from mlpbench.data.sources, so that a typo there shows.
+FASHION_NAMES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
+
 
 @dataclass
 class Result:

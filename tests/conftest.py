@@ -1,4 +1,4 @@
-"""Fixtures for the data tests: an isolated environment and a tiny IDX data set."""
+"""Shared fixtures: an isolated data environment, a tiny IDX data set and a trained checkpoint."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_support import TINY_TRAINING
 
+from mlpbench.cli import main
 from mlpbench.data.idx import encode_idx
 from mlpbench.data.sources import IdxDatasetSpec, IdxFile
 
@@ -103,3 +105,11 @@ def tiny_idx() -> TinyIdx:
     }
     arrays["train_images"][0, 0, 0] = 255  # so scaling by 255 is exercised
     return TinyIdx(arrays)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a tiny digits model saved as .npz, trained once per test module."""
+    path = tmp_path_factory.mktemp("checkpoint") / "digits.npz"
+    assert main(["train", "-q", *TINY_TRAINING, "--save", str(path)]) == 0
+    return path

@@ -20,13 +20,6 @@ from mlpbench.training.chance import smaller_lr_hint
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("errors") / "digits.npz"
-    assert main(["train", "-q", *TINY_TRAINING, "--save", str(path)]) == 0
-    return path
-
-
-@pytest.fixture(scope="module")
 def torch_checkpoint(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("errors-pt") / "digits.pt"
     assert main(["train", "-q", *TINY_TRAINING, "--engine", "torch", "--save", str(path)]) == 0

@@ -7,34 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_support import TINY_TRAINING, assert_one_line_error, run_cli, temp_files
+from cli_support import FASHION_NAMES, assert_one_line_error, run_cli, temp_files
 
 from mlpbench import NumpyMLP
 from mlpbench.checkpoint import save_checkpoint
-from mlpbench.cli import main
 from mlpbench.cli.confusion import confusion_matrix, per_class_scores
 from mlpbench.data import load_dataset
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-FASHION_NAMES = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-]
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("evaluate") / "digits.npz"
-    assert main(["train", "-q", *TINY_TRAINING, "--save", str(path)]) == 0
-    return path
 
 
 def expected_metrics(path: Path) -> tuple[dict[str, float], np.ndarray]:

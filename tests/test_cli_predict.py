@@ -7,34 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_support import TINY_TRAINING, assert_one_line_error, run_cli, temp_files
+from cli_support import FASHION_NAMES, assert_one_line_error, run_cli, temp_files
 from PIL import Image
 
 from mlpbench import NumpyMLP
 from mlpbench.checkpoint import save_checkpoint
-from mlpbench.cli import main
 from mlpbench.data import load_dataset, write_idx
 from mlpbench.images import border_mean, image_to_row, load_image, read_grayscale
-
-FASHION_NAMES = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-]
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("predict") / "digits.npz"
-    assert main(["train", "-q", *TINY_TRAINING, "--save", str(path)]) == 0
-    return path
 
 
 @pytest.fixture(scope="module")
