@@ -164,7 +164,12 @@ def test_input_with_nan(capsys, tmp_path: Path, checkpoint: Path):
 
     result = run_cli(capsys, "predict", "-q", checkpoint, inputs)
 
-    assert_one_line_error(result, "predict", f"{inputs}: sample 1 contains NaN or infinity")
+    assert_one_line_error(
+        result,
+        "predict",
+        f"{inputs}: 1 sample(s) contain NaN or infinity",
+        "first sample 1 at feature 5 (value nan",
+    )
 
 
 def test_input_with_pickled_objects(capsys, tmp_path: Path, checkpoint: Path):
@@ -199,8 +204,8 @@ def test_training_data_with_infinity(capsys, tmp_path: Path):
     assert_one_line_error(
         result,
         "train",
-        f"{data}: 2 training sample(s) contain NaN or infinity, first training sample 4 (counting from 0) "
-        "at feature 5, value inf; remove or fill those values first",
+        f"{data}[x_train]: 2 sample(s) contain NaN or infinity, first sample 4 at feature 5 "
+        "(value inf, counting from 0); remove or fill those values first",
     )
 
 
@@ -214,7 +219,24 @@ def test_test_data_with_nan(capsys, tmp_path: Path):
     result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", data)
 
     assert_one_line_error(
-        result, "train", "1 test sample(s) contain NaN", "test sample 2", "feature 63, value nan"
+        result, "train", f"{data}[x_test]: 1 sample(s) contain NaN", "sample 2 at feature 63 (value nan"
+    )
+
+
+def test_csv_test_file_with_nan(capsys, tmp_path: Path):
+    train = tmp_path / "data_train.csv"
+    test = tmp_path / "data_test.csv"
+    rows = [f"{index % 3}," + ",".join(["0.5"] * 64) for index in range(10)]
+    train.write_text("label,pixels\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    broken = rows[:3]
+    broken[1] = broken[1].rsplit(",", 2)[0] + ",nan,0.5"
+    test.write_text("label,pixels\n" + "\n".join(broken) + "\n", encoding="utf-8")
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", train)
+
+    # Line 1 is the header, so the second sample is on line 3; its 63rd feature is column 64.
+    assert_one_line_error(
+        result, "train", f"{test}, line 3, column 64: NaN or infinity (value nan; 1 line(s) in all)"
     )
 
 

@@ -194,7 +194,8 @@ def test_fit_rejects_nan(blobs: tuple[np.ndarray, np.ndarray]) -> None:
     X = X.copy()
     X[7, 1] = np.nan
 
-    with pytest.raises(DataError, match="first at row 7"):
+    expected = r"X: 1 row\(s\) contain NaN or infinity, first row 7 at column 1 \(value nan"
+    with pytest.raises(DataError, match=expected):
         NumpyMLP(hidden=[4], epochs=1).fit(X, y)
 
 
@@ -202,7 +203,7 @@ def test_predict_rejects_infinity(fitted: NumpyMLP) -> None:
     X = np.zeros((4, 2))
     X[2, 0] = np.inf
 
-    with pytest.raises(DataError, match="first at row 2"):
+    with pytest.raises(DataError, match="first row 2 at column 0"):
         fitted.predict(X)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlpbench.data.dataset import scale_pixels
+from mlpbench.data.dataset import find_non_finite, scale_pixels
 from mlpbench.data.idx import GZIP_MAGIC, read_idx
 from mlpbench.errors import DataError
 from mlpbench.images import load_image
@@ -142,13 +142,9 @@ def _array_rows(
     if array.shape[0] == 0:
         raise DataError(f"{path} contains no samples")
 
-    if array.dtype.kind == "f":
-        bad = ~np.isfinite(array).all(axis=1)
-        if bad.any():
-            raise DataError(
-                f"{path}: sample {int(np.argmax(bad))} contains NaN or infinity "
-                f"({int(bad.sum())} sample(s) in all); clean the data first"
-            )
+    found = find_non_finite(array)
+    if found is not None:
+        raise DataError(f"{path}: {found.describe()}")
     # scale_pixels takes a train and a test part, so the first row serves as the test part.
     rows, _ = scale_pixels(array, array[:1], np.dtype(np.float64), str(path))
     names = [f"{path}[{index}]" for index in range(rows.shape[0])]

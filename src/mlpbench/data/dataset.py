@@ -99,6 +99,41 @@ def is_integral(array: np.ndarray) -> bool:
     return bool(np.all(np.isfinite(array))) and bool(np.all(np.floor(array) == array))
 
 
+@dataclass(frozen=True)
+class NonFinite:
+    """Where a 2-D array holds NaN or infinity: how many rows, and the first row, column and value."""
+
+    rows: int
+    row: int
+    column: int
+    value: float
+
+    def describe(self, row_word: str = "sample", column_word: str = "feature") -> str:
+        """Return the shared wording of the error, e.g. '2 samples contain NaN or infinity, ...'."""
+        return (
+            f"{self.rows} {row_word}(s) contain NaN or infinity, first {row_word} {self.row} "
+            f"at {column_word} {self.column} (value {self.value}, counting from 0); "
+            "remove or fill those values first"
+        )
+
+
+def find_non_finite(array: np.ndarray) -> NonFinite | None:
+    """Return where a float array of shape (n, ...) holds NaN or infinity, or None if nowhere."""
+    if array.dtype.kind not in "fc" or array.size == 0:
+        return None
+    flat = array.reshape(array.shape[0], -1)
+    bad = ~np.isfinite(flat)
+    if not bad.any():
+        return None
+    rows, columns = np.nonzero(bad)
+    return NonFinite(
+        rows=int(np.unique(rows).size),
+        row=int(rows[0]),
+        column=int(columns[0]),
+        value=float(flat[rows[0], columns[0]]),
+    )
+
+
 def scale_pixels(
     train: np.ndarray, test: np.ndarray, dtype: np.dtype, where: str
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -136,13 +171,9 @@ def scale_pixels(
         return train.astype(dtype), test.astype(dtype)
 
     for name, part in (("training", train), ("test", test)):
-        if part.dtype.kind == "f" and part.size and not np.all(np.isfinite(part)):
-            rows, columns = np.nonzero(~np.isfinite(part))
-            raise DataError(
-                f"{where}: {np.unique(rows).size} {name} sample(s) contain NaN or infinity, first "
-                f"{name} sample {rows[0]} (counting from 0) at feature {columns[0]}, value "
-                f"{part[rows[0], columns[0]]}; remove or fill those values first"
-            )
+        found = find_non_finite(part)
+        if found is not None:
+            raise DataError(f"{where}: {found.describe(row_word=f'{name} sample')}")
     low = min(part.min() for part in parts)
     high = max(part.max() for part in parts)
     if low < 0:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlpbench.data.dataset import Dataset, check_labels, scale_pixels, square_shape
+from mlpbench.data.dataset import Dataset, check_labels, find_non_finite, scale_pixels, square_shape
 from mlpbench.data.idx import is_gzip, read_idx
 from mlpbench.data.locate import FolderMatch, match_folder
 from mlpbench.data.sources import MNIST
@@ -51,6 +51,9 @@ def _build(
             raise DataError(f"{where}: contains no samples")
         if x.dtype.kind not in "biuf":
             raise DataError(f"{where}: pixel values must be real numbers, got dtype {x.dtype}")
+        found = find_non_finite(x)
+        if found is not None:
+            raise DataError(f"{where}: {found.describe()}")
 
     labels = {}
     for key, x, x_where in (("y_train", x_train, x_train_where), ("y_test", x_test, x_test_where)):
@@ -279,6 +282,14 @@ def load_csv_pair(train: Path, test: Path, path: Path, dtype: np.dtype) -> Datas
     # Checked here first so that errors give the line in the file.
     y_train = check_labels(y_train, None, str(train), first_line=train_first_line)
     y_test = check_labels(y_test, None, str(test), first_line=test_first_line)
+    for x, file, first_line in ((x_train, train, train_first_line), (x_test, test, test_first_line)):
+        found = find_non_finite(x)
+        if found is not None:
+            # Column 1 holds the label, so feature j is column j + 2.
+            raise DataError(
+                f"{file}, line {first_line + found.row}, column {found.column + 2}: NaN or infinity "
+                f"(value {found.value}; {found.rows} line(s) in all); remove or fill those values first"
+            )
     parts = {
         "x_train": (x_train, str(train)),
         "y_train": (y_train, str(train)),

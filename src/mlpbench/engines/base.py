@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
+from mlpbench.data.dataset import find_non_finite
 from mlpbench.errors import DataError, TrainingDivergedError
 from mlpbench.threads import limit_threads
 from mlpbench.training.batches import BatchOrder
@@ -403,12 +404,9 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         if check_features and X.shape[1] != self.n_features_in_:
             raise DataError(f"X has {X.shape[1]} features, but the model expects {self.n_features_in_}")
         X = np.ascontiguousarray(X, dtype=self.dtype)
-        if not np.isfinite(X).all():
-            rows = np.flatnonzero(~np.isfinite(X).all(axis=1))
-            raise DataError(
-                f"X contains NaN or infinity in {rows.size} row(s), first at row {rows[0]}; "
-                "clean or impute the data first"
-            )
+        found = find_non_finite(X)
+        if found is not None:
+            raise DataError(f"X: {found.describe(row_word='row', column_word='column')}")
         return X
 
     @staticmethod
