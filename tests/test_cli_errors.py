@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,23 @@ def test_truncated_checkpoint(capsys, tmp_path: Path, checkpoint: Path, torch_ch
     result = run_cli(capsys, "evaluate", "-q", path)
 
     assert_one_line_error(result, "evaluate", f"{path} is not a readable .{which} file")
+
+
+@pytest.mark.parametrize("damage", ["central directory", "empty archive"])
+def test_pt_zip_archive_damaged(capsys, tmp_path: Path, torch_checkpoint: Path, damage: str):
+    path = tmp_path / "model.pt"
+    if damage == "central directory":
+        # The end record stays intact, so the file still looks like a zip archive at first.
+        data = bytearray(torch_checkpoint.read_bytes())
+        start = data.rfind(b"PK\x01\x02")
+        data[start : start + 4] = b"XXXX"
+        path.write_bytes(bytes(data))
+    else:
+        zipfile.ZipFile(path, "w").close()
+
+    result = run_cli(capsys, "evaluate", "-q", path)
+
+    assert_one_line_error(result, "evaluate", f"{path} is not a readable .pt file")
 
 
 @pytest.mark.parametrize(("written", "renamed"), [("npz", "pt"), ("pt", "npz")])

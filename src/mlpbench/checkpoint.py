@@ -344,9 +344,14 @@ def _read_pt(path: Path) -> Checkpoint:
     if not zipfile.is_zipfile(path):
         # torch.save has written zip archives since PyTorch 1.6; anything else here is damaged.
         raise CheckpointError(f"{path} is not a readable .pt file (not a zip archive as torch.save writes)")
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
-    if names and all("/" not in name and name.endswith(".npy") for name in names):
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise CheckpointError(f"{path} is not a readable .pt file ({error})") from error
+    if not names:
+        raise CheckpointError(f"{path} is not a readable .pt file (an empty zip archive)")
+    if all("/" not in name and name.endswith(".npy") for name in names):
         raise CheckpointError(
             f"{path} is a NumPy .npz archive with a .pt name; if it is an mlpbench .npz "
             "checkpoint, rename it to end in .npz"
