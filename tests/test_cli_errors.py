@@ -282,11 +282,15 @@ def test_unknown_device_rejected_before_work(capsys, command: list[str]):
 
 
 @pytest.mark.parametrize("command", ["train", "compare", "profile", "sweep"])
-def test_negative_seed_rejected_before_work(capsys, command: str):
-    result = run_cli(capsys, command, "--seed", "-1")
+@pytest.mark.parametrize(
+    ("seed", "message"),
+    [("-1", "seed must be an integer >= 0, got -1"), ("4294967296", "seed must be at most 2**32 - 1")],
+)
+def test_seed_out_of_range_rejected_before_work(capsys, command: str, seed: str, message: str):
+    result = run_cli(capsys, command, "--seed", seed)
 
     assert result.status == 2
-    assert f"mlpbench {command}: error: seed must be an integer >= 0, got -1" in result.err
+    assert f"mlpbench {command}: error: {message}" in result.err
     assert result.out == ""
 
 

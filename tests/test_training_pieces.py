@@ -208,6 +208,7 @@ INVALID = [
     pytest.param("schedule", "step", "'step'", id="unknown-schedule"),
     pytest.param("seed", -1, "-1", id="negative-seed"),
     pytest.param("seed", 1.5, "1.5", id="fractional-seed"),
+    pytest.param("seed", 2**32, "4294967296", id="seed-above-32-bits"),
 ]
 
 

@@ -138,7 +138,10 @@ _SHARED_FLAGS: dict[str, dict[str, Any]] = {
         "type": float,
         "help": "L2 weight decay added to the gradient, as in torch.optim.SGD (default: %(default)s)",
     },
-    "seed": {"type": int, "help": "seeds initial parameters and batch order (default: %(default)s)"},
+    "seed": {
+        "type": int,
+        "help": "seeds initial parameters and batch order, 0 to 2**32 - 1 (default: %(default)s)",
+    },
     "device": {
         "type": torch_device,
         "help": "PyTorch device: cpu, cuda or cuda:N (default: %(default)s; the numpy engine ignores it)",

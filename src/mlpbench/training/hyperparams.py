@@ -11,6 +11,9 @@ from mlpbench.training.schedule import SCHEDULES
 
 DTYPES = ("float32", "float64")
 
+MAX_SEED = 2**32 - 1
+"""The largest seed that every engine accepts: scikit-learn's RandomState takes no larger one."""
+
 
 def validate_hyperparameters(
     *,
@@ -52,8 +55,10 @@ def validate_hyperparameters(
         raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
     if not _is_dtype(dtype) or np.dtype(dtype).name not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    # NumPy's SeedSequence, which every random stream comes from, takes no negative seed.
+    # NumPy's SeedSequence and RandomState and torch.Generator take no negative seed.
     _check_int("seed", seed, minimum=0)
+    if seed > MAX_SEED:
+        raise ValueError(f"seed must be at most 2**32 - 1 = {MAX_SEED}, got {seed}")
 
 
 def _is_dtype(value: object) -> bool:
