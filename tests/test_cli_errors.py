@@ -483,7 +483,7 @@ def test_interrupted_resume_counts_lost_epochs(capsys, tmp_path: Path, monkeypat
     assert (
         f"{path} holds the last good checkpoint (epoch 1), so the 1 epoch(s) finished after it are lost"
     ) in result.err
-    assert f"continue with: mlpbench train --resume {path}" in result.err
+    assert f"continue with: mlpbench train --resume {path}\n" in result.err
     assert path.read_bytes() == before
 
 
@@ -497,7 +497,7 @@ def test_interrupt_names_checkpoint_and_resume(capsys, tmp_path: Path, monkeypat
 
     assert result.status == 130
     assert f"interrupted during epoch 3: {path} holds the last good checkpoint (epoch 2)" in result.err
-    assert f"continue with: mlpbench train --resume {path}" in result.err
+    assert f"continue with: mlpbench train --resume {path} --checkpoint-every 1\n" in result.err
     assert temp_files(tmp_path) == []
 
 # ----- output paths -----------------------------------------------------------------------

@@ -144,10 +144,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         logger.warning(warning)
     if model.epoch_ < model.epochs:
         logger.info(
-            "stopped after epoch %d of %d; continue with: mlpbench train --resume %s",
+            "stopped after epoch %d of %d; continue with: %s",
             model.epoch_,
             model.epochs,
-            save_path,
+            _resume_command(save_path, args.checkpoint_every),
         )
     if save_path:
         print(f"saved parameters to {save_path}")
@@ -227,9 +227,15 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
                 "keeps every finished epoch of an interrupted run"
             )
         if trainer.saved_epoch is not None:
-            note += f"; continue with: mlpbench train --resume {trainer.save_path}"
+            note += f"; continue with: {_resume_command(trainer.save_path, trainer.checkpoint_every)}"
         logger.warning("interrupted during epoch %d: %s", model.epoch_ + 1, note)
         raise
+
+
+def _resume_command(path: str | None, checkpoint_every: int | None) -> str:
+    """Return the command that continues a run, with --checkpoint-every, which checkpoints do not store."""
+    command = f"mlpbench train --resume {path}"
+    return command if checkpoint_every is None else f"{command} --checkpoint-every {checkpoint_every}"
 
 
 def _check_output_flags(
