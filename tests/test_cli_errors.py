@@ -595,7 +595,7 @@ def test_unwritable_results_folder_stops_before_work(
         expected = f"cannot write to --out {locked}: it is not writable"
     else:
         monkeypatch.chdir(locked)
-        expected = "cannot create the results folder runs"
+        expected = f"cannot create the results folder {locked / 'runs'}"
     _read_only(monkeypatch, locked)
     try:
         result = run_cli(capsys, *arguments)
@@ -605,6 +605,18 @@ def test_unwritable_results_folder_stops_before_work(
     assert_one_line_error(result, command, expected, "writable folder")
     assert result.out == ""  # stopped before any engine ran
     assert list(locked.iterdir()) == []
+
+
+def test_file_named_runs_is_kept(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").write_text("notes", encoding="utf-8")
+
+    result = run_cli(capsys, "compare", "-q", "--epochs", "1")
+
+    assert result.status == 2
+    assert f"{tmp_path / 'runs'} exists and is not a folder" in result.err
+    assert "give --out" in result.err
+    assert (tmp_path / "runs").read_text(encoding="utf-8") == "notes"
 
 
 def _fill_disk(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -105,6 +105,11 @@ def prepare_run_folder(out: str | None, kind: str, now: datetime.datetime | None
 
     stamp = (now or datetime.datetime.now()).strftime("%Y%m%d-%H%M%S")
     base = Path(RUNS_FOLDER) / f"{kind}-{stamp}"
+    if base.parent.exists() and not base.parent.is_dir():
+        raise FileExistsError(
+            f"{base.parent.absolute()} exists and is not a folder, so the results cannot go "
+            "there; move that file or give --out"
+        )
     with _creating(base.parent, "the results folder"):
         base.parent.mkdir(parents=True, exist_ok=True)
     folder, suffix = base, 1
@@ -116,7 +121,11 @@ def prepare_run_folder(out: str | None, kind: str, now: datetime.datetime | None
             suffix += 1
             folder = base.with_name(f"{base.name}-{suffix}")
             continue
-        _check_writable(folder, "the results folder")
+        try:
+            _check_writable(folder, "the results folder")
+        except OutputError:
+            folder.rmdir()
+            raise
         return folder
 
 
@@ -128,8 +137,15 @@ def _creating(folder: Path, name: str) -> Iterator[None]:
     except FileExistsError:
         raise
     except OSError as error:
-        hint = "give --out a writable folder" if name != "--out" else "choose a writable folder"
-        raise OutputError(f"cannot create {name} {folder}: {error.strerror or error}; {hint}") from error
+        if name == "--out":
+            message = f"cannot create --out {folder}: {error.strerror or error}; choose a writable folder"
+        else:
+            # The default folder is relative to the working folder, so show where that is.
+            message = (
+                f"cannot create {name} {folder.absolute()}: {error.strerror or error}; "
+                "give --out a writable folder"
+            )
+        raise OutputError(message) from error
 
 
 def _check_writable(folder: Path, name: str) -> None:
