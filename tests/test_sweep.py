@@ -224,12 +224,54 @@ def test_sweep_measures_peak_once_per_pair(digits_sweep):
     assert len(results["peaks"]) == 2
 
 
-def test_sweep_measures_numpy_peak_again_after_each_pair(digits_sweep):
-    results, _ = digits_sweep
-    assert [(peak["numpy_after_points"]["dtype"], peak["dtype"]) for peak in results["peaks"]] == [
-        ("float32", "float32"),
-        ("float64", "float64"),
+def test_sweep_measures_numpy_peak_again_after_each_pair(monkeypatch):
+    events = []
+    measure_before, compare, measure_after = (
+        sweep_module.measure_peaks,
+        sweep_module.run_comparison,
+        sweep_module.measure_numpy_peak,
+    )
+
+    def before(config):
+        events.append(("before", config.settings["dtype"]))
+        return measure_before(config)
+
+    def point(data, config, **kwargs):
+        events.append(("point", config.settings["dtype"], config.settings["batch_size"]))
+        return compare(data, config, **kwargs)
+
+    def after(config, dtype, threads):
+        events.append(("after", dtype))
+        return measure_after(config, dtype, threads)
+
+    monkeypatch.setattr(sweep_module, "measure_peaks", before)
+    monkeypatch.setattr(sweep_module, "run_comparison", point)
+    monkeypatch.setattr(sweep_module, "measure_numpy_peak", after)
+    config = SweepConfig(
+        engines=["numpy"],
+        batch_sizes=[64, 256],
+        hidden_sizes=[16],
+        dtypes=["float32", "float64"],
+        threads_list=[1],
+        repeats=1,
+        warmup=0,
+        **FAST_PEAK,
+    )
+    results = run_sweep(SweepData(data=load_dataset("digits"), requested="digits"), config)
+
+    assert events == [
+        ("before", "float32"),
+        ("point", "float32", 64),
+        ("point", "float32", 256),
+        ("after", "float32"),
+        ("before", "float64"),
+        ("point", "float64", 64),
+        ("point", "float64", 256),
+        ("after", "float64"),
     ]
+    after_peaks = [peak["numpy_after_points"] for peak in results["peaks"]]
+    assert [(peak["dtype"], peak["threads"]) for peak in after_peaks] == [("float32", 1), ("float64", 1)]
+    assert all(peak["gflops"] > 0 for peak in after_peaks)
 
 
 @pytest.mark.parametrize(("factor", "warned"), [(0.5, True), (1.3, True), (0.9, False)])

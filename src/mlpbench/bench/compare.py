@@ -578,7 +578,7 @@ PEAK_DRIFT_WARNING = 0.2
 
 
 def peak_change_warning(before: PeakResult, after: PeakResult) -> str | None:
-    """Return a warning when the peak after some runs differs from the one before by over 20%."""
+    """Return a warning when the peak after some runs differs from the one before by too much."""
     change = abs(after.gflops - before.gflops) / before.gflops
     if change <= PEAK_DRIFT_WARNING:
         return None

@@ -493,8 +493,8 @@ def _config_record(config: SweepConfig, n_train_timed: int, n_train_full: int) -
         "training": training,
         "order": (
             "points grouped by dtype, then threads, then hidden size, then batch size; the "
-            "peak is measured for each (dtype, threads) pair before its points and again after "
-            "them; within a "
+            "peaks are measured for each (dtype, threads) pair before its points, and NumPy's "
+            "again after them; within a "
             "point, round g starts with engine g mod n, warm-up rounds counted first"
         ),
         "timing_scope": TIMING_SCOPE,

@@ -293,7 +293,7 @@ def summary_lines(results: Mapping[str, Any]) -> list[str]:
             line += f", {after['gflops']:.3g} GFLOP/s after its points"
         if peak["torch"] is not None:
             line += f", PyTorch {peak['torch']['gflops']:.3g} GFLOP/s"
-        lines.append(line + ". % of peak divides by the NumPy figure.")
+        lines.append(line + ". % of peak divides by the NumPy figure measured before the points.")
     lines.append(
         f"{config['repeats']} timed run(s) of {config['epochs']} epoch(s) per point and engine "
         f"after {config['warmup']} warm-up run(s). "
