@@ -50,6 +50,24 @@ QUICK_ARGUMENTS = [
 FAST_PEAK = {"peak_min_seconds": 0.05, "peak_max_seconds": 0.3}
 
 
+def digits_sweep_results(**settings) -> dict:
+    """Run a one-thread sweep of hidden size 16 on the digits; ``settings`` replace the defaults."""
+    config = SweepConfig(
+        **{
+            "engines": ["numpy"],
+            "batch_sizes": [64, 256],
+            "hidden_sizes": [16],
+            "dtypes": ["float32"],
+            "threads_list": [1],
+            "repeats": 1,
+            "warmup": 0,
+            **FAST_PEAK,
+            **settings,
+        }
+    )
+    return run_sweep(SweepData(data=load_dataset("digits"), requested="digits"), config)
+
+
 class RaisingMLP(NumpyMLP):
     """An engine whose training step always raises."""
 
@@ -81,18 +99,7 @@ def digits_sweep():
         patch.setattr(
             sweep_module, "measure_peaks", lambda config: calls.append(config) or measure(config)
         )
-        config = SweepConfig(
-            engines=["numpy", "raising"],
-            batch_sizes=[64, 256],
-            hidden_sizes=[16],
-            dtypes=["float32", "float64"],
-            threads_list=[1],
-            repeats=1,
-            warmup=0,
-            **FAST_PEAK,
-        )
-        data = SweepData(data=load_dataset("digits"), requested="digits")
-        results = run_sweep(data, config)
+        results = digits_sweep_results(engines=["numpy", "raising"], dtypes=["float32", "float64"])
     return results, calls
 
 
@@ -247,17 +254,7 @@ def test_sweep_measures_numpy_peak_again_after_each_pair(monkeypatch):
     monkeypatch.setattr(sweep_module, "measure_peaks", before)
     monkeypatch.setattr(sweep_module, "run_comparison", point)
     monkeypatch.setattr(sweep_module, "measure_numpy_peak", after)
-    config = SweepConfig(
-        engines=["numpy"],
-        batch_sizes=[64, 256],
-        hidden_sizes=[16],
-        dtypes=["float32", "float64"],
-        threads_list=[1],
-        repeats=1,
-        warmup=0,
-        **FAST_PEAK,
-    )
-    results = run_sweep(SweepData(data=load_dataset("digits"), requested="digits"), config)
+    results = digits_sweep_results(dtypes=["float32", "float64"])
 
     assert events == [
         ("before", "float32"),
@@ -289,17 +286,7 @@ def test_sweep_warns_when_peak_changes_over_a_pair(monkeypatch, factor, warned):
             before[-1].numpy, gflops=before[-1].numpy.gflops * factor
         ),
     )
-    config = SweepConfig(
-        engines=["numpy"],
-        batch_sizes=[64],
-        hidden_sizes=[16],
-        dtypes=["float32"],
-        threads_list=[1],
-        repeats=1,
-        warmup=0,
-        **FAST_PEAK,
-    )
-    results = run_sweep(SweepData(data=load_dataset("digits"), requested="digits"), config)
+    results = digits_sweep_results(batch_sizes=[64])
 
     peak = before[0].numpy.gflops
     assert results["peaks"][0]["numpy_after_points"]["gflops"] == pytest.approx(peak * factor)
@@ -391,18 +378,7 @@ def test_sweep_rejects_invalid_flag(capsys):
 
 def test_sweep_counts_runs_without_learning():
     # lr 5 kills every ReLU on the digits, so no point learns.
-    config = SweepConfig(
-        engines=["numpy"],
-        batch_sizes=[64, 256],
-        hidden_sizes=[16],
-        dtypes=["float32"],
-        threads_list=[1],
-        repeats=1,
-        warmup=0,
-        training={"lr": 5.0},
-        **FAST_PEAK,
-    )
-    results = run_sweep(SweepData(data=load_dataset("digits"), requested="digits"), config)
+    results = digits_sweep_results(training={"lr": 5.0})
 
     learning = [message for message in results["warnings"] if "did not learn" in message]
     assert len(learning) == 1
