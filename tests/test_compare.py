@@ -13,6 +13,7 @@ import pytest
 from rich.console import Console
 
 from mlpbench.bench.compare import parameter_difference, round_order
+from mlpbench.bench.contention import cpu_sample
 from mlpbench.bench.flops import epoch_flops
 from mlpbench.bench.report import fastest_engine_sentence, print_summary
 from mlpbench.cli import main
@@ -153,6 +154,24 @@ def test_compare_prints_peak_before_and_after(compare_run):
     print_summary(results, console)
 
     assert "GFLOP/s before the runs" in console.export_text()
+
+
+@pytest.mark.skipif(cpu_sample() is None, reason="needs /proc/stat")
+def test_compare_records_cpu_taken_by_others(compare_run):
+    _, folder, results = compare_run
+    measured = results["cpu_contention"]
+    console = Console(record=True, width=200)
+
+    print_summary(results, console)
+
+    assert 0.0 <= measured["other_processes_share"] <= 1.0
+    assert 0.0 <= measured["steal_share"] <= 1.0
+    # The whole comparison, peaks included, lies inside the measured interval.
+    assert measured["seconds"] > sum(
+        run["train_time_s"] for entry in results["engines"].values() for run in entry["runs"]
+    )
+    assert "CPU time taken by others while this ran" in console.export_text()
+    assert "CPU time taken by others while this ran" in (folder / "report.md").read_text(encoding="utf-8")
 
 
 def test_compare_records_environment_and_config(compare_run):

@@ -296,6 +296,26 @@ def test_sweep_warns_when_peak_changes_over_a_pair(monkeypatch, factor, warned):
         assert changed[0].startswith(f"float32 on 1 thread(s): the matmul peak was {peak:.3g} GFLOP/s")
 
 
+def test_sweep_counts_points_on_a_busy_machine(monkeypatch):
+    import mlpbench.bench.compare as compare_module
+
+    busy = {"seconds": 2.0, "logical_cpus": 2, "other_processes_share": 0.45, "steal_share": 0.0}
+    # What compare would measure with another process running beside every point.
+    monkeypatch.setattr(compare_module, "contention", lambda before, after: dict(busy))
+
+    results = digits_sweep_results()
+
+    counted = [message for message in results["warnings"] if "point(s) ran while other processes" in message]
+    assert counted == [
+        "2 point(s) ran while other processes or the hypervisor took a large share of the CPU "
+        "(up to 45%, at hidden 16, float32, 1 thread(s), batch 64); their timings are probably "
+        "slowed, so rerun them on a quiet machine"
+    ]
+    assert not any("other processes used" in message for message in results["warnings"])
+    assert all(point["cpu_contention"] == busy for point in results["points"])
+    assert results["cpu_contention"] is None or results["cpu_contention"]["seconds"] > 0
+
+
 def test_sweep_records_failing_engine_and_continues(digits_sweep):
     results, _ = digits_sweep
     for point in results["points"]:

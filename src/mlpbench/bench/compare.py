@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mlpbench import __version__
+from mlpbench.bench.contention import contention, contention_warnings, cpu_sample
 from mlpbench.bench.environment import collect_environment
 from mlpbench.bench.flops import epoch_flops
 from mlpbench.bench.memory import peak_rss_bytes
@@ -258,6 +259,8 @@ def run_comparison(
         weight_decay=settings.get("weight_decay", 0.0) > 0,
     )
 
+    # CPU counters around everything this call times, peaks included.
+    cpu_before = cpu_sample()
     measure_after = peaks is None
     if peaks is None:
         peaks = measure_peaks(config)
@@ -281,6 +284,7 @@ def run_comparison(
     # Measured again after the runs, so that a machine whose speed changed during them
     # is noticed: every "% of peak" rests on the figure measured before.
     peak_after = measure_numpy_peak(config, dtype, threads) if measure_after else None
+    cpu_contention = contention(cpu_before, cpu_sample())
     _summarize_engines(engines, data, settings)
     parity = _parity(models, engines, data)
     results = {
@@ -291,6 +295,7 @@ def run_comparison(
         "peak": peak.to_dict(),
         "peak_after_runs": peak_after.to_dict() if peak_after is not None else None,
         "peak_torch": peak_torch,
+        "cpu_contention": cpu_contention,
         "engines": engines,
         "parity": parity,
         "warnings": (
@@ -298,6 +303,7 @@ def run_comparison(
             + learning_warnings(engines)
             + _peak_warnings(peak, engines, peak_after)
             + _parity_warnings(parity, dtype)
+            + contention_warnings(cpu_contention)
         ),
     }
     return Comparison(results=results, models=models)

@@ -22,6 +22,7 @@ from rich.text import Text
 
 from mlpbench.atomic import atomic_write_text
 from mlpbench.bench.compare import PARITY_ENGINES, REFERENCE_ENGINE, TORCH_ENGINES
+from mlpbench.bench.contention import describe_contention
 from mlpbench.bench.plots import plot_accuracy, plot_epoch_times, plot_loss_curves
 from mlpbench.errors import CheckpointError
 
@@ -196,6 +197,8 @@ def print_summary(results: Mapping[str, Any], console: Console | None = None) ->
             f"Matmul peak: {results['peak']['gflops']:.3g} GFLOP/s before the runs, "
             f"{after['gflops']:.3g} GFLOP/s after them."
         )
+    if "cpu_contention" in results:
+        lines.append(describe_contention(results["cpu_contention"]))
     lines.append("Times cover the training steps only; data loading and evaluation are excluded.")
     lines.append(
         f"speed vs {REFERENCE_ENGINE} compares median epoch times, while samples/s, GFLOP/s and "
@@ -523,7 +526,10 @@ def _markdown_environment(results: Mapping[str, Any]) -> str:
         )
     for name, value in environment.get("environment_variables", {}).items():
         rows.append([name, value])
-    return "## Environment\n\n" + _markdown_table(["item", "value"], rows)
+    table = "## Environment\n\n" + _markdown_table(["item", "value"], rows)
+    if "cpu_contention" in results:
+        table += "\n\n" + describe_contention(results["cpu_contention"])
+    return table
 
 
 def _jsonable(value: Any) -> Any:

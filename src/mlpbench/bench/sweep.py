@@ -41,6 +41,7 @@ from mlpbench.bench.compare import (
     peak_change_warning,
     run_comparison,
 )
+from mlpbench.bench.contention import contention, contention_warnings, cpu_sample
 from mlpbench.bench.environment import collect_environment
 from mlpbench.bench.peak import PeakResult
 from mlpbench.data import Dataset, load_dataset
@@ -357,6 +358,7 @@ def run_sweep(
 
     total = config.total_runs()
     done = 0
+    cpu_before = cpu_sample()
     peaks: dict[tuple[str, int], MeasuredPeaks] = {}
     peaks_after: dict[tuple[str, int], PeakResult] = {}
     subsets: dict[str, Dataset] = {}
@@ -398,6 +400,7 @@ def run_sweep(
             # a machine whose speed changed while its points ran.
             peaks_after[pair] = measure_numpy_peak(compare_config, point.dtype, point.threads)
 
+    cpu_contention = contention(cpu_before, cpu_sample())
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "sweep",
@@ -415,8 +418,13 @@ def run_sweep(
             }
             for (dtype, threads), measured in peaks.items()
         ],
+        "cpu_contention": cpu_contention,
         "points": records,
-        "warnings": _warnings(sweep_data, records, config) + _peak_change_warnings(peaks, peaks_after),
+        "warnings": (
+            _warnings(sweep_data, records, config)
+            + _peak_change_warnings(peaks, peaks_after)
+            + contention_warnings(cpu_contention)
+        ),
     }
 
 
@@ -470,6 +478,7 @@ def _point_record(
         "peak_gflops": results["peak"]["gflops"],
         "engines": engines,
         "parity": results["parity"],
+        "cpu_contention": results["cpu_contention"],
         "warnings": results["warnings"],
     }
 
@@ -535,13 +544,22 @@ def _warnings(
         )
     above_peak = []
     not_learned = []
+    busy = []
     for record in records:
         point = SweepPoint(record["hidden"], record["batch_size"], record["dtype"], record["threads"])
-        # Short sweep points often end before the network learns, so those warnings are
-        # counted in one line below instead of repeated for every point.
+        # Short sweep points often end before the network learns, and a busy machine
+        # disturbs many points, so those warnings are counted in one line each below.
         learning = learning_warnings(record["engines"])
-        messages += [f"{point.label}: {message}" for message in record["warnings"] if message not in learning]
+        contended = contention_warnings(record["cpu_contention"])
+        messages += [
+            f"{point.label}: {message}"
+            for message in record["warnings"]
+            if message not in learning and message not in contended
+        ]
         not_learned += [f"{point.label}: {message}" for message in learning]
+        if contended:
+            measured = record["cpu_contention"]
+            busy.append((measured["other_processes_share"] + measured["steal_share"], point.label))
         for name, entry in record["engines"].items():
             percent = entry["median_percent_of_peak"]
             if percent is not None and percent > 100:
@@ -550,6 +568,13 @@ def _warnings(
         messages.append(
             f"{len(not_learned)} engine run(s) did not learn, first {not_learned[0]}. Their times "
             "are valid, but with this few rows and epochs their accuracies mean nothing"
+        )
+    if busy:
+        share, where = max(busy, key=lambda item: item[0])
+        messages.append(
+            f"{len(busy)} point(s) ran while other processes or the hypervisor took a large share "
+            f"of the CPU (up to {share:.0%}, at {where}); their timings are probably slowed, so "
+            "rerun them on a quiet machine"
         )
     if above_peak:
         percent, where = max(above_peak)

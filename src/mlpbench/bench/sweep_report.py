@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from mlpbench.bench.contention import describe_contention
 from mlpbench.bench.plots import plot_sweep
 from mlpbench.bench.report import (
     CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL,
@@ -294,6 +295,8 @@ def summary_lines(results: Mapping[str, Any]) -> list[str]:
         if peak["torch"] is not None:
             line += f", PyTorch {peak['torch']['gflops']:.3g} GFLOP/s"
         lines.append(line + ". % of peak divides by the NumPy figure measured before the points.")
+    if "cpu_contention" in results:
+        lines.append(describe_contention(results["cpu_contention"]))
     lines.append(
         f"{config['repeats']} timed run(s) of {config['epochs']} epoch(s) per point and engine "
         f"after {config['warmup']} warm-up run(s). "
