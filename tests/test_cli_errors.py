@@ -248,13 +248,14 @@ def test_csv_test_file_with_nan(capsys, tmp_path: Path):
     train.write_text("label,pixels\n" + "\n".join(rows) + "\n", encoding="utf-8")
     broken = rows[:3]
     broken[1] = broken[1].rsplit(",", 2)[0] + ",nan,0.5"
-    test.write_text("label,pixels\n" + "\n".join(broken) + "\n", encoding="utf-8")
+    # A header, then a blank line and a comment, which np.loadtxt skips.
+    test.write_text("label,pixels\n\n# copied\n" + "\n".join(broken) + "\n", encoding="utf-8")
 
     result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", train)
 
-    # Line 1 is the header, so the second sample is on line 3; its 63rd feature is column 64.
+    # The second sample is on line 5; its 63rd feature is in column 64, after the label.
     assert_one_line_error(
-        result, "train", f"{test}, line 3, column 64: NaN or infinity (value nan; 1 line(s) in all)"
+        result, "train", f"{test}, line 5, column 64: NaN or infinity (value nan; 1 line(s) in all)"
     )
 
 

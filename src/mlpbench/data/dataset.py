@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -207,7 +208,11 @@ def scale_pixels(
 
 
 def check_labels(
-    labels: np.ndarray, n_classes: int | None, where: str, *, first_line: int | None = None
+    labels: np.ndarray,
+    n_classes: int | None,
+    where: str,
+    *,
+    line_of: Callable[[int], int] | None = None,
 ) -> np.ndarray:
     """Validate class labels and return them as int64.
 
@@ -219,9 +224,9 @@ def check_labels(
         When given, every label must be below it.
     where
         The file the labels came from, used in error messages.
-    first_line
-        For text files: the line number of ``labels[0]``, so that errors name the
-        line. Otherwise errors name the index in the array.
+    line_of
+        For text files: maps an index in ``labels`` to its line in the file, so
+        that errors name the line. Otherwise errors name the index in the array.
 
     Raises
     ------
@@ -231,7 +236,7 @@ def check_labels(
     """
 
     def position(index: int) -> str:
-        return f"on line {index + first_line}" if first_line is not None else f"at index {index}"
+        return f"on line {line_of(index)}" if line_of is not None else f"at index {index}"
 
     if labels.ndim != 1:
         raise DataError(f"{where}: labels must be a 1-D array, got shape {labels.shape}")

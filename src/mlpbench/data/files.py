@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import warnings
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -241,15 +242,34 @@ def _describe_bad_row(path: Path, skip: int) -> str | None:
     return None
 
 
-def read_csv(path: Path) -> tuple[np.ndarray, np.ndarray, int]:
+def _line_finder(path: Path, skip: int) -> Callable[[int], int]:
+    """Return a function from a data row's index to its line number, read only when called.
+
+    It skips what ``np.loadtxt`` skips: the header, blank lines and ``#`` comments.
+    """
+
+    def line_of(index: int) -> int:
+        row = -1
+        with path.open(encoding="utf-8-sig") as handle:
+            for number, line in enumerate(handle, start=1):
+                if number > skip and line.split("#", 1)[0].strip():
+                    row += 1
+                    if row == index:
+                        return number
+        raise IndexError(f"{path} has no data row {index}")
+
+    return line_of
+
+
+def read_csv(path: Path) -> tuple[np.ndarray, np.ndarray, Callable[[int], int]]:
     """Read a CSV file of ``label, pixel, pixel, ...`` rows, with an optional header row.
 
     Returns
     -------
     tuple
         Pixels of shape ``(n, n_columns - 1)``, labels of shape ``(n,)`` (both
-        int64, or float64 when a value has a fraction), and the line number of the
-        first data row.
+        int64, or float64 when a value has a fraction), and a function from a row
+        index to its line number in the file, for error messages.
     """
     try:
         skip = 1 if _has_header(path) else 0
@@ -272,22 +292,22 @@ def read_csv(path: Path) -> tuple[np.ndarray, np.ndarray, int]:
         raise DataError(f"{path}: no data rows")
     if table.shape[1] < 2:
         raise DataError(f"{path}: rows have {table.shape[1]} column(s); expected the label, then the pixels")
-    return table[:, 1:], table[:, 0], skip + 1
+    return table[:, 1:], table[:, 0], _line_finder(path, skip)
 
 
 def load_csv_pair(train: Path, test: Path, path: Path, dtype: np.dtype) -> Dataset:
     """Load a training and a test CSV file, label in the first column."""
-    x_train, y_train, train_first_line = read_csv(train)
-    x_test, y_test, test_first_line = read_csv(test)
+    x_train, y_train, train_line_of = read_csv(train)
+    x_test, y_test, test_line_of = read_csv(test)
     # Checked here first so that errors give the line in the file.
-    y_train = check_labels(y_train, None, str(train), first_line=train_first_line)
-    y_test = check_labels(y_test, None, str(test), first_line=test_first_line)
-    for x, file, first_line in ((x_train, train, train_first_line), (x_test, test, test_first_line)):
+    y_train = check_labels(y_train, None, str(train), line_of=train_line_of)
+    y_test = check_labels(y_test, None, str(test), line_of=test_line_of)
+    for x, file, line_of in ((x_train, train, train_line_of), (x_test, test, test_line_of)):
         found = find_non_finite(x)
         if found is not None:
             # Column 1 holds the label, so feature j is column j + 2.
             raise DataError(
-                f"{file}, line {first_line + found.row}, column {found.column + 2}: NaN or infinity "
+                f"{file}, line {line_of(found.row)}, column {found.column + 2}: NaN or infinity "
                 f"(value {found.value}; {found.rows} line(s) in all); remove or fill those values first"
             )
     parts = {
