@@ -1,4 +1,4 @@
-"""Tests of the CPU time that other processes and the hypervisor take during a benchmark."""
+"""Tests of the CPU time a benchmark's threads waited for, and of the hypervisor's steal time."""
 
 from __future__ import annotations
 
@@ -16,74 +16,94 @@ from mlpbench.bench.contention import (
     contention_warnings,
     cpu_sample,
     describe_contention,
+    steal_seconds,
+    thread_times,
 )
 
 TICKS = os.sysconf("SC_CLK_TCK")
+MEASURABLE = cpu_sample() is not None
 
 
-def write_stat(path: Path, user: int, system: int, idle: int, steal: int) -> Path:
-    # The first line of /proc/stat: user nice system idle iowait irq softirq steal guest guest_nice.
-    path.write_text(
-        f"cpu  {user} 0 {system} {idle} 0 0 0 {steal} 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n", encoding="ascii"
-    )
-    return path
+def write_tasks(folder: Path, times: dict[str, tuple[int, int]]) -> Path:
+    """Write a /proc/self/task-like folder, where TID/schedstat contains 'run_ns wait_ns timeslices'."""
+    for tid, (run, wait) in times.items():
+        (folder / tid).mkdir(parents=True)
+        (folder / tid / "schedstat").write_text(f"{run} {wait} 7\n", encoding="ascii")
+    return folder
 
 
-def test_sample_reads_busy_and_steal(tmp_path: Path):
-    stat = write_stat(tmp_path / "stat", user=300, system=100, idle=5000, steal=50)
+def test_thread_times_read_each_thread(tmp_path: Path):
+    tasks = write_tasks(tmp_path / "task", {"101": (3_000_000_000, 500_000_000), "102": (1_000_000_000, 0)})
 
-    sample = cpu_sample(str(stat))
+    assert thread_times(str(tasks)) == {"101": (3.0, 0.5), "102": (1.0, 0.0)}
 
-    assert sample is not None
-    assert sample.busy == pytest.approx(400 / TICKS)
-    assert sample.steal == pytest.approx(50 / TICKS)
-    assert sample.cpus == os.cpu_count()
+
+def test_thread_times_none_without_folder(tmp_path: Path):
+    assert thread_times(str(tmp_path / "absent")) is None
+    assert cpu_sample(str(tmp_path / "absent")) is None
+
+
+def test_steal_read_from_eighth_field(tmp_path: Path):
+    stat = tmp_path / "stat"
+    # user nice system idle iowait irq softirq steal guest guest_nice
+    stat.write_text("cpu  300 0 100 5000 0 0 0 50 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n", encoding="ascii")
+
+    assert steal_seconds(str(stat)) == pytest.approx(50 / TICKS)
 
 
 @pytest.mark.parametrize("text", [None, "", "intr 1 2 3\n", "cpu 1 2 3\n"])
-def test_sample_none_without_usable_stat(tmp_path: Path, text: str | None):
+def test_steal_none_without_usable_stat(tmp_path: Path, text: str | None):
     stat = tmp_path / "stat"
     if text is not None:
         stat.write_text(text, encoding="ascii")
 
-    assert cpu_sample(str(stat)) is None
+    assert steal_seconds(str(stat)) is None
 
 
-def sample(wall: float, busy: float, own: float, steal: float = 0.0, cpus: int = 2) -> CpuSample:
-    return CpuSample(wall=wall, busy=busy, steal=steal, own=own, cpus=cpus)
+def sample(wall: float, threads: dict[str, tuple[float, float]], steal: float | None = 0.0) -> CpuSample:
+    return CpuSample(wall=wall, threads=threads, steal=steal, cpus=2)
 
 
-def test_own_time_not_counted_as_others():
-    # 10 s on 2 CPUs: 12 s busy, of which this process used 9 s, so others used 3 s of 20.
-    measured = contention(sample(100.0, 50.0, 4.0, steal=1.0), sample(110.0, 62.0, 13.0, steal=3.0))
+def test_waiting_summed_over_threads():
+    before = sample(100.0, {"1": (10.0, 1.0), "2": (5.0, 0.5), "gone": (9.0, 9.0)}, steal=1.0)
+    # Thread 1 ran 6 s and waited 2 s, thread 2 ran 4 s, thread 3 started and waited 2 s,
+    # and the ended thread counts for nothing.
+    after = sample(110.0, {"1": (16.0, 3.0), "2": (9.0, 0.5), "3": (0.0, 2.0)}, steal=3.0)
+
+    measured = contention(before, after)
 
     assert measured is not None
-    assert measured["other_processes_share"] == pytest.approx(3 / 20)
-    assert measured["steal_share"] == pytest.approx(2 / 20)
+    assert measured["run_s"] == pytest.approx(10.0)
+    assert measured["wait_s"] == pytest.approx(4.0)
+    assert measured["wait_share"] == pytest.approx(4.0 / 14.0)
+    assert measured["steal_share"] == pytest.approx(2.0 / 20.0)
     assert measured["seconds"] == pytest.approx(10.0)
-    assert measured["logical_cpus"] == 2
 
 
-def test_counter_rounding_never_negative():
-    # Busy time counted in ticks can lag the process's own time over a short interval.
-    measured = contention(sample(0.0, 10.0, 1.0), sample(0.5, 10.9, 2.0))
+def test_steal_unmeasured_without_stat():
+    before = sample(0.0, {"1": (0.0, 0.0)}, steal=None)
+
+    measured = contention(before, sample(1.0, {"1": (1.0, 0.0)}, steal=None))
 
     assert measured is not None
-    assert measured["other_processes_share"] == 0.0
+    assert measured["steal_share"] is None
+    assert "held back not measured" in describe_contention(measured)
 
 
-@pytest.mark.parametrize("after", [None, sample(100.0, 60.0, 5.0)])
+@pytest.mark.parametrize("after", [None, sample(90.0, {"1": (1.0, 0.0)})])
 def test_contention_unmeasured(after: CpuSample | None):
-    assert contention(sample(100.0, 50.0, 4.0), after) is None
+    assert contention(sample(100.0, {"1": (0.0, 0.0)}), after) is None
     assert contention(None, after) is None
+    assert "not measured" in describe_contention(None)
 
 
 @pytest.mark.parametrize(
-    ("other", "steal", "expected"),
-    [(0.05, 0.0, []), (0.3, 0.0, ["other processes used 30%"]), (0.0, 0.15, ["withheld 15%"])],
+    ("wait", "steal", "expected"),
+    [(0.05, 0.0, []), (0.3, None, ["waited for a CPU 30%"]), (0.0, 0.15, ["held back 15%"])],
 )
-def test_warnings_follow_thresholds(other: float, steal: float, expected: list[str]):
-    measured = {"seconds": 5.0, "logical_cpus": 2, "other_processes_share": other, "steal_share": steal}
+def test_warnings_follow_thresholds(wait: float, steal: float | None, expected: list[str]):
+    measured = {"seconds": 5.0, "run_s": 1.0, "wait_s": 1.0, "wait_share": wait, "logical_cpus": 2}
+    measured["steal_share"] = steal
 
     messages = contention_warnings(measured)
 
@@ -92,23 +112,54 @@ def test_warnings_follow_thresholds(other: float, steal: float, expected: list[s
         assert fragment in message
 
 
-def test_description_without_measurement():
-    assert "not measured" in describe_contention(None)
+def spin(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
 
 
-@pytest.mark.skipif(cpu_sample() is None, reason="needs /proc/stat")
-def test_busy_process_is_measured():
-    before = cpu_sample()
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+def spin_beside(own_cpu: int, spinner_cpu: int, seconds: float) -> dict | None:
+    """Spin on ``own_cpu`` while another process spins on ``spinner_cpu``; return the contention."""
+    allowed = os.sched_getaffinity(0)
+    command = [sys.executable, "-c", "while True: pass"]
+    spinner = subprocess.Popen(command)
     try:
-        time.sleep(1.5)
+        os.sched_setaffinity(spinner.pid, {spinner_cpu})
+        os.sched_setaffinity(0, {own_cpu})
+        time.sleep(0.2)
+        before = cpu_sample()
+        spin(seconds)
         after = cpu_sample()
     finally:
+        os.sched_setaffinity(0, allowed)
         spinner.kill()
         spinner.wait()
+    return contention(before, after)
 
-    measured = contention(before, after)
+
+LINUX_AFFINITY = MEASURABLE and hasattr(os, "sched_setaffinity")
+
+
+@pytest.mark.skipif(not LINUX_AFFINITY, reason="needs Linux counters and CPU affinity")
+def test_shared_cpu_makes_threads_wait():
+    cpu = min(os.sched_getaffinity(0))
+
+    measured = spin_beside(cpu, cpu, 1.5)
 
     assert measured is not None
-    # One spinning process keeps one CPU busy; other load on the machine only adds to it.
-    assert measured["other_processes_share"] >= 0.7 / measured["logical_cpus"]
+    # Two busy threads on one CPU: each waits about half the time.
+    assert measured["wait_share"] > 0.25
+    assert contention_warnings(measured)
+
+
+@pytest.mark.skipif(
+    not LINUX_AFFINITY or len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs, counters and affinity"
+)
+def test_busy_cpu_elsewhere_is_not_waiting():
+    # As with --threads 1 beside other work: the other process keeps to a CPU this one does not use.
+    own, other = sorted(os.sched_getaffinity(0))[:2]
+
+    measured = spin_beside(own, other, 1.5)
+
+    assert measured is not None
+    assert measured["wait_share"] < 0.2

@@ -1,12 +1,19 @@
-"""CPU time that other processes and the hypervisor took while a benchmark ran.
+"""How long this process waited for a CPU while a benchmark ran, and the hypervisor's steal time.
 
-Timings on a shared machine are only as good as the share of the CPU the
-benchmark had. Linux counts the busy time of every CPU in ``/proc/stat``, and the
-time a virtual machine waited for its host in its ``steal`` column. Subtracting
-this process's own CPU time (``os.times``) from the busy time leaves what other
-processes used. Both are reported as shares of the machine's capacity: the
-logical CPUs times the wall-clock time. On systems without ``/proc/stat`` nothing
-is measured.
+A thread that is ready to run but finds no free CPU among those it may use waits
+in the kernel's run queue. Linux reports, per thread, the time on a CPU and the
+time spent waiting in ``/proc/self/task/TID/schedstat``. When other processes,
+or more threads than CPUs, compete for this process's CPUs, the waiting grows
+and the timings slow down. Busy CPUs that the process does not need, such as the
+second core under ``--threads 1``, cause no waiting and so count for nothing.
+
+In a virtual machine the host can also hold back a whole virtual CPU. The guest
+cannot see that as waiting; it is the ``steal`` column of ``/proc/stat``, counted
+for the whole machine.
+
+NOTE: a CPU limit of a container (cgroup throttling) is probably not seen in
+either figure; it was never tried. Where the files are missing (not Linux), the
+figures are None.
 """
 
 from __future__ import annotations
@@ -14,12 +21,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 STAT_PATH = "/proc/stat"
+TASKS_PATH = "/proc/self/task"
 
-OTHER_SHARE_WARNING = 0.2
-"""Share of the machine's CPU time used by other processes that gets a warning."""
+WAIT_SHARE_WARNING = 0.1
+"""Share of its ready time that this process's threads spent waiting for a CPU, that gets a warning."""
 
 STEAL_SHARE_WARNING = 0.1
 """Share of the machine's CPU time taken by the hypervisor (steal) that gets a warning."""
@@ -27,88 +36,113 @@ STEAL_SHARE_WARNING = 0.1
 
 @dataclasses.dataclass(frozen=True)
 class CpuSample:
-    """Cumulative CPU counters at one moment, in seconds."""
+    """Counters at one moment: per-thread (run, wait) seconds, and the machine's steal seconds."""
 
     wall: float
-    busy: float
-    steal: float
-    own: float
+    threads: dict[str, tuple[float, float]]
+    steal: float | None
     cpus: int
 
 
-def cpu_sample(stat_path: str = STAT_PATH) -> CpuSample | None:
-    """Read the machine's and this process's CPU time; return None where ``/proc/stat`` is missing."""
+def thread_times(tasks_path: str = TASKS_PATH) -> dict[str, tuple[float, float]] | None:
+    """Return each thread's (seconds on a CPU, seconds waiting for one), or None if unreadable."""
+    times = {}
     try:
-        with open(stat_path, encoding="ascii") as stat:
-            first = stat.readline().split()
+        tids = os.listdir(tasks_path)
     except OSError:
         return None
-    if not first or first[0] != "cpu" or len(first) < 9:
+    for tid in tids:
+        try:
+            fields = Path(tasks_path, tid, "schedstat").read_text(encoding="ascii").split()
+        except OSError:
+            # The thread ended since the folder was listed.
+            continue
+        if len(fields) >= 2:
+            times[tid] = (int(fields[0]) / 1e9, int(fields[1]) / 1e9)
+    return times or None
+
+
+def steal_seconds(stat_path: str = STAT_PATH) -> float | None:
+    """Return the machine's steal time from ``/proc/stat``, or None if unreadable."""
+    try:
+        with open(stat_path, encoding="ascii") as stat:
+            fields = stat.readline().split()
+    except OSError:
         return None
-    # The first eight fields, as proc(5) lists them. Guest time is left out because the
-    # kernel's account_guest_time (kernel/sched/cputime.c) adds it to user as well.
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(value) for value in first[1:9])
-    ticks = os.sysconf("SC_CLK_TCK")
-    times = os.times()
+    # cpu user nice system idle iowait irq softirq steal ... (proc(5)).
+    if len(fields) < 9 or fields[0] != "cpu":
+        return None
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_sample(tasks_path: str = TASKS_PATH, stat_path: str = STAT_PATH) -> CpuSample | None:
+    """Read the counters now; return None where the per-thread counters are missing."""
+    threads = thread_times(tasks_path)
+    if threads is None:
+        return None
     return CpuSample(
-        wall=time.monotonic(),
-        busy=(user + nice + system + irq + softirq) / ticks,
-        steal=steal / ticks,
-        own=times.user + times.system,
-        cpus=os.cpu_count() or 1,
+        wall=time.monotonic(), threads=threads, steal=steal_seconds(stat_path), cpus=os.cpu_count() or 1
     )
 
 
 def contention(before: CpuSample | None, after: CpuSample | None) -> dict[str, Any] | None:
-    """Return the shares of CPU time that others took between two samples, or None if unmeasured.
+    """Return how much CPU time this process was denied between two samples, or None if unmeasured.
 
-    The dict has ``seconds`` (wall-clock time), ``logical_cpus``,
-    ``other_processes_share`` (busy time not spent by this process) and
-    ``steal_share``, each share a fraction of ``logical_cpus * seconds``.
+    The dict has ``seconds`` (wall-clock time), ``run_s`` and ``wait_s`` (the
+    threads' time on a CPU and waiting for one), ``wait_share`` (``wait_s`` over
+    their sum), ``logical_cpus`` and ``steal_share`` (steal over ``logical_cpus``
+    times ``seconds``; None without ``/proc/stat``). Threads that ended between the
+    samples are left out, and threads that started count from their start.
     """
     if before is None or after is None or after.wall <= before.wall:
         return None
-    capacity = before.cpus * (after.wall - before.wall)
-    # The counters advance in clock ticks (SC_CLK_TCK per second), so over a short
-    # interval the difference can come out slightly negative.
-    others = max(0.0, (after.busy - before.busy) - (after.own - before.own))
-    steal = max(0.0, after.steal - before.steal)
+    run = wait = 0.0
+    for tid, (run_after, wait_after) in after.threads.items():
+        run_before, wait_before = before.threads.get(tid, (0.0, 0.0))
+        run += max(0.0, run_after - run_before)
+        wait += max(0.0, wait_after - wait_before)
+    seconds = after.wall - before.wall
+    steal_share = None
+    if before.steal is not None and after.steal is not None:
+        steal_share = min(1.0, max(0.0, after.steal - before.steal) / (before.cpus * seconds))
     return {
-        "seconds": after.wall - before.wall,
+        "seconds": seconds,
+        "run_s": run,
+        "wait_s": wait,
+        "wait_share": wait / (run + wait) if run + wait > 0 else 0.0,
         "logical_cpus": before.cpus,
-        "other_processes_share": min(1.0, others / capacity),
-        "steal_share": min(1.0, steal / capacity),
+        "steal_share": steal_share,
     }
 
 
 def describe_contention(measured: dict[str, Any] | None) -> str:
-    """Return one sentence on the CPU time others took, for the terminal and the report."""
+    """Return one sentence on the CPU time this process was denied, for the terminal and the report."""
     if measured is None:
-        return "CPU time taken by other processes: not measured (no /proc/stat on this system)."
+        return "Waiting for a CPU: not measured (this system has no per-thread scheduler counters)."
+    steal = "not measured" if measured["steal_share"] is None else f"{measured['steal_share']:.0%}"
     return (
-        f"CPU time taken by others while this ran: other processes "
-        f"{measured['other_processes_share']:.0%}, the hypervisor (steal) "
-        f"{measured['steal_share']:.0%}, of {measured['logical_cpus']} logical CPU(s) over "
-        f"{measured['seconds']:.1f} s."
+        f"Waiting for a CPU: this process's threads waited {measured['wait_share']:.0%} of the time "
+        f"they were ready to run, and the hypervisor held back {steal} of the machine's CPU "
+        f"time (steal), over {measured['seconds']:.1f} s."
     )
 
 
 def contention_warnings(measured: dict[str, Any] | None) -> list[str]:
-    """Warn when other processes or the hypervisor took enough CPU time to slow the timings."""
+    """Warn when waiting for a CPU, or steal, was large enough to slow the timings."""
     if measured is None:
         return []
     messages = []
-    cpus = measured["logical_cpus"]
-    if measured["other_processes_share"] > OTHER_SHARE_WARNING:
+    if measured["wait_share"] > WAIT_SHARE_WARNING:
         messages.append(
-            f"other processes used {measured['other_processes_share']:.0%} of the CPU time of "
-            f"the {cpus} logical CPU(s) while this ran, so the timings are probably slower and "
-            "less steady than on a quiet machine; stop other work and rerun"
+            f"this process's threads waited for a CPU {measured['wait_share']:.0%} of the time they "
+            "were ready to run, because other processes or more threads than CPUs competed for "
+            "its CPUs, so the timings are slowed; stop other work or use fewer --threads, and rerun"
         )
-    if measured["steal_share"] > STEAL_SHARE_WARNING:
+    steal = measured["steal_share"]
+    if steal is not None and steal > STEAL_SHARE_WARNING:
         messages.append(
-            f"the hypervisor withheld {measured['steal_share']:.0%} of the CPU time (steal) while "
-            "this ran, so this virtual machine's host was busy and the timings are probably "
-            "slowed; rerun later or on another machine"
+            f"the hypervisor held back {steal:.0%} of the machine's CPU time (steal) while this ran, "
+            "so this virtual machine's host was busy and the timings are probably slowed; rerun "
+            "later or on another machine"
         )
     return messages

@@ -559,7 +559,7 @@ def _warnings(
         not_learned += [f"{point.label}: {message}" for message in learning]
         if contended:
             measured = record["cpu_contention"]
-            busy.append((measured["other_processes_share"] + measured["steal_share"], point.label))
+            busy.append((max(measured["wait_share"], measured["steal_share"] or 0.0), point.label))
         for name, entry in record["engines"].items():
             percent = entry["median_percent_of_peak"]
             if percent is not None and percent > 100:
@@ -572,9 +572,9 @@ def _warnings(
     if busy:
         share, where = max(busy, key=lambda item: item[0])
         messages.append(
-            f"{len(busy)} point(s) ran while other processes or the hypervisor took a large share "
-            f"of the CPU (up to {share:.0%}, at {where}); their timings are probably slowed, so "
-            "rerun them on a quiet machine"
+            f"{len(busy)} point(s) ran while the process waited for a CPU or the hypervisor held "
+            f"CPU time back (up to {share:.0%}, at {where}); their timings are slowed, so rerun "
+            "them on a quiet machine or with fewer threads"
         )
     if above_peak:
         percent, where = max(above_peak)
