@@ -227,9 +227,10 @@ def _describe_bad_row(path: Path, skip: int) -> str | None:
     n_columns = None
     with path.open(encoding="utf-8-sig") as handle:
         for line_number, line in enumerate(handle, start=1):
-            if line_number <= skip or not line.strip():
+            data = _data_part(line)
+            if line_number <= skip or not data:
                 continue
-            fields = line.rstrip("\r\n").split(",")
+            fields = data.split(",")
             for column, field in enumerate(fields, start=1):
                 try:
                     float(field)
@@ -242,6 +243,11 @@ def _describe_bad_row(path: Path, skip: int) -> str | None:
     return None
 
 
+def _data_part(line: str) -> str:
+    """Return a CSV line without its ``#`` comment and surrounding space, as ``np.loadtxt`` reads it."""
+    return line.split("#", 1)[0].strip()
+
+
 def _line_finder(path: Path, skip: int) -> Callable[[int], int]:
     """Return a function from a data row's index to its line number, read only when called.
 
@@ -252,7 +258,7 @@ def _line_finder(path: Path, skip: int) -> Callable[[int], int]:
         row = -1
         with path.open(encoding="utf-8-sig") as handle:
             for number, line in enumerate(handle, start=1):
-                if number > skip and line.split("#", 1)[0].strip():
+                if number > skip and _data_part(line):
                     row += 1
                     if row == index:
                         return number
