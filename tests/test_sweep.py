@@ -300,7 +300,7 @@ def test_sweep_counts_points_on_a_busy_machine(monkeypatch):
     import mlpbench.bench.compare as compare_module
 
     busy = {"seconds": 2.0, "run_s": 1.0, "wait_s": 1.0, "wait_share": 0.45, "logical_cpus": 2}
-    busy["steal_share"] = 0.0
+    busy.update(busiest_thread_wait_share=0.45, steal_share=0.0)
     # What compare and sweep would measure with another process on the same CPU throughout.
     monkeypatch.setattr(compare_module, "contention", lambda before, after: dict(busy))
     monkeypatch.setattr(sweep_module, "contention", lambda before, after: dict(busy))

@@ -559,7 +559,8 @@ def _warnings(
         not_learned += [f"{point.label}: {message}" for message in learning]
         if contended:
             measured = record["cpu_contention"]
-            busy.append((max(measured["wait_share"], measured["steal_share"] or 0.0), point.label))
+            waiting = max(measured["wait_share"], measured["busiest_thread_wait_share"])
+            busy.append((max(waiting, measured["steal_share"] or 0.0), point.label))
         for name, entry in record["engines"].items():
             percent = entry["median_percent_of_peak"]
             if percent is not None and percent > 100:
