@@ -92,13 +92,18 @@ def cpu_sample(tasks_path: str = TASKS_PATH, stat_path: str = STAT_PATH) -> CpuS
 def contention(before: CpuSample | None, after: CpuSample | None) -> dict[str, Any] | None:
     """Return how much CPU time this process was denied between two samples, or None if unmeasured.
 
-    The dict has ``seconds`` (wall-clock time), ``run_s`` and ``wait_s`` (the
-    threads' time on a CPU and waiting for one), ``wait_share`` (``wait_s`` over
-    their sum), ``busiest_thread_wait_share`` (the largest such share of one
-    thread that was ready to run for at least ``BUSY_THREAD_SHARE`` of the time),
-    ``logical_cpus`` and ``steal_share`` (steal over ``logical_cpus`` times
-    ``seconds``; None without ``/proc/stat``). Threads that ended between the
-    samples are left out, and threads that started count from their start.
+    The dict has these keys:
+
+    - ``seconds``: the wall-clock time between the samples.
+    - ``run_s`` and ``wait_s``: the threads' time on a CPU and waiting for one.
+    - ``wait_share``: ``wait_s`` over the sum of both.
+    - ``busiest_thread_wait_share``: the largest such share of one thread that was
+      ready to run for at least ``BUSY_THREAD_SHARE`` of the time.
+    - ``logical_cpus`` and ``steal_share``: steal over ``logical_cpus`` times
+      ``seconds``, None without ``/proc/stat``.
+
+    Threads that ended between the samples are left out, and threads that started
+    count from their start.
     """
     if before is None or after is None or after.wall <= before.wall:
         return None

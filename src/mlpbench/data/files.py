@@ -311,7 +311,7 @@ def load_csv_pair(train: Path, test: Path, path: Path, dtype: np.dtype) -> Datas
     for x, file, line_of in ((x_train, train, train_line_of), (x_test, test, test_line_of)):
         found = find_non_finite(x)
         if found is not None:
-            # Column 1 holds the label, so feature j is column j + 2.
+            # Column 1 is the label, so feature j is column j + 2.
             raise DataError(
                 f"{file}, line {line_of(found.row)}, column {found.column + 2}: NaN or infinity "
                 f"(value {found.value}; {found.rows} line(s) in all); remove or fill those values first"
