@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from cli_support import run_cli
 
+from mlpbench.bench.contention import cpu_sample
 from mlpbench.bench.profile import (
     TORCH_GEMM_OPS,
     CallTimer,
@@ -236,3 +237,14 @@ def test_disturbance_warnings(record, expected):
 def test_profile_json_has_warning_list(profile_run):
     _, results, _ = profile_run
     assert isinstance(results["warnings"], list)
+
+
+@pytest.mark.skipif(cpu_sample() is None, reason="needs Linux scheduler counters")
+def test_profile_records_waiting_for_a_cpu(profile_run):
+    _, results, out = profile_run
+    measured = results["cpu_contention"]
+
+    assert 0.0 <= measured["wait_share"] <= 1.0
+    reference = sum(entry["reference_epoch_s"] for entry in results["engines"].values())
+    assert measured["seconds"] > reference
+    assert "Waiting for a CPU: this process's threads waited" in out

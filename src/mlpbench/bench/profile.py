@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mlpbench import __version__
+from mlpbench.bench.contention import contention, contention_warnings, cpu_sample
 from mlpbench.bench.environment import collect_environment
 from mlpbench.engines.numpy_engine.blas import Blas
 from mlpbench.engines.registry import ENGINES, create_engine
@@ -481,14 +482,17 @@ def run_profile(data: Dataset, config: ProfileConfig) -> dict[str, Any]:
     dict
         ``schema_version``, ``kind`` (``"profile"``), ``mlpbench_version``, ``config``,
         ``dataset``, ``environment``, ``overhead_note``, ``engines`` (engine name to
-        the record of ``profile_engine``) and ``warnings`` (``disturbance_warnings``).
+        the record of ``profile_engine``), ``cpu_contention`` (as in compare) and
+        ``warnings`` (``disturbance_warnings`` and ``contention_warnings``).
         Raises ValueError for an invalid ``config``.
     """
     config.validate()
     engines = {}
+    cpu_before = cpu_sample()
     for name in config.engines:
         logger.info("profiling %s", name)
         engines[name] = profile_engine(name, data, config.settings, device=config.device, top=config.top)
+    cpu_contention = contention(cpu_before, cpu_sample())
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "profile",
@@ -509,5 +513,6 @@ def run_profile(data: Dataset, config: ProfileConfig) -> dict[str, Any]:
         "environment": collect_environment(config.settings.get("threads")),
         "overhead_note": OVERHEAD_NOTE,
         "engines": engines,
-        "warnings": disturbance_warnings(engines),
+        "cpu_contention": cpu_contention,
+        "warnings": disturbance_warnings(engines) + contention_warnings(cpu_contention),
     }

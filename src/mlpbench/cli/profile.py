@@ -177,6 +177,8 @@ def build_profile_table(results: dict[str, Any]) -> Table:
 
 def print_profile(results: dict[str, Any], console: Console | None = None) -> None:
     """Print the profile table, how each engine was measured, and the overhead note."""
+    from mlpbench.bench.contention import describe_contention
+
     if console is None:
         console = Console()
         if not console.is_terminal:
@@ -192,4 +194,6 @@ def print_profile(results: dict[str, Any], console: Console | None = None) -> No
     )
     for name, entry in results["engines"].items():
         console.print(f"{name}: {entry['method']}.", markup=False, highlight=False)
+    if "cpu_contention" in results:
+        console.print(describe_contention(results["cpu_contention"]), markup=False, highlight=False)
     console.print(Text.assemble(("note:", "yellow"), " ", results["overhead_note"]), highlight=False)
