@@ -16,6 +16,7 @@ from mlpbench.bench.contention import (
     contention_warnings,
     cpu_sample,
     describe_contention,
+    largest_share,
     steal_seconds,
     thread_times,
 )
@@ -102,6 +103,16 @@ def test_busiest_thread_ignores_short_lived_threads():
     assert measured is not None
     assert measured["busiest_thread_wait_share"] == pytest.approx(0.3)
     assert measured["wait_share"] == pytest.approx(2.5 / 15.5)
+
+
+@pytest.mark.parametrize(
+    ("wait", "busiest", "steal", "largest"),
+    [(0.05, 0.2, 0.1, 0.2), (0.3, 0.1, None, 0.3), (0.0, 0.01, 0.4, 0.4)],
+)
+def test_largest_share_of_three(wait: float, busiest: float, steal: float | None, largest: float):
+    measured = {"wait_share": wait, "busiest_thread_wait_share": busiest, "steal_share": steal}
+
+    assert largest_share(measured) == largest
 
 
 def test_zero_counters_mean_unmeasured():

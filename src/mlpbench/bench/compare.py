@@ -602,9 +602,9 @@ def _peak_warnings(
     """Warn when the yardstick itself looks wrong, since every "% of peak" depends on it."""
     messages = []
     if peak_after is not None:
-        change = peak_change_warning(peak, peak_after)
-        if change is not None:
-            messages.append(change)
+        changed = peak_change_warning(peak, peak_after)
+        if changed is not None:
+            messages.append(changed)
     if peak.size < PEAK_SIZE:
         messages.append(
             f"the matmul peak was measured on {peak.size}x{peak.size} matrices instead of "

@@ -135,6 +135,12 @@ def contention(before: CpuSample | None, after: CpuSample | None) -> dict[str, A
     }
 
 
+def largest_share(measured: dict[str, Any]) -> float:
+    """Return the largest of the pooled wait, the busiest thread's wait and the steal share."""
+    waiting = max(measured["wait_share"], measured["busiest_thread_wait_share"])
+    return max(waiting, measured["steal_share"] or 0.0)
+
+
 def describe_contention(measured: dict[str, Any] | None) -> str:
     """Return one sentence on the CPU time this process was denied, for the terminal and the report."""
     if measured is None:

@@ -41,7 +41,7 @@ from mlpbench.bench.compare import (
     peak_change_warning,
     run_comparison,
 )
-from mlpbench.bench.contention import contention, contention_warnings, cpu_sample
+from mlpbench.bench.contention import contention, contention_warnings, cpu_sample, largest_share
 from mlpbench.bench.environment import collect_environment
 from mlpbench.bench.peak import PeakResult
 from mlpbench.data import Dataset, load_dataset
@@ -503,8 +503,8 @@ def _config_record(config: SweepConfig, n_train_timed: int, n_train_full: int) -
         "order": (
             "points grouped by dtype, then threads, then hidden size, then batch size; the "
             "peaks are measured for each (dtype, threads) pair before its points, and NumPy's "
-            "again after them; within a "
-            "point, round g starts with engine g mod n, warm-up rounds counted first"
+            "again after them; within a point, round g starts with engine g mod n, warm-up "
+            "rounds counted first"
         ),
         "timing_scope": TIMING_SCOPE,
         "scaling_note": SCALING_NOTE,
@@ -558,9 +558,7 @@ def _warnings(
         ]
         not_learned += [f"{point.label}: {message}" for message in learning]
         if contended:
-            measured = record["cpu_contention"]
-            waiting = max(measured["wait_share"], measured["busiest_thread_wait_share"])
-            busy.append((max(waiting, measured["steal_share"] or 0.0), point.label))
+            busy.append((largest_share(record["cpu_contention"]), point.label))
         for name, entry in record["engines"].items():
             percent = entry["median_percent_of_peak"]
             if percent is not None and percent > 100:
@@ -574,8 +572,8 @@ def _warnings(
         share, where = max(busy, key=lambda item: item[0])
         messages.append(
             f"{len(busy)} point(s) ran while the process waited for a CPU or the hypervisor held "
-            f"CPU time back (up to {share:.0%}, at {where}); their timings are slowed, so rerun "
-            "them on a quiet machine or with fewer threads"
+            f"CPU time back (up to {share:.0%}, at {where}); their timings are probably slowed, so "
+            "rerun them on a quiet machine or with fewer threads"
         )
     if above_peak:
         percent, where = max(above_peak)

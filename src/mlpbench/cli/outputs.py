@@ -98,9 +98,9 @@ def prepare_run_folder(out: str | None, kind: str, now: datetime.datetime | None
             raise FileExistsError(
                 f"--out {folder} is not empty; choose a new folder or remove the old results"
             )
-        with _creating(folder, "--out"):
+        with _creating(folder, "--out", OUT_HINT):
             folder.mkdir(parents=True, exist_ok=True)
-        _check_writable(folder, "--out")
+        _check_writable(folder, "--out", OUT_HINT)
         return folder
 
     stamp = (now or datetime.datetime.now()).strftime("%Y%m%d-%H%M%S")
@@ -110,49 +110,46 @@ def prepare_run_folder(out: str | None, kind: str, now: datetime.datetime | None
             f"{base.parent.absolute()} exists and is not a folder, so the results cannot go "
             "there; move that file or give --out"
         )
-    with _creating(base.parent, "the results folder"):
+    # The default folder is relative to the working folder, so messages show where that is.
+    with _creating(base.parent.absolute(), "the results folder", DEFAULT_FOLDER_HINT):
         base.parent.mkdir(parents=True, exist_ok=True)
     folder, suffix = base, 1
     while True:
         try:
-            with _creating(folder, "the results folder"):
+            with _creating(folder.absolute(), "the results folder", DEFAULT_FOLDER_HINT):
                 folder.mkdir()
         except FileExistsError:
             suffix += 1
             folder = base.with_name(f"{base.name}-{suffix}")
             continue
         try:
-            _check_writable(folder, "the results folder")
+            _check_writable(folder.absolute(), "the results folder", DEFAULT_FOLDER_HINT)
         except OutputError:
             folder.rmdir()
             raise
         return folder
 
 
+OUT_HINT = "choose a writable folder"
+DEFAULT_FOLDER_HINT = "give --out a writable folder"
+
+
 @contextlib.contextmanager
-def _creating(folder: Path, name: str) -> Iterator[None]:
+def _creating(folder: Path, name: str, hint: str) -> Iterator[None]:
     """Turn an OSError from creating ``folder`` (other than FileExistsError) into OutputError."""
     try:
         yield
     except FileExistsError:
         raise
     except OSError as error:
-        if name == "--out":
-            message = f"cannot create --out {folder}: {error.strerror or error}; choose a writable folder"
-        else:
-            # The default folder is relative to the working folder, so show where that is.
-            message = (
-                f"cannot create {name} {folder.absolute()}: {error.strerror or error}; "
-                "give --out a writable folder"
-            )
-        raise OutputError(message) from error
+        raise OutputError(f"cannot create {name} {folder}: {error.strerror or error}; {hint}") from error
 
 
-def _check_writable(folder: Path, name: str) -> None:
-    # An existing empty folder passes mkdir; without this, a read-only one fails only
+def _check_writable(folder: Path, name: str, hint: str) -> None:
+    # An existing empty folder passes mkdir, and a read-only one would otherwise fail only
     # when the results are written, after the whole run.
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write to {name} {folder}: it is not writable; choose a writable folder")
+        raise OutputError(f"cannot write to {name} {folder}: it is not writable; {hint}")
 
 
 def run_in_new_folder(

@@ -102,7 +102,7 @@ def is_integral(array: np.ndarray) -> bool:
 
 @dataclass(frozen=True)
 class NonFinite:
-    """Where a 2-D array holds NaN or infinity: how many rows, and the first row, column and value."""
+    """Where a 2-D array contains NaN or infinity: how many rows, and the first row, column and value."""
 
     rows: int
     row: int
@@ -119,7 +119,7 @@ class NonFinite:
 
 
 def find_non_finite(array: np.ndarray) -> NonFinite | None:
-    """Return where a float array of shape (n, ...) holds NaN or infinity, or None if nowhere."""
+    """Return where a float array of shape (n, ...) contains NaN or infinity, or None if nowhere."""
     if array.dtype.kind not in "fc" or array.size == 0:
         return None
     flat = array.reshape(array.shape[0], -1)
