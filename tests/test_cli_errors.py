@@ -211,6 +211,17 @@ def test_folder_as_input(capsys, tmp_path: Path, checkpoint: Path):
     assert_one_line_error(result, "predict", f"input {tmp_path} is a folder", f"{tmp_path / '*.png'}")
 
 
+def test_folder_hint_matches_suffix(capsys, tmp_path: Path, checkpoint: Path):
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for name in ("a.jpg", "b.JPG", "c.npy", "notes.txt", "more.txt", "last.txt"):
+        (folder / name).write_bytes(b"")
+
+    result = run_cli(capsys, "predict", "-q", checkpoint, folder)
+
+    assert_one_line_error(result, "predict", f"input {folder} is a folder", f"{folder / '*.jpg'}")
+
+
 def test_training_data_with_infinity(capsys, tmp_path: Path):
     x = np.random.default_rng(0).random((10, 64))
     x[4, 5] = np.inf

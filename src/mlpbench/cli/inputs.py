@@ -8,6 +8,7 @@ divided by 255, and float arrays must already be in [0, 1].
 from __future__ import annotations
 
 import zipfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +50,8 @@ def read_inputs(paths: list[str], n_features: int, image_shape: tuple[int, int] 
     for path in map(Path, paths):
         if path.is_dir():
             raise DataError(
-                f"input {path} is a folder; give the files in it instead, for example {path / '*.png'}"
+                f"input {path} is a folder; give the files in it instead, "
+                f"for example {path / _folder_pattern(path)}"
             )
         if not path.is_file():
             raise DataError(f"input {path} not found")
@@ -57,6 +59,21 @@ def read_inputs(paths: list[str], n_features: int, image_shape: tuple[int, int] 
         names += file_names
         rows.append(x)
     return InputRows(names, np.concatenate(rows))
+
+
+def _folder_pattern(folder: Path) -> str:
+    # The most common readable suffix in the folder, so that the hint names files that exist.
+    from PIL import Image
+
+    readable = set(Image.registered_extensions()) | {".npy", ".npz"}
+    suffixes = Counter(
+        entry.suffix.lower()
+        for entry in folder.iterdir()
+        if entry.suffix.lower() in readable and entry.is_file()
+    )
+    if not suffixes:
+        return "*.png"
+    return "*" + suffixes.most_common(1)[0][0]
 
 
 def read_input(
