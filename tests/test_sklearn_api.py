@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -38,10 +41,10 @@ def test_get_params_lists_every_setting(engine) -> None:
 def test_clone_copies_settings(engine) -> None:
     original = engine(hidden=[16, 8], lr=0.03, momentum=0.5, seed=3)
 
-    copy = clone(original)
+    cloned = clone(original)
 
-    assert copy is not original
-    assert copy.get_params() == original.get_params()
+    assert cloned is not original
+    assert cloned.get_params() == original.get_params()
 
 
 def test_set_params_changes_setting() -> None:
@@ -79,3 +82,25 @@ def test_classes_after_fit(digits) -> None:
     model = NumpyMLP(hidden=[8], epochs=1, threads=1).fit(X, y)
 
     np.testing.assert_array_equal(model.classes_, np.arange(10))
+
+def pickle_round_trip(model):
+    return pickle.loads(pickle.dumps(model))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("copier", [pickle_round_trip, copy.deepcopy], ids=["pickle", "deepcopy"])
+def test_copied_model_keeps_training(engine, copier, digits) -> None:
+    X, y = digits
+    settings = {"hidden": [16], "epochs": 4, "warm_start": True, "threads": 1}
+    reference = engine(**settings).fit(X, y)
+
+    model = copier(engine(**settings).fit(X, y, n_epochs=2))
+    model.fit(X, y)
+
+    assert model.epoch_ == 4
+    for (W, b), (W_reference, b_reference) in zip(
+        model.get_parameters(), reference.get_parameters(), strict=True
+    ):
+        np.testing.assert_array_equal(W, W_reference)
+        np.testing.assert_array_equal(b, b_reference)
+

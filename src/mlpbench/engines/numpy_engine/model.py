@@ -40,6 +40,21 @@ class NumpyMLP(MLPEstimator):
         self._workspaces = WorkspaceCache(self.layer_sizes_, np.dtype(self.dtype))
         self._buffer_views: tuple[np.ndarray, Params] | None = None
 
+    # Pickle would turn the views in params_ and in the workspaces into separate copies that
+    # training no longer updates, so they are left out and rebuilt from the flat arrays.
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())
+        for name in ("params_", "_workspaces", "_buffer_views"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if "_flat_params" in state:
+            self.params_ = parameter_views(self.layer_sizes_, self._flat_params)
+            self._workspaces = WorkspaceCache(self.layer_sizes_, self._flat_params.dtype)
+            self._buffer_views = None
+
     def _flatten(self, pairs: Params) -> np.ndarray:
         """Copy (W, b) pairs in parameter layout into one new flat array of ``self.dtype``."""
         flat = np.empty(parameter_count(self.layer_sizes_), dtype=self.dtype)
