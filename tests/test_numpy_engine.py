@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 import warnings
 
 import numpy as np
 import pytest
+from scipy import sparse
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
@@ -163,6 +165,26 @@ def test_huge_lr_raises_diverged(blobs: tuple[np.ndarray, np.ndarray]) -> None:
     assert "learning rate 1e+06" in message
 
 
+def test_diverged_message_names_fixes(blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = blobs
+
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(TrainingDivergedError) as error:
+        NumpyMLP(hidden=[32], epochs=3, lr=1e6, seed=0).fit(X * 100, y)
+
+    message = str(error.value)
+    assert "smaller learning rate (lr, or --lr on the command line)" in message
+    assert "standardize=True" in message
+
+
+def test_diverged_error_survives_pickle() -> None:
+    error = TrainingDivergedError("training diverged at epoch 2", "try a smaller lr")
+
+    copy = pickle.loads(pickle.dumps(error))
+
+    assert str(copy) == "training diverged at epoch 2; try a smaller lr"
+    assert copy.problem == "training diverged at epoch 2"
+
+
 def test_last_step_overflow_raises(blobs: tuple[np.ndarray, np.ndarray]) -> None:
     """With one batch and one epoch, the only loss is measured before the step that overflows."""
     X, y = blobs
@@ -221,8 +243,35 @@ def test_fit_rejects_negative_label(blobs: tuple[np.ndarray, np.ndarray]) -> Non
     y = y.copy()
     y[9] = -1
 
-    with pytest.raises(DataError, match="label -1 at row 9"):
+    with pytest.raises(DataError, match="label -1 at row 9 is negative") as error:
         NumpyMLP(hidden=[4], epochs=1).fit(X, y)
+
+    assert "LabelEncoder" in str(error.value)
+    assert "n_classes=K" not in str(error.value)
+
+
+def test_all_negative_labels_rejected() -> None:
+    with pytest.raises(DataError, match="label -1 at row 0 is negative"):
+        NumpyMLP(hidden=[4], epochs=1).fit(np.zeros((4, 2)), np.array([-1, 0, -1, 0]))
+
+
+def test_single_class_message_is_singular() -> None:
+    model = NumpyMLP(hidden=[4], epochs=1).fit(np.zeros((3, 2)), np.zeros(3, dtype=int))
+
+    with pytest.raises(DataError, match=r"the model has 1 class \("):
+        model.score(np.zeros((2, 2)), np.array([0, 1]))
+
+
+def test_data_error_is_value_error() -> None:
+    with pytest.raises(ValueError, match="X has no rows"):
+        NumpyMLP(hidden=[4], epochs=1).fit(np.zeros((0, 2)), np.zeros(0, dtype=int))
+
+
+def test_sparse_input_rejected_with_hint() -> None:
+    X = sparse.csr_matrix(np.eye(3))
+
+    with pytest.raises(DataError, match=r"X is a sparse csr_matrix.*pass X\.toarray\(\)"):
+        NumpyMLP(hidden=[4], epochs=1).fit(X, np.array([0, 1, 2]))
 
 
 def test_evaluate_rejects_label_above_range(fitted: NumpyMLP) -> None:

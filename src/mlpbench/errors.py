@@ -6,15 +6,34 @@ class MLPBenchError(Exception):
 
 
 class TrainingDivergedError(MLPBenchError):
-    """Training produced a non-finite loss."""
+    """Training produced a non-finite loss; the message is the problem, then what to try."""
+
+    def __init__(
+        self,
+        problem: str,
+        fix: str = (
+            "try a smaller learning rate (lr, or --lr on the command line) or standardized "
+            "inputs (standardize=True, or --standardize)"
+        ),
+    ) -> None:
+        # Both parts are exception arguments, so a pickled error (from a joblib worker) rebuilds.
+        super().__init__(problem, fix)
+        self.problem = problem
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return f"{self.problem}; {self.fix}"
 
 
 class CheckpointError(MLPBenchError):
     """A parameter file is missing, corrupt, or does not fit the model."""
 
 
-class DataError(MLPBenchError):
-    """Input data is missing, malformed, or inconsistent."""
+class DataError(MLPBenchError, ValueError):
+    """Input data is missing, malformed, or inconsistent.
+
+    It is a ValueError too, as scikit-learn and NumPy raise for invalid input.
+    """
 
 
 class OutputError(MLPBenchError):

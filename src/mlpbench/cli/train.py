@@ -214,7 +214,9 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
             # The epochs before the divergence, which show how the loss grew.
             write_history(args.history, model.history_)
         hint = smaller_lr_hint(model.lr, type(model)().lr)
-        raise TrainingDivergedError(f"{error} ({hint}); {trainer.saved_note()}") from error
+        raise TrainingDivergedError(
+            error.problem, f"try a smaller --lr ({hint}); {trainer.saved_note()}"
+        ) from error
     except KeyboardInterrupt:
         note = trainer.saved_note()
         # A resumed run starts from its saved checkpoint, so only the epochs after the

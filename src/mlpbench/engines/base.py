@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
@@ -318,15 +319,14 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         if bad.size:
             raise TrainingDivergedError(
                 f"training diverged: loss is {batch_losses[bad[0]]} at epoch {self.epoch_ + 1}, "
-                f"batch {bad[0] + 1} of {len(batch_losses)}, learning rate {lr:g}; "
-                "try a smaller --lr"
+                f"batch {bad[0] + 1} of {len(batch_losses)}, learning rate {lr:g}"
             )
         # Each loss is measured before its step, so an update that overflows on the
         # epoch's last batch shows only in the parameters.
         if not all(np.isfinite(W).all() and np.isfinite(b).all() for W, b in self.get_parameters()):
             raise TrainingDivergedError(
                 f"training diverged: parameters became NaN or infinite in the last step of epoch "
-                f"{self.epoch_ + 1} (batch {len(batch_losses)}), learning rate {lr:g}; try a smaller --lr"
+                f"{self.epoch_ + 1} (batch {len(batch_losses)}), learning rate {lr:g}"
             )
         weights = np.asarray(sizes, dtype=np.float64)
         self.epoch_ += 1
@@ -394,6 +394,11 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() or load() first")
 
     def _validate_X(self, X: np.ndarray, *, check_features: bool) -> np.ndarray:
+        if sparse.issparse(X):
+            raise DataError(
+                f"X is a sparse {type(X).__name__}, but the engines train on dense arrays; "
+                "pass X.toarray()"
+            )
         X = np.asarray(X)
         if X.ndim != 2:
             raise DataError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
@@ -435,11 +440,19 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             raise DataError(f"y must have shape ({n_rows},) to match X, got {y.shape}")
         y = self._integer_labels(y)
         n_classes = self.n_classes_
-        bad = (y < 0) | (y >= n_classes)
-        if bad.any():
+        negative = np.flatnonzero(y < 0)
+        if negative.size:
+            row = int(negative[0])
             raise DataError(
-                f"label {y[bad][0]} at row {np.flatnonzero(bad)[0]} is outside 0..{n_classes - 1}; "
-                f"the model has {n_classes} classes (when the training labels miss the top "
-                "classes, pass n_classes=K to fit)"
+                f"label {y[row]} at row {row} is negative; y must hold class labels 0..K-1, so "
+                "encode other labels with sklearn.preprocessing.LabelEncoder"
+            )
+        too_large = np.flatnonzero(y >= n_classes)
+        if too_large.size:
+            row = int(too_large[0])
+            classes = "1 class" if n_classes == 1 else f"{n_classes} classes"
+            raise DataError(
+                f"label {y[row]} at row {row} is outside 0..{n_classes - 1}; the model has "
+                f"{classes} (when the training labels miss the top classes, pass n_classes=K to fit)"
             )
         return y
