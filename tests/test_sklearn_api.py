@@ -83,6 +83,7 @@ def test_classes_after_fit(digits) -> None:
 
     np.testing.assert_array_equal(model.classes_, np.arange(10))
 
+
 def pickle_round_trip(model):
     return pickle.loads(pickle.dumps(model))
 
@@ -103,4 +104,40 @@ def test_copied_model_keeps_training(engine, copier, digits) -> None:
     ):
         np.testing.assert_array_equal(W, W_reference)
         np.testing.assert_array_equal(b, b_reference)
+
+
+@pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP])
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"hidden": [32]}, "hidden=[32] (the fitted layers are [64, 16, 10])"),
+        ({"dtype": "float64"}, "dtype='float64' (the parameters are float32)"),
+        ({"standardize": True}, "standardize=True (fitted with standardize=False)"),
+    ],
+    ids=["hidden", "dtype", "standardize"],
+)
+def test_warm_start_rejects_changed_network(engine, change, named, digits) -> None:
+    X, y = digits
+    model = engine(hidden=[16], epochs=1, warm_start=True, threads=1).fit(X, y)
+    before = model.get_parameters()
+
+    model.set_params(epochs=2, **change)
+    with pytest.raises(ValueError, match="warm_start=True continues the fitted network") as error:
+        model.fit(X, y)
+
+    assert named in str(error.value)
+    assert "warm_start=False" in str(error.value)
+    assert model.epoch_ == 1
+    np.testing.assert_array_equal(model.get_parameters()[0][0], before[0][0])
+
+
+def test_torch_accepts_numpy_dtype_in_set_params(tmp_path, digits) -> None:
+    X, y = digits
+    model = TorchMLP(hidden=[8], epochs=1, threads=1).set_params(dtype=np.float64)
+
+    model.fit(X, y)
+    saved = TorchMLP.load(model.save(tmp_path / "model.pt"))
+
+    assert model.get_parameters()[0][0].dtype == np.float64
+    assert saved.dtype == "float64"
 

@@ -160,6 +160,11 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
     # ----- public API ---------------------------------------------------------------------
 
     @property
+    def dtype_name(self) -> str:
+        """The ``dtype`` parameter as a name such as ``"float32"``, also when given as a NumPy type."""
+        return np.dtype(self.dtype).name
+
+    @property
     def is_fitted(self) -> bool:
         return self.layer_sizes_ is not None
 
@@ -216,7 +221,9 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         """
         self._validate_hyperparameters()
         X = self._validate_X(X, check_features=self.warm_start and self.is_fitted)
-        if not (self.warm_start and self.is_fitted):
+        if self.warm_start and self.is_fitted:
+            self._check_warm_start_settings()
+        else:
             if n_classes is None:
                 n_classes = int(np.max(self._integer_labels(y), initial=-1)) + 1
             classes = int(n_classes)
@@ -300,7 +307,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             "momentum": self.momentum,
             "weight_decay": self.weight_decay,
             "schedule": self.schedule,
-            "dtype": self.dtype,
+            "dtype": self.dtype_name,
             "seed": self.seed,
             "standardize": self.standardize,
         }
@@ -386,6 +393,29 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             dtype=self.dtype,
             seed=self.seed,
         )
+
+    def _check_warm_start_settings(self) -> None:
+        """Raise ValueError when a setting that shapes the fitted network changed since it was fitted.
+
+        A warm start continues the fitted parameters, so a new ``hidden``, ``dtype`` or
+        ``standardize`` could not take effect, and continuing would contradict ``get_params()``.
+        """
+        expected = layer_sizes(self.n_features_in_, self.hidden, self.n_classes_)
+        fitted_dtype = self.get_parameters()[0][1].dtype.name
+        fitted_standardize = self.feature_mean_ is not None
+        changes = []
+        if expected != self.layer_sizes_:
+            changes.append(f"hidden={list(self.hidden)} (the fitted layers are {self.layer_sizes_})")
+        if self.dtype_name != fitted_dtype:
+            changes.append(f"dtype={self.dtype_name!r} (the parameters are {fitted_dtype})")
+        if self.standardize != fitted_standardize:
+            changes.append(f"standardize={self.standardize} (fitted with standardize={fitted_standardize})")
+        if changes:
+            raise ValueError(
+                f"warm_start=True continues the fitted network, which cannot take the new "
+                f"{' and '.join(changes)}; set those back, or set warm_start=False to train "
+                "a new network (save() and load(path, dtype=...) change the dtype of a trained one)"
+            )
 
     def _check_fitted(self) -> None:
         if not self.is_fitted:

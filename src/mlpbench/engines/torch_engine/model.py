@@ -84,7 +84,7 @@ class TorchMLP(MLPEstimator):
 
     def _set_parameters(self, params: Params) -> None:
         self._device = resolve_device(self.device)
-        torch_dtype = TORCH_DTYPES[self.dtype]
+        torch_dtype = TORCH_DTYPES[self.dtype_name]
         self.module_ = MLPModule(self.layer_sizes_).to(device=self._device, dtype=torch_dtype)
         with torch.no_grad():
             for layer, (W, b) in zip(self.module_.layers, params, strict=True):
@@ -129,7 +129,7 @@ class TorchMLP(MLPEstimator):
         self._optimizer.state.clear()
         if buffers is None:
             return
-        torch_dtype = TORCH_DTYPES[self.dtype]
+        torch_dtype = TORCH_DTYPES[self.dtype_name]
         for layer, (W, b) in zip(self.module_.layers, buffers, strict=True):
             for tensor, value in ((layer.weight, W.T), (layer.bias, b)):
                 buffer = torch.tensor(np.ascontiguousarray(value), dtype=torch_dtype, device=self._device)
