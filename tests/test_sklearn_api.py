@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -141,3 +142,14 @@ def test_torch_accepts_numpy_dtype_in_set_params(tmp_path, digits) -> None:
     assert model.get_parameters()[0][0].dtype == np.float64
     assert saved.dtype == "float64"
 
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_read_only_input_gives_no_warning(engine, digits) -> None:
+    X, y = (array.copy() for array in digits)
+    X.setflags(write=False)
+    y.setflags(write=False)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = engine(hidden=[8], epochs=1, threads=1).fit(X, y)
+        model.predict(X)

@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from mlpbench.engines.torch_engine import TorchMLP
+from mlpbench.engines.torch_engine.model import input_tensor
 
 
 class TorchDataLoaderMLP(TorchMLP):
@@ -74,7 +75,7 @@ class TorchDataLoaderMLP(TorchMLP):
         if getattr(self, "loader_generator_", None) is None:
             # Restored from a file without a loader state: start from the seed.
             self.loader_generator_ = torch.Generator().manual_seed(self.seed)
-        dataset = TensorDataset(torch.from_numpy(X), torch.from_numpy(y))
+        dataset = TensorDataset(input_tensor(X), input_tensor(y))
         self.loader_ = DataLoader(
             dataset,
             batch_size=self.batch_size,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +14,18 @@ from mlpbench.engines.base import MLPEstimator, Params
 from mlpbench.engines.torch_engine.module import MLPModule
 
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def input_tensor(array: np.ndarray) -> torch.Tensor:
+    """Return a CPU tensor that shares ``array``'s memory, read-only arrays included.
+
+    ``torch.from_numpy`` warns about a read-only array (a memory-mapped file, a pandas
+    column) because the tensor could write to it. The engines only read their inputs,
+    so that warning is dropped here.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(array)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -139,8 +152,8 @@ class TorchMLP(MLPEstimator):
         for group in self._optimizer.param_groups:
             group["momentum"] = self.momentum
             group["weight_decay"] = self.weight_decay
-        X_tensor = torch.from_numpy(X).to(self._device)
-        y_tensor = torch.from_numpy(y).to(self._device)
+        X_tensor = input_tensor(X).to(self._device)
+        y_tensor = input_tensor(y).to(self._device)
         return X_tensor, y_tensor
 
     def _train_step(self, X: torch.Tensor, y: torch.Tensor, batch: np.ndarray, lr: float) -> Any:
@@ -165,7 +178,7 @@ class TorchMLP(MLPEstimator):
 
     def _predict_proba_chunk(self, X: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            logits = self.module_(torch.from_numpy(X).to(self._device))
+            logits = self.module_(input_tensor(X).to(self._device))
             return torch.softmax(logits, dim=1).cpu().numpy()
 
     def _synchronize(self) -> None:
