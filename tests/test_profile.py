@@ -14,6 +14,7 @@ from cli_support import run_cli
 
 from mlpbench.bench.contention import cpu_sample
 from mlpbench.bench.profile import (
+    BLAS_GEMM_ENTRY,
     TORCH_GEMM_OPS,
     CallTimer,
     ProfileConfig,
@@ -99,6 +100,17 @@ def test_numpy_profile_counts_every_product(profile_run):
     # Per step and layer: forward X @ W and backward dW; backward dX for every layer
     # but the first. One hidden layer gives 2 layers, so 3 * 2 - 1 = 5 per step.
     assert results["engines"]["numpy"]["matmul_calls"] == STEPS * (3 * 2 - 1)
+
+
+def test_numpy_profile_names_gemm_apart(profile_run):
+    _, results, _ = profile_run
+    entry = results["engines"]["numpy"]
+    calls = {item["name"]: item["calls"] for item in entry["matmul_entries"]}
+    if numpy_blas() is None:
+        pytest.skip("this NumPy build exports no 64-bit CBLAS symbols")
+    # The update adds each layer's weight gradient into its momentum buffer by gemm.
+    assert calls == {"numpy.matmul": STEPS * 3, BLAS_GEMM_ENTRY: STEPS * 2}
+    assert sum(item["seconds"] for item in entry["matmul_entries"]) == pytest.approx(entry["matmul_s"])
 
 
 def test_numpy_profile_counts_deeper_network(digits):

@@ -71,6 +71,9 @@ TORCH_GEMM_OPS = frozenset(
 )
 """PyTorch operators whose self CPU time is the matrix-multiply kernel itself."""
 
+BLAS_GEMM_ENTRY = "BLAS gemm (weight gradients added into the momentum buffers)"
+"""The NumPy engine's direct BLAS products, named apart from ``numpy.matmul``."""
+
 SKLEARN_MATMUL_FUNCTIONS = frozenset({"safe_sparse_dot"})
 """scikit-learn functions that compute the network's matrix products."""
 
@@ -163,9 +166,10 @@ class CallTimer:
 
 
 @contextlib.contextmanager
-def timed_numpy_matmul(timer: CallTimer) -> Iterator[None]:
-    """Time ``numpy.matmul`` and ``Blas.add_transposed_product`` with ``timer`` inside the block.
+def timed_numpy_matmul(timer: CallTimer, gemm_timer: CallTimer | None = None) -> Iterator[None]:
+    """Time ``numpy.matmul`` with ``timer`` and ``Blas.add_transposed_product`` inside the block.
 
+    The BLAS ``gemm`` calls go to ``gemm_timer``, or to ``timer`` when it is None.
     Every module that calls ``np.matmul(...)`` looks the attribute up at call time,
     so the NumPy engine's products go through the wrapper. The ``@`` operator does
     not. The originals are restored on exit, also after an error.
@@ -173,7 +177,7 @@ def timed_numpy_matmul(timer: CallTimer) -> Iterator[None]:
     original = np.matmul
     original_product = Blas.add_transposed_product
     np.matmul = timer.wrap(original)
-    Blas.add_transposed_product = timer.wrap(original_product)  # type: ignore[method-assign]
+    Blas.add_transposed_product = (gemm_timer or timer).wrap(original_product)  # type: ignore[method-assign]
     try:
         yield
     finally:
@@ -291,14 +295,19 @@ def _profile_with_cprofile(
 
 
 def _profile_numpy(model: MLPEstimator, X: np.ndarray, y: np.ndarray, top: int) -> dict[str, Any]:
-    timer = CallTimer()
-    with timed_numpy_matmul(timer):
+    matmul_timer, gemm_timer = CallTimer(), CallTimer()
+    with timed_numpy_matmul(matmul_timer, gemm_timer):
         model.fit(X, y, n_epochs=1)
+    entries = [
+        {"name": name, "seconds": timer.seconds, "calls": timer.calls}
+        for name, timer in (("numpy.matmul", matmul_timer), (BLAS_GEMM_ENTRY, gemm_timer))
+        if timer.calls
+    ]
     record = {
         "epoch_s": model.history_[-1]["time_s"],
-        "matmul_s": timer.seconds,
-        "matmul_calls": timer.calls,
-        "matmul_entries": [{"name": "numpy.matmul", "seconds": timer.seconds, "calls": timer.calls}],
+        "matmul_s": matmul_timer.seconds + gemm_timer.seconds,
+        "matmul_calls": matmul_timer.calls + gemm_timer.calls,
+        "matmul_entries": entries,
     }
     with timed_numpy_matmul(CallTimer()):
         cprofile_epoch_s, costs = _profile_with_cprofile(model, X, y, _is_numpy_wrapper, top)
