@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from mlpbench.bench.compare import parameter_difference, round_order
+from mlpbench.bench.compare import MeasuredPeaks, parameter_difference, round_order
 from mlpbench.bench.contention import cpu_sample
 from mlpbench.bench.flops import epoch_flops
 from mlpbench.bench.report import fastest_engine_sentence, print_summary
@@ -330,7 +330,7 @@ def test_peak_warnings_flag_suspect_yardstick() -> None:
     )
     engines = {"numpy": {"runs": [{"percent_of_peak": 107.6}, {"percent_of_peak": 40.0}]}}
 
-    messages = _peak_warnings(shrunk, engines)
+    messages = _peak_warnings(MeasuredPeaks(numpy=shrunk, torch=None), engines)
 
     assert any("315x315" in message for message in messages)
     assert any("108% of the measured matmul peak" in message for message in messages)
@@ -344,7 +344,27 @@ def test_peak_warnings_silent_for_sound_peak() -> None:
         gflops=140.0, median_gflops=130.0, size=1024, dtype="float32", threads=2, repeats=9, seconds=0.3
     )
 
-    assert _peak_warnings(full, {"numpy": {"runs": [{"percent_of_peak": 40.0}]}}) == []
+    torch_peak = {"gflops": 135.0}
+    peaks = MeasuredPeaks(numpy=full, torch=torch_peak)
+
+    assert _peak_warnings(peaks, {"numpy": {"runs": [{"percent_of_peak": 40.0}]}}) == []
+
+
+@pytest.mark.parametrize(
+    ("torch_gflops", "warned"), [(6.0, True), (69.0, True), (71.0, False), (180.0, False)]
+)
+def test_peak_warnings_flag_slow_torch_peak(torch_gflops, warned) -> None:
+    from mlpbench.bench.compare import _peak_warnings
+    from mlpbench.bench.peak import PeakResult
+
+    numpy_peak = PeakResult(
+        gflops=140.0, median_gflops=130.0, size=1024, dtype="float32", threads=2, repeats=9, seconds=0.3
+    )
+    peaks = MeasuredPeaks(numpy=numpy_peak, torch={"gflops": torch_gflops})
+
+    messages = _peak_warnings(peaks, {"numpy": {"runs": []}})
+
+    assert any("PyTorch's matmul peak" in message for message in messages) is warned
 
 
 @pytest.mark.parametrize(
@@ -359,7 +379,8 @@ def test_peak_warnings_flag_peak_change(after, warned) -> None:
             gflops=gflops, median_gflops=gflops, size=1024, dtype="float32", threads=2, repeats=9, seconds=0.3
         )
 
-    messages = _peak_warnings(peak(140.0), {"numpy": {"runs": []}}, peak(after))
+    peaks = MeasuredPeaks(numpy=peak(140.0), torch=None)
+    messages = _peak_warnings(peaks, {"numpy": {"runs": []}}, peak(after))
 
     assert any("before the runs" in message for message in messages) is warned
 

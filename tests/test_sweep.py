@@ -12,6 +12,7 @@ import pytest
 from cli_support import run_cli
 
 from mlpbench.bench import sweep as sweep_module
+from mlpbench.bench.compare import MeasuredPeaks
 from mlpbench.bench.sweep import (
     SweepConfig,
     SweepData,
@@ -294,6 +295,27 @@ def test_sweep_warns_when_peak_changes_over_a_pair(monkeypatch, factor, warned):
     assert len(changed) == int(warned)
     if warned:
         assert changed[0].startswith(f"float32 on 1 thread(s): the matmul peak was {peak:.3g} GFLOP/s")
+
+
+def test_sweep_warns_about_peaks_once_per_pair(monkeypatch):
+    measure = sweep_module.measure_peaks
+
+    def disturbed(config):
+        # What a busy machine would measure: a shrunk NumPy matrix and a slow torch.mm.
+        measured = measure(config)
+        numpy_peak = dataclasses.replace(measured.numpy, size=315)
+        return MeasuredPeaks(numpy=numpy_peak, torch={"gflops": numpy_peak.gflops / 20})
+
+    monkeypatch.setattr(sweep_module, "measure_peaks", disturbed)
+
+    results = digits_sweep_results()
+
+    shrunk = [message for message in results["warnings"] if "315x315" in message]
+    slow_torch = [message for message in results["warnings"] if "PyTorch's matmul peak" in message]
+    assert len(shrunk) == 1
+    assert len(slow_torch) == 1
+    assert shrunk[0].startswith("float32 on 1 thread(s): the matmul peak was measured on 315x315")
+    assert all(any("315x315" in message for message in point["warnings"]) for point in results["points"])
 
 
 def test_sweep_counts_points_on_a_busy_machine(monkeypatch):

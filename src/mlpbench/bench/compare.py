@@ -301,7 +301,7 @@ def run_comparison(
         "warnings": (
             _warnings(engines)
             + learning_warnings(engines)
-            + _peak_warnings(peak, engines, peak_after)
+            + _peak_warnings(peaks, engines, peak_after)
             + _parity_warnings(parity, dtype)
             + contention_warnings(cpu_contention)
         ),
@@ -580,6 +580,8 @@ def _warnings(engines: dict[str, dict[str, Any]]) -> list[str]:
 
 
 PEAK_DRIFT_WARNING = 0.2
+# A PyTorch peak below this fraction of NumPy's gets a warning.
+TORCH_PEAK_SHORTFALL = 0.5
 """Change of the matmul peak after the runs, relative to the peak before them, that gets a warning."""
 
 
@@ -596,21 +598,36 @@ def peak_change_warning(before: PeakResult, after: PeakResult) -> str | None:
     )
 
 
-def _peak_warnings(
-    peak: PeakResult, engines: dict[str, dict[str, Any]], peak_after: PeakResult | None = None
-) -> list[str]:
-    """Warn when the yardstick itself looks wrong, since every "% of peak" depends on it."""
+def measured_peak_warnings(peaks: MeasuredPeaks) -> list[str]:
+    """Warn when a peak measurement itself looks disturbed, whatever the engines did."""
     messages = []
-    if peak_after is not None:
-        changed = peak_change_warning(peak, peak_after)
-        if changed is not None:
-            messages.append(changed)
+    peak = peaks.numpy
     if peak.size < PEAK_SIZE:
         messages.append(
             f"the matmul peak was measured on {peak.size}x{peak.size} matrices instead of "
             f"{PEAK_SIZE}x{PEAK_SIZE} because the machine was slow at that moment, so it is "
             "probably too low and '% of peak' too high; run again on a quieter machine"
         )
+    if peaks.torch is not None and peaks.torch["gflops"] < TORCH_PEAK_SHORTFALL * peak.gflops:
+        messages.append(
+            f"PyTorch's matmul peak ({peaks.torch['gflops']:.3g} GFLOP/s) was under "
+            f"{TORCH_PEAK_SHORTFALL:.0%} of NumPy's ({peak.gflops:.3g} GFLOP/s). Either other work "
+            "slowed torch.mm while it was measured, which would slow the torch engines too, or "
+            "this PyTorch build multiplies slowly on this CPU; run again on a quieter machine to tell"
+        )
+    return messages
+
+
+def _peak_warnings(
+    peaks: MeasuredPeaks, engines: dict[str, dict[str, Any]], peak_after: PeakResult | None = None
+) -> list[str]:
+    """Warn when the yardstick itself looks wrong, since every "% of peak" depends on it."""
+    messages = []
+    if peak_after is not None:
+        changed = peak_change_warning(peaks.numpy, peak_after)
+        if changed is not None:
+            messages.append(changed)
+    messages += measured_peak_warnings(peaks)
     highest = max(
         (
             run["percent_of_peak"]

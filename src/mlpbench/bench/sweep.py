@@ -38,6 +38,7 @@ from mlpbench.bench.compare import (
     learning_warnings,
     measure_numpy_peak,
     measure_peaks,
+    measured_peak_warnings,
     peak_change_warning,
     run_comparison,
 )
@@ -421,8 +422,8 @@ def run_sweep(
         "cpu_contention": cpu_contention,
         "points": records,
         "warnings": (
-            _warnings(sweep_data, records, config)
-            + _peak_change_warnings(peaks, peaks_after)
+            _warnings(sweep_data, records, config, peaks)
+            + _pair_peak_warnings(peaks, peaks_after)
             + contention_warnings(cpu_contention)
         ),
     }
@@ -527,7 +528,10 @@ def _dataset_record(sweep_data: SweepData) -> dict[str, Any]:
 
 
 def _warnings(
-    sweep_data: SweepData, records: list[dict[str, Any]], config: SweepConfig
+    sweep_data: SweepData,
+    records: list[dict[str, Any]],
+    config: SweepConfig,
+    peaks: dict[tuple[str, int], MeasuredPeaks],
 ) -> list[str]:
     messages = []
     if sweep_data.synthetic:
@@ -549,12 +553,14 @@ def _warnings(
         point = SweepPoint(record["hidden"], record["batch_size"], record["dtype"], record["threads"])
         # Short sweep points often end before the network learns, and a busy machine
         # disturbs many points, so those warnings are counted in one line each below.
+        # Warnings about a pair's peaks are given once per pair by _pair_peak_warnings.
         learning = learning_warnings(record["engines"])
         contended = contention_warnings(record["cpu_contention"])
+        pair_peaks = measured_peak_warnings(peaks[(record["dtype"], record["threads"])])
         messages += [
             f"{point.label}: {message}"
             for message in record["warnings"]
-            if message not in learning and message not in contended
+            if message not in learning and message not in contended and message not in pair_peaks
         ]
         not_learned += [f"{point.label}: {message}" for message in learning]
         if contended:
@@ -586,12 +592,14 @@ def _warnings(
     return messages
 
 
-def _peak_change_warnings(
+def _pair_peak_warnings(
     peaks: dict[tuple[str, int], MeasuredPeaks], peaks_after: dict[tuple[str, int], PeakResult]
 ) -> list[str]:
     messages = []
     for (dtype, threads), measured in peaks.items():
+        pair = f"{dtype} on {threads} thread(s)"
+        messages += [f"{pair}: {message}" for message in measured_peak_warnings(measured)]
         change = peak_change_warning(measured.numpy, peaks_after[(dtype, threads)])
         if change is not None:
-            messages.append(f"{dtype} on {threads} thread(s): {change}")
+            messages.append(f"{pair}: {change}")
     return messages
