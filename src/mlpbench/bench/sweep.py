@@ -269,7 +269,7 @@ def synthetic_dataset(seed: int = SYNTHETIC_SEED) -> Dataset:
         n_classes=SYNTHETIC_CLASSES,
         name=SYNTHETIC_NAME,
         source=(
-            f"synthetic: {SYNTHETIC_TRAIN_ROWS:,} + {SYNTHETIC_TEST_ROWS:,} random images of "
+            f"{SYNTHETIC_TRAIN_ROWS:,} + {SYNTHETIC_TEST_ROWS:,} random images of "
             f"{SYNTHETIC_FEATURES} features in [0, 1), {SYNTHETIC_CLASSES} classes, seed {seed}"
         ),
         image_shape=SYNTHETIC_IMAGE_SHAPE,
@@ -292,7 +292,8 @@ def load_sweep_data(name: str, data_dir: str | None = None) -> SweepData:
     try:
         data = load_dataset(name, dtype="float32", data_dir=data_dir, download=False, progress=False)
     except DataError as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        # The reason is printed inside parentheses within a sentence, so its own full stop goes.
+        reason = str(error).splitlines()[0].rstrip(".") if str(error) else type(error).__name__
         logger.warning(
             "%s is not available (%s); the sweep uses a synthetic data set of the same shape",
             name,
@@ -569,7 +570,13 @@ def _warnings(
             percent = entry["median_percent_of_peak"]
             if percent is not None and percent > 100:
                 above_peak.append((percent, f"{name} at {point.label}"))
-    if not_learned:
+    if not_learned and sweep_data.synthetic:
+        # The per-engine advice (another --lr, more --epochs) cannot help with random labels.
+        messages.append(
+            f"{len(not_learned)} engine run(s) did not learn, as expected: the synthetic labels "
+            "are random, so there is nothing to learn. Their times are valid"
+        )
+    elif not_learned:
         messages.append(
             f"{len(not_learned)} engine run(s) did not learn, first {not_learned[0]}. Their times "
             "are valid, but with this few rows and epochs their accuracies mean nothing"
