@@ -580,9 +580,10 @@ def _warnings(engines: dict[str, dict[str, Any]]) -> list[str]:
 
 
 PEAK_DRIFT_WARNING = 0.2
-# A PyTorch peak below this fraction of NumPy's gets a warning.
-TORCH_PEAK_SHORTFALL = 0.5
 """Change of the matmul peak after the runs, relative to the peak before them, that gets a warning."""
+
+TORCH_PEAK_SHORTFALL = 0.5
+"""Fraction of NumPy's peak below which PyTorch's peak gets a warning."""
 
 
 def peak_change_warning(before: PeakResult, after: PeakResult) -> str | None:
