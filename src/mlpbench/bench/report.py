@@ -389,7 +389,7 @@ def _markdown_definitions(results: Mapping[str, Any]) -> str:
         [
             f"- {results['config']['timing_scope']}",
             "- time/epoch: median over every epoch of every timed run, with the minimum "
-            "and maximum in brackets.",
+            "and maximum in parentheses.",
             f"- speed vs {REFERENCE_ENGINE}: {REFERENCE_ENGINE}'s median time per epoch "
             "divided by the engine's; above 1 is faster.",
             f"- GFLOP/s: {flops:,} FLOPs per epoch (forward, loss, backward and SGD update, "
