@@ -478,7 +478,8 @@ def disturbance_warnings(engines: dict[str, dict[str, Any]]) -> list[str]:
         elif reference > REFERENCE_SLOWDOWN_WARNING * profiled:
             messages.append(
                 f"{name}: the epoch without the profiler took {reference:.3g} s, longer than the "
-                f"profiled one ({profiled:.3g} s), so the machine was busy during it; rerun when it is idle"
+                f"profiled one ({profiled:.3g} s); the machine was probably busy during it, so rerun "
+                "when it is idle"
             )
     return messages
 
