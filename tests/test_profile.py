@@ -212,6 +212,18 @@ def test_profile_rejects_too_many_samples(capsys):
     assert "--samples 5000 exceeds the 1437 training rows of digits" in result.err
 
 
+def test_profile_warns_batch_above_rows(capsys, tmp_path):
+    path = tmp_path / "profile.json"
+    arguments = ["--dataset", "digits", "--samples", "200", "--batch-size", "256", "--hidden", "8"]
+
+    result = run_cli(capsys, "profile", *arguments, "--engines", "numpy", "--threads", "1", "--json", path)
+
+    expected = "--batch-size 256 is larger than the 200 training rows"
+    assert result.status == 0, result.err
+    assert result.err.count(expected) == 1
+    assert any(expected in message for message in json.loads(path.read_text())["warnings"])
+
+
 def test_call_timer_counts_calls():
     timer = CallTimer()
     doubled = timer.wrap(lambda value: 2 * value)

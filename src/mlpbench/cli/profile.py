@@ -91,6 +91,7 @@ def validate_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from mlpbench.bench.profile import ProfileConfig, run_profile
     from mlpbench.bench.report import write_json
+    from mlpbench.cli.loading import training_data_warnings
     from mlpbench.cli.outputs import check_output_path
     from mlpbench.data import load_dataset
 
@@ -107,6 +108,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         data = dataclasses.replace(
             data, x_train=data.x_train[: args.samples], y_train=data.y_train[: args.samples]
         )
+    data_warnings = training_data_warnings(data, args.batch_size)
+    for message in data_warnings:
+        logger.warning(message)
     config = ProfileConfig(
         engines=args.engines,
         settings={
@@ -125,6 +129,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     print_profile(results)
     for message in results["warnings"]:
         logger.warning(message)
+    # The data warnings were shown before the work; the JSON file keeps them too.
+    results["warnings"] = data_warnings + results["warnings"]
     if args.json is not None:
         write_json(results, args.json)
         print(f"results written to {args.json}")
