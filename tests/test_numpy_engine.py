@@ -262,6 +262,25 @@ def test_single_class_message_is_singular() -> None:
         model.score(np.zeros((2, 2)), np.array([0, 1]))
 
 
+def test_label_gaps_warn() -> None:
+    X = np.random.default_rng(0).random((30, 4))
+    y = np.array([3, 7, 9] * 10)
+
+    with pytest.warns(UserWarning, match=r"no training sample has label 0, 1, 2, 4, 5, 6, 8, yet"):
+        model = NumpyMLP(hidden=[4], epochs=1).fit(X, y)
+
+    assert model.n_classes_ == 10
+
+
+def test_label_gaps_silent_with_n_classes() -> None:
+    X = np.random.default_rng(0).random((30, 4))
+    y = np.array([3, 7, 9] * 10)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        NumpyMLP(hidden=[4], epochs=1).fit(X, y, n_classes=10)
+
+
 def test_data_error_is_value_error() -> None:
     with pytest.raises(ValueError, match="X has no rows"):
         NumpyMLP(hidden=[4], epochs=1).fit(np.zeros((0, 2)), np.zeros(0, dtype=int))

@@ -225,7 +225,9 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             self._check_warm_start_settings()
         else:
             if n_classes is None:
-                n_classes = int(np.max(self._integer_labels(y), initial=-1)) + 1
+                labels = self._integer_labels(y)
+                n_classes = int(np.max(labels, initial=-1)) + 1
+                _warn_about_label_gaps(labels, n_classes)
             classes = int(n_classes)
             self.initialize(X.shape[1], max(classes, 1))
             if self.standardize:
@@ -486,3 +488,20 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
                 f"{classes} (when the training labels miss the top classes, pass n_classes=K to fit)"
             )
         return y
+
+
+def _warn_about_label_gaps(labels: np.ndarray, n_classes: int) -> None:
+    """Warn when labels below the largest one have no sample, since each still gets an output."""
+    if labels.size == 0 or labels.min() < 0:
+        return
+    missing = np.flatnonzero(np.bincount(labels, minlength=n_classes) == 0)
+    if not missing.size:
+        return
+    shown = ", ".join(map(str, missing[:10])) + (", ..." if missing.size > 10 else "")
+    warnings.warn(
+        f"no training sample has label {shown}, yet the model predicts over all classes "
+        f"0..{n_classes - 1}, because labels must be 0..K-1; encode the labels with "
+        "sklearn.preprocessing.LabelEncoder, or pass n_classes=K to fit to keep the gaps",
+        UserWarning,
+        stacklevel=3,
+    )
