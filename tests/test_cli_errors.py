@@ -214,7 +214,7 @@ def test_folder_as_input(capsys, tmp_path: Path, checkpoint: Path):
 def test_folder_hint_matches_suffix(capsys, tmp_path: Path, checkpoint: Path):
     folder = tmp_path / "scans"
     folder.mkdir()
-    for name in ("a.jpg", "b.JPG", "c.npy", "notes.txt", "more.txt", "last.txt"):
+    for name in ("a.jpg", "b.JPG", "c.npy", "notes.txt", "more.txt", "one.pdf", "two.pdf", "three.pdf"):
         (folder / name).write_bytes(b"")
 
     result = run_cli(capsys, "predict", "-q", checkpoint, folder)

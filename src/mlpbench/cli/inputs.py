@@ -65,12 +65,17 @@ def _folder_pattern(folder: Path) -> str:
     # The most common readable suffix in the folder, so that the hint names files that exist.
     from PIL import Image
 
-    readable = set(Image.registered_extensions()) | {".npy", ".npz"}
-    suffixes = Counter(
-        entry.suffix.lower()
-        for entry in folder.iterdir()
-        if entry.suffix.lower() in readable and entry.is_file()
-    )
+    # registered_extensions() also lists formats that Pillow can only write, such as PDF.
+    opened = {suffix for suffix, kind in Image.registered_extensions().items() if kind in Image.OPEN}
+    readable = opened | {".npy", ".npz"}
+    try:
+        suffixes = Counter(
+            entry.suffix.lower()
+            for entry in folder.iterdir()
+            if entry.suffix.lower() in readable and entry.is_file()
+        )
+    except OSError:
+        return "*.png"
     if not suffixes:
         return "*.png"
     return "*" + suffixes.most_common(1)[0][0]
