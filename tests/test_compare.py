@@ -363,8 +363,10 @@ def test_peak_warnings_flag_slow_torch_peak(torch_gflops, warned) -> None:
     peaks = MeasuredPeaks(numpy=numpy_peak, torch={"gflops": torch_gflops})
 
     messages = _peak_warnings(peaks, {"numpy": {"runs": []}})
+    on_gpu = _peak_warnings(peaks, {"numpy": {"runs": []}}, device="cuda")
 
     assert any("PyTorch's matmul peak" in message for message in messages) is warned
+    assert not any("PyTorch's matmul peak" in message for message in on_gpu)
 
 
 @pytest.mark.parametrize(

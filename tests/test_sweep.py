@@ -13,7 +13,6 @@ from cli_support import run_cli
 
 from mlpbench.bench import sweep as sweep_module
 from mlpbench.bench.compare import MeasuredPeaks
-from mlpbench.bench.peak import PeakResult
 from mlpbench.bench.sweep import (
     SweepConfig,
     SweepData,
@@ -202,39 +201,6 @@ def test_sweep_falls_back_to_synthetic_data(tmp_path, monkeypatch, capsys):
     assert "Data: synthetic: 60,000 + 10,000 random images" in " ".join(result.out.split())
     assert "[.gz].)" not in result.out
     assert "synthetic data set" in result.err
-
-
-@pytest.mark.parametrize("synthetic", [True, False])
-def test_not_learned_advice_fits_the_data(synthetic):
-    advice = "the network did not learn at --lr 0.05; try a larger --lr or more --epochs"
-    record = {
-        "hidden": 16,
-        "batch_size": 64,
-        "dtype": "float32",
-        "threads": 1,
-        "n_train_timed": 300,
-        "cpu_contention": None,
-        "engines": {"numpy": {"summary": {"learning_warning": advice}, "median_percent_of_peak": 30.0}},
-        "warnings": [f"numpy: {advice}"],
-    }
-    peak = PeakResult(
-        gflops=100.0, median_gflops=90.0, size=1024, dtype="float32", threads=1, repeats=9, seconds=0.3
-    )
-    sweep_data = SweepData(
-        data=synthetic_dataset(),
-        requested="fashion-mnist",
-        fallback_reason="Fashion-MNIST files not found" if synthetic else None,
-    )
-    config = SweepConfig(engines=["numpy"], batch_sizes=[64], hidden_sizes=[16], dtypes=["float32"])
-
-    messages = sweep_module._warnings(
-        sweep_data, [record], config, {("float32", 1): MeasuredPeaks(numpy=peak, torch=None)}
-    )
-
-    learning = [message for message in messages if "did not learn" in message]
-    assert len(learning) == 1
-    assert ("the synthetic labels are random" in learning[0]) is synthetic
-    assert ("try a larger --lr" in learning[0]) is not synthetic
 
 
 def test_sweep_never_replaces_a_path(tmp_path):

@@ -301,7 +301,7 @@ def run_comparison(
         "warnings": (
             _warnings(engines)
             + learning_warnings(engines)
-            + _peak_warnings(peaks, engines, peak_after)
+            + _peak_warnings(peaks, engines, peak_after, config.device)
             + _parity_warnings(parity, dtype)
             + contention_warnings(cpu_contention)
         ),
@@ -599,8 +599,12 @@ def peak_change_warning(before: PeakResult, after: PeakResult) -> str | None:
     )
 
 
-def measured_peak_warnings(peaks: MeasuredPeaks) -> list[str]:
-    """Warn when a peak measurement itself looks disturbed, whatever the engines did."""
+def measured_peak_warnings(peaks: MeasuredPeaks, device: str = "cpu") -> list[str]:
+    """Warn when a peak measurement itself looks disturbed, whatever the engines did.
+
+    PyTorch's peak is measured on the CPU, so it is judged only when ``device``, where
+    the torch engines train, is the CPU too.
+    """
     messages = []
     peak = peaks.numpy
     if peak.size < PEAK_SIZE:
@@ -609,7 +613,8 @@ def measured_peak_warnings(peaks: MeasuredPeaks) -> list[str]:
             f"{PEAK_SIZE}x{PEAK_SIZE} because the machine was slow at that moment, so it is "
             "probably too low and '% of peak' too high; run again on a quieter machine"
         )
-    if peaks.torch is not None and peaks.torch["gflops"] < TORCH_PEAK_SHORTFALL * peak.gflops:
+    slow_torch = peaks.torch is not None and peaks.torch["gflops"] < TORCH_PEAK_SHORTFALL * peak.gflops
+    if slow_torch and device == "cpu":
         messages.append(
             f"PyTorch's matmul peak ({peaks.torch['gflops']:.3g} GFLOP/s) was under "
             f"{TORCH_PEAK_SHORTFALL:.0%} of NumPy's ({peak.gflops:.3g} GFLOP/s). Either other work "
@@ -620,7 +625,10 @@ def measured_peak_warnings(peaks: MeasuredPeaks) -> list[str]:
 
 
 def _peak_warnings(
-    peaks: MeasuredPeaks, engines: dict[str, dict[str, Any]], peak_after: PeakResult | None = None
+    peaks: MeasuredPeaks,
+    engines: dict[str, dict[str, Any]],
+    peak_after: PeakResult | None = None,
+    device: str = "cpu",
 ) -> list[str]:
     """Warn when the yardstick itself looks wrong, since every "% of peak" depends on it."""
     messages = []
@@ -628,7 +636,7 @@ def _peak_warnings(
         changed = peak_change_warning(peaks.numpy, peak_after)
         if changed is not None:
             messages.append(changed)
-    messages += measured_peak_warnings(peaks)
+    messages += measured_peak_warnings(peaks, device)
     highest = max(
         (
             run["percent_of_peak"]

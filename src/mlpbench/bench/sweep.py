@@ -292,8 +292,10 @@ def load_sweep_data(name: str, data_dir: str | None = None) -> SweepData:
     try:
         data = load_dataset(name, dtype="float32", data_dir=data_dir, download=False, progress=False)
     except DataError as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         # The reason is printed inside parentheses within a sentence, so its own full stop goes.
-        reason = str(error).splitlines()[0].rstrip(".") if str(error) else type(error).__name__
+        if reason.endswith(".") and not reason.endswith(".."):
+            reason = reason[:-1]
         logger.warning(
             "%s is not available (%s); the sweep uses a synthetic data set of the same shape",
             name,
@@ -424,7 +426,7 @@ def run_sweep(
         "points": records,
         "warnings": (
             _warnings(sweep_data, records, config, peaks)
-            + _pair_peak_warnings(peaks, peaks_after)
+            + _pair_peak_warnings(peaks, peaks_after, config.device)
             + contention_warnings(cpu_contention)
         ),
     }
@@ -557,7 +559,7 @@ def _warnings(
         # Warnings about a pair's peaks are given once per pair by _pair_peak_warnings.
         learning = learning_warnings(record["engines"])
         contended = contention_warnings(record["cpu_contention"])
-        pair_peaks = measured_peak_warnings(peaks[(record["dtype"], record["threads"])])
+        pair_peaks = measured_peak_warnings(peaks[(record["dtype"], record["threads"])], config.device)
         messages += [
             f"{point.label}: {message}"
             for message in record["warnings"]
@@ -570,13 +572,7 @@ def _warnings(
             percent = entry["median_percent_of_peak"]
             if percent is not None and percent > 100:
                 above_peak.append((percent, f"{name} at {point.label}"))
-    if not_learned and sweep_data.synthetic:
-        # The per-engine advice (another --lr, more --epochs) cannot help with random labels.
-        messages.append(
-            f"{len(not_learned)} engine run(s) did not learn, as expected: the synthetic labels "
-            "are random, so there is nothing to learn. Their times are valid"
-        )
-    elif not_learned:
+    if not_learned:
         messages.append(
             f"{len(not_learned)} engine run(s) did not learn, first {not_learned[0]}. Their times "
             "are valid, but with this few rows and epochs their accuracies mean nothing"
@@ -600,12 +596,14 @@ def _warnings(
 
 
 def _pair_peak_warnings(
-    peaks: dict[tuple[str, int], MeasuredPeaks], peaks_after: dict[tuple[str, int], PeakResult]
+    peaks: dict[tuple[str, int], MeasuredPeaks],
+    peaks_after: dict[tuple[str, int], PeakResult],
+    device: str,
 ) -> list[str]:
     messages = []
     for (dtype, threads), measured in peaks.items():
         pair = f"{dtype} on {threads} thread(s)"
-        messages += [f"{pair}: {message}" for message in measured_peak_warnings(measured)]
+        messages += [f"{pair}: {message}" for message in measured_peak_warnings(measured, device)]
         change = peak_change_warning(measured.numpy, peaks_after[(dtype, threads)])
         if change is not None:
             messages.append(f"{pair}: {change}")
