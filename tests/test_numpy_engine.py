@@ -145,8 +145,9 @@ def test_numpy_dtype_object_accepted(blobs: tuple[np.ndarray, np.ndarray]) -> No
 
     model = NumpyMLP(hidden=[4], epochs=1, dtype=np.float64).fit(X, y)
 
-    assert model.dtype == "float64"
+    assert model.dtype_name == "float64"
     assert model.predict_proba(X).dtype == np.float64
+    assert clone(model).get_params()["dtype"] is np.float64
 
 
 # ----- divergence -----------------------------------------------------------------------
@@ -172,8 +173,8 @@ def test_diverged_message_names_fixes(blobs: tuple[np.ndarray, np.ndarray]) -> N
         NumpyMLP(hidden=[32], epochs=3, lr=1e6, seed=0).fit(X * 100, y)
 
     message = str(error.value)
-    assert "smaller learning rate (lr, or --lr on the command line)" in message
-    assert "standardize=True" in message
+    assert "smaller learning rate (lr in Python, --lr on the command line)" in message
+    assert "standardize=True in Python" in message
 
 
 def test_diverged_error_survives_pickle() -> None:

@@ -17,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from mlpbench import NumpyMLP, TorchMLP
 from mlpbench.engines.sklearn_engine import SklearnMLP
 from mlpbench.engines.torch_dataloader import TorchDataLoaderMLP
+from mlpbench.errors import CheckpointError
 
 ENGINES = [NumpyMLP, TorchMLP, TorchDataLoaderMLP, SklearnMLP]
 
@@ -107,7 +108,7 @@ def test_copied_model_keeps_training(engine, copier, digits) -> None:
         np.testing.assert_array_equal(b, b_reference)
 
 
-@pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP])
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(
     ("change", "named"),
     [
@@ -132,6 +133,37 @@ def test_warm_start_rejects_changed_network(engine, change, named, digits) -> No
     np.testing.assert_array_equal(model.get_parameters()[0][0], before[0][0])
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_warm_start_after_no_epoch(engine, digits) -> None:
+    X, y = digits
+    model = engine(hidden=[8], epochs=2, warm_start=True, threads=1).fit(X, y, n_epochs=0)
+
+    model.fit(X, y)
+
+    assert model.epoch_ == 2
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_fresh_fit_drops_old_statistics(engine, digits) -> None:
+    X, y = digits
+    model = engine(hidden=[8], epochs=1, standardize=True, threads=1).fit(X, y)
+
+    model.set_params(standardize=False).fit(X, y)
+
+    assert model.feature_mean_ is None
+    assert model.feature_scale_ is None
+
+
+def test_load_rejects_other_standardize(tmp_path, digits) -> None:
+    X, y = digits
+    path = NumpyMLP(hidden=[8], epochs=1, standardize=True, threads=1).fit(X, y).save(tmp_path / "m.npz")
+
+    with pytest.raises(CheckpointError, match="trained with standardize=True, so it cannot be loaded"):
+        NumpyMLP.load(path, standardize=False)
+
+    assert NumpyMLP.load(path, standardize=True).feature_mean_ is not None
+
+
 def test_torch_accepts_numpy_dtype_in_set_params(tmp_path, digits) -> None:
     X, y = digits
     model = TorchMLP(hidden=[8], epochs=1, threads=1).set_params(dtype=np.float64)
@@ -144,7 +176,18 @@ def test_torch_accepts_numpy_dtype_in_set_params(tmp_path, digits) -> None:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_read_only_input_gives_no_warning(engine, digits) -> None:
+def test_read_only_input_gives_no_warning(engine, digits, monkeypatch) -> None:
+    import torch
+
+    original = torch.from_numpy
+
+    def warning_from_numpy(array):
+        # PyTorch gives this warning only once per process; here it comes on every call.
+        if not array.flags.writeable:
+            warnings.warn("The given NumPy array is not writable, and PyTorch ...", UserWarning, stacklevel=2)
+        return original(array)
+
+    monkeypatch.setattr(torch, "from_numpy", warning_from_numpy)
     X, y = (array.copy() for array in digits)
     X.setflags(write=False)
     y.setflags(write=False)

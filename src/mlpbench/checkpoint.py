@@ -148,6 +148,7 @@ def restore_model(
                 )
     model.layer_sizes_ = list(checkpoint.layer_sizes)
     model._set_parameters(checkpoint.params)
+    model._fitted_dtype = model.dtype_name
     model._set_momentum_buffers(checkpoint.momentum)
     model.epoch_ = checkpoint.epoch
     model.history_ = list(checkpoint.history)
@@ -211,6 +212,13 @@ def load_into(cls: type[Estimator], path: str | Path, **overrides: Any) -> Estim
     config = dict(checkpoint.config)
     config["dtype"] = checkpoint.dtype
     config["hidden"] = tuple(checkpoint.layer_sizes[1:-1])
+    # The saved statistics decide: older files may lack the setting in their config.
+    config["standardize"] = checkpoint.feature_mean is not None
+    if "standardize" in overrides and bool(overrides["standardize"]) != config["standardize"]:
+        raise CheckpointError(
+            f"{path} was trained with standardize={config['standardize']}, so it cannot be loaded "
+            f"with standardize={overrides['standardize']}; leave standardize out, or train a new model"
+        )
     config.update(overrides)
     model = cls(**config)
     restore_model(model, checkpoint, str(path))

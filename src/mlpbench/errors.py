@@ -12,8 +12,8 @@ class TrainingDivergedError(MLPBenchError):
         self,
         problem: str,
         fix: str = (
-            "try a smaller learning rate (lr, or --lr on the command line) or standardized "
-            "inputs (standardize=True, or --standardize)"
+            "try a smaller learning rate (lr in Python, --lr on the command line), or inputs "
+            "scaled to about [0, 1] (standardize=True in Python)"
         ),
     ) -> None:
         # Both parts are exception arguments, so a pickled error (from a joblib worker) rebuilds.

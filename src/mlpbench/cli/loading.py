@@ -41,6 +41,7 @@ def load_model(
     settings = dict(checkpoint.config)
     settings["hidden"] = checkpoint.layer_sizes[1:-1]
     settings["dtype"] = checkpoint.dtype
+    settings["standardize"] = checkpoint.feature_mean is not None
     model = create_engine(engine or default_engine(checkpoint), device=device, **settings)
     restore_into(model, checkpoint, path, need_batch_order=False)
     return model, checkpoint

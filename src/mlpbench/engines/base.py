@@ -88,7 +88,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.schedule = schedule
-        self.dtype = np.dtype(dtype).name if isinstance(dtype, np.dtype | type) else dtype
+        self.dtype = dtype
         self.seed = seed
         self.threads = threads
         self.warm_start = warm_start
@@ -191,6 +191,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         self._validate_hyperparameters()
         self.layer_sizes_ = layer_sizes(n_features, self.hidden, n_classes)
         self._set_parameters(he_normal_init(self.layer_sizes_, self.seed, self.dtype))
+        self._fitted_dtype = self.dtype_name
         self._set_momentum_buffers(None)
         self.batch_order_ = None
         self.feature_mean_ = None
@@ -403,7 +404,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         ``standardize`` could not take effect, and continuing would contradict ``get_params()``.
         """
         expected = layer_sizes(self.n_features_in_, self.hidden, self.n_classes_)
-        fitted_dtype = self.get_parameters()[0][1].dtype.name
+        fitted_dtype = self._fitted_dtype
         fitted_standardize = self.feature_mean_ is not None
         changes = []
         if expected != self.layer_sizes_:
@@ -428,7 +429,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
     def _validate_X(self, X: np.ndarray, *, check_features: bool) -> np.ndarray:
         if sparse.issparse(X):
             raise DataError(
-                f"X is a sparse {type(X).__name__}, but the engines train on dense arrays; "
+                f"X is a sparse {type(X).__name__}, but the engines take dense arrays only; "
                 "pass X.toarray()"
             )
         X = np.asarray(X)

@@ -137,6 +137,9 @@ class SklearnMLP(MLPEstimator):
             random_state=np.random.RandomState(self.seed),
             early_stopping=False,
         )
+        self._fitted_dtype = self.dtype_name
+        self.feature_mean_ = None
+        self.feature_scale_ = None
         self.epoch_ = 0
         self.history_ = []
         self.batch_losses_ = []

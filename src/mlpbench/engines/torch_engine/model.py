@@ -23,6 +23,9 @@ def input_tensor(array: np.ndarray) -> torch.Tensor:
     column) because the tensor could write to it. The engines only read their inputs,
     so that warning is dropped here.
     """
+    if array.flags.writeable:
+        return torch.from_numpy(array)
+    # catch_warnings resets which warnings were already shown, so it is entered only when needed.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         return torch.from_numpy(array)
