@@ -512,6 +512,24 @@ def test_interrupt_names_checkpoint_and_resume(capsys, tmp_path: Path, monkeypat
     assert f"continue with: mlpbench train --resume {path} --checkpoint-every 1\n" in result.err
     assert temp_files(tmp_path) == []
 
+
+def test_interrupt_keeps_history(capsys, tmp_path: Path, monkeypatch):
+    path = tmp_path / "run.npz"
+    history = tmp_path / "my history.csv"
+    interrupt_in_third_epoch(monkeypatch)
+
+    result = run_cli(
+        capsys, "train", "-q", *TINY_TRAINING, "--epochs", "4", "--save", path, "--checkpoint-every", "1",
+        "--history", history,
+    )
+
+    assert result.status == 130
+    assert history.read_text().count("\n") == 3  # header and the two finished epochs
+    assert f"{history} lists the 2 finished epoch(s)" in result.err
+    expected = f"continue with: mlpbench train --resume {path} --checkpoint-every 1 --history '{history}'\n"
+    assert expected in result.err
+
+
 # ----- output paths -----------------------------------------------------------------------
 
 

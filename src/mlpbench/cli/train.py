@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from mlpbench.cli.resume import resumed_dataset, resumed_engine, resumed_setting
 from mlpbench.data import Dataset
 from mlpbench.engines.base import MLPEstimator
 from mlpbench.engines.registry import ENGINES, create_engine
-from mlpbench.errors import TrainingDivergedError
+from mlpbench.errors import OutputError, TrainingDivergedError
 from mlpbench.training.chance import learning_warning, smaller_lr_hint
 
 logger = logging.getLogger("mlpbench")
@@ -147,7 +148,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             "stopped after epoch %d of %d; continue with: %s",
             model.epoch_,
             model.epochs,
-            _resume_command(save_path, args.checkpoint_every),
+            _resume_command(save_path, args.checkpoint_every, args.history),
         )
     if save_path:
         print(f"saved parameters to {save_path}")
@@ -219,6 +220,13 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         ) from error
     except KeyboardInterrupt:
         note = trainer.saved_note()
+        if args.history:
+            # The finished epochs, as after a divergence; a resumed run rewrites the file.
+            try:
+                write_history(args.history, model.history_)
+                note += f"; {args.history} lists the {len(model.history_)} finished epoch(s)"
+            except OutputError as error:
+                note += f"; {error}"
         # A resumed run starts from its saved checkpoint, so only the epochs after the
         # last save are lost, whether that save was the checkpoint it read or a new one.
         lost = model.epoch_ - (trainer.first_epoch if trainer.saved_epoch is None else trainer.saved_epoch)
@@ -229,15 +237,20 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
                 "keeps every finished epoch of an interrupted run"
             )
         if trainer.saved_epoch is not None:
-            note += f"; continue with: {_resume_command(trainer.save_path, trainer.checkpoint_every)}"
+            command = _resume_command(trainer.save_path, trainer.checkpoint_every, args.history)
+            note += f"; continue with: {command}"
         logger.warning("interrupted during epoch %d: %s", model.epoch_ + 1, note)
         raise
 
 
-def _resume_command(path: str | None, checkpoint_every: int | None) -> str:
-    """Return the command that continues a run, with --checkpoint-every, which checkpoints do not store."""
-    command = f"mlpbench train --resume {path}"
-    return command if checkpoint_every is None else f"{command} --checkpoint-every {checkpoint_every}"
+def _resume_command(path: str | None, checkpoint_every: int | None, history: str | None) -> str:
+    """Return the command that continues a run, with the output flags that checkpoints do not store."""
+    command = f"mlpbench train --resume {shlex.quote(str(path))}"
+    if checkpoint_every is not None:
+        command += f" --checkpoint-every {checkpoint_every}"
+    if history:
+        command += f" --history {shlex.quote(str(history))}"
+    return command
 
 
 def _check_output_flags(
