@@ -221,7 +221,7 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
     except KeyboardInterrupt:
         note = trainer.saved_note()
         if args.history:
-            # The finished epochs, as after a divergence; a resumed run rewrites the file.
+            # Keep the finished epochs, as after a divergence. A resumed run rewrites the file.
             try:
                 write_history(args.history, model.history_)
                 note += f"; {args.history} lists the {len(model.history_)} finished epoch(s)"
