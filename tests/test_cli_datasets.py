@@ -21,7 +21,8 @@ def test_table_lists_named_datasets(capsys, data_env: Path):
     assert "location" in result.out
 
 
-def test_json_reports_location(capsys, data_env: Path, tmp_path: Path, tiny_idx):
+def test_json_reports_unusable_files(capsys, data_env: Path, tmp_path: Path, tiny_idx):
+    # IDX files with MNIST's names but a few images only, which loading rejects.
     folder = tiny_idx.write(tmp_path / "data" / "mnist")
 
     result = run_cli(capsys, "datasets", "--json", "--data-dir", tmp_path / "data")
@@ -29,10 +30,25 @@ def test_json_reports_location(capsys, data_env: Path, tmp_path: Path, tiny_idx)
     assert result.status == 0, result.err
     rows = {row["name"]: row for row in json.loads(result.out)}
     assert set(rows) >= {"digits", "mnist", "fashion-mnist"}
-    assert rows["mnist"]["available"] is True
+    assert rows["mnist"]["available"] is False
     assert rows["mnist"]["location"] == str(folder)
+    assert "MNIST images must have shape (n, 28, 28)" in rows["mnist"]["problem"]
     assert rows["digits"]["available"] is True
+    assert rows["digits"]["problem"] is None
     assert all(isinstance(row["description"], str) for row in rows.values())
+
+
+def test_table_names_unusable_files(capsys, data_env: Path, tmp_path: Path, tiny_idx):
+    tiny_idx.write(tmp_path / "data" / "mnist")
+
+    result = run_cli(capsys, "datasets", "--data-dir", tmp_path / "data")
+
+    assert result.status == 0, result.err
+    # The location cell wraps over several lines, so its pieces are joined first.
+    cells = [line.split("│") for line in result.out.splitlines() if line.startswith("│")]
+    location = " ".join(" ".join(cell[3].strip() for cell in cells).split())
+    assert "found, but cannot be loaded:" in location
+    assert "MNIST images must have shape (n, 28, 28)" in location
 
 
 def test_json_missing_dataset(capsys, data_env: Path, tmp_path: Path):

@@ -228,7 +228,10 @@ def test_list_datasets_reports_locations(data_env, tiny_idx, tmp_path, monkeypat
     assert rows["absent"]["location"] is None
     assert rows["digits"]["available"] is True
     assert rows["digits"]["location"].endswith("digits.csv.gz")
-    assert all(set(row) == {"name", "available", "location", "description"} for row in rows.values())
+    assert rows["tiny"]["problem"] is None
+    assert all(
+        set(row) == {"name", "available", "location", "problem", "description"} for row in rows.values()
+    )
 
 
 def test_unknown_name_rejected(data_env) -> None:

@@ -13,7 +13,7 @@ from mlpbench.data.digits import DESCRIPTION as DIGITS_DESCRIPTION
 from mlpbench.data.digits import digits_location, load_digits_dataset
 from mlpbench.data.files import load_path
 from mlpbench.data.locate import locate
-from mlpbench.data.named import load_idx_dataset
+from mlpbench.data.named import load_idx_dataset, read_checked_files
 from mlpbench.data.sources import IDX_DATASETS
 from mlpbench.errors import DataError
 
@@ -103,9 +103,10 @@ def list_datasets(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
     -------
     list of dict
         One dict per named data set with keys ``name`` (str), ``available``
-        (bool), ``location`` (the folder or file it loads from, or None) and
-        ``description`` (str). Local files are found by name only; their checksums
-        are checked when they are loaded.
+        (bool), ``location`` (the folder or file it loads from, or None),
+        ``problem`` (why files that were found cannot be loaded, or None) and
+        ``description`` (str). Found IDX files are read and checked as loading
+        checks them (checksums, shapes and counts), which takes about a second.
     """
     digits_path = digits_location()
     rows = [
@@ -113,16 +114,24 @@ def list_datasets(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
             "name": "digits",
             "available": digits_path is not None,
             "location": str(digits_path) if digits_path is not None else None,
+            "problem": None,
             "description": DIGITS_DESCRIPTION,
         }
     ]
     for spec in IDX_DATASETS.values():
         found = locate(spec, data_dir).found
+        problem = None
+        if found is not None:
+            try:
+                read_checked_files(spec, found.folder)
+            except DataError as error:
+                problem = str(error).splitlines()[0]
         rows.append(
             {
                 "name": spec.name,
-                "available": found is not None,
+                "available": found is not None and problem is None,
                 "location": str(found.folder) if found is not None else None,
+                "problem": problem,
                 "description": spec.description,
             }
         )

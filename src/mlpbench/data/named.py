@@ -154,6 +154,23 @@ def _download_missing(spec: IdxDatasetSpec, report: list[str], progress: bool) -
     return folder
 
 
+def read_checked_files(spec: IdxDatasetSpec, folder: Path) -> dict[str, LoadedFile]:
+    """Read ``spec``'s four files from ``folder``, check their checksums and shapes, and return them by role.
+
+    Raises
+    ------
+    DataError
+        If a file cannot be read, fails a known checksum, or the images and labels
+        do not have the data set's shapes and counts.
+    """
+    paths = match_folder(folder, spec.files()).paths
+    files = spec.files()
+    loaded = {role: read_verified(paths[role], files[role], spec, role) for role in files}
+    _check_pair(loaded["train images"], loaded["train labels"], spec, spec.n_train)
+    _check_pair(loaded["test images"], loaded["test labels"], spec, spec.n_test)
+    return loaded
+
+
 def load_idx_dataset(
     spec: IdxDatasetSpec,
     dtype: np.dtype,
@@ -178,13 +195,9 @@ def load_idx_dataset(
         message = missing_files_message(spec, search.report, "Download is disabled.", download_tried=False)
         raise DataError(message)
 
-    paths = match_folder(folder, spec.files()).paths
-    files = spec.files()
-    loaded = {role: read_verified(paths[role], files[role], spec, role) for role in files}
+    loaded = read_checked_files(spec, folder)
     train_images, train_labels = loaded["train images"], loaded["train labels"]
     test_images, test_labels = loaded["test images"], loaded["test labels"]
-    _check_pair(train_images, train_labels, spec, spec.n_train)
-    _check_pair(test_images, test_labels, spec, spec.n_test)
 
     where = str(folder)
     x_train, x_test = scale_pixels(train_images.array, test_images.array, dtype, where)
