@@ -86,6 +86,7 @@ def test_text_file_named_numpy_rejected(capsys, checkpoint: Path, tmp_path: Path
 
     assert_one_line_error(result, "predict", "is neither a .npy array nor a .npz archive", "numpy.save")
     assert "pickle" not in result.err
+    assert "cannot read" not in result.err
 
 
 def test_idx_file_input(capsys, checkpoint: Path, digits_test, tmp_path: Path):

@@ -119,6 +119,9 @@ def _load_array(path: Path) -> np.ndarray:
                 "signature); save the samples with numpy.save or numpy.savez"
             )
         loaded = np.load(path, allow_pickle=False)
+    except DataError:
+        # A DataError is a ValueError too, but it already names the problem.
+        raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"cannot read {path} as a NumPy array file: {error}") from error
     if isinstance(loaded, np.ndarray):

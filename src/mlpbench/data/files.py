@@ -142,6 +142,9 @@ def load_npz(path: Path, dtype: np.dtype) -> Dataset:
                 f"{', '.join(NPZ_KEYS)} saved with numpy.savez"
             )
         loaded = np.load(path, allow_pickle=False)
+    except DataError:
+        # A DataError is a ValueError too, but it already names the problem.
+        raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"cannot read {path} as a .npz archive: {error}") from error
     if not isinstance(loaded, np.lib.npyio.NpzFile):
@@ -156,6 +159,8 @@ def load_npz(path: Path, dtype: np.dtype) -> Dataset:
                     f"{', '.join(archive.files) or 'none'} and needs {', '.join(NPZ_KEYS)}"
                 )
             arrays = {key: archive[key] for key in NPZ_KEYS}
+    except DataError:
+        raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"cannot read {path} as a .npz archive: {error}") from error
     parts = {key: (array, f"{path}[{key}]") for key, array in arrays.items()}
