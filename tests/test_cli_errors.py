@@ -205,6 +205,16 @@ def test_missing_input(capsys, tmp_path: Path, checkpoint: Path):
     assert_one_line_error(result, "predict", "absent.png not found")
 
 
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_sklearn_not_offered_for_checkpoints(capsys, checkpoint: Path, command: str):
+    inputs = [checkpoint] if command == "predict" else []
+    result = run_cli(capsys, command, "-q", checkpoint, *inputs, "--engine", "sklearn")
+
+    assert result.status == 2
+    assert "invalid choice: 'sklearn'" in result.err
+    assert "'numpy', 'torch', 'torch-dataloader'" in result.err
+
+
 def test_folder_as_input(capsys, tmp_path: Path, checkpoint: Path):
     result = run_cli(capsys, "predict", "-q", checkpoint, tmp_path)
 

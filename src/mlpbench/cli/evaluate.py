@@ -22,7 +22,7 @@ from mlpbench.cli.confusion import (
 from mlpbench.cli.loading import check_data_fits, class_labels, load_model, recorded
 from mlpbench.cli.options import DEFAULTS, torch_device
 from mlpbench.cli.outputs import check_output_path
-from mlpbench.engines.registry import ENGINES
+from mlpbench.engines.registry import LOADING_ENGINES
 from mlpbench.errors import DataError
 
 logger = logging.getLogger("mlpbench")
@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("checkpoint", metavar="CHECKPOINT", help=".npz or .pt file written by train --save")
     parser.add_argument(
         "--engine",
-        choices=list(ENGINES),
+        choices=LOADING_ENGINES,
         help="engine to load the checkpoint into (default: the engine that wrote it)",
     )
     parser.add_argument(

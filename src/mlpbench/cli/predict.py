@@ -12,7 +12,7 @@ from mlpbench.cli.inputs import read_inputs
 from mlpbench.cli.loading import class_labels, load_model, recorded
 from mlpbench.cli.options import DEFAULTS, positive_int, torch_device
 from mlpbench.cli.outputs import check_output_path, write_csv
-from mlpbench.engines.registry import ENGINES
+from mlpbench.engines.registry import LOADING_ENGINES
 
 logger = logging.getLogger("mlpbench")
 
@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--engine",
-        choices=list(ENGINES),
+        choices=LOADING_ENGINES,
         help="engine to load the checkpoint into (default: the engine that wrote it)",
     )
     parser.add_argument(

@@ -16,6 +16,9 @@ ENGINES: dict[str, str] = {
     "sklearn": "mlpbench.engines.sklearn_engine:SklearnMLP",
 }
 
+# The engines that can take parameters from a checkpoint; sklearn builds its own by training.
+LOADING_ENGINES = tuple(name for name in ENGINES if name != "sklearn")
+
 
 def engine_class(name: str) -> type[MLPEstimator]:
     """Return the estimator class registered as ``name``."""
