@@ -345,6 +345,15 @@ def test_csv_invalid_content_rejected(tmp_path, train_rows, test_rows, expected)
     assert expected in str(caught.value)
 
 
+def test_csv_test_without_labels_hinted(tmp_path) -> None:
+    train = _write_csv(tmp_path / "kaggle_train.csv", ["0,1,2", "1,3,4"], "label,p1,p2")
+    # The test file has pixels only, as Kaggle's test.csv does.
+    _write_csv(tmp_path / "kaggle_test.csv", ["5,6"], "p1,p2")
+
+    with pytest.raises(DataError, match="test samples have 1; a test file without its label column"):
+        load_dataset(str(train))
+
+
 def test_csv_without_train_in_name_rejected(tmp_path) -> None:
     path = _write_csv(tmp_path / "data.csv", ["0,1"])
     with pytest.raises(DataError, match="with 'train' in its name"):
