@@ -16,7 +16,7 @@ ENGINES: dict[str, str] = {
     "sklearn": "mlpbench.engines.sklearn_engine:SklearnMLP",
 }
 
-# The engines that can take parameters from a checkpoint; sklearn builds its own by training.
+# The engines that can take parameters from a checkpoint. The sklearn engine builds its own by training.
 LOADING_ENGINES = tuple(name for name in ENGINES if name != "sklearn")
 
 
