@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from mlpbench.checkpoint import Checkpoint, read_checkpoint, restore_model
-from mlpbench.data import Dataset, list_datasets
+from mlpbench.data import Dataset, dataset_names
 from mlpbench.engines.base import MLPEstimator
 from mlpbench.engines.registry import ENGINES, create_engine
 from mlpbench.errors import CheckpointError, DataError
@@ -73,7 +73,7 @@ def dataset_metadata(data: Dataset, requested: str, train_sha256: str | None) ->
     nothing will be saved and hashing (0.13 s for Fashion-MNIST in float32) can be skipped.
     """
     # The same rule as load_dataset: text equal to a data set name is that name.
-    names = {row["name"] for row in list_datasets()}
+    names = set(dataset_names())
     if requested.strip().lower().replace("_", "-") in names:
         name = data.name
     else:

@@ -8,6 +8,6 @@ the named IDX data sets.
 
 from mlpbench.data.dataset import Dataset
 from mlpbench.data.idx import read_idx, write_idx
-from mlpbench.data.load import list_datasets, load_dataset
+from mlpbench.data.load import dataset_names, list_datasets, load_dataset
 
-__all__ = ["Dataset", "list_datasets", "load_dataset", "read_idx", "write_idx"]
+__all__ = ["Dataset", "dataset_names", "list_datasets", "load_dataset", "read_idx", "write_idx"]

@@ -18,7 +18,8 @@ from mlpbench.data.sources import IDX_DATASETS
 from mlpbench.errors import DataError
 
 
-def _dataset_names() -> list[str]:
+def dataset_names() -> list[str]:
+    """Return the names that ``load_dataset`` takes as named data sets, not as paths."""
     return ["digits", *IDX_DATASETS]
 
 
@@ -85,7 +86,7 @@ def load_dataset(
     if not path.exists() and os.sep not in name_or_path and not path.suffix:
         raise DataError(
             f"unknown data set {name_or_path!r}; the named data sets are "
-            f"{', '.join(_dataset_names())}, or pass the path of a folder, a .npz file "
+            f"{', '.join(dataset_names())}, or pass the path of a folder, a .npz file "
             "or a training .csv file"
         )
     return load_path(path, resolved)
