@@ -317,7 +317,7 @@ def test_csv_fractional_pixels_kept(tmp_path) -> None:
         (["0,1,2", "", "# copied", "-1,1,2"], ["0,1,2"], "label -1 on line 5 is negative"),
         (["0,1,x"], ["0,1,2"], "line 2, column 3: 'x' is not a number"),
         (["0,1,2 # first", "# copied", "1,1"], ["0,1,2"], "line 4 has 2 columns, the first data row has 3"),
-        (["0,1,2"], ["0,1"], "training samples have 2 features, test samples have 1"),
+        (["0,1,2,3"], ["0,1"], "training samples have 3 features, test samples have 1"),
         (["0,1,256"], ["0,1,2"], "integer pixel values must lie in 0..255, found 256"),
         (["0,1,-2"], ["0,1,2"], "pixel values must be >= 0, found -2"),
         (["0"], ["0"], "rows have 1 column(s)"),
@@ -350,8 +350,17 @@ def test_csv_test_without_labels_hinted(tmp_path) -> None:
     # The test file has pixels only, as Kaggle's test.csv does.
     _write_csv(tmp_path / "kaggle_test.csv", ["5,6"], "p1,p2")
 
-    with pytest.raises(DataError, match="test samples have 1; a test file without its label column"):
+    expected = "kaggle_test.csv has 2 columns and .*kaggle_train.csv has 3; the test file probably lacks"
+    with pytest.raises(DataError, match=expected):
         load_dataset(str(train))
+
+
+def test_npz_feature_mismatch_has_no_label_hint(tmp_path) -> None:
+    path = tmp_path / "features.npz"
+    np.savez(path, x_train=np.zeros((2, 4)), y_train=[0, 1], x_test=np.zeros((1, 3)), y_test=[0])
+
+    with pytest.raises(DataError, match="test samples have 3$"):
+        load_dataset(str(path))
 
 
 def test_csv_without_train_in_name_rejected(tmp_path) -> None:

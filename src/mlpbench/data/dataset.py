@@ -164,13 +164,8 @@ def scale_pixels(
     train = train.reshape(train.shape[0], -1)
     test = test.reshape(test.shape[0], -1)
     if train.shape[1] != test.shape[1]:
-        # Kaggle's MNIST test.csv, for one, comes without the label column.
-        hint = ""
-        if test.shape[1] == train.shape[1] - 1:
-            hint = "; a test file without its label column has one column fewer"
         raise DataError(
-            f"{where}: training samples have {train.shape[1]} features, test samples have "
-            f"{test.shape[1]}{hint}"
+            f"{where}: training samples have {train.shape[1]} features, test samples have {test.shape[1]}"
         )
     parts = [part for part in (train, test) if part.size]
     if not parts:

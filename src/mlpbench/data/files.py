@@ -310,6 +310,12 @@ def load_csv_pair(train: Path, test: Path, path: Path, dtype: np.dtype) -> Datas
     """Load a training and a test CSV file, label in the first column."""
     x_train, y_train, train_line_of = read_csv(train)
     x_test, y_test, test_line_of = read_csv(test)
+    if x_test.shape[1] == x_train.shape[1] - 1:
+        # Kaggle's MNIST test.csv, for one, comes without the label column.
+        raise DataError(
+            f"{test} has {x_test.shape[1] + 1} columns and {train} has {x_train.shape[1] + 1}; the test "
+            "file probably lacks its label column, which must come first"
+        )
     # Checked here first so that errors give the line in the file.
     y_train = check_labels(y_train, None, str(train), line_of=train_line_of)
     y_test = check_labels(y_test, None, str(test), line_of=test_line_of)
