@@ -13,7 +13,7 @@ class TrainingDivergedError(MLPBenchError):
         problem: str,
         fix: str = (
             "try a smaller learning rate (lr in Python, --lr on the command line), or inputs "
-            "scaled to about [0, 1] (standardize=True in Python)"
+            "scaled to [0, 1] or standardized (standardize=True in Python)"
         ),
     ) -> None:
         # Both parts are exception arguments, so a pickled error (from a joblib worker) rebuilds.
