@@ -540,6 +540,51 @@ def test_interrupt_keeps_history(capsys, tmp_path: Path, monkeypatch):
     assert expected in result.err
 
 
+def test_interrupt_blames_no_history(capsys, tmp_path: Path, monkeypatch):
+    history = tmp_path / "history.csv"
+    interrupt_in_third_epoch(monkeypatch)
+
+    result = run_cli(
+        capsys, "train", "-q", *TINY_TRAINING, "--epochs", "4", "--save", tmp_path / "run.npz",
+        "--history", history, "--data-dir", tmp_path,
+    )
+
+    assert result.status == 130
+    assert "run.npz was not written, so the 2 epoch(s) finished in this run are lost" in result.err
+    expected = f"every finished epoch of an interrupted run; {history} lists the 2 finished epoch(s)"
+    assert expected in result.err
+
+
+def test_interrupt_in_first_epoch_keeps_history(capsys, tmp_path: Path, monkeypatch):
+    history = tmp_path / "history.csv"
+    history.write_text("an earlier history\n")
+
+    def stop_at_once(self, X, y):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(NumpyMLP, "_run_epoch", stop_at_once)
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--history", history)
+
+    assert result.status == 130
+    assert history.read_text() == "an earlier history\n"
+    assert "lists the" not in result.err
+
+
+def test_resume_command_names_data_dir(capsys, tmp_path: Path, monkeypatch):
+    path = tmp_path / "run.npz"
+    interrupt_in_third_epoch(monkeypatch)
+
+    result = run_cli(
+        capsys, "train", "-q", *TINY_TRAINING, "--epochs", "4", "--save", path, "--checkpoint-every", "1",
+        "--data-dir", tmp_path,
+    )
+
+    assert result.status == 130
+    expected = f"continue with: mlpbench train --resume {path} --checkpoint-every 1 --data-dir {tmp_path}\n"
+    assert expected in result.err
+
+
 # ----- output paths -----------------------------------------------------------------------
 
 

@@ -148,7 +148,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             "stopped after epoch %d of %d; continue with: %s",
             model.epoch_,
             model.epochs,
-            _resume_command(save_path, args.checkpoint_every, args.history),
+            _resume_command(save_path, args.checkpoint_every, args),
         )
     if save_path:
         print(f"saved parameters to {save_path}")
@@ -220,13 +220,6 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         ) from error
     except KeyboardInterrupt:
         note = trainer.saved_note()
-        if args.history:
-            # Keep the finished epochs, as after a divergence. A resumed run rewrites the file.
-            try:
-                write_history(args.history, model.history_)
-                note += f"; {args.history} lists the {len(model.history_)} finished epoch(s)"
-            except OutputError as error:
-                note += f"; {error}"
         # A resumed run starts from its saved checkpoint, so only the epochs after the
         # last save are lost, whether that save was the checkpoint it read or a new one.
         lost = model.epoch_ - (trainer.first_epoch if trainer.saved_epoch is None else trainer.saved_epoch)
@@ -236,20 +229,30 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
                 f", so the {lost} epoch(s) finished {finished} are lost; --checkpoint-every 1 "
                 "keeps every finished epoch of an interrupted run"
             )
+        if args.history and model.epoch_ > trainer.first_epoch:
+            # Keep the finished epochs, as after a divergence. A resumed run rewrites the file,
+            # and one that finished no epoch leaves it as it was.
+            try:
+                write_history(args.history, model.history_)
+                note += f"; {args.history} lists the {len(model.history_)} finished epoch(s)"
+            except OutputError as error:
+                note += f"; {error}"
         if trainer.saved_epoch is not None:
-            command = _resume_command(trainer.save_path, trainer.checkpoint_every, args.history)
+            command = _resume_command(trainer.save_path, trainer.checkpoint_every, args)
             note += f"; continue with: {command}"
         logger.warning("interrupted during epoch %d: %s", model.epoch_ + 1, note)
         raise
 
 
-def _resume_command(path: str | None, checkpoint_every: int | None, history: str | None) -> str:
-    """Return the command that continues a run, with the output flags that checkpoints do not store."""
+def _resume_command(path: str | None, checkpoint_every: int | None, args: argparse.Namespace) -> str:
+    """Return the command that continues a run, with the flags that checkpoints do not store."""
     command = f"mlpbench train --resume {shlex.quote(str(path))}"
     if checkpoint_every is not None:
         command += f" --checkpoint-every {checkpoint_every}"
-    if history:
-        command += f" --history {shlex.quote(str(history))}"
+    if args.history:
+        command += f" --history {shlex.quote(str(args.history))}"
+    if args.data_dir:
+        command += f" --data-dir {shlex.quote(str(args.data_dir))}"
     return command
 
 
