@@ -181,6 +181,22 @@ def test_resume_new_batch_size_accepted(capsys, tmp_path: Path):
     assert read_checkpoint(path).config["batch_size"] == 64
 
 
+@pytest.mark.parametrize("flags", [[], ["--standardize"]], ids=["default", "explicit"])
+def test_resume_file_without_standardize_setting(capsys, tmp_path: Path, flags: list[str]):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1", "--standardize")
+    config = json.loads(str(np.load(path)["config"]))
+    del config["standardize"]
+    # What a file written before the standardize setting existed looks like.
+    replace_npz_arrays(path, config=np.array(json.dumps(config)))
+
+    result = run_cli(capsys, "train", "-q", "--resume", path, *flags)
+
+    assert result.status == 0, result.err
+    assert read_checkpoint(path).epoch == 3
+    assert read_checkpoint(path).feature_mean is not None
+
+
 def test_resume_same_fixed_value_accepted(capsys, tmp_path: Path):
     path = tmp_path / "run.npz"
     train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")

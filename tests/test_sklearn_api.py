@@ -196,3 +196,32 @@ def test_read_only_input_gives_no_warning(engine, digits, monkeypatch) -> None:
         warnings.simplefilter("error")
         model = engine(hidden=[8], epochs=1, threads=1).fit(X, y)
         model.predict(X)
+
+
+@pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP])
+def test_predict_rejects_dtype_set_after_fit(engine, tmp_path, digits) -> None:
+    X, y = digits
+    model = engine(hidden=[8], epochs=1, threads=1).fit(X, y)
+
+    model.set_params(dtype="float64")
+
+    expected = "dtype='float64' was set after fitting, but the parameters are float32"
+    with pytest.raises(ValueError, match=expected):
+        model.predict(X)
+    saved = NumpyMLP.load(model.save(tmp_path / "model.npz"))
+    assert saved.dtype == "float32"
+    assert saved.get_parameters()[0][0].dtype == np.float32
+
+
+def test_model_pickled_without_fitted_dtype_continues(digits) -> None:
+    X, y = digits
+    model = NumpyMLP(hidden=[8], epochs=2, warm_start=True, threads=1).fit(X, y, n_epochs=1)
+    # What a model pickled before the fitted dtype was recorded looks like.
+    state = model.__getstate__()
+    del state["_fitted_dtype"]
+    older = NumpyMLP.__new__(NumpyMLP)
+    older.__setstate__(state)
+
+    older.fit(X, y)
+
+    assert older.epoch_ == 2

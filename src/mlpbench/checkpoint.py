@@ -109,7 +109,7 @@ def checkpoint_from_model(model: MLPEstimator, dataset: dict[str, Any] | None = 
         raise CheckpointError("the model is not fitted; there are no parameters to save")
     return Checkpoint(
         layer_sizes=list(model.layer_sizes_ or []),
-        dtype=model.dtype_name,
+        dtype=model._fitted_dtype or model.dtype_name,
         engine=model.engine_name,
         config=model.get_config(),
         params=model.get_parameters(),

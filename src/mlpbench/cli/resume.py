@@ -63,6 +63,8 @@ def resumed_settings(
     stored = dict(checkpoint.config)
     stored["hidden"] = list(checkpoint.layer_sizes[1:-1])
     stored["dtype"] = checkpoint.dtype
+    # The saved statistics decide: older files may lack the setting in their config.
+    stored["standardize"] = checkpoint.feature_mean is not None
 
     # Stored settings without a flag are carried over as they are.
     settings = dict(flags)

@@ -64,6 +64,10 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
 
     engine_name: str = ""
 
+    # The dtype of the installed parameters, recorded when they are built or loaded.
+    # The class default covers models pickled before it was recorded.
+    _fitted_dtype: str | None = None
+
     def __init__(
         self,
         hidden: Sequence[int] = (128,),
@@ -261,6 +265,11 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Return class probabilities of shape (n_samples, n_classes), computed in chunks."""
         self._check_fitted()
+        if self._fitted_dtype is not None and self.dtype_name != self._fitted_dtype:
+            raise ValueError(
+                f"dtype={self.dtype_name!r} was set after fitting, but the parameters are "
+                f"{self._fitted_dtype}; set dtype back, or save() and load(path, dtype=...) to convert"
+            )
         X = self._validate_X(X, check_features=True)
         out = np.empty((X.shape[0], self.n_classes_), dtype=self.dtype)
         with limit_threads(self.threads):
@@ -404,7 +413,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         ``standardize`` could not take effect, and continuing would contradict ``get_params()``.
         """
         expected = layer_sizes(self.n_features_in_, self.hidden, self.n_classes_)
-        fitted_dtype = self._fitted_dtype
+        fitted_dtype = self._fitted_dtype or self.dtype_name
         fitted_standardize = self.feature_mean_ is not None
         changes = []
         if expected != self.layer_sizes_:
