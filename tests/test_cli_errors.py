@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from cli_support import TINY_TRAINING, assert_one_line_error, run_cli, temp_files, train_checkpoint
+from cli_support import TINY_TRAINING, Result, assert_one_line_error, run_cli, temp_files, train_checkpoint
 from PIL import Image
 
 from mlpbench import NumpyMLP
@@ -523,14 +523,18 @@ def test_interrupt_names_checkpoint_and_resume(capsys, tmp_path: Path, monkeypat
     assert temp_files(tmp_path) == []
 
 
+def train_until_third_epoch(capsys, monkeypatch, *flags) -> Result:
+    """Run a 4-epoch training with ``flags`` that Ctrl-C stops in its third epoch."""
+    interrupt_in_third_epoch(monkeypatch)
+    return run_cli(capsys, "train", "-q", *TINY_TRAINING, "--epochs", "4", *flags)
+
+
 def test_interrupt_keeps_history(capsys, tmp_path: Path, monkeypatch):
     path = tmp_path / "run.npz"
     history = tmp_path / "my history.csv"
-    interrupt_in_third_epoch(monkeypatch)
 
-    result = run_cli(
-        capsys, "train", "-q", *TINY_TRAINING, "--epochs", "4", "--save", path, "--checkpoint-every", "1",
-        "--history", history,
+    result = train_until_third_epoch(
+        capsys, monkeypatch, "--save", path, "--checkpoint-every", "1", "--history", history
     )
 
     assert result.status == 130
@@ -542,11 +546,9 @@ def test_interrupt_keeps_history(capsys, tmp_path: Path, monkeypatch):
 
 def test_interrupt_blames_no_history(capsys, tmp_path: Path, monkeypatch):
     history = tmp_path / "history.csv"
-    interrupt_in_third_epoch(monkeypatch)
 
-    result = run_cli(
-        capsys, "train", "-q", *TINY_TRAINING, "--epochs", "4", "--save", tmp_path / "run.npz",
-        "--history", history, "--data-dir", tmp_path,
+    result = train_until_third_epoch(
+        capsys, monkeypatch, "--save", tmp_path / "run.npz", "--history", history
     )
 
     assert result.status == 130
@@ -573,11 +575,9 @@ def test_interrupt_in_first_epoch_keeps_history(capsys, tmp_path: Path, monkeypa
 
 def test_resume_command_names_data_dir(capsys, tmp_path: Path, monkeypatch):
     path = tmp_path / "run.npz"
-    interrupt_in_third_epoch(monkeypatch)
 
-    result = run_cli(
-        capsys, "train", "-q", *TINY_TRAINING, "--epochs", "4", "--save", path, "--checkpoint-every", "1",
-        "--data-dir", tmp_path,
+    result = train_until_third_epoch(
+        capsys, monkeypatch, "--save", path, "--checkpoint-every", "1", "--data-dir", tmp_path
     )
 
     assert result.status == 130
