@@ -573,6 +573,35 @@ def test_interrupt_in_first_epoch_keeps_history(capsys, tmp_path: Path, monkeypa
     assert "lists the" not in result.err
 
 
+def test_interrupt_without_save_names_both_flags(capsys, tmp_path: Path, monkeypatch):
+    result = train_until_third_epoch(capsys, monkeypatch)
+
+    assert result.status == 130
+    assert "nothing was saved, so the 2 epoch(s) finished in this run are lost; --save PATH" in result.err
+
+
+def test_interrupted_resume_names_changed_flags(capsys, tmp_path: Path, monkeypatch):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "2", "--stop-after", "1")
+    interrupt_in_third_epoch(monkeypatch)
+
+    result = run_cli(capsys, "train", "-q", "--resume", path, "--epochs", "5", "--lr", "0.02")
+
+    assert result.status == 130
+    expected = "adding --epochs, --lr again (the checkpoint still holds the earlier values)"
+    assert expected in result.err
+
+
+def test_divergence_in_first_epoch_keeps_history(capsys, tmp_path: Path):
+    history = tmp_path / "history.csv"
+    history.write_text("an earlier history\n")
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--lr", "1e10", "--history", history)
+
+    assert result.status == 1
+    assert history.read_text() == "an earlier history\n"
+
+
 def test_resume_command_names_data_dir(capsys, tmp_path: Path, monkeypatch):
     path = tmp_path / "run.npz"
 

@@ -211,13 +211,10 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         if trainer.save_path and trainer.saved_epoch != model.epoch_:
             trainer.save()
     except TrainingDivergedError as error:
-        if args.history:
-            # The epochs before the divergence, which show how the loss grew.
-            write_history(args.history, model.history_)
+        # The epochs before the divergence show how the loss grew.
         hint = smaller_lr_hint(model.lr, type(model)().lr)
-        raise TrainingDivergedError(
-            error.problem, f"try a smaller --lr ({hint}); {trainer.saved_note()}"
-        ) from error
+        note = trainer.saved_note() + _history_note(args.history, model)
+        raise TrainingDivergedError(error.problem, f"try a smaller --lr ({hint}); {note}") from error
     except KeyboardInterrupt:
         note = trainer.saved_note()
         # A resumed run starts from its saved checkpoint, so only the epochs after the
@@ -225,27 +222,65 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         lost = model.epoch_ - (trainer.first_epoch if trainer.saved_epoch is None else trainer.saved_epoch)
         if lost > 0:
             finished = "in this run" if trainer.saved_epoch is None else "after it"
+            flags = "--checkpoint-every 1" if trainer.save_path else "--save PATH --checkpoint-every 1"
             note += (
-                f", so the {lost} epoch(s) finished {finished} are lost; --checkpoint-every 1 "
+                f", so the {lost} epoch(s) finished {finished} are lost; {flags} "
                 "keeps every finished epoch of an interrupted run"
             )
-        if args.history and model.epoch_ > trainer.first_epoch:
-            # Keep the finished epochs, as after a divergence. A resumed run rewrites the file,
-            # and one that finished no epoch leaves it as it was.
-            try:
-                write_history(args.history, model.history_)
-                note += f"; {args.history} lists the {len(model.history_)} finished epoch(s)"
-            except OutputError as error:
-                note += f"; {error}"
+        note += _history_note(args.history, model)
         if trainer.saved_epoch is not None:
             command = _resume_command(trainer.save_path, trainer.checkpoint_every, args)
             note += f"; continue with: {command}"
+            if trainer.saved_epoch == trainer.first_epoch and args.resume:
+                note += _repeat_note(args)
         logger.warning("interrupted during epoch %d: %s", model.epoch_ + 1, note)
         raise
 
 
+# Settings that a resumed run may change; its checkpoint records them only once it is saved.
+CHANGEABLE_ON_RESUME = (
+    "dataset",
+    "engine",
+    "epochs",
+    "batch_size",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "schedule",
+    "threads",
+    "device",
+)
+
+
+def _repeat_note(args: argparse.Namespace) -> str:
+    """Name the settings this resumed run changed, which its unchanged checkpoint does not hold yet."""
+    explicit = getattr(args, "explicit_options", frozenset())
+    changed = [f"--{dest.replace('_', '-')}" for dest in CHANGEABLE_ON_RESUME if dest in explicit]
+    if not changed:
+        return ""
+    return f", adding {', '.join(changed)} again (the checkpoint still holds the earlier values)"
+
+
+def _history_note(history: str | None, model: MLPEstimator) -> str:
+    """Write the finished epochs to ``history`` and return a clause saying so.
+
+    A resumed run lists the checkpoint's epochs too. A run with no finished epoch at
+    all leaves an existing file as it was.
+    """
+    if not history or not model.history_:
+        return ""
+    try:
+        write_history(history, model.history_)
+    except OutputError as error:
+        return f"; {error}"
+    return f"; {history} lists the {len(model.history_)} finished epoch(s)"
+
+
 def _resume_command(path: str | None, checkpoint_every: int | None, args: argparse.Namespace) -> str:
-    """Return the command that continues a run, with the flags that checkpoints do not store."""
+    """Return the command that continues a run, with --checkpoint-every, --history and --data-dir.
+
+    Checkpoints store none of the three.
+    """
     command = f"mlpbench train --resume {shlex.quote(str(path))}"
     if checkpoint_every is not None:
         command += f" --checkpoint-every {checkpoint_every}"
