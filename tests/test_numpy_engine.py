@@ -174,7 +174,7 @@ def test_diverged_message_names_fixes(blobs: tuple[np.ndarray, np.ndarray]) -> N
 
     message = str(error.value)
     assert "smaller learning rate (lr in Python, --lr on the command line)" in message
-    assert "scaled to [0, 1] or standardized (standardize=True in Python)" in message
+    assert "scaled to [0, 1] or standardized (standardize=True in Python, --standardize in" in message
 
 
 def test_diverged_error_survives_pickle() -> None:

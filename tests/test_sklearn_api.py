@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import pickle
 import warnings
 
@@ -208,9 +209,20 @@ def test_predict_rejects_dtype_set_after_fit(engine, tmp_path, digits) -> None:
     expected = "dtype='float64' was set after fitting, but the parameters are float32"
     with pytest.raises(ValueError, match=expected):
         model.predict(X)
-    saved = NumpyMLP.load(model.save(tmp_path / "model.npz"))
+    path = model.save(tmp_path / "model.npz")
+    saved = NumpyMLP.load(path)
     assert saved.dtype == "float32"
     assert saved.get_parameters()[0][0].dtype == np.float32
+    assert json.loads(str(np.load(path)["config"]))["dtype"] == "float32"
+
+
+def test_sklearn_predicts_after_dtype_change(digits) -> None:
+    X, y = digits
+    model = SklearnMLP(hidden=[8], epochs=1, threads=1).fit(X, y)
+
+    model.set_params(dtype="float64")
+
+    assert model.predict(X).shape == (len(y),)
 
 
 def test_model_pickled_without_fitted_dtype_continues(digits) -> None:

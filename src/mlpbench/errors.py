@@ -13,7 +13,8 @@ class TrainingDivergedError(MLPBenchError):
         problem: str,
         fix: str = (
             "try a smaller learning rate (lr in Python, --lr on the command line), or inputs "
-            "scaled to [0, 1] or standardized (standardize=True in Python)"
+            "scaled to [0, 1] or standardized (standardize=True in Python, --standardize in train "
+            "and compare)"
         ),
     ) -> None:
         # Both parts are exception arguments, so a pickled error (from a joblib worker) rebuilds.

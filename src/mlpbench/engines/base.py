@@ -265,11 +265,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Return class probabilities of shape (n_samples, n_classes), computed in chunks."""
         self._check_fitted()
-        if self._fitted_dtype is not None and self.dtype_name != self._fitted_dtype:
-            raise ValueError(
-                f"dtype={self.dtype_name!r} was set after fitting, but the parameters are "
-                f"{self._fitted_dtype}; set dtype back, or save() and load(path, dtype=...) to convert"
-            )
+        self._check_dtype_unchanged()
         X = self._validate_X(X, check_features=True)
         out = np.empty((X.shape[0], self.n_classes_), dtype=self.dtype)
         with limit_threads(self.threads):
@@ -405,6 +401,14 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             dtype=self.dtype,
             seed=self.seed,
         )
+
+    def _check_dtype_unchanged(self) -> None:
+        """Raise ValueError when ``dtype`` was set to another type than the fitted parameters'."""
+        if self._fitted_dtype is not None and self.dtype_name != self._fitted_dtype:
+            raise ValueError(
+                f"dtype={self.dtype_name!r} was set after fitting, but the parameters are "
+                f"{self._fitted_dtype}; set dtype back, or save() and load(path, dtype=...) to convert"
+            )
 
     def _check_warm_start_settings(self) -> None:
         """Raise ValueError when a setting that shapes the fitted network changed since it was fitted.

@@ -146,6 +146,9 @@ class SklearnMLP(MLPEstimator):
         self.batch_order_ = None
         return self
 
+    def _check_dtype_unchanged(self) -> None:
+        """Accept a new dtype: scikit-learn casts the input to its parameters' dtype when it predicts."""
+
     def save(self, path: str | Path) -> NoReturn:
         """Raise CheckpointError: the sklearn engine does not write parameter files."""
         raise CheckpointError(
