@@ -211,8 +211,8 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         if trainer.save_path and trainer.saved_epoch != model.epoch_:
             trainer.save()
     except TrainingDivergedError as error:
-        # The epochs before the divergence show how the loss grew.
         hint = smaller_lr_hint(model.lr, type(model)().lr)
+        # The history keeps the epochs before the divergence, which show how the loss grew.
         note = trainer.saved_note() + _history_note(args.history, model)
         raise TrainingDivergedError(error.problem, f"try a smaller --lr ({hint}); {note}") from error
     except KeyboardInterrupt:
@@ -237,7 +237,7 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         raise
 
 
-# Settings that a resumed run may change; its checkpoint records them only once it is saved.
+# Settings that a resumed run may change. Its checkpoint records them only once it is saved.
 CHANGEABLE_ON_RESUME = (
     "dataset",
     "engine",
