@@ -459,16 +459,16 @@ def test_normal_run_no_warning(capsys):
     assert result.err == ""
 
 
-def interrupt_in_third_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make NumpyMLP raise KeyboardInterrupt, as Ctrl-C does, when its third epoch starts."""
-    original = NumpyMLP._run_epoch
+def interrupt_in_third_epoch(monkeypatch: pytest.MonkeyPatch, engine: type = NumpyMLP) -> None:
+    """Make ``engine`` raise KeyboardInterrupt, as Ctrl-C does, when its third epoch starts."""
+    original = engine._run_epoch
 
     def stop_in_third_epoch(self, X, y):
         if self.epoch_ == 2:
             raise KeyboardInterrupt
         return original(self, X, y)
 
-    monkeypatch.setattr(NumpyMLP, "_run_epoch", stop_in_third_epoch)
+    monkeypatch.setattr(engine, "_run_epoch", stop_in_third_epoch)
 
 
 def test_interrupt_without_checkpoints_names_the_flag(capsys, tmp_path: Path, monkeypatch):
@@ -539,7 +539,7 @@ def test_interrupt_keeps_history(capsys, tmp_path: Path, monkeypatch):
 
     assert result.status == 130
     assert history.read_text().count("\n") == 3  # header and the two finished epochs
-    assert f"{history} lists the 2 finished epoch(s)" in result.err
+    assert f"{history} lists the 2 epoch(s) trained so far" in result.err
     expected = f"continue with: mlpbench train --resume {path} --checkpoint-every 1 --history '{history}'\n"
     assert expected in result.err
 
@@ -553,7 +553,7 @@ def test_interrupt_blames_no_history(capsys, tmp_path: Path, monkeypatch):
 
     assert result.status == 130
     assert "run.npz was not written, so the 2 epoch(s) finished in this run are lost" in result.err
-    expected = f"every finished epoch of an interrupted run; {history} lists the 2 finished epoch(s)"
+    expected = f"every finished epoch of an interrupted run; {history} lists the 2 epoch(s) trained so far"
     assert expected in result.err
 
 
@@ -585,11 +585,48 @@ def test_interrupted_resume_names_changed_flags(capsys, tmp_path: Path, monkeypa
     train_checkpoint(capsys, path, "--epochs", "2", "--stop-after", "1")
     interrupt_in_third_epoch(monkeypatch)
 
-    result = run_cli(capsys, "train", "-q", "--resume", path, "--epochs", "5", "--lr", "0.02")
+    flags = ["--epochs", "5", "--lr", "0.02", "--threads", "1"]
+    result = run_cli(capsys, "train", "-q", "--resume", path, *flags)
 
     assert result.status == 130
-    expected = "adding --epochs, --lr again (the checkpoint still holds the earlier values)"
+    assert f"continue with: mlpbench train --resume {path} --epochs 5 --lr 0.02\n" in result.err
+
+
+def test_interrupted_resume_to_new_file_resumes_input(capsys, tmp_path: Path, monkeypatch):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "2", "--stop-after", "1")
+    interrupt_in_third_epoch(monkeypatch)
+
+    result = run_cli(capsys, "train", "-q", "--resume", path, "--epochs", "5", "--save", tmp_path / "new.npz")
+
+    assert result.status == 130
+    expected = f"continue with: mlpbench train --resume {path} --epochs 5 --save {tmp_path / 'new.npz'}\n"
     assert expected in result.err
+
+
+def test_resumed_interrupt_before_new_epoch_keeps_history(capsys, tmp_path: Path, monkeypatch):
+    path = tmp_path / "run.npz"
+    history = tmp_path / "history.csv"
+    train_checkpoint(capsys, path, "--epochs", "4", "--stop-after", "2")
+    history.write_text("three rows\nof an earlier\nrun\n")
+    interrupt_in_third_epoch(monkeypatch)
+
+    result = run_cli(capsys, "train", "-q", "--resume", path, "--history", history)
+
+    assert result.status == 130
+    assert history.read_text() == "three rows\nof an earlier\nrun\n"
+
+
+def test_sklearn_interrupt_offers_no_checkpoints(capsys, monkeypatch):
+    from mlpbench.engines.sklearn_engine import SklearnMLP
+
+    interrupt_in_third_epoch(monkeypatch, SklearnMLP)
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--engine", "sklearn", "--epochs", "4")
+
+    assert result.status == 130
+    assert "so the 2 epoch(s) finished in this run are lost" in result.err
+    assert "--checkpoint-every" not in result.err
 
 
 def test_divergence_in_first_epoch_keeps_history(capsys, tmp_path: Path):

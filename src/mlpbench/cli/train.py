@@ -23,6 +23,7 @@ from mlpbench.cli.loading import (
     check_data_fits,
     check_same_training_data,
     dataset_metadata,
+    recorded,
     restore_into,
     training_data_digest,
     training_data_warnings,
@@ -39,7 +40,7 @@ from mlpbench.cli.progress import progress_bar
 from mlpbench.cli.resume import resumed_dataset, resumed_engine, resumed_settings
 from mlpbench.data import Dataset
 from mlpbench.engines.base import MLPEstimator
-from mlpbench.engines.registry import ENGINES, create_engine
+from mlpbench.engines.registry import ENGINES, LOADING_ENGINES, create_engine
 from mlpbench.errors import OutputError, TrainingDivergedError
 from mlpbench.training.chance import learning_warning, smaller_lr_hint
 
@@ -148,7 +149,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             "stopped after epoch %d of %d; continue with: %s",
             model.epoch_,
             model.epochs,
-            _resume_command(save_path, args.checkpoint_every, args),
+            _resume_command(trainer, args),
         )
     if save_path:
         print(f"saved parameters to {save_path}")
@@ -156,6 +157,19 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         write_history(args.history, model.history_)
         logger.info("wrote the per-epoch history to %s", args.history)
     return 0
+
+
+def _changed_flags(checkpoint: Checkpoint, settings: dict[str, Any], engine: str, dataset: str) -> list[str]:
+    """Return ``--flag value`` for each setting of a resumed run that differs from its checkpoint's."""
+    flags = []
+    if dataset != recorded(checkpoint, "name"):
+        flags.append(f"--dataset {shlex.quote(dataset)}")
+    if engine != checkpoint.engine:
+        flags.append(f"--engine {engine}")
+    for dest in ("epochs", "batch_size", "lr", "momentum", "weight_decay", "schedule"):
+        if settings[dest] != checkpoint.config.get(dest):
+            flags.append(f"--{dest.replace('_', '-')} {settings[dest]}")
+    return flags
 
 
 def _build_model(
@@ -187,6 +201,7 @@ def _build_model(
     train_sha256 = training_data_digest(data)
     check_same_training_data(checkpoint, train_sha256, data.name, args.resume)
     order_restored = restore_into(model, checkpoint, args.resume)
+    args.changed_on_resume = _changed_flags(checkpoint, settings, engine, dataset)
     model.warm_start = True
     logger.info("resuming %s at epoch %d of %d", args.resume, model.epoch_, model.epochs)
     if not order_restored:
@@ -213,7 +228,7 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
     except TrainingDivergedError as error:
         hint = smaller_lr_hint(model.lr, type(model)().lr)
         # The history keeps the epochs before the divergence, which show how the loss grew.
-        note = trainer.saved_note() + _history_note(args.history, model)
+        note = trainer.saved_note() + _history_note(args.history, model, trainer.first_epoch)
         raise TrainingDivergedError(error.problem, f"try a smaller --lr ({hint}); {note}") from error
     except KeyboardInterrupt:
         note = trainer.saved_note()
@@ -222,68 +237,49 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         lost = model.epoch_ - (trainer.first_epoch if trainer.saved_epoch is None else trainer.saved_epoch)
         if lost > 0:
             finished = "in this run" if trainer.saved_epoch is None else "after it"
-            flags = "--checkpoint-every 1" if trainer.save_path else "--save PATH --checkpoint-every 1"
-            note += (
-                f", so the {lost} epoch(s) finished {finished} are lost; {flags} "
-                "keeps every finished epoch of an interrupted run"
-            )
-        note += _history_note(args.history, model)
-        if trainer.saved_epoch is not None:
-            command = _resume_command(trainer.save_path, trainer.checkpoint_every, args)
-            note += f"; continue with: {command}"
-            if trainer.saved_epoch == trainer.first_epoch and args.resume:
-                note += _repeat_note(args)
+            note += f", so the {lost} epoch(s) finished {finished} are lost"
+            if model.engine_name in LOADING_ENGINES:
+                flags = "--checkpoint-every 1" if trainer.save_path else "--save PATH --checkpoint-every 1"
+                note += f"; {flags} keeps every finished epoch of an interrupted run"
+        note += _history_note(args.history, model, trainer.first_epoch)
+        if trainer.saved_epoch is not None or args.resume:
+            note += f"; continue with: {_resume_command(trainer, args)}"
         logger.warning("interrupted during epoch %d: %s", model.epoch_ + 1, note)
         raise
 
 
-# Settings that a resumed run may change. Its checkpoint records them only once it is saved.
-CHANGEABLE_ON_RESUME = (
-    "dataset",
-    "engine",
-    "epochs",
-    "batch_size",
-    "lr",
-    "momentum",
-    "weight_decay",
-    "schedule",
-    "threads",
-    "device",
-)
+def _history_note(history: str | None, model: MLPEstimator, first_epoch: int) -> str:
+    """Write the epochs trained so far to ``history`` and return a clause saying so.
 
-
-def _repeat_note(args: argparse.Namespace) -> str:
-    """Name the settings this resumed run changed, which its unchanged checkpoint does not hold yet."""
-    explicit = getattr(args, "explicit_options", frozenset())
-    changed = [f"--{dest.replace('_', '-')}" for dest in CHANGEABLE_ON_RESUME if dest in explicit]
-    if not changed:
-        return ""
-    return f", adding {', '.join(changed)} again (the checkpoint still holds the earlier values)"
-
-
-def _history_note(history: str | None, model: MLPEstimator) -> str:
-    """Write the finished epochs to ``history`` and return a clause saying so.
-
-    A resumed run lists the checkpoint's epochs too. A run with no finished epoch at
-    all leaves an existing file as it was.
+    A resumed run lists the checkpoint's epochs too. A run that finished no epoch of
+    its own has nothing new to add, so it leaves an existing file as it was.
     """
     if not history or not model.history_:
+        return ""
+    if model.epoch_ <= first_epoch and Path(history).exists():
         return ""
     try:
         write_history(history, model.history_)
     except OutputError as error:
         return f"; {error}"
-    return f"; {history} lists the {len(model.history_)} finished epoch(s)"
+    return f"; {history} lists the {len(model.history_)} epoch(s) trained so far"
 
 
-def _resume_command(path: str | None, checkpoint_every: int | None, args: argparse.Namespace) -> str:
-    """Return the command that continues a run, with --checkpoint-every, --history and --data-dir.
+def _resume_command(trainer: _Trainer, args: argparse.Namespace) -> str:
+    """Return the command that continues a run from its last saved file.
 
-    Checkpoints store none of the three.
+    Checkpoints do not store --checkpoint-every, --history and --data-dir, so the
+    command repeats them. When that file is still the one this resumed run read, it
+    records the earlier settings, so the command also repeats those this run changed.
     """
+    path = trainer.save_path if trainer.saved_epoch is not None else args.resume
     command = f"mlpbench train --resume {shlex.quote(str(path))}"
-    if checkpoint_every is not None:
-        command += f" --checkpoint-every {checkpoint_every}"
+    if args.resume and trainer.saved_epoch in (None, trainer.first_epoch):
+        command += "".join(f" {flag}" for flag in getattr(args, "changed_on_resume", []))
+        if trainer.saved_epoch is None and trainer.save_path:
+            command += f" --save {shlex.quote(str(trainer.save_path))}"
+    if trainer.checkpoint_every is not None:
+        command += f" --checkpoint-every {trainer.checkpoint_every}"
     if args.history:
         command += f" --history {shlex.quote(str(args.history))}"
     if args.data_dir:
