@@ -130,6 +130,7 @@ def test_warm_start_rejects_changed_network(engine, change, named, digits) -> No
 
     assert named in str(error.value)
     assert "warm_start=False" in str(error.value)
+    assert ("save() and load(path" in str(error.value)) is (engine is not SklearnMLP)
     assert model.epoch_ == 1
     np.testing.assert_array_equal(model.get_parameters()[0][0], before[0][0])
 

@@ -427,10 +427,16 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         if self.standardize != fitted_standardize:
             changes.append(f"standardize={self.standardize} (fitted with standardize={fitted_standardize})")
         if changes:
+            # An engine that overrides save() cannot write files, so it cannot convert either.
+            convert = (
+                " (save() and load(path, dtype=...) change the dtype of a trained one)"
+                if type(self).save is MLPEstimator.save
+                else ""
+            )
             raise ValueError(
                 f"warm_start=True continues the fitted network, which cannot take the new "
                 f"{' and '.join(changes)}; set those back, or set warm_start=False to train "
-                "a new network (save() and load(path, dtype=...) change the dtype of a trained one)"
+                f"a new network{convert}"
             )
 
     def _check_fitted(self) -> None:

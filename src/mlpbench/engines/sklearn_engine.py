@@ -147,7 +147,7 @@ class SklearnMLP(MLPEstimator):
         return self
 
     def _check_dtype_unchanged(self) -> None:
-        """Accept a new dtype: scikit-learn casts the input to its parameters' dtype when it predicts."""
+        """Accept a new dtype: scikit-learn predicts from input of either dtype, in the wider of the two."""
 
     def save(self, path: str | Path) -> NoReturn:
         """Raise CheckpointError: the sklearn engine does not write parameter files."""
