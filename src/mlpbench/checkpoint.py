@@ -107,11 +107,13 @@ def checkpoint_from_model(model: MLPEstimator, dataset: dict[str, Any] | None = 
     """Capture a fitted model's parameters and training state, with optional data set facts."""
     if not model.is_fitted:
         raise CheckpointError("the model is not fitted; there are no parameters to save")
+    # The parameters' dtype, which a dtype set after fitting does not change.
+    dtype = model._fitted_dtype or model.dtype_name
     return Checkpoint(
         layer_sizes=list(model.layer_sizes_ or []),
-        dtype=model._fitted_dtype or model.dtype_name,
+        dtype=dtype,
         engine=model.engine_name,
-        config={**model.get_config(), "dtype": model._fitted_dtype or model.dtype_name},
+        config={**model.get_config(), "dtype": dtype},
         params=model.get_parameters(),
         epoch=model.epoch_,
         batch_rng_state=model._get_batch_state(),

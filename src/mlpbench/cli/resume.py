@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 from typing import Any
 
 from mlpbench.checkpoint import Checkpoint
@@ -87,6 +88,22 @@ def resumed_settings(
             f"{settings['epochs']} epochs; pass --epochs N with N > {checkpoint.epoch} to train further"
         )
     return settings
+
+
+def changed_flags(checkpoint: Checkpoint, settings: dict[str, Any], engine: str, dataset: str) -> list[str]:
+    """Return ``--flag value`` for each setting of a resumed run that differs from its checkpoint's.
+
+    The checkpoint records these only once the resumed run saves it again.
+    """
+    flags = []
+    if dataset != recorded(checkpoint, "name"):
+        flags.append(f"--dataset {shlex.quote(dataset)}")
+    if engine != checkpoint.engine:
+        flags.append(f"--engine {engine}")
+    for dest in ("epochs", "batch_size", "lr", "momentum", "weight_decay", "schedule"):
+        if settings[dest] != checkpoint.config.get(dest):
+            flags.append(f"{_flag(dest)} {_show(settings[dest])}")
+    return flags
 
 
 def resumed_engine(args: argparse.Namespace, checkpoint: Checkpoint) -> str:

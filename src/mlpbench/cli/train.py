@@ -23,7 +23,6 @@ from mlpbench.cli.loading import (
     check_data_fits,
     check_same_training_data,
     dataset_metadata,
-    recorded,
     restore_into,
     training_data_digest,
     training_data_warnings,
@@ -37,7 +36,7 @@ from mlpbench.cli.options import (
 )
 from mlpbench.cli.outputs import check_output_path, write_history
 from mlpbench.cli.progress import progress_bar
-from mlpbench.cli.resume import resumed_dataset, resumed_engine, resumed_settings
+from mlpbench.cli.resume import changed_flags, resumed_dataset, resumed_engine, resumed_settings
 from mlpbench.data import Dataset
 from mlpbench.engines.base import MLPEstimator
 from mlpbench.engines.registry import ENGINES, LOADING_ENGINES, create_engine
@@ -159,19 +158,6 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
-def _changed_flags(checkpoint: Checkpoint, settings: dict[str, Any], engine: str, dataset: str) -> list[str]:
-    """Return ``--flag value`` for each setting of a resumed run that differs from its checkpoint's."""
-    flags = []
-    if dataset != recorded(checkpoint, "name"):
-        flags.append(f"--dataset {shlex.quote(dataset)}")
-    if engine != checkpoint.engine:
-        flags.append(f"--engine {engine}")
-    for dest in ("epochs", "batch_size", "lr", "momentum", "weight_decay", "schedule"):
-        if settings[dest] != checkpoint.config.get(dest):
-            flags.append(f"--{dest.replace('_', '-')} {settings[dest]}")
-    return flags
-
-
 def _build_model(
     args: argparse.Namespace, parser: argparse.ArgumentParser, *, digest: bool
 ) -> tuple[MLPEstimator, Dataset, str, str | None]:
@@ -201,7 +187,7 @@ def _build_model(
     train_sha256 = training_data_digest(data)
     check_same_training_data(checkpoint, train_sha256, data.name, args.resume)
     order_restored = restore_into(model, checkpoint, args.resume)
-    args.changed_on_resume = _changed_flags(checkpoint, settings, engine, dataset)
+    args.changed_on_resume = changed_flags(checkpoint, settings, engine, dataset)
     model.warm_start = True
     logger.info("resuming %s at epoch %d of %d", args.resume, model.epoch_, model.epochs)
     if not order_restored:

@@ -517,9 +517,9 @@ def _warn_about_label_gaps(labels: np.ndarray, n_classes: int) -> None:
     missing = np.flatnonzero(np.bincount(labels, minlength=n_classes) == 0)
     if not missing.size:
         return
-    shown = ", ".join(map(str, missing[:10])) + (", ..." if missing.size > 10 else "")
+    listed = ", ".join(map(str, missing[:10])) + (", ..." if missing.size > 10 else "")
     warnings.warn(
-        f"no training sample has label {shown}, yet the model predicts over all classes "
+        f"no training sample has label {listed}, yet the model predicts over all classes "
         f"0..{n_classes - 1}, because labels must be 0..K-1; encode the labels with "
         "sklearn.preprocessing.LabelEncoder, or pass n_classes=K to fit to keep the gaps",
         UserWarning,
