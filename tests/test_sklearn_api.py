@@ -217,6 +217,18 @@ def test_predict_rejects_dtype_set_after_fit(engine, tmp_path, digits) -> None:
     assert json.loads(str(np.load(path)["config"]))["dtype"] == "float32"
 
 
+@pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP])
+def test_save_records_fitted_settings_not_later_ones(engine, tmp_path, digits) -> None:
+    X, y = digits
+    model = engine(hidden=[8], epochs=1, threads=1, standardize=True).fit(X, y)
+
+    model.set_params(hidden=[32, 16], standardize=False)
+    config = json.loads(str(np.load(model.save(tmp_path / "model.npz"))["config"]))
+
+    assert config["hidden"] == [8]
+    assert config["standardize"] is True
+
+
 def test_sklearn_predicts_after_dtype_change(digits) -> None:
     X, y = digits
     model = SklearnMLP(hidden=[8], epochs=1, threads=1).fit(X, y)

@@ -107,13 +107,19 @@ def checkpoint_from_model(model: MLPEstimator, dataset: dict[str, Any] | None = 
     """Capture a fitted model's parameters and training state, with optional data set facts."""
     if not model.is_fitted:
         raise CheckpointError("the model is not fitted; there are no parameters to save")
-    # The parameters' dtype, which a dtype set after fitting does not change.
-    dtype = model._fitted_dtype or model.dtype_name
+    # The settings the parameters were fitted with: a hidden, dtype or standardize
+    # set after fitting changes none of them.
+    sizes = list(model.layer_sizes_ or [])
+    fitted = {
+        "hidden": sizes[1:-1],
+        "dtype": model._fitted_dtype or model.dtype_name,
+        "standardize": model.feature_mean_ is not None,
+    }
     return Checkpoint(
-        layer_sizes=list(model.layer_sizes_ or []),
-        dtype=dtype,
+        layer_sizes=sizes,
+        dtype=fitted["dtype"],
         engine=model.engine_name,
-        config={**model.get_config(), "dtype": dtype},
+        config={**model.get_config(), **fitted},
         params=model.get_parameters(),
         epoch=model.epoch_,
         batch_rng_state=model._get_batch_state(),
