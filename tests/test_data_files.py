@@ -299,6 +299,59 @@ def test_csv_test_name_keeps_case(tmp_path) -> None:
     assert load_dataset(str(train)).x_test.shape == (1, 2)
 
 
+@pytest.mark.parametrize("as_folder", [False, True], ids=["file", "folder"])
+def test_csv_last_train_in_name_names_the_split(tmp_path, as_folder) -> None:
+    # "constrained" holds "train" too; only the last one names the split.
+    train = _write_csv(tmp_path / "constrained_train.csv", ["0,0,1", "1,1,0"])
+    _write_csv(tmp_path / "constrained_test.csv", ["1,1,1"])
+
+    dataset = load_dataset(str(tmp_path if as_folder else train))
+
+    assert dataset.source == f"{train} and {tmp_path / 'constrained_test.csv'} (CSV)"
+
+
+def _numbers(start: int, stop: int) -> str:
+    return ",".join(str(number) for number in range(start, stop))
+
+
+# pandas names unnamed columns 0, 1, 2, ...; 12 columns: a label and 11 pixels.
+NUMBERED_HEADERS = {
+    "from-0": _numbers(0, 12),
+    "from-1": _numbers(1, 13),
+    "label-0": "label," + _numbers(0, 11),
+    "label-1": "label," + _numbers(1, 12),
+}
+
+
+@pytest.mark.parametrize("header", NUMBERED_HEADERS.values(), ids=NUMBERED_HEADERS.keys())
+def test_csv_numbered_header_skipped(tmp_path, header) -> None:
+    rows = [f"{label}," + _numbers(label, label + 11) for label in (3, 1)]
+    train = _write_csv(tmp_path / "a_train.csv", rows, header)
+    _write_csv(tmp_path / "a_test.csv", rows[:1], header)
+
+    dataset = load_dataset(str(train))
+
+    np.testing.assert_array_equal(dataset.y_train, [3, 1])
+    assert dataset.x_test.shape == (1, 11)
+
+
+@pytest.mark.parametrize(
+    ("first_row", "expected"),
+    [
+        ("0,1,,3", "line 1, column 3: '' is not a number"),
+        ("dog,1,2,3", "line 1, column 1: 'dog' is not a number"),
+    ],
+    ids=["empty-field", "text-label"],
+)
+def test_csv_bad_first_row_is_not_taken_for_a_header(tmp_path, first_row, expected) -> None:
+    train = _write_csv(tmp_path / "a_train.csv", [first_row, "1,1,2,3"])
+    _write_csv(tmp_path / "a_test.csv", ["0,1,2,3"])
+
+    with pytest.raises(DataError) as caught:
+        load_dataset(str(train))
+    assert expected in str(caught.value)
+
+
 def test_csv_fractional_pixels_kept(tmp_path) -> None:
     train = _write_csv(tmp_path / "a_train.csv", ["0,0.25,1.0", "1,0.5,0"])
     _write_csv(tmp_path / "a_test.csv", ["1,0,0"])

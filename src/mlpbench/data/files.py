@@ -6,7 +6,6 @@ No checksums apply here; the files are checked for shape, label and pixel ranges
 
 from __future__ import annotations
 
-import re
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -168,26 +167,22 @@ def load_npz(path: Path, dtype: np.dtype) -> Dataset:
 
 
 def _swap_train_test(name: str) -> str:
-    def swap(match: re.Match[str]) -> str:
-        word = match.group()
-        if word.isupper():
-            return "TEST"
-        if word[0].isupper():
-            return "Test"
-        return "test"
-
-    return re.sub("train", swap, name, flags=re.IGNORECASE)
+    # Only the last "train" names the split: constrained_train.csv pairs with constrained_test.csv.
+    start = name.lower().rfind("train")
+    word = name[start : start + 5]
+    test = "TEST" if word.isupper() else "Test" if word[0].isupper() else "test"
+    return name[:start] + test + name[start + 5 :]
 
 
 def csv_pair_for_file(path: Path) -> tuple[Path, Path]:
     """Return ``(train_csv, test_csv)`` for a training CSV path, such as ``mnist_train.csv``.
 
-    The test file has the same name with ``train`` replaced by ``test``.
+    The test file has the same name with its last ``train`` replaced by ``test``.
     """
     if "train" not in path.name.lower():
         raise DataError(
             f"{path}: a CSV path must name the training file, with 'train' in its name; the "
-            "test file is found by replacing 'train' with 'test'"
+            "test file is found by replacing its last 'train' with 'test'"
         )
     test = path.with_name(_swap_train_test(path.name))
     if not test.is_file():
@@ -204,8 +199,8 @@ def csv_pair_in_folder(folder: Path) -> tuple[Path, Path] | None:
         If the folder has several candidates for either, or only one of the two.
     """
     csvs = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".csv" and p.is_file())
-    train = [p for p in csvs if "train" in p.name.lower()]
-    test = [p for p in csvs if "test" in p.name.lower() and p not in train]
+    train = [p for p in csvs if _split_word(p.name) == "train"]
+    test = [p for p in csvs if _split_word(p.name) == "test"]
     if not train and not test:
         return None
     if len(train) != 1 or len(test) != 1:
@@ -216,15 +211,43 @@ def csv_pair_in_folder(folder: Path) -> tuple[Path, Path] | None:
     return train[0], test[0]
 
 
+def _split_word(name: str) -> str | None:
+    """Return "train" or "test", whichever a file name holds last, or None when it holds neither.
+
+    The last one names the split, so constrained_test.csv is a test file.
+    """
+    lower = name.lower()
+    train, test = lower.rfind("train"), lower.rfind("test")
+    if train == test == -1:
+        return None
+    return "train" if train > test else "test"
+
+
 def _has_header(path: Path) -> bool:
+    """Tell whether the first line names the columns instead of holding a sample.
+
+    It does when most of its non-empty fields are not numbers (a data row with a text
+    label or an empty field has only one such field), or when its fields count 0, 1,
+    2, ... or 1, 2, 3, ..., as pandas names unnamed columns, perhaps after one word.
+    """
     with path.open(encoding="utf-8-sig") as handle:
-        first = handle.readline()
-    for field in first.strip().split(","):
+        fields = [field.strip() for field in _data_part(handle.readline()).split(",")]
+    values = []
+    for field in fields:
         try:
-            float(field)
+            values.append(float(field))
         except ValueError:
-            return True
-    return False
+            if field:
+                values.append(None)
+    words = values.count(None)
+    if words and 2 * words > len(values):
+        return True
+    # Names such as "label,1,2,..." count after their first field. A short row may count
+    # by chance, so numbered names are looked for only in rows of ten fields or more.
+    numbers = values[1:] if values and values[0] is None else values
+    if len(values) != len(fields) or len(fields) < 10:
+        return False
+    return any(numbers == list(range(start, start + len(numbers))) for start in (0, 1))
 
 
 def _describe_bad_row(path: Path, skip: int) -> str | None:
