@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from cli_support import run_cli
 
@@ -49,6 +50,24 @@ def test_table_names_unusable_files(capsys, data_env: Path, tmp_path: Path, tiny
     location = " ".join(" ".join(cell[3].strip() for cell in cells).split())
     assert "found, but cannot be loaded:" in location
     assert "MNIST images must have shape (n, 28, 28)" in location
+
+
+def test_json_reports_labels_that_training_rejects(
+    capsys, data_env: Path, tmp_path: Path, tiny_idx, monkeypatch: pytest.MonkeyPatch
+):
+    from mlpbench.data.sources import IDX_DATASETS
+
+    variant = type(tiny_idx)({**tiny_idx.arrays, "test_labels": np.array([0, 3, 1], dtype=np.uint8)})
+    folder = variant.write(tmp_path / "data" / "tiny")
+    monkeypatch.setitem(IDX_DATASETS, "tiny", variant.spec())
+
+    result = run_cli(capsys, "datasets", "--json", "--data-dir", tmp_path / "data")
+
+    assert result.status == 0, result.err
+    row = {row["name"]: row for row in json.loads(result.out)}["tiny"]
+    assert row["available"] is False
+    assert row["location"] == str(folder)
+    assert "label 3 at index 1 is outside 0..2" in row["problem"]
 
 
 def test_json_missing_dataset(capsys, data_env: Path, tmp_path: Path):

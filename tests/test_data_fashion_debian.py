@@ -13,6 +13,7 @@ import pytest
 
 from mlpbench.data import Dataset, load_dataset
 from mlpbench.data.sources import FASHION_MNIST
+from mlpbench.errors import DataError
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -66,6 +67,16 @@ def test_debian_fashion_classes(fashion: Dataset) -> None:
     assert np.bincount(fashion.y_test).tolist() == [1_000] * 10
     assert fashion.class_names[0] == "T-shirt/top"
     assert fashion.class_names[9] == "Ankle boot"
+
+
+def test_debian_fashion_is_not_taken_for_mnist(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+
+    with pytest.raises(DataError) as caught:
+        load_dataset("mnist", data_dir=DEBIAN_DIR, download=False)
+
+    assert "is the Fashion-MNIST train images file, not MNIST's" in str(caught.value)
+    assert str(caught.value).endswith("use --dataset fashion-mnist")
 
 
 @pytest.mark.parametrize("idx_file", FASHION_MNIST.files().values(), ids=lambda f: f.name)

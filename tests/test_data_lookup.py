@@ -112,6 +112,27 @@ def test_lookup_without_known_checksum(data_env, tiny_idx, tmp_path, monkeypatch
     assert dataset.x_train.shape == (6, 16)
 
 
+@pytest.mark.parametrize("compress", [True, False], ids=["gzip", "uncompressed"])
+def test_lookup_names_the_set_a_file_belongs_to(data_env, tiny_idx, tmp_path, monkeypatch, compress) -> None:
+    # Like MNIST, "other" has no SHA-256 and shares the file names and shapes, so only
+    # the other set's checksums tell that these files are not its own.
+    folder = tiny_idx.write(tmp_path / "given", compress=compress)
+    spec = tiny_idx.spec()
+    unknown = {
+        attribute: replace(getattr(spec, attribute), md5="0" * 32, sha256=None)
+        for attribute in ("train_images", "train_labels", "test_images", "test_labels")
+    }
+    monkeypatch.setitem(IDX_DATASETS, "tiny", spec)
+    monkeypatch.setitem(IDX_DATASETS, "other", replace(spec, name="other", title="Other", **unknown))
+
+    with pytest.raises(DataError) as caught:
+        load_dataset("other", data_dir=folder, download=False)
+
+    message = str(caught.value)
+    assert "is the Tiny train images file, not Other's" in message
+    assert message.endswith("use --dataset tiny")
+
+
 def test_lookup_wrong_content_rejected(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
     folder = tiny_idx.write(tmp_path / "given")
     changed = tiny_idx.arrays["test_labels"].copy()

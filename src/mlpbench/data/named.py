@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,7 @@ from mlpbench.data.idx import decompress_if_gzip, is_gzip, parse_idx
 from mlpbench.data.locate import locate, match_folder
 from mlpbench.data.sources import (
     DATA_ENV,
+    IDX_DATASETS,
     MIRRORS_ENV,
     IdxDatasetSpec,
     IdxFile,
@@ -23,7 +24,7 @@ from mlpbench.data.sources import (
 from mlpbench.errors import DataError
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class LoadedFile:
     """An IDX array read from ``path``, with how its bytes were checked."""
 
@@ -39,12 +40,14 @@ def read_verified(path: Path, idx_file: IdxFile, spec: IdxDatasetSpec, role: str
     A gzip file whose MD5 equals the published one is verified. Otherwise, when the
     SHA-256 of the uncompressed bytes is known, it must match. When neither applies
     (an uncompressed or recompressed MNIST file), the file is accepted unverified
-    and only its shape is checked later.
+    and only its shape is checked later, unless its checksum is that of another
+    named data set's file.
 
     Raises
     ------
     DataError
-        If the file cannot be read, is not valid IDX, or fails a known checksum.
+        If the file cannot be read, is not valid IDX, fails a known checksum, or is
+        another named data set's file.
     """
     try:
         raw = path.read_bytes()
@@ -52,20 +55,41 @@ def read_verified(path: Path, idx_file: IdxFile, spec: IdxDatasetSpec, role: str
         raise DataError(f"cannot read {path}: {error.strerror or error}") from error
 
     compressed = is_gzip(raw)
-    verified = compressed and hashlib.md5(raw, usedforsecurity=False).hexdigest() == idx_file.md5
+    md5 = hashlib.md5(raw, usedforsecurity=False).hexdigest() if compressed else None
+    verified = md5 == idx_file.md5
     content = decompress_if_gzip(raw, path)
-    if not verified and idx_file.sha256 is not None:
-        actual = hashlib.sha256(content).hexdigest()
-        if actual != idx_file.sha256:
+    if not verified:
+        sha256 = hashlib.sha256(content).hexdigest()
+        owner = _owner(spec, role, md5, sha256)
+        if owner is not None:
             raise DataError(
-                f"{path} is not the published {spec.title} {role} file: the SHA-256 of its "
-                f"uncompressed content is {actual}, expected {idx_file.sha256}. The file is "
-                "corrupt or belongs to another data set. Replace it (a file in the mlpbench "
-                "cache can be deleted to download it again), or load its folder as a path, "
-                f"which skips checksum checks: --dataset {path.parent}"
+                f"{path} is the {owner.title} {role} file, not {spec.title}'s; "
+                f"to train on it, use --dataset {owner.name}"
             )
-        verified = True
+        if idx_file.sha256 is not None:
+            if sha256 != idx_file.sha256:
+                raise DataError(
+                    f"{path} is not the published {spec.title} {role} file: the SHA-256 of its "
+                    f"uncompressed content is {sha256}, expected {idx_file.sha256}. The file is "
+                    "corrupt or belongs to another data set. Replace it (a file in the mlpbench "
+                    "cache can be deleted to download it again), or load its folder as a path, "
+                    f"which skips checksum checks: --dataset {path.parent}"
+                )
+            verified = True
     return LoadedFile(path, parse_idx(content, path), compressed, verified)
+
+
+def _owner(spec: IdxDatasetSpec, role: str, md5: str | None, sha256: str) -> IdxDatasetSpec | None:
+    """Return the other named data set whose ``role`` file has these checksums, if any.
+
+    MNIST and Fashion-MNIST use the same file names and shapes, so only the checksums
+    tell one's files from the other's.
+    """
+    for other in IDX_DATASETS.values():
+        known = other.files()[role]
+        if other.name != spec.name and (md5 == known.md5 or sha256 == known.sha256):
+            return other
+    return None
 
 
 def _check_pair(images: LoadedFile, labels: LoadedFile, spec: IdxDatasetSpec, count: int) -> None:
@@ -157,17 +181,23 @@ def _download_missing(spec: IdxDatasetSpec, report: list[str], progress: bool) -
 def read_checked_files(spec: IdxDatasetSpec, folder: Path) -> dict[str, LoadedFile]:
     """Read ``spec``'s four files from ``folder``, check their checksums and shapes, and return them by role.
 
+    The label arrays come back as int64, each label checked to be one of the classes.
+
     Raises
     ------
     DataError
-        If a file cannot be read, fails a known checksum, or the images and labels
-        do not have the data set's shapes and counts.
+        If a file cannot be read, fails a known checksum, the images and labels do
+        not have the data set's shapes and counts, or a label is not a class.
     """
     paths = match_folder(folder, spec.files()).paths
     files = spec.files()
     loaded = {role: read_verified(paths[role], files[role], spec, role) for role in files}
     _check_pair(loaded["train images"], loaded["train labels"], spec, spec.n_train)
     _check_pair(loaded["test images"], loaded["test labels"], spec, spec.n_test)
+    for role in ("train labels", "test labels"):
+        labels = loaded[role]
+        checked = check_labels(labels.array, spec.n_classes, str(labels.path))
+        loaded[role] = dataclasses.replace(labels, array=checked)
     return loaded
 
 
@@ -203,9 +233,9 @@ def load_idx_dataset(
     x_train, x_test = scale_pixels(train_images.array, test_images.array, dtype, where)
     return Dataset(
         x_train=x_train,
-        y_train=check_labels(train_labels.array, spec.n_classes, str(train_labels.path)),
+        y_train=train_labels.array,
         x_test=x_test,
-        y_test=check_labels(test_labels.array, spec.n_classes, str(test_labels.path)),
+        y_test=test_labels.array,
         n_classes=spec.n_classes,
         name=spec.name,
         source=_describe(folder, list(loaded.values())),
