@@ -195,6 +195,20 @@ def test_download_skips_truncated_transfer(data_env, tiny_idx, server, monkeypat
     assert [p.name for p in _files_in(cache)] == sorted(f"{name}.gz" for name in tiny_idx.gz)
 
 
+def test_download_names_a_transfer_cut_short(data_env, tiny_idx, server, monkeypatch) -> None:
+    body = tiny_idx.gz["train-images-idx3-ubyte"]
+    for name, whole in tiny_idx.gz.items():
+        server.serve(f"/short/{name}.gz", whole[:20], length=len(whole))
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=(f"{server.url}/short/",)))
+
+    with pytest.raises(DataError) as caught:
+        load_dataset("tiny", progress=False)
+
+    assert f"the connection closed after 20 of {len(body):,} bytes" in str(caught.value)
+    assert "checksum" not in str(caught.value)
+    assert _files_in(data_env / "tiny") == []
+
+
 def test_download_all_mirrors_fail(data_env, tiny_idx, server, monkeypatch) -> None:
     first = server.serve_files("/one", tiny_idx.gz, status=500)
     second = server.serve_files("/two", tiny_idx.gz, status=500)

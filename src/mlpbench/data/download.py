@@ -43,6 +43,10 @@ class ChecksumMismatchError(Exception):
     """A downloaded file's MD5 differs from the published one."""
 
 
+class IncompleteDownloadError(Exception):
+    """The connection closed before the server sent the bytes it announced."""
+
+
 def make_progress(enabled: bool) -> Progress:
     """Return a rich download progress display on stderr, or a disabled one."""
     return Progress(
@@ -62,14 +66,19 @@ def _stream_to(url: str, target: Path, md5: str, progress: Progress, task: TaskI
     digest = hashlib.md5(usedforsecurity=False)
     with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
         length = response.headers.get("Content-Length")
-        if length is not None and length.isdigit():
-            progress.update(task, total=int(length))
+        expected = int(length) if length is not None and length.isdigit() else None
+        progress.update(task, total=expected)
+        received = 0
         with atomic_writer(target) as handle:
             while chunk := response.read(CHUNK_BYTES):
                 digest.update(chunk)
                 handle.write(chunk)
+                received += len(chunk)
                 progress.advance(task, len(chunk))
             # Raising inside the writer removes the temporary file.
+            if expected is not None and received < expected:
+                message = f"the connection closed after {received:,} of {expected:,} bytes"
+                raise IncompleteDownloadError(message)
             if digest.hexdigest() != md5:
                 raise ChecksumMismatchError(f"MD5 is {digest.hexdigest()}, expected {md5}")
 
@@ -109,6 +118,8 @@ def download_file(idx_file: IdxFile, folder: Path, mirrors: Sequence[str], progr
             _stream_to(url, target, idx_file.md5, progress, task)
         except ChecksumMismatchError as error:
             reason = f"checksum mismatch: {error}"
+        except IncompleteDownloadError as error:
+            reason = str(error)
         except urllib.error.HTTPError as error:
             reason = f"HTTP {error.code} {error.reason}"
         except urllib.error.URLError as error:
