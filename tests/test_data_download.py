@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import http.server
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -244,3 +249,45 @@ def test_download_disabled_makes_no_request(data_env, tiny_idx, server, monkeypa
         load_dataset("tiny", download=False)
 
     assert server.requests == []
+
+
+class _StallingHandler(http.server.BaseHTTPRequestHandler):
+    """Announces 10,000 bytes, sends 100, then waits until the test releases it."""
+
+    def do_GET(self) -> None:  # noqa: N802 (name fixed by BaseHTTPRequestHandler)
+        self.send_response(200)
+        self.send_header("Content-Length", "10000")
+        self.end_headers()
+        self.wfile.write(b"\x1f\x8b" + bytes(98))
+        self.wfile.flush()
+        self.server.release.wait(timeout=60)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_sigterm_during_download_leaves_no_temporary_file(data_env, tmp_path) -> None:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _StallingHandler)
+    httpd.release = threading.Event()
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    host, port = httpd.server_address[:2]
+    env = {**os.environ, "MLPBENCH_MIRRORS": f"http://{host}:{port}/{{dataset}}/"}
+    command = [sys.executable, "-m", "mlpbench", "-q", "train", "--dataset", "mnist", "--epochs", "1"]
+    cache = data_env / "mnist"
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not [p for p in _files_in(cache) if ".tmp" in p.name] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _files_in(cache), "the download never started"
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        httpd.release.set()
+        httpd.shutdown()
+        httpd.server_close()
+
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert err.strip().splitlines()[-1] == "mlpbench train: terminated"
+    assert _files_in(cache) == []

@@ -13,8 +13,10 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 # OpenBLAS's idle threads spin 2**OPENBLAS_THREAD_TIMEOUT cycles before they sleep, and the
 # default spin took a core from the engine timed next. OpenBLAS reads the value when NumPy
@@ -81,12 +83,40 @@ def configure_logging(verbose: bool, quiet: bool) -> None:
     root.propagate = False
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as Ctrl-C is, so that the same clean-up runs and no temporary file is left."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into ``Terminated`` while the command runs, then restore the old handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        # None means a handler that was not set from Python; the default is the closest.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit status.
 
     Status 2 is for invalid arguments (rejected before any work starts), 1 for any
-    other error, which is reported in one line on stderr (with a traceback under -v).
+    other error, which is reported in one line on stderr (with a traceback under -v),
+    130 after Ctrl-C and 143 after SIGTERM.
     """
+    with _sigterm_as_interrupt():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from mlpbench.cli.config import find_subparser, format_config, parse_arguments
 
     parser = build_parser()
@@ -116,6 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             logger.exception("mlpbench %s failed", args.command)
         print(f"mlpbench {args.command}: error: {error}", file=sys.stderr)
         return 1
+    except Terminated:
+        print(f"mlpbench {args.command}: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print(f"mlpbench {args.command}: interrupted", file=sys.stderr)
         return 130
