@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -241,6 +242,23 @@ def test_download_mirrors_from_environment(data_env, tiny_idx, server, monkeypat
     assert "/mirror/tiny/train-images-idx3-ubyte.gz" in server.requests
 
 
+@pytest.mark.parametrize(
+    ("mirror", "expected"),
+    [
+        ("127.0.0.1:8/data/", "'127.0.0.1:8/data/' has no http://, https:// or file:// at its start"),
+        ("http://127.0.0.1:8/{datset}/", "holds {datset}; the only placeholder is {dataset}"),
+    ],
+    ids=["no-scheme", "misspelt-placeholder"],
+)
+def test_download_rejects_malformed_mirrors(data_env, tiny_idx, server, monkeypatch, mirror, expected):
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
+    monkeypatch.setenv("MLPBENCH_MIRRORS", mirror)
+
+    with pytest.raises(DataError, match=f"^MLPBENCH_MIRRORS: .*{re.escape(expected)}"):
+        load_dataset("tiny", progress=False)
+    assert server.requests == []
+
+
 def test_download_disabled_makes_no_request(data_env, tiny_idx, server, monkeypatch) -> None:
     mirror = server.serve_files("/tiny", tiny_idx.gz)
     monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=(mirror,)))
@@ -291,3 +309,22 @@ def test_sigterm_during_download_leaves_no_temporary_file(data_env, tmp_path) ->
     assert process.returncode == 128 + signal.SIGTERM, err
     assert err.strip().splitlines()[-1] == "mlpbench train: terminated"
     assert _files_in(cache) == []
+
+
+def test_download_names_the_read_timeout(data_env, tiny_idx, monkeypatch) -> None:
+    import mlpbench.data.download
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _StallingHandler)
+    httpd.release = threading.Event()
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    host, port = httpd.server_address[:2]
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=(f"http://{host}:{port}/",)))
+    monkeypatch.setattr(mlpbench.data.download, "TIMEOUT_S", 0.3)
+    try:
+        with pytest.raises(DataError, match="no data for 0.3 s, so the download was abandoned"):
+            load_dataset("tiny", progress=False)
+    finally:
+        httpd.release.set()
+        httpd.shutdown()
+        httpd.server_close()
+    assert _files_in(data_env / "tiny") == []

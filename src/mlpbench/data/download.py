@@ -122,8 +122,13 @@ def download_file(idx_file: IdxFile, folder: Path, mirrors: Sequence[str], progr
             reason = str(error)
         except urllib.error.HTTPError as error:
             reason = f"HTTP {error.code} {error.reason}"
+        except TimeoutError:
+            reason = f"no data for {TIMEOUT_S:g} s, so the download was abandoned"
         except urllib.error.URLError as error:
-            reason = f"cannot connect: {error.reason}"
+            if isinstance(error.reason, TimeoutError):
+                reason = f"cannot connect within {TIMEOUT_S:g} s"
+            else:
+                reason = f"cannot connect: {error.reason}"
         except (OSError, http.client.HTTPException, ValueError) as error:
             reason = f"{type(error).__name__}: {error}"
         else:

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlpbench.errors import DataError
+
 MIRRORS_ENV = "MLPBENCH_MIRRORS"
 DATA_ENV = "MLPBENCH_DATA"
 
@@ -176,11 +178,31 @@ def mirrors_for(spec: IdxDatasetSpec) -> tuple[str, ...]:
     the built-in list for every data set. It contains base URLs separated by spaces or
     commas, and ``{dataset}`` in a URL is replaced by the data set name, so one variable
     can serve both MNIST and Fashion-MNIST, whose file names are the same.
+
+    Raises
+    ------
+    DataError
+        If a URL in the variable lacks its scheme or holds another placeholder.
     """
     override = os.environ.get(MIRRORS_ENV, "").strip()
     if not override:
         return spec.mirrors
-    return tuple(url.replace("{dataset}", spec.name) for url in re.split(r"[\s,]+", override) if url)
+    mirrors = []
+    for url in re.split(r"[\s,]+", override):
+        if not url:
+            continue
+        if not re.match(r"(https?|file)://", url, flags=re.IGNORECASE):
+            raise DataError(
+                f"{MIRRORS_ENV}: {url!r} has no http://, https:// or file:// at its start; "
+                "give each mirror as a full URL"
+            )
+        placeholder = re.search(r"\{[^}]*\}", url.replace("{dataset}", ""))
+        if placeholder:
+            raise DataError(
+                f"{MIRRORS_ENV}: {url!r} holds {placeholder.group()}; the only placeholder is {{dataset}}"
+            )
+        mirrors.append(url.replace("{dataset}", spec.name))
+    return tuple(mirrors)
 
 
 def file_url(mirror: str, file_name: str) -> str:
