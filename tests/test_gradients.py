@@ -204,6 +204,24 @@ def test_loss_is_the_same_for_either_memory_layout(order: str, rows: int) -> Non
     assert np.shares_memory(dlogits, buffer), "the gradient should be written into the logits"
 
 
+@pytest.mark.parametrize("rows", [100, 300])
+def test_loss_takes_narrow_labels_in_column_major_logits(rows: int) -> None:
+    # IDX files store labels as uint8; a label's flat index, label * rows, must not wrap.
+    rng = np.random.default_rng(rows)
+    logits = rng.normal(size=(rows, 10))
+    y = rng.integers(0, 10, size=rows).astype(np.uint8)
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    expected_loss = -np.mean(np.log(probs[np.arange(rows), y]))
+    expected_grad = probs.copy()
+    expected_grad[np.arange(rows), y] -= 1
+    expected_grad /= rows
+
+    loss, dlogits = cross_entropy_with_grad(np.asfortranarray(logits), y, overwrite_logits=True)
+
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    np.testing.assert_allclose(dlogits, expected_grad, rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("overwrite", [False, True])
 def test_loss_leaves_a_strided_view_unchanged(overwrite: bool) -> None:
     # A view with gaps between its columns cannot take the gradient in place, so even

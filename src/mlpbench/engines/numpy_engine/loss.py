@@ -41,7 +41,8 @@ def cross_entropy_with_grad(
     # passes column-major ones, see workspace.py). A flat index costs about a third of
     # indexing with (rows, y) pairs (measured at 256 x 10).
     row_step, column_step = (stride // logits.itemsize for stride in logits.strides)
-    label_index = np.arange(batch) * row_step + np.asarray(y) * column_step
+    # intp, so that narrow labels (uint8 from IDX files) cannot overflow the product.
+    label_index = np.arange(batch) * row_step + np.asarray(y, dtype=np.intp) * column_step
     flat = logits.ravel(order="K")
 
     # Log-sum-exp: -log p_y = log(sum_j exp(z_j - m)) - (z_y - m), with m the row
