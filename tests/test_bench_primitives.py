@@ -135,6 +135,25 @@ def test_peak_positive_and_bounded(measure):
     assert json.loads(json.dumps(result.to_dict()))["size"] == result.size
 
 
+@pytest.mark.parametrize("measure", [measure_matmul_peak, measure_torch_matmul_peak])
+def test_peak_counts_two_n_cubed_flops_per_product(measure, monkeypatch):
+    import mlpbench.bench.peak
+
+    # Every product "takes" 4 ms, so a 200 x 200 product (2 * 200**3 = 16 MFLOP) runs at 4 GFLOP/s.
+    def four_milliseconds(call):
+        call()
+        return 0.004
+
+    monkeypatch.setattr(mlpbench.bench.peak, "_time_call", four_milliseconds)
+
+    result = measure("float64", threads=1, size=200, min_seconds=0.01, max_seconds=1.0)
+
+    assert result.size == 200
+    assert result.gflops == pytest.approx(4.0, rel=1e-12)
+    assert result.median_gflops == pytest.approx(4.0, rel=1e-12)
+    assert result.seconds == pytest.approx(0.004 * result.repeats)
+
+
 def test_peak_shrinks_size_for_small_budget():
     # One float64 2048 product is 17 GFLOP; a 5 ms per-call budget forces a smaller size.
     result = measure_matmul_peak("float64", threads=1, size=2048, min_seconds=0.0, max_seconds=0.05)

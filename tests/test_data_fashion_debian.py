@@ -105,5 +105,9 @@ def test_cli_trains_on_debian_fashion(
 
     output = capsys.readouterr().out
     assert status == 0
+    # One epoch gave loss 0.519 and 81.7% in both engines (2026-12-05). A softmax in
+    # front of the loss still reached 76.9% but a loss of 1.70, so the loss is bounded too.
+    loss = float(output.split("test loss ")[1].split(",")[0])
     accuracy = float(output.split("test accuracy ")[1].split("%")[0])
-    assert accuracy > 75.0, output
+    assert loss < 0.6, output
+    assert accuracy > 78.0, output

@@ -13,7 +13,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 import mlpbench.engines.base as base
-from mlpbench import NumpyMLP
+from mlpbench import NumpyMLP, TorchMLP
 from mlpbench.engines.numpy_engine.forward import forward
 from mlpbench.engines.numpy_engine.loss import softmax
 from mlpbench.errors import DataError, TrainingDivergedError
@@ -98,6 +98,26 @@ def test_same_seed_same_model(blobs: tuple[np.ndarray, np.ndarray]) -> None:
     for (W1, b1), (W2, b2) in zip(first.get_parameters(), second.get_parameters(), strict=True):
         np.testing.assert_array_equal(W1, W2)
         np.testing.assert_array_equal(b1, b2)
+
+
+@pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP])
+def test_evaluate_is_cross_entropy_of_the_true_labels(engine, blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = blobs
+    model = engine(hidden=[8], epochs=2, dtype="float64", seed=0, threads=1).fit(X, y)
+    # The forward pass and the loss written out here, apart from the engines' code.
+    *hidden_layers, (W_out, b_out) = model.get_parameters()
+    activations = X
+    for W, b in hidden_layers:
+        activations = np.maximum(activations @ W + b, 0.0)
+    logits = activations @ W_out + b_out
+    top = logits.max(axis=1, keepdims=True)
+    log_probs = logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
+
+    result = model.evaluate(X, y)
+
+    assert result["loss"] == pytest.approx(-log_probs[np.arange(len(y)), y].mean(), rel=1e-10)
+    assert result["accuracy"] == np.mean(logits.argmax(axis=1) == y)
+    assert 0.0 < result["accuracy"] < 1.0, "a score of 0 or 1 would not tell the labels apart"
 
 
 # ----- dtypes ---------------------------------------------------------------------------

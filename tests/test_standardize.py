@@ -28,6 +28,22 @@ def test_statistics_come_from_training_data() -> None:
     np.testing.assert_allclose(model.feature_scale_, expected_scale, rtol=1e-12)
 
 
+@pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP])
+def test_training_sees_standardized_features(engine) -> None:
+    # Standardizing by hand and training without the option must give the same network.
+    X, y = make_data()
+    scale = X.std(axis=0)
+    scale[2] = 1.0
+    settings = {"hidden": [8], "epochs": 2, "dtype": "float64", "seed": 3, "threads": 1}
+
+    built_in = engine(standardize=True, **settings).fit(X, y)
+    by_hand = engine(standardize=False, **settings).fit((X - X.mean(axis=0)) / scale, y)
+
+    for (W1, b1), (W2, b2) in zip(built_in.get_parameters(), by_hand.get_parameters(), strict=True):
+        np.testing.assert_allclose(W1, W2, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(b1, b2, rtol=1e-10, atol=1e-12)
+
+
 def test_prediction_applies_standardization() -> None:
     X, y = make_data()
     model = NumpyMLP(hidden=[8], epochs=2, dtype="float64", standardize=True).fit(X, y)

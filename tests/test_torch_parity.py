@@ -249,10 +249,14 @@ def test_module_returns_raw_logits() -> None:
     np.testing.assert_allclose(outputs, logits, rtol=1e-12, atol=1e-14)
 
 
-def test_optimizer_matches_numpy_sgd() -> None:
-    """torch.optim.SGD applies the same two-step update as the hand-computed NumPy test."""
+@pytest.mark.parametrize("fused", [False, True], ids=["for-loop", "fused"])
+def test_optimizer_matches_numpy_sgd(fused: bool) -> None:
+    """torch.optim.SGD applies the same two-step update as the hand-computed NumPy test.
+
+    The torch engine uses the fused kernel, the textbook loop the plain one.
+    """
     p = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.SGD([p], lr=0.5, momentum=0.9, weight_decay=0.1)
+    optimizer = torch.optim.SGD([p], lr=0.5, momentum=0.9, weight_decay=0.1, fused=fused)
 
     for grad in ([0.5, 1.0], [-1.0, 0.25]):
         p.grad = torch.tensor(grad, dtype=torch.float64)
