@@ -246,7 +246,7 @@ def test_download_mirrors_from_environment(data_env, tiny_idx, server, monkeypat
     ("mirror", "expected"),
     [
         ("127.0.0.1:8/data/", "'127.0.0.1:8/data/' has no http://, https:// or file:// at its start"),
-        ("http://127.0.0.1:8/{datset}/", "holds {datset}; the only placeholder is {dataset}"),
+        ("http://127.0.0.1:8/{datset}/", "unknown placeholder {datset}; the only placeholder is {dataset}"),
     ],
     ids=["no-scheme", "misspelt-placeholder"],
 )

@@ -170,7 +170,12 @@ def _swap_train_test(name: str) -> str:
     # Only the last "train" names the split: constrained_train.csv pairs with constrained_test.csv.
     start = name.lower().rfind("train")
     word = name[start : start + 5]
-    test = "TEST" if word.isupper() else "Test" if word[0].isupper() else "test"
+    if word.isupper():
+        test = "TEST"
+    elif word[0].isupper():
+        test = "Test"
+    else:
+        test = "test"
     return name[:start] + test + name[start + 5 :]
 
 
@@ -212,7 +217,7 @@ def csv_pair_in_folder(folder: Path) -> tuple[Path, Path] | None:
 
 
 def _split_word(name: str) -> str | None:
-    """Return "train" or "test", whichever a file name holds last, or None when it holds neither.
+    """Return "train" or "test", whichever comes last in a file name, or None when it contains neither.
 
     The last one names the split, so constrained_test.csv is a test file.
     """

@@ -182,7 +182,7 @@ def mirrors_for(spec: IdxDatasetSpec) -> tuple[str, ...]:
     Raises
     ------
     DataError
-        If a URL in the variable lacks its scheme or holds another placeholder.
+        If a URL in the variable lacks its scheme or contains an unknown placeholder.
     """
     override = os.environ.get(MIRRORS_ENV, "").strip()
     if not override:
@@ -199,7 +199,8 @@ def mirrors_for(spec: IdxDatasetSpec) -> tuple[str, ...]:
         placeholder = re.search(r"\{[^}]*\}", url.replace("{dataset}", ""))
         if placeholder:
             raise DataError(
-                f"{MIRRORS_ENV}: {url!r} holds {placeholder.group()}; the only placeholder is {{dataset}}"
+                f"{MIRRORS_ENV}: {url!r} contains the unknown placeholder {placeholder.group()}; "
+                "the only placeholder is {dataset}"
             )
         mirrors.append(url.replace("{dataset}", spec.name))
     return tuple(mirrors)
