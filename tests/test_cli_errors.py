@@ -823,3 +823,27 @@ def test_verbose_shows_traceback(capsys, tmp_path: Path):
 def test_divergence_hint_divides_a_modest_lr_by_ten():
     assert smaller_lr_hint(0.3, NumpyMLP().lr) == "for example --lr 0.03"
     assert smaller_lr_hint(50.0, NumpyMLP().lr) == "for example --lr 0.05, the default"
+
+
+def test_sigterm_in_sklearn_training_exits_143(tmp_path: Path):
+    # scikit-learn catches the interrupt that SIGTERM raises and the engine raises a plain
+    # KeyboardInterrupt in its place, which must still end as a SIGTERM does.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    command = [sys.executable, "-m", "mlpbench", "train", "--engine", "sklearn", "--epochs", "5000"]
+    process = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in process.stderr:
+            if line.startswith("data:"):
+                break
+        time.sleep(1.0)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert err.strip().splitlines()[-1] == "mlpbench train: terminated"

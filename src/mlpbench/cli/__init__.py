@@ -87,13 +87,20 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised as Ctrl-C is, so that the same clean-up runs and no temporary file is left."""
 
 
+# Set by the handler, because a library may catch the exception and raise a plain
+# KeyboardInterrupt instead (the sklearn engine does, after scikit-learn catches it).
+_sigterm_received = threading.Event()
+
+
 def _raise_terminated(signum: int, frame: object) -> None:
+    _sigterm_received.set()
     raise Terminated
 
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """Turn SIGTERM into ``Terminated`` while the command runs, then restore the old handler."""
+    _sigterm_received.clear()
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -110,30 +117,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Status 2 is for invalid arguments (rejected before any work starts), 1 for any
     other error, which is reported in one line on stderr (with a traceback under -v),
-    130 after Ctrl-C and 143 after SIGTERM.
+    130 after Ctrl-C and 143 after SIGTERM. Until the arguments are parsed, SIGTERM
+    keeps its default action and ends the process at once.
     """
-    with _sigterm_as_interrupt():
-        return _main(argv)
-
-
-def _main(argv: Sequence[str] | None) -> int:
-    from mlpbench.cli.config import find_subparser, format_config, parse_arguments
+    from mlpbench.cli.config import find_subparser, parse_arguments
 
     parser = build_parser()
     args = parse_arguments(parser, list(sys.argv[1:] if argv is None else argv))
     subparser = find_subparser(parser, args.command)
     configure_logging(args.verbose, args.quiet)
     try:
-        if getattr(args, "print_config", False):
-            validate = getattr(args, "validate", None)
-            if validate is not None:
-                validate(args, subparser)
-            resolve = getattr(args, "resolve_config", None)
-            if resolve is not None:
-                resolve(args, subparser)
-            sys.stdout.write(format_config(args, subparser))
-            return 0
-        return int(args.handler(args, subparser) or 0)
+        with _sigterm_as_interrupt():
+            return _run_command(args, subparser)
     except BrokenPipeError:
         # The reader of stdout has gone (as in `mlpbench evaluate ... | head`). Point stdout
         # at /dev/null so that the flush at exit does not fail again, and exit quietly with
@@ -146,9 +141,25 @@ def _main(argv: Sequence[str] | None) -> int:
             logger.exception("mlpbench %s failed", args.command)
         print(f"mlpbench {args.command}: error: {error}", file=sys.stderr)
         return 1
-    except Terminated:
-        print(f"mlpbench {args.command}: terminated", file=sys.stderr)
-        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
+        if _sigterm_received.is_set():
+            print(f"mlpbench {args.command}: terminated", file=sys.stderr)
+            return 128 + signal.SIGTERM
         print(f"mlpbench {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _run_command(args: argparse.Namespace, subparser: argparse.ArgumentParser) -> int:
+    """Run the parsed subcommand, or print its resolved settings under --print-config."""
+    from mlpbench.cli.config import format_config
+
+    if getattr(args, "print_config", False):
+        validate = getattr(args, "validate", None)
+        if validate is not None:
+            validate(args, subparser)
+        resolve = getattr(args, "resolve_config", None)
+        if resolve is not None:
+            resolve(args, subparser)
+        sys.stdout.write(format_config(args, subparser))
+        return 0
+    return int(args.handler(args, subparser) or 0)
