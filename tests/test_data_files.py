@@ -300,14 +300,23 @@ def test_csv_test_name_keeps_case(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("as_folder", [False, True], ids=["file", "folder"])
-def test_csv_last_train_in_name_names_the_split(tmp_path, as_folder) -> None:
-    # "constrained" holds "train" too; only the last one names the split.
-    train = _write_csv(tmp_path / "constrained_train.csv", ["0,0,1", "1,1,0"])
-    _write_csv(tmp_path / "constrained_test.csv", ["1,1,1"])
+@pytest.mark.parametrize(
+    ("train_name", "test_name"),
+    [
+        ("constrained_train.csv", "constrained_test.csv"),
+        ("fashion_train_latest.csv", "fashion_test_latest.csv"),
+        ("mnist_train_contest.csv", "mnist_test_contest.csv"),
+    ],
+    ids=["train-inside-a-word", "test-inside-a-word", "test-inside-the-suffix"],
+)
+def test_csv_pairs_names_with_train_or_test_inside(tmp_path, as_folder, train_name, test_name) -> None:
+    # Only the last "train" names the split, and "latest" or "contest" name none.
+    train = _write_csv(tmp_path / train_name, ["0,0,1", "1,1,0"])
+    test = _write_csv(tmp_path / test_name, ["1,1,1"])
 
     dataset = load_dataset(str(tmp_path if as_folder else train))
 
-    assert dataset.source == f"{train} and {tmp_path / 'constrained_test.csv'} (CSV)"
+    assert dataset.source == f"{train} and {test} (CSV)"
 
 
 def _numbers(start: int, stop: int) -> str:
@@ -321,6 +330,7 @@ NUMBERED_HEADERS = {
     "label-0": "label," + _numbers(0, 11),
     "label-1": "label," + _numbers(1, 12),
 }
+NARROW_HEADER = "label," + _numbers(0, 3)
 
 
 @pytest.mark.parametrize("header", NUMBERED_HEADERS.values(), ids=NUMBERED_HEADERS.keys())
@@ -335,11 +345,28 @@ def test_csv_numbered_header_skipped(tmp_path, header) -> None:
     assert dataset.x_test.shape == (1, 11)
 
 
+def test_csv_narrow_numbered_header_skipped(tmp_path) -> None:
+    train = _write_csv(tmp_path / "a_train.csv", ["2,0,1,2", "1,3,4,5"], NARROW_HEADER)
+    _write_csv(tmp_path / "a_test.csv", ["0,6,7,8"], NARROW_HEADER)
+
+    dataset = load_dataset(str(train))
+
+    np.testing.assert_array_equal(dataset.y_train, [2, 1])
+
+
+def test_csv_short_counting_row_is_data(tmp_path) -> None:
+    # Without a word in front, a short row that counts 0, 1, 2 is a sample.
+    train = _write_csv(tmp_path / "a_train.csv", ["0,1,2", "1,3,4"])
+    _write_csv(tmp_path / "a_test.csv", ["0,6,7"])
+
+    assert load_dataset(str(train)).y_train.tolist() == [0, 1]
+
+
 @pytest.mark.parametrize(
     ("first_row", "expected"),
     [
         ("0,1,,3", "line 1, column 3: '' is not a number"),
-        ("dog,1,2,3", "line 1, column 1: 'dog' is not a number"),
+        ("dog,5,9,3", "line 1, column 1: 'dog' is not a number"),
     ],
     ids=["empty-field", "text-label"],
 )

@@ -198,34 +198,29 @@ def csv_pair_for_file(path: Path) -> tuple[Path, Path]:
 def csv_pair_in_folder(folder: Path) -> tuple[Path, Path] | None:
     """Return the folder's ``*train*.csv`` and ``*test*.csv``, or None when it has neither.
 
+    The two must be the only CSV files whose names contain ``train`` or ``test``. The
+    test file's name is the training file's with the last ``train`` changed to
+    ``test``, as for a training file given by path, or else names ``test`` only.
+
     Raises
     ------
     DataError
         If the folder has several candidates for either, or only one of the two.
     """
     csvs = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".csv" and p.is_file())
-    train = [p for p in csvs if _split_word(p.name) == "train"]
-    test = [p for p in csvs if _split_word(p.name) == "test"]
-    if not train and not test:
+    candidates = [p for p in csvs if "train" in p.name.lower() or "test" in p.name.lower()]
+    if not candidates:
         return None
-    if len(train) != 1 or len(test) != 1:
-        names = ", ".join(p.name for p in train + test)
-        raise DataError(
-            f"{folder}: expected exactly one *train*.csv and one *test*.csv, found {names or 'none'}"
-        )
-    return train[0], test[0]
-
-
-def _split_word(name: str) -> str | None:
-    """Return "train" or "test", whichever comes last in a file name, or None when it contains neither.
-
-    The last one names the split, so constrained_test.csv is a test file.
-    """
-    lower = name.lower()
-    train, test = lower.rfind("train"), lower.rfind("test")
-    if train == test == -1:
-        return None
-    return "train" if train > test else "test"
+    by_name = {p.name: p for p in candidates}
+    train = [p for p in candidates if "train" in p.name.lower()]
+    pairs = [(p, by_name[_swap_train_test(p.name)]) for p in train if _swap_train_test(p.name) in by_name]
+    if len(pairs) == 1 and len(candidates) == 2:
+        return pairs[0]
+    test = [p for p in candidates if p not in train]
+    if not pairs and len(train) == 1 and len(test) == 1:
+        return train[0], test[0]
+    names = ", ".join(p.name for p in candidates)
+    raise DataError(f"{folder}: expected exactly one *train*.csv and one *test*.csv, found {names}")
 
 
 def _has_header(path: Path) -> bool:
@@ -233,7 +228,8 @@ def _has_header(path: Path) -> bool:
 
     It does when most of its non-empty fields are not numbers (a data row with a text
     label or an empty field has only one such field), or when its fields count 0, 1,
-    2, ... or 1, 2, 3, ..., as pandas names unnamed columns, perhaps after one word.
+    2, ... or 1, 2, 3, ..., as pandas names unnamed columns: after one word, or in
+    rows of ten fields or more.
     """
     with path.open(encoding="utf-8-sig") as handle:
         fields = [field.strip() for field in _data_part(handle.readline()).split(",")]
@@ -247,10 +243,15 @@ def _has_header(path: Path) -> bool:
     words = values.count(None)
     if words and 2 * words > len(values):
         return True
-    # Names such as "label,1,2,..." count after their first field. A short row may count
-    # by chance, so numbered names are looked for only in rows of ten fields or more.
-    numbers = values[1:] if values and values[0] is None else values
-    if len(values) != len(fields) or len(fields) < 10:
+    if len(values) != len(fields) or len(values) < 2:
+        return False
+    # Names such as "label,0,1,..." count after their first field. A data row of numbers
+    # only may count by chance when it is short, so it must have ten fields or more.
+    if values[0] is None:
+        numbers = values[1:]
+    elif len(values) >= 10:
+        numbers = values
+    else:
         return False
     return any(numbers == list(range(start, start + len(numbers))) for start in (0, 1))
 
