@@ -245,14 +245,16 @@ def test_download_mirrors_from_environment(data_env, tiny_idx, server, monkeypat
 @pytest.mark.parametrize(
     ("mirror", "expected"),
     [
-        ("127.0.0.1:8/data/", "'127.0.0.1:8/data/' has no http://, https:// or file:// at its start"),
-        ("http://127.0.0.1:8/{datset}/", "unknown placeholder {datset}; the only placeholder is {dataset}"),
+        ("{host}/tiny/", "does not start with http://, https://, ftp:// or file://"),
+        ("http://{host}/{{datset}}/", "unknown placeholder {datset}; the only placeholder is {dataset}"),
     ],
     ids=["no-scheme", "misspelt-placeholder"],
 )
 def test_download_rejects_malformed_mirrors(data_env, tiny_idx, server, monkeypatch, mirror, expected):
+    # Both URLs point at this server, so its empty request log shows that none was sent.
+    server.serve_files("/tiny", tiny_idx.gz)
     monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
-    monkeypatch.setenv("MLPBENCH_MIRRORS", mirror)
+    monkeypatch.setenv("MLPBENCH_MIRRORS", mirror.format(host=server.url.removeprefix("http://")))
 
     with pytest.raises(DataError, match=f"^MLPBENCH_MIRRORS: .*{re.escape(expected)}"):
         load_dataset("tiny", progress=False)

@@ -191,10 +191,10 @@ def mirrors_for(spec: IdxDatasetSpec) -> tuple[str, ...]:
     for url in re.split(r"[\s,]+", override):
         if not url:
             continue
-        if not re.match(r"(https?|file)://", url, flags=re.IGNORECASE):
+        if not re.match(r"(https?|ftp|file)://", url, flags=re.IGNORECASE):
             raise DataError(
-                f"{MIRRORS_ENV}: {url!r} has no http://, https:// or file:// at its start; "
-                "give each mirror as a full URL"
+                f"{MIRRORS_ENV}: {url!r} does not start with http://, https://, ftp:// or "
+                "file://; give each mirror as a full URL in one of those schemes"
             )
         placeholder = re.search(r"\{[^}]*\}", url.replace("{dataset}", ""))
         if placeholder:
