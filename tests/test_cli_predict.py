@@ -53,6 +53,20 @@ def test_uint8_images_scaled_by_255(capsys, checkpoint: Path, digits_test, tmp_p
     assert predicted_classes(result.out) == [str(label) for label in expected]
 
 
+def test_dim_first_image_gives_no_split_warning(capsys, checkpoint: Path, digits_test, tmp_path: Path):
+    # The first row stands in for a test split inside the scaling, but it is no split.
+    x, _ = digits_test
+    pixels = np.round(x * 255).astype(np.uint8)
+    pixels[0] = pixels[0] > 0
+    inputs = tmp_path / "images.npy"
+    np.save(inputs, pixels)
+
+    result = run_cli(capsys, "predict", "-q", checkpoint, inputs)
+
+    assert result.status == 0, result.err
+    assert result.err == ""
+
+
 @pytest.mark.parametrize("key", ["x", "x_test", "images", "only"])
 def test_npz_array_selection(capsys, checkpoint: Path, digits_test, tmp_path: Path, key: str):
     x, _ = digits_test

@@ -151,6 +151,21 @@ def test_npz_low_whole_numbers_warn_before_scaling(tmp_path, caplog) -> None:
     assert "features end up in [0, 0.063]" in caplog.text
 
 
+@pytest.mark.parametrize("binary_split", ["x_train", "x_test"])
+def test_npz_binary_split_beside_bytes_warns(tmp_path, caplog, binary_split) -> None:
+    path = tmp_path / "mixed.npz"
+    arrays = {"x_train": np.array([[0, 128, 255]]), "x_test": np.array([[0, 200, 255]])}
+    arrays[binary_split] = np.array([[0, 1, 1]])
+    np.savez(path, y_train=[0], y_test=[0], **arrays)
+
+    with caplog.at_level("WARNING", logger="mlpbench"):
+        load_dataset(path)
+
+    name, other = ("training", "test") if binary_split == "x_train" else ("test", "training")
+    assert len(caplog.records) == 1
+    assert f"the {name} values are all 0 or 1, but the {other} values reach 255" in caplog.text
+
+
 def test_npz_full_byte_range_scales_silently(tmp_path, caplog) -> None:
     path = tmp_path / "eight-bit.npz"
     x_train = np.array([[0, 128, 255]], dtype=np.uint8)

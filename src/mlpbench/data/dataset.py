@@ -136,7 +136,7 @@ def find_non_finite(array: np.ndarray) -> NonFinite | None:
 
 
 def scale_pixels(
-    train: np.ndarray, test: np.ndarray, dtype: np.dtype, where: str
+    train: np.ndarray, test: np.ndarray, dtype: np.dtype, where: str, *, compare_splits: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Flatten pixel arrays to ``(n, n_features)`` and scale them to [0, 1] in ``dtype``.
 
@@ -154,6 +154,9 @@ def scale_pixels(
         Floating output dtype.
     where
         The data's origin (a path), used only in error messages.
+    compare_splits
+        Warn when one part holds only 0 and 1 while the other reaches above 1, which
+        suggests that the two were stored with different scales.
 
     Raises
     ------
@@ -197,6 +200,8 @@ def scale_pixels(
                     high,
                     high / 255,
                 )
+            if compare_splits:
+                _warn_about_binary_split(train, test, high, where)
             scale = dtype.type(255)
             return np.divide(train, scale, dtype=dtype), np.divide(test, scale, dtype=dtype)
     elif high > 1:
@@ -205,6 +210,27 @@ def scale_pixels(
             "scale the data to [0, 1] or store whole numbers 0..255"
         )
     return train.astype(dtype), test.astype(dtype)
+
+
+def _warn_about_binary_split(train: np.ndarray, test: np.ndarray, high: float, where: str) -> None:
+    """Warn when one split holds only 0 and 1 but the other reaches ``high``.
+
+    Both are divided by 255, so the binary split would end up near zero. That split
+    was probably stored as binary images and the other as 8-bit pixels.
+    """
+    for name, part, other in (("training", train, "test"), ("test", test, "training")):
+        if part.size and part.max() <= 1:
+            logger.warning(
+                "%s: the %s values are all 0 or 1, but the %s values reach %s, so both are "
+                "divided by 255 and the %s features end up at most %.4f; store both splits "
+                "as 8-bit pixels, or both in [0, 1]",
+                where,
+                name,
+                other,
+                high,
+                name,
+                1 / 255,
+            )
 
 
 def check_labels(
