@@ -268,3 +268,16 @@ def test_missing_path_rejected(data_env, tmp_path: Path) -> None:
 def test_invalid_dtype_rejected(data_env) -> None:
     with pytest.raises(ValueError, match="int32"):
         load_dataset("digits", dtype="int32")
+
+
+@pytest.mark.parametrize("name", ["", "  "])
+def test_empty_name_rejected(name) -> None:
+    with pytest.raises(DataError, match="the data set name is empty; give one of digits, mnist"):
+        load_dataset(name)
+
+
+def test_data_dir_for_digits_warns(tmp_path, caplog) -> None:
+    with caplog.at_level("WARNING", logger="mlpbench"):
+        load_dataset("digits", data_dir=tmp_path)
+
+    assert f"the data folder {tmp_path} is searched only for mnist and fashion-mnist" in caplog.text

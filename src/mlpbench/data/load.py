@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from mlpbench.data.locate import locate
 from mlpbench.data.named import load_idx_dataset, read_checked_files
 from mlpbench.data.sources import IDX_DATASETS
 from mlpbench.errors import DataError
+
+logger = logging.getLogger("mlpbench")
 
 
 def dataset_names() -> list[str]:
@@ -77,10 +80,22 @@ def load_dataset(
         return load_path(Path(name_or_path), resolved)
 
     key = name_or_path.strip().lower().replace("_", "-")
-    if key == "digits":
-        return load_digits_dataset(resolved)
+    if not key:
+        raise DataError(
+            f"the data set name is empty; give one of {', '.join(dataset_names())}, "
+            "or the path of a folder, a .npz file or a training .csv file"
+        )
     if key in IDX_DATASETS:
         return load_idx_dataset(IDX_DATASETS[key], resolved, data_dir, download, progress)
+    if data_dir is not None:
+        logger.warning(
+            "the data folder %s is searched only for %s; it is not used for %r",
+            data_dir,
+            " and ".join(IDX_DATASETS),
+            name_or_path,
+        )
+    if key == "digits":
+        return load_digits_dataset(resolved)
 
     path = Path(name_or_path).expanduser()
     if not path.exists() and os.sep not in name_or_path and not path.suffix:
