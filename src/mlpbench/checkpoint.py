@@ -65,6 +65,18 @@ class Checkpoint:
     feature_mean: np.ndarray | None = None
     feature_scale: np.ndarray | None = None
 
+    def model_settings(self) -> dict[str, Any]:
+        """Return the estimator settings in ``config``, with hidden, dtype and standardize from the arrays.
+
+        Older files may lack standardize in their config, or record a hidden or dtype
+        set after fitting, so the arrays decide those three.
+        """
+        settings = dict(self.config)
+        settings["hidden"] = list(self.layer_sizes[1:-1])
+        settings["dtype"] = self.dtype
+        settings["standardize"] = self.feature_mean is not None
+        return settings
+
     def validate(self, source: str) -> None:
         """Raise CheckpointError naming the first array whose shape does not fit ``layer_sizes``."""
         if len(self.layer_sizes) < 2:
@@ -217,11 +229,8 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
 def load_into(cls: type[Estimator], path: str | Path, **overrides: Any) -> Estimator:
     """Build a ``cls`` estimator from the file's settings (``overrides`` win) and restore it."""
     checkpoint = read_checkpoint(path)
-    config = dict(checkpoint.config)
-    config["dtype"] = checkpoint.dtype
-    config["hidden"] = tuple(checkpoint.layer_sizes[1:-1])
-    # The saved statistics decide: older files may lack the setting in their config.
-    config["standardize"] = checkpoint.feature_mean is not None
+    config = checkpoint.model_settings()
+    config["hidden"] = tuple(config["hidden"])
     if "standardize" in overrides and bool(overrides["standardize"]) != config["standardize"]:
         raise CheckpointError(
             f"{path} was trained with standardize={config['standardize']}, so it cannot be loaded "

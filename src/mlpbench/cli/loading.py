@@ -38,10 +38,7 @@ def load_model(
     for a missing, corrupt or inconsistent file.
     """
     checkpoint = read_checkpoint(path)
-    settings = dict(checkpoint.config)
-    settings["hidden"] = checkpoint.layer_sizes[1:-1]
-    settings["dtype"] = checkpoint.dtype
-    settings["standardize"] = checkpoint.feature_mean is not None
+    settings = checkpoint.model_settings()
     model = create_engine(engine or default_engine(checkpoint), device=device, **settings)
     restore_into(model, checkpoint, path, need_batch_order=False)
     return model, checkpoint

@@ -61,11 +61,7 @@ def resumed_settings(
     """
     explicit = getattr(args, "explicit_options", frozenset())
     flags = model_settings(args)
-    stored = dict(checkpoint.config)
-    stored["hidden"] = list(checkpoint.layer_sizes[1:-1])
-    stored["dtype"] = checkpoint.dtype
-    # The saved statistics decide: older files may lack the setting in their config.
-    stored["standardize"] = checkpoint.feature_mean is not None
+    stored = checkpoint.model_settings()
 
     # Stored settings without a flag are carried over as they are.
     settings = dict(flags)
