@@ -179,7 +179,9 @@ def scale_pixels(
         if found is not None:
             raise DataError(f"{where}: {found.describe(row_word=f'{name} sample')}")
     low = min(part.min() for part in parts)
-    high = max(part.max() for part in parts)
+    # Each split's maximum (None when empty), kept because the binary-split warning compares them.
+    maxima = {name: part.max() if part.size else None for name, part in (("training", train), ("test", test))}
+    high = max(value for value in maxima.values() if value is not None)
     if low < 0:
         raise DataError(f"{where}: pixel values must be >= 0, found {low}")
 
@@ -201,7 +203,7 @@ def scale_pixels(
                     high / 255,
                 )
             if compare_splits:
-                _warn_about_binary_split(train, test, high, where)
+                _warn_about_binary_split(maxima, where)
             scale = dtype.type(255)
             return np.divide(train, scale, dtype=dtype), np.divide(test, scale, dtype=dtype)
     elif high > 1:
@@ -212,14 +214,16 @@ def scale_pixels(
     return train.astype(dtype), test.astype(dtype)
 
 
-def _warn_about_binary_split(train: np.ndarray, test: np.ndarray, high: float, where: str) -> None:
-    """Warn when one split holds only 0 and 1 but the other reaches ``high``.
+def _warn_about_binary_split(maxima: dict[str, float | None], where: str) -> None:
+    """Warn when one split contains only 0 and 1 but the other reaches above 1.
 
+    ``maxima`` maps "training" and "test" to each split's maximum (None when empty).
     Both are divided by 255, so the binary split would end up near zero. That split
     was probably stored as binary images and the other as 8-bit pixels.
     """
-    for name, part, other in (("training", train, "test"), ("test", test, "training")):
-        if part.size and part.max() <= 1:
+    high = max(value for value in maxima.values() if value is not None)
+    for name, other in (("training", "test"), ("test", "training")):
+        if maxima[name] is not None and maxima[name] <= 1:
             logger.warning(
                 "%s: the %s values are all 0 or 1, but the %s values reach %s, so both are "
                 "divided by 255 and the %s features end up at most %.4f; store both splits "

@@ -213,7 +213,8 @@ def csv_pair_in_folder(folder: Path) -> tuple[Path, Path] | None:
         return None
     by_name = {p.name: p for p in candidates}
     train = [p for p in candidates if "train" in p.name.lower()]
-    pairs = [(p, by_name[_swap_train_test(p.name)]) for p in train if _swap_train_test(p.name) in by_name]
+    partners = {p: _swap_train_test(p.name) for p in train}
+    pairs = [(p, by_name[partner]) for p, partner in partners.items() if partner in by_name]
     if len(pairs) == 1 and len(candidates) == 2:
         return pairs[0]
     test = [p for p in candidates if p not in train]
