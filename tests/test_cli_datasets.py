@@ -52,7 +52,7 @@ def test_table_names_unusable_files(capsys, data_env: Path, tmp_path: Path, tiny
     assert "MNIST images must have shape (n, 28, 28)" in location
 
 
-def test_json_reports_labels_that_training_rejects(
+def test_json_reports_bad_labels(
     capsys, data_env: Path, tmp_path: Path, tiny_idx, monkeypatch: pytest.MonkeyPatch
 ):
     from mlpbench.data.sources import IDX_DATASETS

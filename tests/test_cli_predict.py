@@ -53,8 +53,8 @@ def test_uint8_images_scaled_by_255(capsys, checkpoint: Path, digits_test, tmp_p
     assert predicted_classes(result.out) == [str(label) for label in expected]
 
 
-def test_dim_first_image_gives_no_split_warning(capsys, checkpoint: Path, digits_test, tmp_path: Path):
-    # The first row stands in for a test split inside the scaling, but it is no split.
+def test_binary_first_row_no_warning(capsys, checkpoint: Path, digits_test, tmp_path: Path):
+    # The first row serves as the test split inside the scaling, but it is no split.
     x, _ = digits_test
     pixels = np.round(x * 255).astype(np.uint8)
     pixels[0] = pixels[0] > 0

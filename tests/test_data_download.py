@@ -201,7 +201,7 @@ def test_download_skips_truncated_transfer(data_env, tiny_idx, server, monkeypat
     assert [p.name for p in _files_in(cache)] == sorted(f"{name}.gz" for name in tiny_idx.gz)
 
 
-def test_download_names_a_transfer_cut_short(data_env, tiny_idx, server, monkeypatch) -> None:
+def test_download_names_short_transfer(data_env, tiny_idx, server, monkeypatch) -> None:
     body = tiny_idx.gz["train-images-idx3-ubyte"]
     for name, whole in tiny_idx.gz.items():
         server.serve(f"/short/{name}.gz", whole[:20], length=len(whole))
@@ -286,7 +286,7 @@ class _StallingHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_sigterm_during_download_leaves_no_temporary_file(data_env, tmp_path) -> None:
+def test_sigterm_download_leaves_no_temp_file(data_env, tmp_path) -> None:
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _StallingHandler)
     httpd.release = threading.Event()
     threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
@@ -313,7 +313,7 @@ def test_sigterm_during_download_leaves_no_temporary_file(data_env, tmp_path) ->
     assert _files_in(cache) == []
 
 
-def test_download_names_the_read_timeout(data_env, tiny_idx, monkeypatch) -> None:
+def test_download_names_read_timeout(data_env, tiny_idx, monkeypatch) -> None:
     import mlpbench.data.download
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _StallingHandler)

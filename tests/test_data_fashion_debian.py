@@ -69,7 +69,7 @@ def test_debian_fashion_classes(fashion: Dataset) -> None:
     assert fashion.class_names[9] == "Ankle boot"
 
 
-def test_debian_fashion_is_not_taken_for_mnist(tmp_path, monkeypatch) -> None:
+def test_debian_fashion_rejected_as_mnist(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
 
     with pytest.raises(DataError) as caught:

@@ -324,7 +324,7 @@ def test_csv_test_name_keeps_case(tmp_path) -> None:
     ],
     ids=["train-inside-a-word", "test-inside-a-word", "test-inside-the-suffix"],
 )
-def test_csv_pairs_names_with_train_or_test_inside(tmp_path, as_folder, train_name, test_name) -> None:
+def test_csv_pairs_embedded_split_words(tmp_path, as_folder, train_name, test_name) -> None:
     # Only the last "train" names the split, and "latest" or "contest" name none.
     train = _write_csv(tmp_path / train_name, ["0,0,1", "1,1,0"])
     test = _write_csv(tmp_path / test_name, ["1,1,1"])
@@ -338,7 +338,7 @@ def _numbers(start: int, stop: int) -> str:
     return ",".join(str(number) for number in range(start, stop))
 
 
-# pandas names unnamed columns 0, 1, 2, ...; 12 columns: a label and 11 pixels.
+# pandas names unnamed columns 0, 1, 2, ... Each header has 12 columns: a label and 11 pixels.
 NUMBERED_HEADERS = {
     "from-0": _numbers(0, 12),
     "from-1": _numbers(1, 13),
@@ -385,7 +385,7 @@ def test_csv_short_counting_row_is_data(tmp_path) -> None:
     ],
     ids=["empty-field", "text-label"],
 )
-def test_csv_bad_first_row_is_not_taken_for_a_header(tmp_path, first_row, expected) -> None:
+def test_csv_bad_first_row_not_header(tmp_path, first_row, expected) -> None:
     train = _write_csv(tmp_path / "a_train.csv", [first_row, "1,1,2,3"])
     _write_csv(tmp_path / "a_test.csv", ["0,1,2,3"])
 

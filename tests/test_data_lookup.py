@@ -113,7 +113,7 @@ def test_lookup_without_known_checksum(data_env, tiny_idx, tmp_path, monkeypatch
 
 
 @pytest.mark.parametrize("compress", [True, False], ids=["gzip", "uncompressed"])
-def test_lookup_names_the_set_a_file_belongs_to(data_env, tiny_idx, tmp_path, monkeypatch, compress) -> None:
+def test_lookup_names_owning_data_set(data_env, tiny_idx, tmp_path, monkeypatch, compress) -> None:
     # Like MNIST, "other" has no SHA-256 and shares the file names and shapes, so only
     # the other set's checksums tell that these files are not its own.
     folder = tiny_idx.write(tmp_path / "given", compress=compress)

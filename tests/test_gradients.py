@@ -205,8 +205,8 @@ def test_loss_is_the_same_for_either_memory_layout(order: str, rows: int) -> Non
 
 
 @pytest.mark.parametrize("rows", [100, 300])
-def test_loss_takes_narrow_labels_in_column_major_logits(rows: int) -> None:
-    # IDX files store labels as uint8; a label's flat index, label * rows, must not wrap.
+def test_loss_accepts_uint8_labels(rows: int) -> None:
+    # IDX files store labels as uint8, so a label's flat index (label * rows) must not wrap.
     rng = np.random.default_rng(rows)
     logits = rng.normal(size=(rows, 10))
     y = rng.integers(0, 10, size=rows).astype(np.uint8)

@@ -101,7 +101,7 @@ def test_same_seed_same_model(blobs: tuple[np.ndarray, np.ndarray]) -> None:
 
 
 @pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP])
-def test_evaluate_is_cross_entropy_of_the_true_labels(engine, blobs: tuple[np.ndarray, np.ndarray]) -> None:
+def test_evaluate_loss_uses_true_labels(engine, blobs: tuple[np.ndarray, np.ndarray]) -> None:
     X, y = blobs
     model = engine(hidden=[8], epochs=2, dtype="float64", seed=0, threads=1).fit(X, y)
     # The forward pass and the loss written out here, apart from the engines' code.

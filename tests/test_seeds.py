@@ -41,7 +41,7 @@ def _reference_orders(seed: int, epochs: int) -> list[list[int]]:
 
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("seed", [0, 7])
-def test_each_epoch_draws_a_fresh_order_from_the_seed(engine, blobs, seed: int) -> None:
+def test_epoch_orders_follow_seed(engine, blobs, seed: int) -> None:
     X, y = blobs
 
     orders = _batches_seen(engine(hidden=[8], epochs=3, batch_size=16, seed=seed, threads=1), X, y)
@@ -50,7 +50,7 @@ def test_each_epoch_draws_a_fresh_order_from_the_seed(engine, blobs, seed: int) 
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_network_shape_does_not_change_the_batch_order(engine, blobs) -> None:
+def test_batch_order_ignores_network_shape(engine, blobs) -> None:
     # Initial parameters come from a stream of their own, so drawing more of them
     # leaves the batches as they were.
     X, y = blobs
@@ -62,7 +62,7 @@ def test_network_shape_does_not_change_the_batch_order(engine, blobs) -> None:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_seed_decides_the_initial_parameters(engine) -> None:
+def test_seed_sets_initial_parameters(engine) -> None:
     def initial(seed: int) -> list[np.ndarray]:
         model = engine(hidden=[8], seed=seed, dtype="float64").initialize(4, 3)
         return [array for pair in model.get_parameters() for array in pair]

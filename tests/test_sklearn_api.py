@@ -218,7 +218,7 @@ def test_predict_rejects_dtype_set_after_fit(engine, tmp_path, digits) -> None:
 
 
 @pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP])
-def test_save_records_fitted_settings_not_later_ones(engine, tmp_path, digits) -> None:
+def test_save_records_fitted_settings(engine, tmp_path, digits) -> None:
     X, y = digits
     model = engine(hidden=[8], epochs=1, threads=1, standardize=True).fit(X, y)
 

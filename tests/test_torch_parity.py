@@ -253,7 +253,7 @@ def test_module_returns_raw_logits() -> None:
 def test_optimizer_matches_numpy_sgd(fused: bool) -> None:
     """torch.optim.SGD applies the same two-step update as the hand-computed NumPy test.
 
-    The torch engine uses the fused kernel, the textbook loop the plain one.
+    The torch engine uses the fused kernel, and the textbook training loop the plain one.
     """
     p = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.SGD([p], lr=0.5, momentum=0.9, weight_decay=0.1, fused=fused)

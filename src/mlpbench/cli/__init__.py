@@ -108,7 +108,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     try:
         yield
     finally:
-        # None means a handler that was not set from Python; the default is the closest.
+        # None means a handler that was not set from Python, and the default action is closest to it.
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
