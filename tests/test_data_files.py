@@ -369,6 +369,26 @@ def test_csv_narrow_numbered_header_skipped(tmp_path) -> None:
     np.testing.assert_array_equal(dataset.y_train, [2, 1])
 
 
+def test_csv_header_after_comments_skipped(tmp_path) -> None:
+    header = "# exported by a notebook\n\nlabel,p1,p2"
+    train = _write_csv(tmp_path / "a_train.csv", ["2,0,1", "1,3,4"], header)
+    _write_csv(tmp_path / "a_test.csv", ["0,6,7"], header)
+
+    dataset = load_dataset(str(train))
+
+    np.testing.assert_array_equal(dataset.y_train, [2, 1])
+    assert dataset.x_test.shape == (1, 2)
+
+
+def test_csv_row_after_comments_is_data(tmp_path) -> None:
+    train = _write_csv(tmp_path / "a_train.csv", ["# no header", "2,0,1", "-1,3,4"])
+    _write_csv(tmp_path / "a_test.csv", ["0,6,7"])
+
+    with pytest.raises(DataError) as caught:
+        load_dataset(str(train))
+    assert "label -1 on line 3 is negative" in str(caught.value)
+
+
 def test_csv_short_counting_row_is_data(tmp_path) -> None:
     # Without a word in front, a short row that counts 0, 1, 2 is a sample.
     train = _write_csv(tmp_path / "a_train.csv", ["0,1,2", "1,3,4"])

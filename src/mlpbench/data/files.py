@@ -224,16 +224,29 @@ def csv_pair_in_folder(folder: Path) -> tuple[Path, Path] | None:
     raise DataError(f"{folder}: expected exactly one *train*.csv and one *test*.csv, found {names}")
 
 
-def _has_header(path: Path) -> bool:
-    """Tell whether the first line names the columns instead of holding a sample.
+def _header_lines(path: Path) -> int:
+    """Return the number of lines ``np.loadtxt`` must skip to pass the header, or 0 without one.
+
+    The header is the first line with data. Blank lines and ``#`` comments may come
+    before it, and ``skiprows`` counts them too.
+    """
+    with path.open(encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            data = _data_part(line)
+            if data:
+                return number if _names_columns(data) else 0
+    return 0
+
+
+def _names_columns(line: str) -> bool:
+    """Tell whether a CSV line names the columns instead of holding a sample.
 
     It does when most of its non-empty fields are not numbers (a data row with a text
     label or an empty field has only one such field), or when its fields count 0, 1,
     2, ... or 1, 2, 3, ..., as pandas names unnamed columns: after one word, or in
     rows of ten fields or more.
     """
-    with path.open(encoding="utf-8-sig") as handle:
-        fields = [field.strip() for field in _data_part(handle.readline()).split(",")]
+    fields = [field.strip() for field in line.split(",")]
     values = []
     for field in fields:
         try:
@@ -313,7 +326,7 @@ def read_csv(path: Path) -> tuple[np.ndarray, np.ndarray, Callable[[int], int]]:
         index to its line number in the file, for error messages.
     """
     try:
-        skip = 1 if _has_header(path) else 0
+        skip = _header_lines(path)
         options = {"delimiter": ",", "skiprows": skip, "ndmin": 2, "encoding": "utf-8-sig"}
         with warnings.catch_warnings():
             # An empty file is reported below; loadtxt's own warning would only repeat it.
