@@ -438,5 +438,6 @@ def test_warm_start_rejects_other_feature_count(
     model = NumpyMLP.load(train(NumpyMLP, blobs, epochs=4).save(tmp_path / "model.npz"))
     model.warm_start = True
 
-    with pytest.raises(DataError, match=re.escape("X has 3 features, but the model expects 6")):
+    expected = "X has 3 features, but NumpyMLP is expecting 6 features as input"
+    with pytest.raises(DataError, match=re.escape(expected)):
         model.fit(np.zeros((10, 3)), np.zeros(10, dtype=int))

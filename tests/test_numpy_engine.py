@@ -228,7 +228,7 @@ def test_exploding_but_finite_loss_raises() -> None:
 
 
 def test_predict_rejects_wrong_feature_count(fitted: NumpyMLP) -> None:
-    with pytest.raises(DataError, match="X has 5 features, but the model expects 2"):
+    with pytest.raises(DataError, match="X has 5 features, but NumpyMLP is expecting 2 features as input"):
         fitted.predict(np.zeros((3, 5)))
 
 

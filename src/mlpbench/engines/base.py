@@ -17,15 +17,14 @@ from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
-from mlpbench.data.dataset import find_non_finite
-from mlpbench.errors import DataError, TrainingDivergedError
+from mlpbench.engines.inputs import as_feature_array, check_label_range, class_labels, warn_about_label_gaps
+from mlpbench.errors import TrainingDivergedError
 from mlpbench.threads import limit_threads
 from mlpbench.training.batches import BatchOrder
-from mlpbench.training.hyperparams import validate_hyperparameters
+from mlpbench.training.hyperparams import check_int, validate_hyperparameters
 from mlpbench.training.init import he_normal_init, layer_sizes
 from mlpbench.training.schedule import learning_rate
 
@@ -225,19 +224,32 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         Raises TrainingDivergedError when a batch loss is not finite.
         """
         self._validate_hyperparameters()
-        X = self._validate_X(X, check_features=self.warm_start and self.is_fitted)
-        if self.warm_start and self.is_fitted:
+        if n_epochs is not None:
+            check_int("n_epochs", n_epochs, minimum=0)
+        if n_classes is not None:
+            check_int("n_classes", n_classes, minimum=1)
+        # Every input is checked before the model changes, so a failed call keeps a fitted model.
+        warm = self.warm_start and self.is_fitted
+        X = self._validate_X(X, check_features=warm)
+        labels = class_labels(y, X.shape[0])
+        if warm:
             self._check_warm_start_settings()
-        else:
-            if n_classes is None:
-                labels = self._integer_labels(y)
-                n_classes = int(np.max(labels, initial=-1)) + 1
-                _warn_about_label_gaps(labels, n_classes)
-            classes = int(n_classes)
-            self.initialize(X.shape[1], max(classes, 1))
+            if n_classes is not None and n_classes != self.n_classes_:
+                raise ValueError(
+                    f"n_classes={n_classes} differs from the fitted network's {self.n_classes_} "
+                    "classes, which a warm start keeps; set warm_start=False to train a new network"
+                )
+            n_classes = self.n_classes_
+        elif n_classes is None:
+            n_classes = max(int(np.max(labels, initial=-1)) + 1, 1)
+            warn_about_label_gaps(labels, n_classes)
+        check_label_range(labels, int(n_classes))
+        y = labels
+
+        if not warm:
+            self.initialize(X.shape[1], int(n_classes))
             if self.standardize:
                 self._fit_standardization(X)
-        y = self._validate_y(y, X.shape[0])
         X = self._standardize(X)
         if self.batch_order_ is None or self.batch_order_.n_samples != X.shape[0]:
             self.batch_order_ = BatchOrder(X.shape[0], self.batch_size, self.seed)
@@ -446,82 +458,11 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() or load() first")
 
     def _validate_X(self, X: np.ndarray, *, check_features: bool) -> np.ndarray:
-        if sparse.issparse(X):
-            raise DataError(
-                f"X is a sparse {type(X).__name__}, but the engines take dense arrays only; "
-                "pass X.toarray()"
-            )
-        X = np.asarray(X)
-        if X.ndim != 2:
-            raise DataError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
-        if X.shape[0] == 0:
-            raise DataError("X has no rows")
-        if not (np.issubdtype(X.dtype, np.number) or X.dtype == np.bool_):
-            raise DataError(f"X must be numeric, got dtype {X.dtype}")
-        if check_features and X.shape[1] != self.n_features_in_:
-            raise DataError(f"X has {X.shape[1]} features, but the model expects {self.n_features_in_}")
-        X = np.ascontiguousarray(X, dtype=self.dtype)
-        found = find_non_finite(X)
-        if found is not None:
-            raise DataError(f"X: {found.describe(row_word='row', column_word='column')}")
-        return X
-
-    @staticmethod
-    def _integer_labels(y: np.ndarray) -> np.ndarray:
-        """Return ``y`` as an int64 array, or raise DataError for labels that are not whole numbers."""
-        y = np.asarray(y)
-        if np.issubdtype(y.dtype, np.integer):
-            return y.astype(np.int64, copy=False)
-        if np.issubdtype(y.dtype, np.floating):
-            fractional = np.flatnonzero(~np.isfinite(y) | (np.mod(y, 1) != 0))
-            if not fractional.size:
-                return y.astype(np.int64)
-            index = int(fractional[0])
-            raise DataError(
-                f"y must hold integer class labels 0..K-1, but label {y.flat[index]} at row {index} "
-                "is not a whole number"
-            )
-        raise DataError(
-            f"y must hold integer class labels 0..K-1, got dtype {y.dtype}; encode other labels "
-            "with sklearn.preprocessing.LabelEncoder"
-        )
+        expected = self.n_features_in_ if check_features else None
+        return as_feature_array(X, self.dtype, expected=expected, owner=type(self).__name__)
 
     def _validate_y(self, y: np.ndarray, n_rows: int) -> np.ndarray:
-        y = np.asarray(y)
-        if y.ndim != 1 or y.shape[0] != n_rows:
-            raise DataError(f"y must have shape ({n_rows},) to match X, got {y.shape}")
-        y = self._integer_labels(y)
-        n_classes = self.n_classes_
-        negative = np.flatnonzero(y < 0)
-        if negative.size:
-            row = int(negative[0])
-            raise DataError(
-                f"label {y[row]} at row {row} is negative; y must hold class labels 0..K-1, so "
-                "encode other labels with sklearn.preprocessing.LabelEncoder"
-            )
-        too_large = np.flatnonzero(y >= n_classes)
-        if too_large.size:
-            row = int(too_large[0])
-            classes = "1 class" if n_classes == 1 else f"{n_classes} classes"
-            raise DataError(
-                f"label {y[row]} at row {row} is outside 0..{n_classes - 1}; the model has "
-                f"{classes} (when the training labels miss the top classes, pass n_classes=K to fit)"
-            )
-        return y
+        labels = class_labels(y, n_rows)
+        check_label_range(labels, self.n_classes_)
+        return labels
 
-
-def _warn_about_label_gaps(labels: np.ndarray, n_classes: int) -> None:
-    """Warn when labels below the largest one have no sample, since each still gets an output."""
-    if labels.size == 0 or labels.min() < 0:
-        return
-    missing = np.flatnonzero(np.bincount(labels, minlength=n_classes) == 0)
-    if not missing.size:
-        return
-    listed = ", ".join(map(str, missing[:10])) + (", ..." if missing.size > 10 else "")
-    warnings.warn(
-        f"no training sample has label {listed}, yet the model predicts over all classes "
-        f"0..{n_classes - 1}, because labels must be 0..K-1; encode the labels with "
-        "sklearn.preprocessing.LabelEncoder, or pass n_classes=K to fit to keep the gaps",
-        UserWarning,
-        stacklevel=3,
-    )

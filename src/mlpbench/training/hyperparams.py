@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -41,8 +42,11 @@ def validate_hyperparameters(
                 f"hidden layer sizes must be positive integers, got {list(hidden)}; "
                 "use an empty list for no hidden layer"
             )
-    _check_int("epochs", epochs, minimum=1)
-    _check_int("batch_size", batch_size, minimum=1)
+    check_int("epochs", epochs, minimum=1)
+    check_int("batch_size", batch_size, minimum=1)
+    for name, value in (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(f"{name} must be a number, got {value!r} of type {type(value).__name__}")
     if not math.isfinite(lr) or lr <= 0:
         raise ValueError(f"lr must be a positive finite number, got {lr}")
     if not math.isfinite(momentum) or not 0 <= momentum < 1:
@@ -56,7 +60,7 @@ def validate_hyperparameters(
     if not _is_dtype(dtype) or np.dtype(dtype).name not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     # NumPy's SeedSequence and RandomState and torch.Generator take no negative seed.
-    _check_int("seed", seed, minimum=0)
+    check_int("seed", seed, minimum=0)
     if seed > MAX_SEED:
         raise ValueError(f"seed must be at most 2**32 - 1 = {MAX_SEED}, got {seed}")
 
@@ -69,6 +73,7 @@ def _is_dtype(value: object) -> bool:
     return True
 
 
-def _check_int(name: str, value: object, *, minimum: int) -> None:
+def check_int(name: str, value: object, *, minimum: int) -> None:
+    """Raise ValueError unless ``value`` is an integer (not a bool) of at least ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")

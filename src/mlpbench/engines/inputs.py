@@ -1,0 +1,152 @@
+"""Checks of the X and y that users pass to ``fit``, ``predict`` and ``evaluate``."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy import sparse
+from sklearn.exceptions import DataConversionWarning
+
+from mlpbench.data.dataset import find_non_finite
+from mlpbench.errors import DataError
+
+LABEL_ENCODER_HINT = "encode other labels with sklearn.preprocessing.LabelEncoder"
+
+
+def as_feature_array(X: object, dtype: np.dtype, *, expected: int | None, owner: str) -> np.ndarray:
+    """Return X as a C-contiguous 2-D array of ``dtype``, or raise DataError.
+
+    ``expected`` is the number of features a fitted model takes (None before fitting),
+    and ``owner`` names the model in the message about a wrong number of features.
+    """
+    if sparse.issparse(X):
+        raise DataError(
+            f"X is a sparse {type(X).__name__}, but the engines take dense arrays only; pass X.toarray()"
+        )
+    array = np.asarray(X)
+    if array.dtype == object:
+        array = _numeric_objects(array)
+    if array.ndim != 2:
+        raise DataError(
+            f"X must be 2-D (n_samples, n_features), got shape {array.shape}; reshape your data, "
+            "with X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample"
+        )
+    if array.shape[0] == 0:
+        raise DataError("X has no rows")
+    if array.shape[1] == 0:
+        raise DataError(f"X has no features: its shape is {array.shape}")
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise DataError(f"X must be numeric, got dtype {array.dtype}")
+    if expected is not None and array.shape[1] != expected:
+        # The wording follows scikit-learn's, which its estimator checks look for.
+        raise DataError(
+            f"X has {array.shape[1]} features, but {owner} is expecting {expected} features as input"
+        )
+
+    with np.errstate(over="ignore"):  # an overflow is reported below, with its row and column
+        converted = np.ascontiguousarray(array, dtype=dtype)
+    found = find_non_finite(converted)
+    if found is None:
+        return converted
+    original = array.reshape(array.shape[0], -1)[found.row, found.column]
+    if np.isfinite(original):
+        limit = float(np.finfo(dtype).max)
+        raise DataError(
+            f"X: value {original} at row {found.row}, column {found.column} is too large for "
+            f"{np.dtype(dtype).name}, whose largest value is {limit:.4g}; scale the features "
+            "(to [0, 1] or with standardize=True), or use dtype='float64'"
+        )
+    raise DataError(f"X: {found.describe(row_word='row', column_word='column')}")
+
+
+def _numeric_objects(array: np.ndarray) -> np.ndarray:
+    """Convert an object array of numbers to float64, as scikit-learn's check_array does."""
+    try:
+        return array.astype(np.float64)
+    except (TypeError, ValueError) as error:
+        raise DataError(
+            f"X must be numeric, but its object array contains a value that is not a number: {error}"
+        ) from error
+
+
+def class_labels(y: object, n_rows: int) -> np.ndarray:
+    """Return y as int64 labels of shape (n_rows,), or raise DataError.
+
+    A column vector of shape (n_rows, 1) is flattened with a DataConversionWarning,
+    as scikit-learn's classifiers do. Labels are not yet checked against a number
+    of classes (see ``check_label_range``).
+    """
+    if y is None:
+        raise DataError("y is None, but fit needs the class label of each row of X")
+    labels = np.asarray(y)
+    if labels.ndim == 2 and labels.shape == (n_rows, 1):
+        warnings.warn(
+            f"y has shape {labels.shape}, a column vector, where a 1-D array was expected; "
+            "it is flattened, and y.ravel() avoids this warning",
+            DataConversionWarning,
+            stacklevel=3,
+        )
+        labels = labels.ravel()
+    if labels.ndim != 1 or labels.shape[0] != n_rows:
+        raise DataError(f"y must have shape ({n_rows},) to match X, got {labels.shape}")
+    return _integer_labels(labels)
+
+
+def _integer_labels(y: np.ndarray) -> np.ndarray:
+    if y.dtype == object:
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError) as error:
+            raise DataError(
+                f"y must hold integer class labels 0..K-1, got an object array with a value that "
+                f"is not a number ({error}); {LABEL_ENCODER_HINT}"
+            ) from error
+    if np.issubdtype(y.dtype, np.integer):
+        return y.astype(np.int64, copy=False)
+    if np.issubdtype(y.dtype, np.floating):
+        fractional = np.flatnonzero(~np.isfinite(y) | (np.mod(y, 1) != 0))
+        if not fractional.size:
+            return y.astype(np.int64)
+        index = int(fractional[0])
+        raise DataError(
+            f"y must hold integer class labels 0..K-1, but label {y.flat[index]} at row {index} "
+            "is not a whole number"
+        )
+    raise DataError(f"y must hold integer class labels 0..K-1, got dtype {y.dtype}; {LABEL_ENCODER_HINT}")
+
+
+def check_label_range(labels: np.ndarray, n_classes: int) -> None:
+    """Raise DataError when a label lies outside 0..n_classes-1."""
+    negative = np.flatnonzero(labels < 0)
+    if negative.size:
+        row = int(negative[0])
+        raise DataError(
+            f"label {labels[row]} at row {row} is negative; y must hold class labels 0..K-1, so "
+            f"{LABEL_ENCODER_HINT}"
+        )
+    too_large = np.flatnonzero(labels >= n_classes)
+    if too_large.size:
+        row = int(too_large[0])
+        classes = "1 class" if n_classes == 1 else f"{n_classes} classes"
+        raise DataError(
+            f"label {labels[row]} at row {row} is outside 0..{n_classes - 1}; the model has "
+            f"{classes} (when the training labels miss the top classes, pass n_classes=K to fit)"
+        )
+
+
+def warn_about_label_gaps(labels: np.ndarray, n_classes: int) -> None:
+    """Warn when labels below the largest one have no sample, since each still gets an output."""
+    if labels.size == 0 or labels.min() < 0:
+        return
+    missing = np.flatnonzero(np.bincount(labels, minlength=n_classes) == 0)
+    if not missing.size:
+        return
+    listed = ", ".join(map(str, missing[:10])) + (", ..." if missing.size > 10 else "")
+    warnings.warn(
+        f"no training sample has label {listed}, yet the model predicts over all classes "
+        f"0..{n_classes - 1}, because labels must be 0..K-1; encode the labels with "
+        "sklearn.preprocessing.LabelEncoder, or pass n_classes=K to fit to keep the gaps",
+        UserWarning,
+        stacklevel=3,
+    )

@@ -1,0 +1,153 @@
+"""What fit, predict and evaluate accept as X, y and counts, and what a failed call leaves behind."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import DataConversionWarning
+
+from mlpbench import NumpyMLP, TorchMLP
+from mlpbench.engines.sklearn_engine import SklearnMLP
+from mlpbench.engines.torch_dataloader import TorchDataLoaderMLP
+from mlpbench.errors import DataError
+
+ENGINES = [NumpyMLP, TorchMLP, TorchDataLoaderMLP, SklearnMLP]
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    X, y = load_digits(return_X_y=True)
+    return X[:300] / 16.0, y[:300]
+
+
+def _fitted(engine, digits, **settings):
+    X, y = digits
+    return engine(hidden=[16], epochs=2, batch_size=32, lr=0.05, **settings).fit(X, y)
+
+
+BAD_FITS = {
+    "short-y": lambda X, y: {"X": X, "y": y[:-1]},
+    "negative-label": lambda X, y: {"X": X, "y": np.where(np.arange(y.size) == 3, -1, y)},
+    "nan-in-X": lambda X, y: {"X": np.where(np.arange(X.size).reshape(X.shape) == 7, np.nan, X), "y": y},
+    "y-missing": lambda X, y: {"X": X, "y": None},
+}
+
+
+@pytest.mark.parametrize("warm_start", [False, True], ids=["cold", "warm"])
+@pytest.mark.parametrize("bad", BAD_FITS.values(), ids=BAD_FITS.keys())
+@pytest.mark.parametrize("engine", ENGINES)
+def test_failed_fit_keeps_model(engine, bad, warm_start, digits) -> None:
+    X, y = digits
+    model = _fitted(engine, digits, warm_start=warm_start)
+    before = model.predict_proba(X)
+    epochs = model.epoch_
+
+    with pytest.raises(DataError):
+        model.fit(**bad(X, y))
+
+    assert model.epoch_ == epochs
+    np.testing.assert_array_equal(model.predict_proba(X), before)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_failed_first_fit_leaves_unfitted(engine, digits) -> None:
+    X, y = digits
+    model = engine(hidden=[16], epochs=1)
+
+    with pytest.raises(DataError):
+        model.fit(X, y[:-1])
+
+    assert not model.is_fitted
+
+
+@pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP])
+def test_column_vector_y_is_flattened(engine, digits) -> None:
+    X, y = digits
+
+    with pytest.warns(DataConversionWarning, match=r"y has shape \(300, 1\)"):
+        column = _fitted(engine, (X, y.reshape(-1, 1)))
+    flat = _fitted(engine, digits)
+
+    np.testing.assert_array_equal(column.predict_proba(X), flat.predict_proba(X))
+
+
+def test_object_X_of_numbers_accepted(digits) -> None:
+    X, y = digits
+
+    as_objects = _fitted(NumpyMLP, (X.astype(object), y.astype(object)))
+    as_floats = _fitted(NumpyMLP, digits)
+
+    np.testing.assert_array_equal(as_objects.predict_proba(X), as_floats.predict_proba(X))
+
+
+INVALID_X = {
+    "no-features": (np.empty((10, 0)), "X has no features: its shape is (10, 0)"),
+    "object-with-text": (np.array([[0.5, "dark"], [0.1, 0.2]], dtype=object), "is not a number"),
+    "too-large-for-float32": (
+        np.array([[0.0, 1e39], [0.5, 0.5]]),
+        "value 1e+39 at row 0, column 1 is too large for float32",
+    ),
+    "infinity": (np.array([[0.0, np.inf], [0.5, 0.5]]), "NaN or infinity"),
+}
+
+
+@pytest.mark.parametrize(("X", "message"), INVALID_X.values(), ids=INVALID_X.keys())
+def test_fit_rejects_invalid_X(X, message) -> None:
+    with pytest.raises(DataError, match=re.escape(message)):
+        NumpyMLP(epochs=1).fit(X, [0, 1] if X.shape[0] == 2 else np.zeros(10, dtype=int))
+
+
+def test_float64_model_takes_large_values() -> None:
+    X = np.array([[0.0, 1e39], [0.5, 0.5]])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = NumpyMLP(epochs=1, dtype="float64", standardize=True, batch_size=2).fit(X, [0, 1])
+
+    assert model.predict(X).shape == (2,)
+
+
+def test_predict_1d_X_suggests_reshape(digits) -> None:
+    X, _ = digits
+    model = _fitted(NumpyMLP, digits)
+
+    with pytest.raises(DataError, match="reshape your data, with X.reshape"):
+        model.predict(X[0])
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"lr": "0.1"}, "lr must be a number, got '0.1' of type str"),
+        ({"momentum": None}, "momentum must be a number, got None"),
+        ({"weight_decay": True}, "weight_decay must be a number, got True of type bool"),
+    ],
+    ids=["lr-text", "momentum-none", "weight-decay-bool"],
+)
+def test_non_number_setting_named(settings, message, digits) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        NumpyMLP(epochs=1, **settings).fit(*digits)
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value"),
+    [("n_epochs", -1), ("n_epochs", 1.5), ("n_classes", 0), ("n_classes", "10")],
+)
+def test_fit_counts_checked(keyword, value, digits) -> None:
+    with pytest.raises(ValueError, match=f"{keyword} must be an integer >= "):
+        NumpyMLP(epochs=2).fit(*digits, **{keyword: value})
+
+
+def test_warm_start_rejects_other_n_classes(digits) -> None:
+    model = _fitted(NumpyMLP, digits, warm_start=True)
+    model.set_params(epochs=4)
+
+    with pytest.raises(ValueError, match="n_classes=12 differs from the fitted network's 10 classes"):
+        model.fit(*digits, n_classes=12)
+    model.fit(*digits, n_classes=10)
+
+    assert model.epoch_ == 4
