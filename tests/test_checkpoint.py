@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import struct
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -291,6 +293,73 @@ def test_foreign_npz_rejected(tmp_path: Path) -> None:
 
     with pytest.raises(CheckpointError, match="layer_sizes"):
         NumpyMLP.load(path)
+
+
+def _flip_bytes_in_member(path: Path, member_suffix: str) -> None:
+    """Invert 16 bytes in the middle of the stored (uncompressed) data of one zip member."""
+    with zipfile.ZipFile(path) as archive:
+        info = next(item for item in archive.infolist() if item.filename.endswith(member_suffix))
+    content = bytearray(path.read_bytes())
+    # A local file header is 30 bytes, then the file name and the extra field.
+    lengths = content[info.header_offset + 26 : info.header_offset + 30]
+    name_length, extra_length = struct.unpack("<HH", lengths)
+    start = info.header_offset + 30 + name_length + extra_length + info.file_size // 2 - 8
+    content[start : start + 16] = bytes(255 - value for value in content[start : start + 16])
+    path.write_bytes(bytes(content))
+
+
+def test_damaged_pt_rejected(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    path = train(NumpyMLP, blobs).save(tmp_path / "model.pt")
+    # The first layer's weights are the largest tensor in the archive.
+    sizes = {}
+    with zipfile.ZipFile(path) as archive:
+        for item in archive.infolist():
+            if "/data/" in item.filename:
+                sizes[item.filename] = item.file_size
+    largest = max(sizes, key=sizes.__getitem__)
+    _flip_bytes_in_member(path, largest)
+
+    with pytest.raises(CheckpointError, match="fails the CRC-32 check; save the model again"):
+        NumpyMLP.load(path)
+
+
+def test_folder_rejected(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="is a folder; give the .npz or .pt file inside it"):
+        NumpyMLP.load(tmp_path)
+
+
+@pytest.mark.parametrize("entry", ["config", "history"])
+def test_npz_with_invalid_json_rejected(
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], entry: str
+) -> None:
+    path = train(NumpyMLP, blobs).save(tmp_path / "model.npz")
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    arrays[entry] = np.array("hidden: [16, 8]")
+    np.savez(path, **arrays)
+
+    with pytest.raises(CheckpointError, match=f"its '{entry}' entry is not valid JSON"):
+        NumpyMLP.load(path)
+
+
+@pytest.mark.parametrize("suffix", [".NPZ", ".Pt"])
+def test_suffix_case_ignored(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], suffix: str) -> None:
+    model = train(NumpyMLP, blobs)
+
+    loaded = NumpyMLP.load(model.save(tmp_path / f"model{suffix}"))
+
+    np.testing.assert_array_equal(loaded.predict_proba(blobs[0]), model.predict_proba(blobs[0]))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("dtype", ["float16", "int32"])
+def test_load_rejects_unsupported_dtype(
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], engine: type[MLPEstimator], dtype: str
+) -> None:
+    path = train(NumpyMLP, blobs).save(tmp_path / "model.npz")
+
+    with pytest.raises(ValueError, match=f"dtype must be one of float32, float64, got '{dtype}'"):
+        engine.load(path, dtype=dtype)
 
 
 # ----- failed saves ---------------------------------------------------------------------

@@ -46,7 +46,10 @@ def test_corrupt_checkpoint(capsys, tmp_path: Path):
     result = run_cli(capsys, "evaluate", "-q", path)
 
     assert_one_line_error(
-        result, "evaluate", f"{path} is not a readable .npz file", "write it again with mlpbench train --save"
+        result,
+        "evaluate",
+        f"{path} is not a readable .npz file",
+        "save the model again (mlpbench train --save writes one)",
     )
 
 

@@ -199,11 +199,12 @@ def save_checkpoint(model: MLPEstimator, path: str | Path, *, dataset: dict[str,
     path = Path(path)
     checkpoint = checkpoint_from_model(model, dataset)
     writers = {".npz": _write_npz, ".pt": _write_pt}
-    if path.suffix not in writers:
+    suffix = path.suffix.lower()
+    if suffix not in writers:
         raise CheckpointError(f"cannot save to {path}: use a .npz or .pt file name")
     try:
         with atomic_writer(path) as handle:
-            writers[path.suffix](checkpoint, handle)
+            writers[suffix](checkpoint, handle)
     except FileNotFoundError as error:
         raise CheckpointError(f"cannot save to {path}: {error}") from error
     except OSError as error:
@@ -216,12 +217,15 @@ def save_checkpoint(model: MLPEstimator, path: str | Path, *, dataset: dict[str,
 def read_checkpoint(path: str | Path) -> Checkpoint:
     """Read and validate a ``.npz`` or ``.pt`` parameter file of either engine."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a folder; give the .npz or .pt file inside it")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} not found")
     readers = {".npz": _read_npz, ".pt": _read_pt}
-    if path.suffix not in readers:
+    suffix = path.suffix.lower()
+    if suffix not in readers:
         raise CheckpointError(f"cannot read {path}: expected a .npz or .pt file")
-    checkpoint = readers[path.suffix](path)
+    checkpoint = readers[suffix](path)
     checkpoint.validate(str(path))
     return checkpoint
 
@@ -238,8 +242,21 @@ def load_into(cls: type[Estimator], path: str | Path, **overrides: Any) -> Estim
         )
     config.update(overrides)
     model = cls(**config)
+    # The overrides (a dtype, most often) must be valid before the parameters are cast to them.
+    model._validate_hyperparameters()
     restore_model(model, checkpoint, str(path))
     return model
+
+
+def _json_entry(path: Path, name: str, text: object) -> Any:
+    """Parse a checkpoint's JSON entry ``name``, raising CheckpointError when it is not JSON."""
+    try:
+        return json.loads(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(
+            f"{path}: its '{name}' entry is not valid JSON ({error}); it was not written by "
+            "mlpbench, or it was edited"
+        ) from error
 
 
 # ----- .npz -------------------------------------------------------------------------------
@@ -281,7 +298,7 @@ def _read_npz(path: Path) -> Checkpoint:
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
         raise CheckpointError(
             f"{path} is not a readable .npz file ({error}); it may be truncated or not a checkpoint, "
-            "so write it again with mlpbench train --save"
+            "so save the model again (mlpbench train --save writes one)"
         ) from error
     if "layer_sizes" not in arrays:
         # torch.save writes a zip archive too, whose pickle is data.pkl inside one folder.
@@ -308,13 +325,13 @@ def _read_npz(path: Path) -> Checkpoint:
         layer_sizes=sizes,
         dtype=dtype,
         engine=str(arrays.get("engine", np.array("numpy"))),
-        config=json.loads(str(arrays.get("config", np.array("{}")))),
+        config=_json_entry(path, "config", str(arrays.get("config", np.array("{}")))),
         params=pairs(""),
         epoch=int(arrays.get("epoch", np.array(0))),
         batch_rng_state=str(arrays["batch_rng_state"]) if "batch_rng_state" in arrays else None,
         momentum=pairs("momentum_") if "momentum_W0" in arrays else None,
-        history=json.loads(str(arrays.get("history", np.array("[]")))),
-        dataset=json.loads(str(arrays["dataset"])) if "dataset" in arrays else None,
+        history=_json_entry(path, "history", str(arrays.get("history", np.array("[]")))),
+        dataset=_json_entry(path, "dataset", str(arrays["dataset"])) if "dataset" in arrays else None,
         feature_mean=arrays.get("feature_mean"),
         feature_scale=arrays.get("feature_scale"),
     )
@@ -372,8 +389,15 @@ def _read_pt(path: Path) -> Checkpoint:
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
+            # torch.load does not check the CRC-32 of each member, so damaged bytes in a
+            # tensor would load as wrong weights. np.load checks them for .npz files.
+            damaged = archive.testzip()
     except (zipfile.BadZipFile, OSError) as error:
         raise CheckpointError(f"{path} is not a readable .pt file ({error})") from error
+    if damaged is not None:
+        raise CheckpointError(
+            f"{path} is damaged: its member {damaged} fails the CRC-32 check; save the model again"
+        )
     if not names:
         raise CheckpointError(f"{path} is not a readable .pt file (an empty zip archive)")
     if all("/" not in name and name.endswith(".npy") for name in names):
@@ -413,13 +437,13 @@ def _read_pt(path: Path) -> Checkpoint:
         layer_sizes=sizes,
         dtype=str(payload.get("dtype", "float32")),
         engine=str(payload.get("engine", "torch")),
-        config=json.loads(payload.get("config", "{}")),
+        config=_json_entry(path, "config", payload.get("config", "{}")),
         params=from_state(payload["state_dict"]),
         epoch=int(payload.get("epoch", 0)),
         batch_rng_state=payload.get("batch_rng_state"),
         momentum=from_state(momentum) if momentum is not None else None,
-        history=json.loads(payload.get("history", "[]")),
-        dataset=json.loads(dataset) if dataset is not None else None,
+        history=_json_entry(path, "history", payload.get("history", "[]")),
+        dataset=_json_entry(path, "dataset", dataset) if dataset is not None else None,
         feature_mean=_numpy_or_none(payload.get("feature_mean")),
         feature_scale=_numpy_or_none(payload.get("feature_scale")),
     )

@@ -277,7 +277,7 @@ def _check_output_flags(
     args: argparse.Namespace, parser: argparse.ArgumentParser, save_path: str | None
 ) -> None:
     """Reject output flags that cannot work, before any data is loaded."""
-    if args.save and not str(args.save).endswith((".npz", ".pt")):
+    if args.save and Path(args.save).suffix.lower() not in (".npz", ".pt"):
         parser.error(f"--save {args.save}: the file name must end in .npz or .pt")
     if args.save and args.engine == "sklearn":
         parser.error(
