@@ -154,6 +154,37 @@ def test_peak_flops_per_product(measure, monkeypatch):
     assert result.seconds == pytest.approx(0.004 * result.repeats)
 
 
+def _durations_from(monkeypatch, durations: list[float]) -> None:
+    """Make the peak's timed calls "take" the given seconds in turn, then 4 ms each."""
+    import mlpbench.bench.peak
+
+    remaining = list(durations)
+
+    def timed(call):
+        call()
+        return remaining.pop(0) if remaining else 0.004
+
+    monkeypatch.setattr(mlpbench.bench.peak, "_time_call", timed)
+
+
+def test_peak_keeps_size_after_one_slow_call(monkeypatch):
+    # Five probe calls, then a first full-size call of 1 s, over the 0.3 s call budget.
+    _durations_from(monkeypatch, [0.004] * 5 + [1.0])
+
+    result = measure_matmul_peak("float64", threads=1, size=200, min_seconds=0.01, max_seconds=3.0)
+
+    assert result.size == 200
+
+
+def test_peak_shrinks_size_after_two_slow_calls(monkeypatch):
+    _durations_from(monkeypatch, [0.004] * 5 + [1.0, 1.0])
+
+    result = measure_matmul_peak("float64", threads=1, size=200, min_seconds=0.01, max_seconds=3.0)
+
+    # 200 * (0.8 * 0.3 / 1.0) ** (1 / 3) is 124, capped at half the side.
+    assert result.size == 100
+
+
 def test_peak_shrinks_size_for_small_budget():
     # One float64 2048 product is 17 GFLOP; a 5 ms per-call budget forces a smaller size.
     result = measure_matmul_peak("float64", threads=1, size=2048, min_seconds=0.0, max_seconds=0.05)

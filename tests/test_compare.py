@@ -369,6 +369,25 @@ def test_peak_warnings_flag_slow_torch_peak(torch_gflops, warned) -> None:
     assert not any("PyTorch's matmul peak" in message for message in on_gpu)
 
 
+def test_slow_torch_peak_below_engine_named_disturbed() -> None:
+    from mlpbench.bench.compare import _peak_warnings
+    from mlpbench.bench.peak import PeakResult
+
+    numpy_peak = PeakResult(
+        gflops=205.0, median_gflops=200.0, size=1024, dtype="float32", threads=2, repeats=9, seconds=0.3
+    )
+    peaks = MeasuredPeaks(numpy=numpy_peak, torch={"gflops": 3.95})
+    engines = {
+        "numpy": {"runs": [{"gflops": 130.0}]},
+        "torch": {"runs": [{"gflops": 99.1}, {"gflops": 90.0}]},
+    }
+
+    (message,) = [message for message in _peak_warnings(peaks, engines) if "PyTorch's matmul peak" in message]
+
+    assert "a torch engine's run reached 99.1 GFLOP/s" in message
+    assert "multiplies slowly" not in message
+
+
 @pytest.mark.parametrize(
     ("after", "warned"), [(100.0, True), (190.0, True), (170.0, True), (165.0, False), (115.0, False)]
 )

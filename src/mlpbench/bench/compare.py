@@ -599,11 +599,14 @@ def peak_change_warning(before: PeakResult, after: PeakResult) -> str | None:
     )
 
 
-def measured_peak_warnings(peaks: MeasuredPeaks, device: str = "cpu") -> list[str]:
-    """Warn when a peak measurement itself looks disturbed, whatever the engines did.
+def measured_peak_warnings(
+    peaks: MeasuredPeaks, device: str = "cpu", torch_engine_gflops: float | None = None
+) -> list[str]:
+    """Warn when a peak measurement itself looks disturbed.
 
     PyTorch's peak is measured on the CPU, so it is judged only when ``device``, where
-    the torch engines train, is the CPU too.
+    the torch engines train, is the CPU too. ``torch_engine_gflops``, the most that a
+    torch engine's run reached, shows whether a low PyTorch peak was a disturbance.
     """
     messages = []
     peak = peaks.numpy
@@ -615,12 +618,23 @@ def measured_peak_warnings(peaks: MeasuredPeaks, device: str = "cpu") -> list[st
         )
     slow_torch = peaks.torch is not None and peaks.torch["gflops"] < TORCH_PEAK_SHORTFALL * peak.gflops
     if slow_torch and device == "cpu":
-        messages.append(
-            f"PyTorch's matmul peak ({peaks.torch['gflops']:.3g} GFLOP/s) was under "
-            f"{TORCH_PEAK_SHORTFALL:.0%} of NumPy's ({peak.gflops:.3g} GFLOP/s). Either other work "
-            "slowed torch.mm while it was measured, which would slow the torch engines too, or "
-            "this PyTorch build multiplies slowly on this CPU; run again on a quieter machine to tell"
+        torch_peak = peaks.torch["gflops"]  # type: ignore[index]
+        comparison = (
+            f"PyTorch's matmul peak ({torch_peak:.3g} GFLOP/s) was under "
+            f"{TORCH_PEAK_SHORTFALL:.0%} of NumPy's ({peak.gflops:.3g} GFLOP/s)"
         )
+        if torch_engine_gflops is not None and torch_engine_gflops > torch_peak:
+            messages.append(
+                f"{comparison}, yet a torch engine's run reached {torch_engine_gflops:.3g} GFLOP/s, "
+                "so other work slowed torch.mm while its peak was measured and the PyTorch peak "
+                "is too low; run again on a quieter machine"
+            )
+        else:
+            messages.append(
+                f"{comparison}. Either other work slowed torch.mm while it was measured, which would "
+                "slow the torch engines too, or this PyTorch build multiplies slowly on this CPU; "
+                "run again on a quieter machine to tell"
+            )
     return messages
 
 
@@ -636,7 +650,17 @@ def _peak_warnings(
         changed = peak_change_warning(peaks.numpy, peak_after)
         if changed is not None:
             messages.append(changed)
-    messages += measured_peak_warnings(peaks, device)
+    torch_engine_gflops = max(
+        (
+            run["gflops"]
+            for name, entry in engines.items()
+            if name.startswith("torch")
+            for run in entry.get("runs", [])
+            if run.get("gflops") is not None
+        ),
+        default=None,
+    )
+    messages += measured_peak_warnings(peaks, device, torch_engine_gflops)
     highest = max(
         (
             run["percent_of_peak"]
