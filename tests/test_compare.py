@@ -15,7 +15,7 @@ from rich.console import Console
 from mlpbench.bench.compare import MeasuredPeaks, parameter_difference, round_order
 from mlpbench.bench.contention import cpu_sample
 from mlpbench.bench.flops import epoch_flops
-from mlpbench.bench.report import fastest_engine_sentence, print_summary
+from mlpbench.bench.report import fastest_engine_sentence, print_summary, table_rows
 from mlpbench.cli import main
 from mlpbench.cli.compare import prepare_output_folder
 from mlpbench.data import load_dataset
@@ -516,11 +516,22 @@ def test_compare_warns_when_nothing_learned(tmp_path):
 
 def test_fastest_skips_engines_not_learning():
     def entry(seconds, learned):
-        return {"summary": {"epoch_time_s": {"median": seconds}, "speed_vs_numpy": None, "learned": learned}}
+        median = {"median": 1.0}
+        summary = {
+            "epoch_time_s": {"median": seconds, "min": seconds, "max": seconds},
+            "speed_vs_numpy": None,
+            "learned": learned,
+        }
+        summary |= dict.fromkeys(("samples_per_s", "gflops", "percent_of_peak", "test_accuracy"), median)
+        return {"status": "ok", "summary": summary}
 
     results = {"engines": {"numpy": entry(0.5, True), "sklearn": entry(0.1, False)}}
 
-    assert fastest_engine_sentence(results).startswith("Fastest: numpy")
+    sentence = fastest_engine_sentence(results)
+
+    assert sentence.startswith("Fastest: numpy")
+    assert sentence.endswith("among the engines that learned (sklearn was left out).")
+    assert table_rows(results | {"parity": {"status": "skipped"}})[1]["status"] == "did not learn"
 
 
 def test_summary_flags_chance_accuracy():

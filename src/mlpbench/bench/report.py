@@ -96,6 +96,8 @@ def table_rows(results: Mapping[str, Any]) -> list[dict[str, str]]:
         if entry["status"] == "failed":
             # The message itself follows the table as a warning, printed once.
             row["status"] = f"failed ({entry['error_type']})"
+        elif summary is not None and summary.get("learned") is False:
+            row["status"] = "did not learn"
         if summary is not None:
             times = summary["epoch_time_s"]
             row["epoch_time"] = (
@@ -120,18 +122,23 @@ def fastest_engine_sentence(results: Mapping[str, Any]) -> str | None:
     Engines that did not learn (``summary["learned"]`` False) are left out: a fast
     epoch that learns nothing is not a result.
     """
+    summaries = {name: entry["summary"] for name, entry in results["engines"].items() if entry["summary"]}
     timed = {
-        name: entry["summary"]["epoch_time_s"]["median"]
-        for name, entry in results["engines"].items()
-        if entry["summary"] is not None and entry["summary"].get("learned", True)
+        name: summary["epoch_time_s"]["median"]
+        for name, summary in summaries.items()
+        if summary.get("learned", True)
     }
     if not timed:
         return None
     fastest = min(timed, key=timed.__getitem__)
     sentence = f"Fastest: {fastest}, {format_seconds(timed[fastest])} per epoch (median)"
-    speed = results["engines"][fastest]["summary"].get("speed_vs_numpy")
+    speed = summaries[fastest].get("speed_vs_numpy")
     if speed is not None and fastest != REFERENCE_ENGINE:
         sentence += f", {speed:.2f}x the speed of {REFERENCE_ENGINE}"
+    left_out = [name for name in summaries if name not in timed]
+    if left_out:
+        verb = "was" if len(left_out) == 1 else "were"
+        sentence += f", among the engines that learned ({', '.join(left_out)} {verb} left out)"
     return sentence + "."
 
 
@@ -388,10 +395,15 @@ def _markdown_definitions(results: Mapping[str, Any]) -> str:
     return "\n".join(
         [
             f"- {results['config']['timing_scope']}",
+            "- status: ok; did not learn (the training loss or the test accuracy ended no "
+            "better than chance, see the warnings); or failed, with the error's type.",
             "- time/epoch: median over every epoch of every timed run, with the minimum "
             "and maximum in parentheses.",
             f"- speed vs {REFERENCE_ENGINE}: {REFERENCE_ENGINE}'s median time per epoch "
-            "divided by the engine's; above 1 is faster.",
+            "divided by the engine's; above 1 is faster. The columns after it are medians "
+            "over whole runs, so they can disagree with it when epoch times vary.",
+            "- samples/s: training samples per second of training time (the epochs' rows "
+            "times the epochs, divided by the training time); median over the timed runs.",
             f"- GFLOP/s: {flops:,} FLOPs per epoch (forward, loss, backward and SGD update, "
             "counted as in `mlpbench/bench/flops.py`) times the epochs, divided by the "
             "training time; median over the timed runs. Every engine is credited with the "
