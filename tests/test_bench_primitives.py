@@ -318,6 +318,44 @@ def test_plot_epoch_times_all_empty(tmp_path):
     _assert_png(plot_epoch_times({}, tmp_path / "times.png"))
 
 
+def _drawn_figure(monkeypatch, plot, *arguments):
+    """Run ``plot`` and return the Figure it saved, drawn so that its ticks are final."""
+    import mlpbench.bench.plots
+
+    saved = []
+    original = mlpbench.bench.plots._save
+
+    def keep(figure, path):
+        saved.append(figure)
+        return original(figure, path)
+
+    monkeypatch.setattr(mlpbench.bench.plots, "_save", keep)
+    plot(*arguments)
+    (figure,) = saved
+    figure.canvas.draw()
+    return figure
+
+
+def test_loss_plot_labels_log_axis_plainly(tmp_path, monkeypatch):
+    curves = {"numpy": [0.62, 0.584], "torch": [0.62, 0.584]}
+    axes = _drawn_figure(monkeypatch, plot_loss_curves, curves, tmp_path / "loss.png").axes[0]
+
+    assert axes.get_yscale() == "log"
+    assert axes.get_ylabel() == "mean training loss (log scale)"
+    labels = [label.get_text() for label in axes.get_yticklabels(minor=True) if label.get_text()]
+    assert labels, "a range inside one decade needs labelled minor ticks"
+    assert all("10^" not in label and "e-" not in label for label in labels), labels
+    assert [tick.get_text() for tick in axes.get_xticklabels()] == ["1", "2"]
+
+
+def test_epoch_time_whiskers_skip_outlier(tmp_path, monkeypatch):
+    times = {"torch-dataloader": [0.014] * 5 + [1.85]}
+    axes = _drawn_figure(monkeypatch, plot_epoch_times, times, tmp_path / "times.png").axes[0]
+
+    # One slow epoch among six leaves the 75th percentile, and so the axis, near 14 ms.
+    assert axes.get_ylim()[1] < 0.1
+
+
 def test_plot_accuracy_with_empty_engine(tmp_path):
     path = plot_accuracy(
         {"numpy": [0.97, 0.975, 0.972], "torch": [0.971], "failed": []},

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter, PercentFormatter
 
 from mlpbench.atomic import atomic_writer
 
@@ -28,6 +28,9 @@ MAX_LABELLED_X_TICKS = 12
 
 MARKERS = ("o", "s", "^", "D", "v")
 """Marker per engine in line plots, so overlapping lines stay distinguishable."""
+
+MARKER_SIZES = (9, 6, 4, 4, 4)
+"""Marker size per engine: the first engines' markers ring the later ones where the lines agree."""
 
 def _new_axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Axes]:
     figure = Figure(figsize=FIGURE_SIZE_INCHES, dpi=DPI, layout="constrained")
@@ -56,8 +59,8 @@ def _non_empty(series: Mapping[str, Sequence[float]]) -> dict[str, np.ndarray]:
 def plot_loss_curves(curves: Mapping[str, Sequence[float]], path: str | Path) -> Path:
     """Plot training loss per epoch, one line per engine, and write a PNG.
 
-    The y axis is logarithmic when every finite loss is positive. Non-finite losses
-    (a diverged run) leave gaps in the line.
+    The y axis is logarithmic when every finite loss is positive, and its label then
+    reads "(log scale)". Non-finite losses (a diverged run) leave gaps in the line.
 
     Parameters
     ----------
@@ -68,29 +71,55 @@ def plot_loss_curves(curves: Mapping[str, Sequence[float]], path: str | Path) ->
     data = _non_empty(curves)
     for index, (name, losses) in enumerate(data.items()):
         epochs = np.arange(1, losses.size + 1)
-        # Dashed lines with different markers keep engines that agree (numpy and torch)
-        # visible on top of each other.
+        # Engines that agree (numpy and torch) draw the same line. Hollow markers of
+        # shrinking size and dashed lines keep each one visible on top of the others.
         axes.plot(
             epochs,
             losses,
             marker=MARKERS[index % len(MARKERS)],
-            markersize=4,
+            markersize=MARKER_SIZES[index % len(MARKER_SIZES)],
+            fillstyle="none",
             linestyle="-" if index == 0 else "--",
             label=name,
         )
 
     if data:
+        longest = max(losses.size for losses in data.values())
+        axes.set_xlim(0.5, longest + 0.5)
+        if longest <= MAX_LABELLED_X_TICKS:
+            axes.set_xticks(range(1, longest + 1))
+        else:
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         finite = np.concatenate([losses[np.isfinite(losses)] for losses in data.values()])
         if finite.size and (finite > 0).all():
-            axes.set_yscale("log")
+            _log_loss_axis(axes)
         axes.legend(title="engine")
     else:
         _note_no_data(axes)
     return _save(figure, path)
 
 
+PLAIN_NUMBER = FuncFormatter(lambda value, _: f"{value:.3g}")
+"""Tick labels such as 0.584, where matplotlib's log axes write 5.84x10^-1."""
+
+
+def _log_loss_axis(axes: Axes) -> None:
+    """Make the y axis logarithmic, with plain tick labels and "(log scale)" in its label."""
+    axes.set_yscale("log")
+    axes.set_ylabel("mean training loss (log scale)")
+    axes.yaxis.set_major_formatter(PLAIN_NUMBER)
+    # Within one decade there may be no major tick, so the minor ticks carry the labels.
+    bottom, top = axes.get_ylim()
+    spans_a_decade = top >= 10 * bottom
+    axes.yaxis.set_minor_formatter(NullFormatter() if spans_a_decade else PLAIN_NUMBER)
+
+
 def plot_epoch_times(times: Mapping[str, Sequence[float]], path: str | Path) -> Path:
-    """Plot seconds per epoch per engine as a bar at the median with min-max whiskers.
+    """Plot seconds per epoch per engine as a bar at the median, with whiskers over the middle half.
+
+    The whiskers span the 25th to 75th percentile, so that one slow epoch (the first
+    one of a process, or a moment of interference) does not flatten every bar. The
+    results table gives the minimum and maximum.
 
     Parameters
     ----------
@@ -105,8 +134,8 @@ def plot_epoch_times(times: Mapping[str, Sequence[float]], path: str | Path) -> 
 
     names = list(data)
     medians = np.array([np.median(values) for values in data.values()])
-    lows = np.array([values.min() for values in data.values()])
-    highs = np.array([values.max() for values in data.values()])
+    lows = np.array([np.percentile(values, 25) for values in data.values()])
+    highs = np.array([np.percentile(values, 75) for values in data.values()])
     positions = np.arange(len(names))
     axes.bar(positions, medians, color=[f"C{index}" for index in positions])
     axes.errorbar(
@@ -116,7 +145,7 @@ def plot_epoch_times(times: Mapping[str, Sequence[float]], path: str | Path) -> 
         fmt="none",
         ecolor="black",
         capsize=6,
-        label="min to max",
+        label="25th to 75th percentile",
     )
     axes.set_xticks(positions, names)
     axes.set_ylim(bottom=0)
@@ -135,7 +164,7 @@ def plot_epoch_times(times: Mapping[str, Sequence[float]], path: str | Path) -> 
 
 
 def _seconds_label(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+    return f"{seconds * 1000:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
 
 
 def plot_accuracy(accuracies: Mapping[str, Sequence[float]], path: str | Path) -> Path:

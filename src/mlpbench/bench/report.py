@@ -533,7 +533,9 @@ def _markdown_environment(results: Mapping[str, Any]) -> str:
         rows.append(
             [
                 f"{pool.get('user_api')}: {pool.get('internal_api')}",
-                f"{pool.get('version')}, {pool.get('num_threads')} thread(s), {pool.get('file')}",
+                # threadpoolctl reports no version for OpenMP runtimes.
+                f"{pool.get('version') or 'version unknown'}, {pool.get('num_threads')} thread(s), "
+                f"{pool.get('file')}",
             ]
         )
     for name, value in environment.get("environment_variables", {}).items():

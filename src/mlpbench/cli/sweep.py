@@ -134,7 +134,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rounds.add_argument(
         "--quick",
         action="store_true",
-        help="a reduced grid that takes about a minute on 2 cores: batch sizes "
+        help="a reduced grid that takes about 10 to 30 seconds on 2 cores: batch sizes "
         f"{','.join(map(str, QUICK_PRESET['batch_sizes']))}, hidden "
         f"{QUICK_PRESET['hidden_sizes'][0]}, {QUICK_PRESET['dtypes'][0]}, all threads, "
         f"{QUICK_PRESET['samples']} samples, {QUICK_PRESET['repeats']} repeats, "
