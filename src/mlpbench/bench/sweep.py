@@ -587,8 +587,9 @@ def _warnings(
     if above_peak:
         percent, where = max(above_peak)
         messages.append(
-            f"{len(above_peak)} result(s) exceed 100% of the measured NumPy peak (highest: "
-            f"{percent:.0f}%, {where}). Either other processes slowed the peak measurement "
+            f"{len(above_peak)} result(s) exceed 100% of the measured NumPy peak in their median "
+            f"run (highest median: {percent:.0f}%, {where}; single runs may reach more). Either "
+            "other processes slowed the peak measurement "
             "(rerun on a quiet machine), or the engine's library multiplies faster than "
             "NumPy's BLAS (compare the PyTorch peak)"
         )
