@@ -14,6 +14,7 @@ from mlpbench import NumpyMLP, TorchMLP
 from mlpbench.engines.sklearn_engine import SklearnMLP
 from mlpbench.engines.torch_dataloader import TorchDataLoaderMLP
 from mlpbench.errors import DataError
+from mlpbench.training.chance import NoProgressWarning
 
 ENGINES = [NumpyMLP, TorchMLP, TorchDataLoaderMLP, SklearnMLP]
 
@@ -151,3 +152,39 @@ def test_warm_start_rejects_other_n_classes(digits) -> None:
     model.fit(*digits, n_classes=10)
 
     assert model.epoch_ == 4
+
+
+@pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP])
+def test_no_progress_warned(engine, digits) -> None:
+    # lr 10 kills every ReLU on the digits, so the loss stays above the class-frequency loss.
+    with pytest.warns(NoProgressWarning, match=r"did not learn at lr=10; try a smaller lr"):
+        engine(hidden=[32], epochs=3, lr=10).fit(*digits)
+
+
+def test_learning_fit_not_warned(digits) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NoProgressWarning)
+        model = NumpyMLP(hidden=[32], epochs=5, lr=0.05).fit(*digits)
+
+    assert model.score(*digits) > 0.8
+
+
+def test_cli_reports_no_progress_once(capsys) -> None:
+    from mlpbench.cli import main
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["train", "--epochs", "2", "--lr", "10", "--threads", "1"]) == 0
+
+    assert not [warning for warning in caught if warning.category is NoProgressWarning]
+    assert capsys.readouterr().err.count("did not learn at --lr 10") == 1
+
+
+def test_partial_fit_not_warned(digits) -> None:
+    model = NumpyMLP(hidden=[32], epochs=3, lr=10, warm_start=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NoProgressWarning)
+        model.fit(*digits, n_epochs=2)
+    with pytest.warns(NoProgressWarning, match="after epoch 3"):
+        model.fit(*digits)

@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 
 # OpenBLAS's idle threads spin 2**OPENBLAS_THREAD_TIMEOUT cycles before they sleep, and the
@@ -121,13 +122,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     keeps its default action and ends the process at once.
     """
     from mlpbench.cli.config import find_subparser, parse_arguments
+    from mlpbench.training.chance import NoProgressWarning
 
     parser = build_parser()
     args = parse_arguments(parser, list(sys.argv[1:] if argv is None else argv))
     subparser = find_subparser(parser, args.command)
     configure_logging(args.verbose, args.quiet)
     try:
-        with _sigterm_as_interrupt():
+        with _sigterm_as_interrupt(), warnings.catch_warnings():
+            # train, compare and sweep report a run that did not learn themselves, naming --lr.
+            warnings.simplefilter("ignore", NoProgressWarning)
             return _run_command(args, subparser)
     except BrokenPipeError:
         # The reader of stdout has gone (as in `mlpbench evaluate ... | head`). Point stdout

@@ -24,6 +24,7 @@ from mlpbench.engines.inputs import as_feature_array, check_label_range, class_l
 from mlpbench.errors import TrainingDivergedError
 from mlpbench.threads import limit_threads
 from mlpbench.training.batches import BatchOrder
+from mlpbench.training.chance import NoProgressWarning, class_frequency_loss, made_no_progress
 from mlpbench.training.hyperparams import check_int, validate_hyperparameters
 from mlpbench.training.init import he_normal_init, layer_sizes
 from mlpbench.training.schedule import learning_rate
@@ -266,13 +267,33 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
                 UserWarning,
                 stacklevel=2,
             )
+        first_epoch = self.epoch_
         with limit_threads(self.threads):
             X_engine, y_engine = self._to_engine(X, y)
             while self.epoch_ < stop:
                 record = self._run_epoch(X_engine, y_engine)
                 if callback is not None:
                     callback(record)
+        # Like scikit-learn's ConvergenceWarning, the warning comes when the planned run has
+        # ended, not after a part of it run with n_epochs.
+        if first_epoch < self.epoch_ >= self.epochs:
+            self._warn_if_no_progress(y)
         return self
+
+    def _warn_if_no_progress(self, y: np.ndarray) -> None:
+        """Warn when the last epoch's training loss is no better than the class-frequency loss."""
+        train_loss = self.history_[-1]["train_loss"]
+        if not made_no_progress(train_loss, y):
+            return
+        default_lr = type(self)().lr
+        fix = "a smaller lr" if self.lr > default_lr else "a larger lr, more epochs, or standardize=True"
+        warnings.warn(
+            f"the training loss ended at {train_loss:.3f} after epoch {self.epoch_}, no better "
+            f"than the {class_frequency_loss(y):.3f} of always predicting the class frequencies, "
+            f"so the network did not learn at lr={self.lr:g}; try {fix}",
+            NoProgressWarning,
+            stacklevel=3,
+        )
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Return class probabilities of shape (n_samples, n_classes), computed in chunks."""

@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+
+class NoProgressWarning(ConvergenceWarning):
+    """``fit`` ended with a training loss no better than predicting the class frequencies.
+
+    A ConvergenceWarning, as scikit-learn's estimators give for training that failed to
+    converge. The command line reports such runs itself, with the flag to change, and
+    ignores this warning.
+    """
 
 
 def class_frequency_loss(y: np.ndarray) -> float:
