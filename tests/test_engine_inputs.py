@@ -86,13 +86,14 @@ def test_object_X_of_numbers_accepted(digits) -> None:
 
 
 INVALID_X = {
-    "no-features": (np.empty((10, 0)), "X has no features: its shape is (10, 0)"),
+    "no-features": (np.empty((10, 0)), "X has 0 feature(s) (shape=(10, 0)) while a minimum of 1 is required"),
     "object-with-text": (np.array([[0.5, "dark"], [0.1, 0.2]], dtype=object), "is not a number"),
     "too-large-for-float32": (
         np.array([[0.0, 1e39], [0.5, 0.5]]),
         "value 1e+39 at row 0, column 1 is too large for float32",
     ),
     "infinity": (np.array([[0.0, np.inf], [0.5, 0.5]]), "NaN or infinity"),
+    "complex": (np.array([[0.0, 1j], [0.5, 0.5]]), "Complex data not supported: X has dtype complex128"),
 }
 
 
@@ -116,7 +117,7 @@ def test_predict_1d_X_suggests_reshape(digits) -> None:
     X, _ = digits
     model = _fitted(NumpyMLP, digits)
 
-    with pytest.raises(DataError, match="reshape your data, with X.reshape"):
+    with pytest.raises(DataError, match=r"Reshape your data with X.reshape\(-1, 1\) for a single feature"):
         model.predict(X[0])
 
 
@@ -188,3 +189,17 @@ def test_partial_fit_not_warned(digits) -> None:
         model.fit(*digits, n_epochs=2)
     with pytest.warns(NoProgressWarning, match="after epoch 3"):
         model.fit(*digits)
+
+
+@pytest.mark.parametrize(
+    ("y", "message"),
+    [
+        (None, "fit requires y to be passed, but the target y is None"),
+        (np.array([0, 1j]), "Complex data not supported: y has dtype complex128"),
+        (np.array([0.0, 0.5]), "continuous targets (regression) are not supported"),
+    ],
+    ids=["none", "complex", "continuous"],
+)
+def test_fit_rejects_invalid_y(y, message) -> None:
+    with pytest.raises(DataError, match=re.escape(message)):
+        NumpyMLP(epochs=1).fit(np.zeros((2, 3)), y)

@@ -253,3 +253,24 @@ def test_model_pickled_without_fitted_dtype_continues(digits) -> None:
     older.fit(X, y)
 
     assert older.epoch_ == 2
+
+
+# The checks that scikit-learn's check_estimator fails, and why. Labels must be the
+# integers 0..K-1; an object array holding a dict raises DataError, a ValueError, where the
+# check expects TypeError; and three checks train on unscaled data, on which the default lr
+# diverges for the numpy and torch engines. The sklearn engine passes those three.
+KNOWN_CHECK_FAILURES = {"check_classifiers_classes", "check_dtype_object"}
+DIVERGING_CHECKS = {"check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in"}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_check_estimator_failures_known(engine) -> None:
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(engine(hidden=[16], epochs=5, threads=1), on_fail=None)
+
+    failed = {result["check_name"] for result in results if result["status"] == "failed"}
+    expected = KNOWN_CHECK_FAILURES | (set() if engine is SklearnMLP else DIVERGING_CHECKS)
+    assert failed == expected

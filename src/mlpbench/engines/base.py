@@ -68,6 +68,18 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
     # The class default covers models pickled before it was recorded.
     _fitted_dtype: str | None = None
 
+    # The fitted state, set on the instance by initialize() and load(). These class
+    # defaults describe an unfitted model, so that __init__ stores only the parameters,
+    # as scikit-learn's estimator checks require. The empty tuples are never appended
+    # to, because initialize() replaces them with lists first.
+    feature_mean_: np.ndarray | None = None
+    feature_scale_: np.ndarray | None = None
+    layer_sizes_: list[int] | None = None
+    epoch_: int = 0
+    history_: Sequence[dict[str, Any]] = ()
+    batch_losses_: Sequence[np.ndarray] = ()
+    batch_order_: BatchOrder | None = None
+
     def __init__(
         self,
         hidden: Sequence[int] = (128,),
@@ -97,13 +109,6 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         self.threads = threads
         self.warm_start = warm_start
         self.standardize = standardize
-        self.feature_mean_: np.ndarray | None = None
-        self.feature_scale_: np.ndarray | None = None
-        self.layer_sizes_: list[int] | None = None
-        self.epoch_ = 0
-        self.history_: list[dict[str, Any]] = []
-        self.batch_losses_: list[np.ndarray] = []
-        self.batch_order_: BatchOrder | None = None
 
     # ----- hooks each engine implements -------------------------------------------------
 

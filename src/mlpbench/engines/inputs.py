@@ -27,19 +27,23 @@ def as_feature_array(X: object, dtype: np.dtype, *, expected: int | None, owner:
     array = np.asarray(X)
     if array.dtype == object:
         array = _numeric_objects(array)
+    _reject_complex(array, "X", "pass X.real or abs(X)")
+    # Some wordings below follow scikit-learn's, which its estimator checks look for.
     if array.ndim != 2:
         raise DataError(
-            f"X must be 2-D (n_samples, n_features), got shape {array.shape}; reshape your data, "
+            f"X must be 2-D (n_samples, n_features), got shape {array.shape}. Reshape your data "
             "with X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample"
         )
     if array.shape[0] == 0:
         raise DataError("X has no rows")
     if array.shape[1] == 0:
-        raise DataError(f"X has no features: its shape is {array.shape}")
+        raise DataError(
+            f"X has 0 feature(s) (shape={array.shape}) while a minimum of 1 is required; "
+            "pass at least one column"
+        )
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
         raise DataError(f"X must be numeric, got dtype {array.dtype}")
     if expected is not None and array.shape[1] != expected:
-        # The wording follows scikit-learn's, which its estimator checks look for.
         raise DataError(
             f"X has {array.shape[1]} features, but {owner} is expecting {expected} features as input"
         )
@@ -60,6 +64,11 @@ def as_feature_array(X: object, dtype: np.dtype, *, expected: int | None, owner:
     raise DataError(f"X: {found.describe(row_word='row', column_word='column')}")
 
 
+def _reject_complex(array: np.ndarray, name: str, fix: str) -> None:
+    if np.iscomplexobj(array):
+        raise DataError(f"Complex data not supported: {name} has dtype {array.dtype}; {fix}")
+
+
 def _numeric_objects(array: np.ndarray) -> np.ndarray:
     """Convert an object array of numbers to float64, as scikit-learn's check_array does."""
     try:
@@ -78,12 +87,16 @@ def class_labels(y: object, n_rows: int) -> np.ndarray:
     of classes (see ``check_label_range``).
     """
     if y is None:
-        raise DataError("y is None, but fit needs the class label of each row of X")
+        raise DataError(
+            "fit requires y to be passed, but the target y is None; give the class label "
+            "of each row of X"
+        )
     labels = np.asarray(y)
+    _reject_complex(labels, "y", "y must hold integer class labels 0..K-1")
     if labels.ndim == 2 and labels.shape == (n_rows, 1):
         warnings.warn(
-            f"y has shape {labels.shape}, a column vector, where a 1-D array was expected; "
-            "it is flattened, and y.ravel() avoids this warning",
+            f"A column-vector y was passed when a 1d array was expected: y has shape "
+            f"{labels.shape}. It is flattened, and y.ravel() avoids this warning",
             DataConversionWarning,
             stacklevel=3,
         )
@@ -111,7 +124,7 @@ def _integer_labels(y: np.ndarray) -> np.ndarray:
         index = int(fractional[0])
         raise DataError(
             f"y must hold integer class labels 0..K-1, but label {y.flat[index]} at row {index} "
-            "is not a whole number"
+            "is not a whole number; continuous targets (regression) are not supported"
         )
     raise DataError(f"y must hold integer class labels 0..K-1, got dtype {y.dtype}; {LABEL_ENCODER_HINT}")
 
