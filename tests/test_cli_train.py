@@ -213,7 +213,7 @@ def test_cuda_without_gpu_rejected_before_work(
     assert exit_info.value.code == 2
     assert len(lines) == 1, captured.err
     assert lines[0].startswith("mlpbench train: error: argument --device:")
-    assert "finds no CUDA GPU; use --device cpu" in lines[0]
+    assert "finds no CUDA GPU; use device='cpu' (--device cpu on the command line)" in lines[0]
     assert "Traceback" not in captured.err
     assert captured.out == ""
     assert no_work == []

@@ -39,8 +39,8 @@ def resolve_device(device: str) -> torch.device:
     if parsed.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(
-                f"device {device!r} was requested, but this PyTorch build "
-                f"({torch.__version__}) finds no CUDA GPU; use --device cpu"
+                f"device {device!r} was requested, but this PyTorch build ({torch.__version__}) "
+                "finds no CUDA GPU; use device='cpu' (--device cpu on the command line)"
             )
         # NOTE: never run here (no GPU); the index check follows torch.cuda.device_count().
         count = torch.cuda.device_count()
