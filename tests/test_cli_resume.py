@@ -293,6 +293,21 @@ def test_resume_same_data_moved_accepted(capsys, tmp_path: Path):
     assert read_checkpoint(path).epoch == 3
 
 
+def test_resume_model_with_more_classes(capsys, tmp_path: Path):
+    # A network with outputs for classes the data lacks (fit(..., n_classes=12)) resumes.
+    from mlpbench import NumpyMLP
+
+    data = load_dataset("digits")
+    path = tmp_path / "wide.npz"
+    NumpyMLP(hidden=[16], epochs=2, threads=1).fit(data.x_train, data.y_train, n_classes=12).save(path)
+
+    result = run_cli(capsys, "train", "-q", "--resume", path, "--dataset", "digits", "--epochs", "3")
+
+    assert result.status == 0, result.err
+    assert read_checkpoint(path).epoch == 3
+    assert read_checkpoint(path).layer_sizes[-1] == 12
+
+
 def test_stop_after_needs_save(capsys):
     result = run_cli(capsys, "train", *TINY_TRAINING, "--stop-after", "1")
 

@@ -69,11 +69,23 @@ def test_failed_first_fit_leaves_unfitted(engine, digits) -> None:
 def test_column_vector_y_is_flattened(engine, digits) -> None:
     X, y = digits
 
-    with pytest.warns(DataConversionWarning, match=r"y has shape \(300, 1\)"):
+    with pytest.warns(DataConversionWarning, match=r"y has shape \(300, 1\)") as caught:
         column = _fitted(engine, (X, y.reshape(-1, 1)))
     flat = _fitted(engine, digits)
 
     np.testing.assert_array_equal(column.predict_proba(X), flat.predict_proba(X))
+    assert caught[0].filename == __file__
+
+
+@pytest.mark.parametrize("method", ["score", "evaluate"])
+def test_column_vector_warning_names_caller(method, digits) -> None:
+    X, y = digits
+    model = _fitted(NumpyMLP, digits)
+
+    with pytest.warns(DataConversionWarning) as caught:
+        getattr(model, method)(X, y.reshape(-1, 1))
+
+    assert caught[0].filename == __file__
 
 
 def test_object_X_of_numbers_accepted(digits) -> None:
@@ -148,11 +160,22 @@ def test_warm_start_rejects_other_n_classes(digits) -> None:
     model = _fitted(NumpyMLP, digits, warm_start=True)
     model.set_params(epochs=4)
 
-    with pytest.raises(ValueError, match="n_classes=12 differs from the fitted network's 10 classes"):
+    with pytest.raises(ValueError, match="n_classes=12 exceeds the fitted network's 10 classes"):
         model.fit(*digits, n_classes=12)
     model.fit(*digits, n_classes=10)
 
     assert model.epoch_ == 4
+
+
+def test_warm_start_takes_fewer_n_classes(digits) -> None:
+    X, y = digits
+    model = NumpyMLP(hidden=[16], epochs=2, warm_start=True).fit(X, y, n_classes=12)
+    model.set_params(epochs=4)
+
+    model.fit(X, y, n_classes=10)
+
+    assert model.epoch_ == 4
+    assert model.n_classes_ == 12
 
 
 @pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP])
@@ -194,7 +217,7 @@ def test_partial_fit_not_warned(digits) -> None:
 @pytest.mark.parametrize(
     ("y", "message"),
     [
-        (None, "fit requires y to be passed, but the target y is None"),
+        (None, "this estimator requires y to be passed, but the target y is None"),
         (np.array([0, 1j]), "Complex data not supported: y has dtype complex128"),
         (np.array([0.0, 0.5]), "continuous targets (regression) are not supported"),
     ],
@@ -203,3 +226,40 @@ def test_partial_fit_not_warned(digits) -> None:
 def test_fit_rejects_invalid_y(y, message) -> None:
     with pytest.raises(DataError, match=re.escape(message)):
         NumpyMLP(epochs=1).fit(np.zeros((2, 3)), y)
+
+
+def test_fit_training_nothing_not_warned(digits) -> None:
+    model = NumpyMLP(hidden=[32], epochs=2, lr=10, warm_start=True)
+    with pytest.warns(NoProgressWarning):
+        model.fit(*digits)
+
+    with warnings.catch_warnings():
+        # The last filter added is checked first, so NoProgressWarning, a UserWarning, fails.
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("error", NoProgressWarning)
+        model.fit(*digits)
+
+    assert model.epoch_ == 2
+
+
+def test_no_progress_hint_skips_standardize_in_use(digits) -> None:
+    with pytest.warns(NoProgressWarning, match=r"try a larger lr or more epochs$"):
+        NumpyMLP(hidden=[4], epochs=1, lr=1e-4, standardize=True).fit(*digits)
+
+
+def test_failed_fit_with_unusable_device_keeps_model(digits) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("the test needs a machine without a CUDA GPU")
+    X, y = digits
+    model = _fitted(TorchMLP, digits)
+    before = model.predict_proba(X)
+    model.set_params(device="cuda")
+
+    with pytest.raises(ValueError, match="finds no CUDA GPU"):
+        model.fit(X[:, :10], y)
+    model.set_params(device="cpu")
+
+    assert model.layer_sizes_ == [64, 16, 10]
+    np.testing.assert_array_equal(model.predict_proba(X), before)

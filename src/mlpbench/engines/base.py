@@ -8,6 +8,7 @@ driven the same way.
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 import warnings
@@ -240,9 +241,10 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         labels = class_labels(y, X.shape[0])
         if warm:
             self._check_warm_start_settings()
-            if n_classes is not None and n_classes != self.n_classes_:
+            # Fewer classes than the network has are fine: each label must only have an output.
+            if n_classes is not None and n_classes > self.n_classes_:
                 raise ValueError(
-                    f"n_classes={n_classes} differs from the fitted network's {self.n_classes_} "
+                    f"n_classes={n_classes} exceeds the fitted network's {self.n_classes_} "
                     "classes, which a warm start keeps; set warm_start=False to train a new network"
                 )
             n_classes = self.n_classes_
@@ -290,8 +292,13 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         train_loss = self.history_[-1]["train_loss"]
         if not made_no_progress(train_loss, y):
             return
-        default_lr = type(self)().lr
-        fix = "a smaller lr" if self.lr > default_lr else "a larger lr, more epochs, or standardize=True"
+        default_lr = inspect.signature(type(self)).parameters["lr"].default
+        if self.lr > default_lr:
+            fix = "a smaller lr"
+        elif self.standardize:
+            fix = "a larger lr or more epochs"
+        else:
+            fix = "a larger lr, more epochs, or standardize=True"
         warnings.warn(
             f"the training loss ended at {train_loss:.3f} after epoch {self.epoch_}, no better "
             f"than the {class_frequency_loss(y):.3f} of always predicting the class frequencies, "
@@ -318,17 +325,22 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
 
     def evaluate(self, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
         """Return the mean cross-entropy loss and the accuracy on (X, y)."""
+        return self._evaluate(X, y)
+
+    def score(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Return the accuracy on (X, y), as scikit-learn classifiers do."""
+        return self._evaluate(X, y)["accuracy"]
+
+    def _evaluate(self, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
         probs = self.predict_proba(X)
-        y = self._validate_y(y, probs.shape[0])
+        # A warning about y points past this method, evaluate() or score(), and
+        # _validate_y() to the caller.
+        y = self._validate_y(y, probs.shape[0], stacklevel=5)
         picked = probs[np.arange(len(y)), y].astype(np.float64)
         # Probabilities that underflow to 0 are clipped so one confident mistake stays finite.
         loss = float(-np.mean(np.log(np.maximum(picked, np.finfo(probs.dtype).tiny))))
         accuracy = float(np.mean(np.argmax(probs, axis=1) == y))
         return {"loss": loss, "accuracy": accuracy}
-
-    def score(self, X: np.ndarray, y: np.ndarray) -> float:
-        """Return the accuracy on (X, y), as scikit-learn classifiers do."""
-        return self.evaluate(X, y)["accuracy"]
 
     def save(self, path: str | Path) -> Path:
         """Write parameters and training state; ``.npz`` or ``.pt`` by the file suffix."""
@@ -487,8 +499,8 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         expected = self.n_features_in_ if check_features else None
         return as_feature_array(X, self.dtype, expected=expected, owner=type(self).__name__)
 
-    def _validate_y(self, y: np.ndarray, n_rows: int) -> np.ndarray:
-        labels = class_labels(y, n_rows)
+    def _validate_y(self, y: np.ndarray, n_rows: int, *, stacklevel: int) -> np.ndarray:
+        labels = class_labels(y, n_rows, stacklevel=stacklevel)
         check_label_range(labels, self.n_classes_)
         return labels
 

@@ -59,7 +59,7 @@ def as_feature_array(X: object, dtype: np.dtype, *, expected: int | None, owner:
         raise DataError(
             f"X: value {original} at row {found.row}, column {found.column} is too large for "
             f"{np.dtype(dtype).name}, whose largest value is {limit:.4g}; scale the features "
-            "(to [0, 1] or with standardize=True), or use dtype='float64'"
+            "down, or use a model with dtype='float64'"
         )
     raise DataError(f"X: {found.describe(row_word='row', column_word='column')}")
 
@@ -79,17 +79,18 @@ def _numeric_objects(array: np.ndarray) -> np.ndarray:
         ) from error
 
 
-def class_labels(y: object, n_rows: int) -> np.ndarray:
+def class_labels(y: object, n_rows: int, *, stacklevel: int = 3) -> np.ndarray:
     """Return y as int64 labels of shape (n_rows,), or raise DataError.
 
     A column vector of shape (n_rows, 1) is flattened with a DataConversionWarning,
-    as scikit-learn's classifiers do. Labels are not yet checked against a number
-    of classes (see ``check_label_range``).
+    as scikit-learn's classifiers do; ``stacklevel`` points the warning at the
+    user's call. Labels are not yet checked against a number of classes (see
+    ``check_label_range``).
     """
     if y is None:
         raise DataError(
-            "fit requires y to be passed, but the target y is None; give the class label "
-            "of each row of X"
+            "this estimator requires y to be passed, but the target y is None; give the class "
+            "label of each row of X"
         )
     labels = np.asarray(y)
     _reject_complex(labels, "y", "y must hold integer class labels 0..K-1")
@@ -98,7 +99,7 @@ def class_labels(y: object, n_rows: int) -> np.ndarray:
             f"A column-vector y was passed when a 1d array was expected: y has shape "
             f"{labels.shape}. It is flattened, and y.ravel() avoids this warning",
             DataConversionWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
         labels = labels.ravel()
     if labels.ndim != 1 or labels.shape[0] != n_rows:

@@ -98,6 +98,11 @@ class TorchMLP(MLPEstimator):
         )
         self.device = device
 
+    def _validate_hyperparameters(self) -> None:
+        super()._validate_hyperparameters()
+        # Checked with the other settings, before fit() changes the model.
+        resolve_device(self.device)
+
     def _set_parameters(self, params: Params) -> None:
         self._device = resolve_device(self.device)
         torch_dtype = TORCH_DTYPES[self.dtype_name]
