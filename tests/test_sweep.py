@@ -320,6 +320,22 @@ def test_sweep_warns_about_peaks_once_per_pair(monkeypatch):
     assert all(any("315x315" in message for message in point["warnings"]) for point in results["points"])
 
 
+def test_sweep_names_disturbed_torch_peak_once(monkeypatch):
+    measure = sweep_module.measure_peaks
+
+    def torch_peak_stalled(config):
+        # A torch.mm peak below anything the torch engines reach: its measurement stalled.
+        return MeasuredPeaks(numpy=measure(config).numpy, torch={"gflops": 1e-6})
+
+    monkeypatch.setattr(sweep_module, "measure_peaks", torch_peak_stalled)
+
+    results = digits_sweep_results(engines=["numpy", "torch"])
+
+    slow_torch = [message for message in results["warnings"] if "PyTorch's matmul peak" in message]
+    assert len(slow_torch) == 1, slow_torch
+    assert "yet a torch engine's run reached" in slow_torch[0]
+
+
 def test_sweep_counts_points_on_a_busy_machine(monkeypatch):
     import mlpbench.bench.compare as compare_module
 

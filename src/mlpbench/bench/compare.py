@@ -599,6 +599,29 @@ def peak_change_warning(before: PeakResult, after: PeakResult) -> str | None:
     )
 
 
+SHRUNK_PEAK_START = "the matmul peak was measured on"
+SLOW_TORCH_PEAK_START = "PyTorch's matmul peak"
+
+
+def is_measured_peak_warning(message: str) -> bool:
+    """Tell whether ``message`` is one of the warnings of ``measured_peak_warnings``."""
+    return message.startswith((SHRUNK_PEAK_START, SLOW_TORCH_PEAK_START))
+
+
+def fastest_torch_run_gflops(engines: dict[str, dict[str, Any]]) -> float | None:
+    """Return the most GFLOP/s that a run of a torch engine reached, or None without such runs."""
+    return max(
+        (
+            run["gflops"]
+            for name, entry in engines.items()
+            if name.startswith("torch")
+            for run in entry.get("runs") or []
+            if run.get("gflops") is not None
+        ),
+        default=None,
+    )
+
+
 def measured_peak_warnings(
     peaks: MeasuredPeaks, device: str = "cpu", torch_engine_gflops: float | None = None
 ) -> list[str]:
@@ -612,7 +635,7 @@ def measured_peak_warnings(
     peak = peaks.numpy
     if peak.size < PEAK_SIZE:
         messages.append(
-            f"the matmul peak was measured on {peak.size}x{peak.size} matrices instead of "
+            f"{SHRUNK_PEAK_START} {peak.size}x{peak.size} matrices instead of "
             f"{PEAK_SIZE}x{PEAK_SIZE} because the machine was slow at that moment, so it is "
             "probably too low and '% of peak' too high; run again on a quieter machine"
         )
@@ -620,7 +643,7 @@ def measured_peak_warnings(
     if slow_torch and device == "cpu":
         torch_peak = peaks.torch["gflops"]  # type: ignore[index]
         comparison = (
-            f"PyTorch's matmul peak ({torch_peak:.3g} GFLOP/s) was under "
+            f"{SLOW_TORCH_PEAK_START} ({torch_peak:.3g} GFLOP/s) was under "
             f"{TORCH_PEAK_SHORTFALL:.0%} of NumPy's ({peak.gflops:.3g} GFLOP/s)"
         )
         if torch_engine_gflops is not None and torch_engine_gflops > torch_peak:
@@ -650,17 +673,7 @@ def _peak_warnings(
         changed = peak_change_warning(peaks.numpy, peak_after)
         if changed is not None:
             messages.append(changed)
-    torch_engine_gflops = max(
-        (
-            run["gflops"]
-            for name, entry in engines.items()
-            if name.startswith("torch")
-            for run in entry.get("runs", [])
-            if run.get("gflops") is not None
-        ),
-        default=None,
-    )
-    messages += measured_peak_warnings(peaks, device, torch_engine_gflops)
+    messages += measured_peak_warnings(peaks, device, fastest_torch_run_gflops(engines))
     highest = max(
         (
             run["percent_of_peak"]

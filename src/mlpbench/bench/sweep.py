@@ -35,6 +35,8 @@ from mlpbench.bench.compare import (
     TIMING_SCOPE,
     CompareConfig,
     MeasuredPeaks,
+    fastest_torch_run_gflops,
+    is_measured_peak_warning,
     learning_warnings,
     measure_numpy_peak,
     measure_peaks,
@@ -426,7 +428,7 @@ def run_sweep(
         "points": records,
         "warnings": (
             _warnings(sweep_data, records, config, peaks)
-            + _pair_peak_warnings(peaks, peaks_after, config.device)
+            + _pair_peak_warnings(peaks, peaks_after, records, config.device)
             + contention_warnings(cpu_contention)
         ),
     }
@@ -559,11 +561,10 @@ def _warnings(
         # Warnings about a pair's peaks are given once per pair by _pair_peak_warnings.
         learning = learning_warnings(record["engines"])
         contended = contention_warnings(record["cpu_contention"])
-        pair_peaks = measured_peak_warnings(peaks[(record["dtype"], record["threads"])], config.device)
         messages += [
             f"{point.label}: {message}"
             for message in record["warnings"]
-            if message not in learning and message not in contended and message not in pair_peaks
+            if message not in learning and message not in contended and not is_measured_peak_warning(message)
         ]
         not_learned += [f"{point.label}: {message}" for message in learning]
         if contended:
@@ -599,12 +600,20 @@ def _warnings(
 def _pair_peak_warnings(
     peaks: dict[tuple[str, int], MeasuredPeaks],
     peaks_after: dict[tuple[str, int], PeakResult],
+    records: list[dict[str, Any]],
     device: str,
 ) -> list[str]:
+    """Return the warnings about each (dtype, threads) pair's peaks, once per pair."""
     messages = []
     for (dtype, threads), measured in peaks.items():
         pair = f"{dtype} on {threads} thread(s)"
-        messages += [f"{pair}: {message}" for message in measured_peak_warnings(measured, device)]
+        torch_runs = [
+            fastest_torch_run_gflops(record["engines"])
+            for record in records
+            if (record["dtype"], record["threads"]) == (dtype, threads)
+        ]
+        fastest = max((gflops for gflops in torch_runs if gflops is not None), default=None)
+        messages += [f"{pair}: {message}" for message in measured_peak_warnings(measured, device, fastest)]
         change = peak_change_warning(measured.numpy, peaks_after[(dtype, threads)])
         if change is not None:
             messages.append(f"{pair}: {change}")
