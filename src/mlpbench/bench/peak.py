@@ -125,7 +125,7 @@ def _time_products(
         warm_up_seconds = _time_call(product)
         if warm_up_seconds > call_budget and size > MIN_SIZE:
             # One slow call may be a moment of interference, or the first touch of new
-            # operands. A second call at the same size tells a slow machine from a hiccup,
+            # operands. A second call at the same size separates a slow machine from a hiccup,
             # so the peak is not measured on smaller matrices for a single stall.
             warm_up_seconds = _time_call(product)
         if warm_up_seconds <= call_budget or size <= MIN_SIZE:
@@ -170,9 +170,10 @@ def measure_matmul_peak(
     values: one warm-up call, then timed calls until their total reaches
     ``min_seconds``. ``size`` is reduced when one product would take more than a
     tenth of ``max_seconds`` (a warm-up call that slow is repeated once first), and
-    no further call starts when the previous call's duration would overrun
-    ``max_seconds``, which bounds set-up, warm-up and timed calls together. One
-    timed call always runs, even if it overruns. Each product counts ``2*n**3`` FLOPs.
+    no further timed call starts when the previous call's duration would overrun
+    ``max_seconds``, counted from the start of the measurement. The deadline is not
+    checked during warm-up, so slow warm-up calls can overrun it, and one timed call
+    always runs. Each product counts ``2*n**3`` FLOPs.
 
     Parameters
     ----------

@@ -32,6 +32,7 @@ MARKERS = ("o", "s", "^", "D", "v")
 MARKER_SIZES = (9, 6, 4, 4, 4)
 """Marker size per engine: the first engines' markers ring the later ones where the lines agree."""
 
+
 def _new_axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Axes]:
     figure = Figure(figsize=FIGURE_SIZE_INCHES, dpi=DPI, layout="constrained")
     axes = figure.add_subplot()
@@ -164,7 +165,8 @@ def plot_epoch_times(times: Mapping[str, Sequence[float]], path: str | Path) -> 
 
 
 def _seconds_label(seconds: float) -> str:
-    return f"{seconds * 1000:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
+    # Below 0.9995 s, so that 999.7 ms does not round to "1e+03 ms".
+    return f"{seconds * 1000:.3g} ms" if seconds < 0.9995 else f"{seconds:.3g} s"
 
 
 def plot_accuracy(accuracies: Mapping[str, Sequence[float]], path: str | Path) -> Path:
