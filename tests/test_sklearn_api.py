@@ -114,7 +114,7 @@ def test_copied_model_keeps_training(engine, copier, digits) -> None:
 @pytest.mark.parametrize(
     ("change", "named"),
     [
-        ({"hidden": [32]}, "hidden=[32] (the fitted layers are [64, 16, 10])"),
+        ({"hidden": [32]}, "hidden=[32] (the fitted layer sizes, input to output, are [64, 16, 10])"),
         ({"dtype": "float64"}, "dtype='float64' (the parameters are float32)"),
         ({"standardize": True}, "standardize=True (fitted with standardize=False)"),
     ],

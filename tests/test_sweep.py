@@ -399,6 +399,17 @@ def test_sweep_rejects_too_many_samples(tmp_path, capsys):
 # ----- flags ------------------------------------------------------------------------------
 
 
+def test_quick_sweep_times_small_data_whole(capsys, tmp_path):
+    out = tmp_path / "out"
+
+    result = run_cli(capsys, "sweep", "--quick", "--dataset", "digits", "--threads", "1", "--out", out)
+
+    assert result.status == 0, result.err
+    assert "--quick times 6000 rows, but digits has 1437 training rows; timing all of them" in result.err
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert {point["n_train_timed"] for point in results["points"]} == {1437}
+
+
 def test_quick_preset_keeps_explicit_flags(capsys):
     result = run_cli(capsys, "sweep", "--quick", "--samples", "700", "--print-config")
     assert result.status == 0, result.err

@@ -299,6 +299,16 @@ def _sweep(args: argparse.Namespace, folder: Path) -> int:
         len(data.y_test),
         data.x_train.shape[1],
     )
+    quick_samples = args.quick and "samples" not in getattr(args, "explicit_options", frozenset())
+    if quick_samples and args.samples > len(data.y_train):
+        # The preset's row count suits Fashion-MNIST; a smaller data set is timed whole.
+        logger.warning(
+            "--quick times %d rows, but %s has %d training rows; timing all of them",
+            args.samples,
+            data.name,
+            len(data.y_train),
+        )
+        args.samples = len(data.y_train)
     config = sweep_config(args)
     logger.info(
         "%d points x %d engine(s) x %d run(s)",

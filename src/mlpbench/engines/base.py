@@ -383,7 +383,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         bad = np.flatnonzero(~np.isfinite(batch_losses) | (batch_losses > limit))
         if bad.size:
             raise TrainingDivergedError(
-                f"training diverged: loss is {batch_losses[bad[0]]} at epoch {self.epoch_ + 1}, "
+                f"training diverged: loss is {batch_losses[bad[0]]:.6g} at epoch {self.epoch_ + 1}, "
                 f"batch {bad[0] + 1} of {len(batch_losses)}, learning rate {lr:g}"
             )
         # Each loss is measured before its step, so an update that overflows on the
@@ -471,7 +471,10 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         fitted_standardize = self.feature_mean_ is not None
         changes = []
         if expected != self.layer_sizes_:
-            changes.append(f"hidden={list(self.hidden)} (the fitted layers are {self.layer_sizes_})")
+            changes.append(
+                f"hidden={list(self.hidden)} (the fitted layer sizes, input to output, "
+                f"are {self.layer_sizes_})"
+            )
         if self.dtype_name != fitted_dtype:
             changes.append(f"dtype={self.dtype_name!r} (the parameters are {fitted_dtype})")
         if self.standardize != fitted_standardize:
