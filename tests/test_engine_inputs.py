@@ -109,6 +109,13 @@ INVALID_X = {
 }
 
 
+def test_object_X_with_text_is_type_error() -> None:
+    X = np.array([[0.5, "dark"], [0.1, 0.2]], dtype=object)
+
+    with pytest.raises(TypeError, match="is not a number"):
+        NumpyMLP(epochs=1).fit(X, [0, 1])
+
+
 @pytest.mark.parametrize(("X", "message"), INVALID_X.values(), ids=INVALID_X.keys())
 def test_fit_rejects_invalid_X(X, message) -> None:
     with pytest.raises(DataError, match=re.escape(message)):

@@ -256,10 +256,9 @@ def test_model_pickled_without_fitted_dtype_continues(digits) -> None:
 
 
 # The checks that scikit-learn's check_estimator fails, and why. Labels must be the
-# integers 0..K-1; an object array holding a dict raises DataError, a ValueError, where the
-# check expects TypeError; and three checks train on unscaled data, on which the default lr
+# integers 0..K-1, and three checks train on unscaled data, on which the default lr
 # diverges for the numpy and torch engines. The sklearn engine passes those three.
-KNOWN_CHECK_FAILURES = {"check_classifiers_classes", "check_dtype_object"}
+KNOWN_CHECK_FAILURES = {"check_classifiers_classes"}
 DIVERGING_CHECKS = {"check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in"}
 
 

@@ -9,7 +9,7 @@ from scipy import sparse
 from sklearn.exceptions import DataConversionWarning
 
 from mlpbench.data.dataset import find_non_finite
-from mlpbench.errors import DataError
+from mlpbench.errors import DataError, DataTypeError
 
 LABEL_ENCODER_HINT = "encode other labels with sklearn.preprocessing.LabelEncoder"
 
@@ -74,7 +74,7 @@ def _numeric_objects(array: np.ndarray) -> np.ndarray:
     try:
         return array.astype(np.float64)
     except (TypeError, ValueError) as error:
-        raise DataError(
+        raise DataTypeError(
             f"X must be numeric, but its object array contains a value that is not a number: {error}"
         ) from error
 
