@@ -38,7 +38,7 @@ class DataError(MLPBenchError, ValueError):
 
 
 class DataTypeError(DataError, TypeError):
-    """Input data holds a value that is not a number, such as text in an object array.
+    """Input data contains a value that is not a number, such as text in an object array.
 
     It is a TypeError too, as NumPy and scikit-learn raise when a value cannot be
     converted to a number, and still a DataError and a ValueError.
