@@ -167,7 +167,7 @@ def _durations_from(monkeypatch, durations: list[float]) -> None:
     monkeypatch.setattr(mlpbench.bench.peak, "_time_call", timed)
 
 
-def test_peak_keeps_size_after_one_slow_call(monkeypatch):
+def test_peak_keeps_size_after_stall(monkeypatch):
     # Five probe calls, then a first full-size call of 1 s, over the 0.3 s call budget.
     _durations_from(monkeypatch, [0.004] * 5 + [1.0])
 
@@ -176,7 +176,7 @@ def test_peak_keeps_size_after_one_slow_call(monkeypatch):
     assert result.size == 200
 
 
-def test_peak_shrinks_size_after_two_slow_calls(monkeypatch):
+def test_peak_shrinks_after_two_stalls(monkeypatch):
     _durations_from(monkeypatch, [0.004] * 5 + [1.0, 1.0])
 
     result = measure_matmul_peak("float64", threads=1, size=200, min_seconds=0.01, max_seconds=3.0)

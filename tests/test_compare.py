@@ -369,7 +369,7 @@ def test_peak_warnings_flag_slow_torch_peak(torch_gflops, warned) -> None:
     assert not any("PyTorch's matmul peak" in message for message in on_gpu)
 
 
-def test_slow_torch_peak_below_engine_named_disturbed() -> None:
+def test_torch_peak_below_engine_disturbed() -> None:
     from mlpbench.bench.compare import _peak_warnings
     from mlpbench.bench.peak import PeakResult
 

@@ -163,7 +163,7 @@ def test_fit_counts_checked(keyword, value, digits) -> None:
         NumpyMLP(epochs=2).fit(*digits, **{keyword: value})
 
 
-def test_warm_start_rejects_other_n_classes(digits) -> None:
+def test_warm_start_rejects_more_classes(digits) -> None:
     model = _fitted(NumpyMLP, digits, warm_start=True)
     model.set_params(epochs=4)
 
@@ -174,7 +174,7 @@ def test_warm_start_rejects_other_n_classes(digits) -> None:
     assert model.epoch_ == 4
 
 
-def test_warm_start_takes_fewer_n_classes(digits) -> None:
+def test_warm_start_takes_fewer_classes(digits) -> None:
     X, y = digits
     model = NumpyMLP(hidden=[16], epochs=2, warm_start=True).fit(X, y, n_classes=12)
     model.set_params(epochs=4)
@@ -249,12 +249,12 @@ def test_fit_training_nothing_not_warned(digits) -> None:
     assert model.epoch_ == 2
 
 
-def test_no_progress_hint_skips_standardize_in_use(digits) -> None:
+def test_hint_omits_standardize_in_use(digits) -> None:
     with pytest.warns(NoProgressWarning, match=r"try a larger lr or more epochs$"):
         NumpyMLP(hidden=[4], epochs=1, lr=1e-4, standardize=True).fit(*digits)
 
 
-def test_failed_fit_with_unusable_device_keeps_model(digits) -> None:
+def test_unusable_device_keeps_model(digits) -> None:
     import torch
 
     if torch.cuda.is_available():

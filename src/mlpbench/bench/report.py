@@ -122,7 +122,9 @@ def fastest_engine_sentence(results: Mapping[str, Any]) -> str | None:
     Engines that did not learn (``summary["learned"]`` False) are left out: a fast
     epoch that learns nothing is not a result.
     """
-    summaries = {name: entry["summary"] for name, entry in results["engines"].items() if entry["summary"]}
+    summaries = {
+        name: entry["summary"] for name, entry in results["engines"].items() if entry["summary"] is not None
+    }
     timed = {
         name: summary["epoch_time_s"]["median"]
         for name, summary in summaries.items()
@@ -395,8 +397,9 @@ def _markdown_definitions(results: Mapping[str, Any]) -> str:
     return "\n".join(
         [
             f"- {results['config']['timing_scope']}",
-            "- status: ok; did not learn (the training loss or the test accuracy ended no "
-            "better than chance, see the warnings); or failed, with the error's type.",
+            "- status: ok, or did not learn when the training loss or the test accuracy "
+            "ended no better than chance (the warnings give details), or failed, with the "
+            "error's type.",
             "- time/epoch: median over every epoch of every timed run, with the minimum "
             "and maximum in parentheses.",
             f"- speed vs {REFERENCE_ENGINE}: {REFERENCE_ENGINE}'s median time per epoch "

@@ -239,7 +239,7 @@ def _header_lines(path: Path) -> int:
 
 
 def _names_columns(line: str) -> bool:
-    """Tell whether a CSV line names the columns instead of holding a sample.
+    """Tell whether a CSV line names the columns instead of containing a sample.
 
     It does when most of its non-empty fields are not numbers (a data row with a text
     label or an empty field has only one such field), or when its fields count 0, 1,

@@ -83,7 +83,7 @@ def class_labels(y: object, n_rows: int, *, stacklevel: int = 3) -> np.ndarray:
     """Return y as int64 labels of shape (n_rows,), or raise DataError.
 
     A column vector of shape (n_rows, 1) is flattened with a DataConversionWarning,
-    as scikit-learn's classifiers do; ``stacklevel`` points the warning at the
+    as scikit-learn's classifiers do, and ``stacklevel`` points the warning at the
     user's call. Labels are not yet checked against a number of classes (see
     ``check_label_range``).
     """
@@ -93,7 +93,7 @@ def class_labels(y: object, n_rows: int, *, stacklevel: int = 3) -> np.ndarray:
             "label of each row of X"
         )
     labels = np.asarray(y)
-    _reject_complex(labels, "y", "y must hold integer class labels 0..K-1")
+    _reject_complex(labels, "y", "y must contain integer class labels 0..K-1")
     if labels.ndim == 2 and labels.shape == (n_rows, 1):
         warnings.warn(
             f"A column-vector y was passed when a 1d array was expected: y has shape "
@@ -113,7 +113,7 @@ def _integer_labels(y: np.ndarray) -> np.ndarray:
             y = y.astype(np.float64)
         except (TypeError, ValueError) as error:
             raise DataError(
-                f"y must hold integer class labels 0..K-1, got an object array with a value that "
+                f"y must contain integer class labels 0..K-1, got an object array with a value that "
                 f"is not a number ({error}); {LABEL_ENCODER_HINT}"
             ) from error
     if np.issubdtype(y.dtype, np.integer):
@@ -124,10 +124,10 @@ def _integer_labels(y: np.ndarray) -> np.ndarray:
             return y.astype(np.int64)
         index = int(fractional[0])
         raise DataError(
-            f"y must hold integer class labels 0..K-1, but label {y.flat[index]} at row {index} "
+            f"y must contain integer class labels 0..K-1, but label {y.flat[index]} at row {index} "
             "is not a whole number; continuous targets (regression) are not supported"
         )
-    raise DataError(f"y must hold integer class labels 0..K-1, got dtype {y.dtype}; {LABEL_ENCODER_HINT}")
+    raise DataError(f"y must contain integer class labels 0..K-1, got dtype {y.dtype}; {LABEL_ENCODER_HINT}")
 
 
 def check_label_range(labels: np.ndarray, n_classes: int) -> None:
@@ -136,7 +136,7 @@ def check_label_range(labels: np.ndarray, n_classes: int) -> None:
     if negative.size:
         row = int(negative[0])
         raise DataError(
-            f"label {labels[row]} at row {row} is negative; y must hold class labels 0..K-1, so "
+            f"label {labels[row]} at row {row} is negative; y must contain class labels 0..K-1, so "
             f"{LABEL_ENCODER_HINT}"
         )
     too_large = np.flatnonzero(labels >= n_classes)

@@ -7,10 +7,10 @@ from sklearn.exceptions import ConvergenceWarning
 
 
 class NoProgressWarning(ConvergenceWarning):
-    """``fit`` ended with a training loss no better than predicting the class frequencies.
+    """Warning that ``fit`` ended with a training loss no better than predicting the class frequencies.
 
-    A ConvergenceWarning, as scikit-learn's estimators give for training that failed to
-    converge. The command line reports such runs itself, with the flag to change, and
+    It is a ConvergenceWarning, as scikit-learn's estimators give for training that failed
+    to converge. The command line reports such runs itself, with the flag to change, and
     ignores this warning.
     """
 
