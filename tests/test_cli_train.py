@@ -118,6 +118,25 @@ def test_float64_run_saves_float64(tmp_path: Path, capsys: pytest.CaptureFixture
     assert model.get_parameters()[0][0].dtype.name == "float64"
 
 
+def test_save_suffix_case_ignored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "model.NPZ"
+
+    status = main(["-q", "train", "--epochs", "1", "--save", str(path), *ONE_THREAD])
+
+    assert status == 0, capsys.readouterr().err
+    assert NumpyMLP.load(path).epoch_ == 1
+
+
+def test_save_unknown_suffix_rejected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "model.h5"
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--save", str(path)])
+
+    assert exit_info.value.code == 2
+    assert "the file name must end in .npz or .pt" in capsys.readouterr().err
+
+
 # ----- rejected arguments ---------------------------------------------------------------
 
 INVALID_ARGUMENTS = [
