@@ -195,6 +195,14 @@ def test_compare_report_names_every_engine(compare_run):
     assert "sklearn: no parameter file" in report
 
 
+def test_compare_report_describes_whiskers(compare_run):
+    # The epoch-time plot draws its whiskers over the middle half of the epochs.
+    _, folder, _ = compare_run
+    report = (folder / "report.md").read_text(encoding="utf-8")
+    assert "whiskers from the 25th to the 75th percentile](epoch_time.png)" in report
+    assert "min-max whiskers" not in report
+
+
 def test_compare_csv_one_row_per_run(compare_run):
     _, folder, _ = compare_run
     with open(folder / "results.csv", encoding="utf-8", newline="") as handle:

@@ -449,7 +449,7 @@ def _markdown_plots() -> str:
         [
             "## Plots",
             f"![Training loss per epoch, last timed run of each engine]({PLOT_FILES['loss']})",
-            f"![Time per epoch, median with min-max whiskers]({PLOT_FILES['epoch_time']})",
+            f"![Time per epoch, median with whiskers from the 25th to the 75th percentile]({PLOT_FILES['epoch_time']})",
             f"![Test accuracy per engine, one dot per timed run]({PLOT_FILES['accuracy']})",
         ]
     )
