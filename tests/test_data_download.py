@@ -178,6 +178,32 @@ def test_download_skips_mirror_with_404(data_env, tiny_idx, server, monkeypatch)
     assert "/good/train-images-idx3-ubyte.gz" in server.requests
 
 
+def test_download_warns_once_per_failed_mirror(data_env, tiny_idx, server, monkeypatch, caplog) -> None:
+    good_mirror = server.serve_files("/good", tiny_idx.gz)
+    missing_mirror = f"{server.url}/missing/"
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=(missing_mirror, good_mirror)))
+
+    with caplog.at_level("WARNING", logger="mlpbench"):
+        load_dataset("tiny", progress=False)
+
+    # One warning per file, each naming the mirror that failed it.
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert len(warnings) == len(tiny_idx.gz)
+    assert all("1 mirror(s) failed before" in message for message in warnings)
+    assert all(f"{missing_mirror}" in message and "HTTP 404" in message for message in warnings)
+
+
+def test_download_failure_reported_only_in_error(data_env, tiny_idx, server, monkeypatch, caplog) -> None:
+    first = server.serve_files("/one", tiny_idx.gz, status=500)
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=(first,)))
+
+    with caplog.at_level("WARNING", logger="mlpbench"), pytest.raises(DataError) as caught:
+        load_dataset("tiny", progress=False)
+
+    assert "HTTP 500" in str(caught.value)
+    assert [record for record in caplog.records if record.levelname == "WARNING"] == []
+
+
 def test_download_skips_refused_mirror(data_env, tiny_idx, server, monkeypatch) -> None:
     good_mirror = server.serve_files("/good", tiny_idx.gz)
     monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=(_refused_url(), good_mirror)))

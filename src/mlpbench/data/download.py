@@ -134,8 +134,11 @@ def download_file(idx_file: IdxFile, folder: Path, mirrors: Sequence[str], progr
         else:
             progress.update(task, description=f"{idx_file.gz_name} [green]verified")
             logger.info("downloaded %s from %s (MD5 verified)", target, url)
+            if failures:
+                # Reported once here, or once in the error below when every mirror fails.
+                logger.warning("%d mirror(s) failed before %s:\n%s", len(failures), url, "\n".join(failures))
             return target
         progress.update(task, visible=False)
-        logger.warning("download of %s failed: %s", url, reason)
+        logger.debug("download of %s failed: %s", url, reason)
         failures.append(f"  {url}: {reason}")
     raise DataError(f"cannot download {idx_file.gz_name}; every mirror failed:\n" + "\n".join(failures))
