@@ -51,6 +51,19 @@ def test_resume_equals_uninterrupted_run(capsys, tmp_path: Path, engine: str, su
     np.testing.assert_allclose(resumed_losses, full_losses, rtol=0, atol=RESUME_ATOL)
 
 
+def test_stop_after_past_schedule_end(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
+
+    result = run_cli(capsys, "train", "--resume", path, "--stop-after", "5")
+
+    assert result.status == 0, result.err
+    assert read_checkpoint(path).epoch == 3
+    assert "--stop-after 5 is more than the 2 epoch(s) left" in result.err
+    assert "ran to the end of the 3-epoch schedule" in result.err
+    assert "continue with" not in result.err
+
+
 def test_resume_in_other_engine_warns_fresh_order(capsys, tmp_path: Path):
     path = tmp_path / "run.npz"
     train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")

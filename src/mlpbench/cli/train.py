@@ -150,6 +150,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             model.epochs,
             _resume_command(trainer, args),
         )
+    elif args.stop_after and args.stop_after > model.epoch_ - trainer.first_epoch:
+        logger.info(
+            "--stop-after %d is more than the %d epoch(s) left, so training ran to the end of "
+            "the %d-epoch schedule",
+            args.stop_after,
+            model.epoch_ - trainer.first_epoch,
+            model.epochs,
+        )
     if save_path:
         print(f"saved parameters to {save_path}")
     if args.history:
