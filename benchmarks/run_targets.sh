@@ -2,8 +2,15 @@
 # Reproduce the figures in docs/benchmarks.md. Run from the repository root after
 # the README's set-up command; needs Fashion-MNIST (Debian: dataset-fashion-mnist).
 # Each step writes into runs/targets-DATE/; expect 10 to 30 minutes on 2 cores,
-# most of it in the sweep.
+# most of it in the sweep. With --targets-only, only steps 1-3 run: the figures
+# of the targets table, in a few minutes.
 set -euo pipefail
+targets_only=false
+case "${1:-}" in
+    "") ;;
+    --targets-only) targets_only=true ;;
+    *) echo "usage: $0 [--targets-only]" >&2; exit 2 ;;
+esac
 out="runs/targets-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
 mlpbench=".venv/bin/mlpbench"
@@ -21,6 +28,11 @@ for engine in numpy torch; do
     "$mlpbench" train --config examples/fashion_mnist.toml --engine "$engine" \
         --history "$out/recipe-$engine.csv" | tee "$out/recipe-$engine.txt"
 done
+
+if "$targets_only"; then
+    echo "results in $out"
+    exit 0
+fi
 
 # 4. Where the time goes: one profiled epoch per engine.
 "$mlpbench" profile --dataset fashion-mnist --hidden 128 --batch-size 64 \
