@@ -15,7 +15,7 @@ from rich.console import Console
 from mlpbench.bench.compare import MeasuredPeaks, parameter_difference, round_order
 from mlpbench.bench.contention import cpu_sample
 from mlpbench.bench.flops import epoch_flops
-from mlpbench.bench.report import fastest_engine_sentence, print_summary, table_rows
+from mlpbench.bench.report import fastest_engine_sentence, format_speed, print_summary, table_rows
 from mlpbench.cli import main
 from mlpbench.cli.compare import prepare_output_folder
 from mlpbench.data import load_dataset
@@ -449,6 +449,8 @@ def test_report_explains_large_parity_gap(compare_run, difference, explained):
         (0.556, "float64", "a smaller --lr usually brings them together"),
         (0.995, "float32", None),
         (0.986, "float32", None),
+        (0.941, "float32", None),
+        (0.899, "float32", "rerun with --dtype float64 to check that the engines agree"),
         (0.986, "float64", "a smaller --lr usually brings them together"),
     ],
 )
@@ -520,6 +522,14 @@ def test_compare_warns_when_nothing_learned(tmp_path):
         )
     assert fastest_engine_sentence(results) is None
     assert "did not learn" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("ratio", "expected"),
+    [(2.914, "2.91x"), (1.0, "1.00x"), (0.1, "0.10x"), (0.0171, "0.017x"), (0.0217, "0.022x")],
+)
+def test_speed_keeps_two_digits(ratio, expected):
+    assert format_speed(ratio) == expected
 
 
 def test_fastest_skips_engines_not_learning():

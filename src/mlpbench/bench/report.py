@@ -84,6 +84,11 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds * 1e6:.3g} us"
 
 
+def format_speed(ratio: float) -> str:
+    """Format a speed ratio with two decimals, or two significant digits below 0.1 (``0.017x``)."""
+    return f"{ratio:.2f}x" if ratio >= 0.1 else f"{ratio:.2g}x"
+
+
 def table_rows(results: Mapping[str, Any]) -> list[dict[str, str]]:
     """Return one row of display strings per engine, keyed by the names in ``TABLE_COLUMNS``."""
     parity = results["parity"]
@@ -105,7 +110,7 @@ def table_rows(results: Mapping[str, Any]) -> list[dict[str, str]]:
                 f"({format_seconds(times['min'])}-{format_seconds(times['max'])})"
             )
             if summary.get("speed_vs_numpy") is not None:
-                row["speed"] = f"{summary['speed_vs_numpy']:.2f}x"
+                row["speed"] = format_speed(summary["speed_vs_numpy"])
             row["samples_per_s"] = f"{summary['samples_per_s']['median']:,.0f}"
             row["gflops"] = f"{summary['gflops']['median']:.3g}"
             row["percent_of_peak"] = f"{summary['percent_of_peak']['median']:.3g}%"
@@ -136,7 +141,7 @@ def fastest_engine_sentence(results: Mapping[str, Any]) -> str | None:
     sentence = f"Fastest: {fastest}, {format_seconds(timed[fastest])} per epoch (median)"
     speed = summaries[fastest].get("speed_vs_numpy")
     if speed is not None and fastest != REFERENCE_ENGINE:
-        sentence += f", {speed:.2f}x the speed of {REFERENCE_ENGINE}"
+        sentence += f", {format_speed(speed)} the speed of {REFERENCE_ENGINE}"
     left_out = [name for name in summaries if name not in timed]
     if left_out:
         verb = "was" if len(left_out) == 1 else "were"
@@ -449,7 +454,8 @@ def _markdown_plots() -> str:
         [
             "## Plots",
             f"![Training loss per epoch, last timed run of each engine]({PLOT_FILES['loss']})",
-            f"![Time per epoch, median with whiskers from the 25th to the 75th percentile]({PLOT_FILES['epoch_time']})",
+            "![Time per epoch, median with whiskers from the 25th to the 75th percentile]"
+            f"({PLOT_FILES['epoch_time']})",
             f"![Test accuracy per engine, one dot per timed run]({PLOT_FILES['accuracy']})",
         ]
     )
