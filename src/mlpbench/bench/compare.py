@@ -502,12 +502,14 @@ def _summarize_engines(engines: dict[str, dict[str, Any]], data: Dataset, settin
             entry["summary"]["speed_vs_numpy"] = speed
 
 
-PARITY_AGREEMENT_WARNING = {"float32": 0.95, "float64": 0.99}
+PARITY_AGREEMENT_WARNING = {"float32": 0.90, "float64": 0.99}
 """Below this share of equal test predictions, compare warns about the parity gap.
 
-float32 is allowed more: after two Fashion-MNIST epochs at the default settings the
-engines' parameters were 0.9% apart from rounding alone, and 1.4% of test
-predictions differed. In float64 they agree to about 1e-15.
+float32 is allowed more because rounding alone moves the engines apart, by an amount
+that depends on the BLAS kernels. After two Fashion-MNIST epochs at batch 64 and the
+default settings, 1.4% of test predictions differed on a host where OpenBLAS used its
+Haswell kernels, and 5.9% on one where it used its SkylakeX kernels. In float64 the
+engines agree to about 1e-15 on both.
 """
 
 
