@@ -10,12 +10,14 @@ import math
 
 import numpy as np
 import pytest
+from cli_support import run_cli
 from rich.console import Console
 
 from mlpbench.bench.compare import MeasuredPeaks, parameter_difference, round_order
 from mlpbench.bench.contention import cpu_sample
 from mlpbench.bench.flops import epoch_flops
 from mlpbench.bench.report import fastest_engine_sentence, format_speed, print_summary, table_rows
+from mlpbench.checkpoint import read_checkpoint
 from mlpbench.cli import main
 from mlpbench.cli.compare import prepare_output_folder
 from mlpbench.data import load_dataset
@@ -221,6 +223,21 @@ def test_compare_saves_loadable_parameters(compare_run):
     assert [record["train_loss"] for record in model.history_] == pytest.approx(
         [record["train_loss"] for record in last["history"]]
     )
+
+
+@pytest.mark.parametrize("engine, suffix", [("numpy", ".npz"), ("torch", ".pt")])
+def test_compare_files_record_dataset(compare_run, capsys, engine, suffix):
+    # evaluate needs no --dataset: the file names the data set it was trained on.
+    _, folder, results = compare_run
+    checkpoint = read_checkpoint(folder / f"{engine}{suffix}")
+    assert checkpoint.dataset["name"] == "digits"
+    assert checkpoint.dataset["n_classes"] == 10
+
+    result = run_cli(capsys, "evaluate", folder / f"{engine}{suffix}", "--json")
+
+    assert result.status == 0, result.err
+    accuracy = json.loads(result.out)["accuracy"]
+    assert accuracy == pytest.approx(results["engines"][engine]["runs"][-1]["test_accuracy"])
 
 
 # ----- failures ---------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from mlpbench.atomic import atomic_write_text
 from mlpbench.bench.compare import PARITY_ENGINES, REFERENCE_ENGINE, TORCH_ENGINES
 from mlpbench.bench.contention import describe_contention
 from mlpbench.bench.plots import plot_accuracy, plot_epoch_times, plot_loss_curves
+from mlpbench.checkpoint import save_checkpoint
 from mlpbench.errors import CheckpointError
 
 if TYPE_CHECKING:
@@ -229,14 +230,19 @@ def print_summary(results: Mapping[str, Any], console: Console | None = None) ->
 
 
 def save_parameter_files(
-    models: Mapping[str, MLPEstimator], results: dict[str, Any], folder: str | Path
+    models: Mapping[str, MLPEstimator],
+    results: dict[str, Any],
+    folder: str | Path,
+    dataset: dict[str, Any] | None = None,
 ) -> dict[str, Path]:
     """Save the last run's parameters of each engine as ``<engine>.npz`` or ``<engine>.pt``.
 
     Torch engines get ``.pt``, the others ``.npz``, the formats ``mlpbench train
-    --save`` writes. Engines in ``NO_PARAMETER_FILE`` get none. Each engine's
-    ``parameter_file`` (a name relative to ``folder``) or ``parameter_file_note`` is
-    set in ``results``. A failed save is recorded in the note, not raised.
+    --save`` writes. ``dataset`` is stored in each file as ``train --save`` stores it,
+    so that ``evaluate`` and ``predict`` find the data set and class names. Engines in
+    ``NO_PARAMETER_FILE`` get none. Each engine's ``parameter_file`` (a name relative
+    to ``folder``) or ``parameter_file_note`` is set in ``results``. A failed save is
+    recorded in the note, not raised.
     """
     folder = Path(folder)
     written = {}
@@ -249,7 +255,7 @@ def save_parameter_files(
             continue
         suffix = ".pt" if name in TORCH_ENGINES else ".npz"
         try:
-            path = models[name].save(folder / f"{name}{suffix}")
+            path = save_checkpoint(models[name], folder / f"{name}{suffix}", dataset=dataset)
         except CheckpointError as error:
             entry["parameter_file_note"] = f"not saved: {error}"
             continue

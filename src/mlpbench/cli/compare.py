@@ -105,7 +105,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _compare(args: argparse.Namespace, folder: Path) -> int:
     from mlpbench.bench.compare import CompareConfig, run_comparison
     from mlpbench.bench.report import print_summary, save_parameter_files, write_outputs
-    from mlpbench.cli.loading import training_data_warnings
+    from mlpbench.cli.loading import dataset_metadata, training_data_digest, training_data_warnings
     from mlpbench.data import load_dataset
 
     data = load_dataset(args.dataset, dtype=args.dtype, data_dir=args.data_dir)
@@ -137,7 +137,8 @@ def _compare(args: argparse.Namespace, folder: Path) -> int:
     # Saved with the results and repeated in the summary, so the files show them too.
     comparison.results["warnings"] = data_warnings + comparison.results["warnings"]
 
-    save_parameter_files(comparison.models, comparison.results, folder)
+    metadata = dataset_metadata(data, args.dataset, training_data_digest(data))
+    save_parameter_files(comparison.models, comparison.results, folder, metadata)
     write_outputs(comparison.results, folder)
     print_summary(comparison.results)
     print(f"results written to {folder}")
