@@ -35,3 +35,29 @@ def test_failed_write_keeps_old_file(tmp_path) -> None:
 def test_missing_folder_rejected(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         atomic_write_bytes(tmp_path / "absent" / "file.bin", b"x")
+
+
+def test_replaced_file_keeps_mode(tmp_path) -> None:
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"old")
+    path.chmod(0o600)
+
+    atomic_write_bytes(path, b"new")
+
+    assert path.read_bytes() == b"new"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_symlink_target_replaced(tmp_path) -> None:
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "model.npz"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.npz"
+    link.symlink_to(target)
+
+    atomic_write_bytes(link, b"new")
+
+    assert link.is_symlink()
+    assert target.read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.npz", "real"]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["model.npz"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,16 +18,24 @@ def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
     The temporary file lives in the target's folder (so ``os.replace`` is a rename on
     one file system) and keeps the target's suffix (some writers check it). On any
     error the temporary file is removed and the old ``path``, if any, is untouched.
-    Raises FileNotFoundError when the folder does not exist.
+    A symbolic link is followed, so its target is replaced and the link kept. A new
+    file gets the mode a plain ``open()`` would give it, and a replaced file keeps its
+    mode. Raises FileNotFoundError when the folder does not exist.
     """
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"folder {folder} does not exist; create it first")
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        mode = 0o666 & ~_current_umask()
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=folder)
     try:
-        # mkstemp creates the file as 0600; give it the mode a plain open() would.
-        os.fchmod(fd, 0o666 & ~_current_umask())
+        # mkstemp creates the file as 0600.
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
