@@ -239,6 +239,74 @@ def test_missing_array_rejected(tmp_path: Path, blobs: tuple[np.ndarray, np.ndar
         NumpyMLP.load(bad)
 
 
+@pytest.mark.parametrize(
+    ("replacements", "expected"),
+    [
+        pytest.param({"layer_sizes": np.array([6, 16], dtype=np.int64)}, "has W1, but", id="fewer-sizes"),
+        pytest.param({"W3": np.zeros((8, 4), dtype=np.float32)}, "has W3, but", id="extra-array"),
+        pytest.param({"layer_sizes": np.array([6.5, 16, 8, 4])}, "'layer_sizes' entry is 6.5", id="size"),
+        pytest.param({"epoch": np.array(-3)}, "'epoch' entry is -3", id="negative-epoch"),
+        pytest.param({"epoch": np.array("three")}, "'epoch' entry is 'three'", id="text-epoch"),
+        pytest.param({"format_version": np.array(99)}, "format version 99", id="newer-version"),
+        pytest.param({"format": np.array("other")}, "format entry is 'other'", id="other-format"),
+        pytest.param({"engine": np.array("tensorflow")}, "engine entry is 'tensorflow'", id="engine"),
+        pytest.param({"dtype": np.array("float16")}, "dtype entry is 'float16'", id="dtype"),
+        pytest.param({"W0": np.zeros((6, 16), dtype=np.int32)}, "W0 has dtype int32", id="int-weights"),
+    ],
+)
+def test_edited_npz_rejected(
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], replacements: dict, expected: str
+) -> None:
+    good = train(NumpyMLP, blobs).save(tmp_path / "good.npz")
+    bad = rewrite_npz(good, tmp_path / "bad.npz", **replacements)
+
+    with pytest.raises(CheckpointError) as error:
+        NumpyMLP.load(bad)
+
+    assert expected in str(error.value)
+    assert "bad.npz" in str(error.value)
+
+
+def test_npz_missing_one_momentum_array_rejected(
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]
+) -> None:
+    good = train(NumpyMLP, blobs).save(tmp_path / "good.npz")
+    with np.load(good, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files if name != "momentum_W0"}
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+
+    with pytest.raises(CheckpointError, match="missing array momentum_W0"):
+        NumpyMLP.load(bad)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        pytest.param(lambda p: p["state_dict"].update(x=torch.zeros(2)), "unknown tensor 'x'", id="extra"),
+        pytest.param(
+            lambda p: p["state_dict"].update({"layers.3.bias": torch.ones(2)}), "has layers.3", id="layer"
+        ),
+        pytest.param(lambda p: p.update(momentum={}), "'momentum' entry is missing tensor", id="momentum"),
+        pytest.param(lambda p: p.update(epoch="three"), "'epoch' entry is 'three'", id="epoch"),
+        pytest.param(lambda p: p.update(layer_sizes="abc"), "'layer_sizes' entry 'abc'", id="sizes"),
+    ],
+)
+def test_edited_pt_rejected(
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], edit, expected: str
+) -> None:
+    good = train(TorchMLP, blobs).save(tmp_path / "good.pt")
+    payload = torch.load(good, weights_only=True)
+    edit(payload)
+    bad = tmp_path / "bad.pt"
+    torch.save(payload, bad)
+
+    with pytest.raises(CheckpointError) as error:
+        TorchMLP.load(bad)
+
+    assert expected in str(error.value)
+
+
 def test_non_finite_parameter_rejected(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:
     good = train(NumpyMLP, blobs).save(tmp_path / "good.npz")
     b0 = np.zeros(16, dtype=np.float32)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,7 +79,23 @@ class Checkpoint:
         return settings
 
     def validate(self, source: str) -> None:
-        """Raise CheckpointError naming the first array whose shape does not fit ``layer_sizes``."""
+        """Raise CheckpointError naming the first entry or array that does not fit the others.
+
+        Checks the dtype and engine entries, and each array's dtype and shape
+        against ``layer_sizes``.
+        """
+        from mlpbench.engines.registry import LOADING_ENGINES
+
+        if self.dtype not in ("float32", "float64"):
+            raise CheckpointError(
+                f"{source}: its dtype entry is {self.dtype!r}, but mlpbench writes float32 or float64; "
+                "the file was edited or not written by mlpbench"
+            )
+        if self.engine not in LOADING_ENGINES:
+            raise CheckpointError(
+                f"{source}: its engine entry is {self.engine!r}, but mlpbench writes one of "
+                f"{', '.join(LOADING_ENGINES)}; the file was edited or not written by mlpbench"
+            )
         if len(self.layer_sizes) < 2:
             raise CheckpointError(f"{source}: layer sizes {self.layer_sizes} need at least 2 entries")
         if len(self.params) != len(self.layer_sizes) - 1:
@@ -92,6 +109,7 @@ class Checkpoint:
         for name in ("feature_mean", "feature_scale"):
             array = getattr(self, name)
             if array is not None:
+                _check_floating(source, name, array)
                 _check_shape(source, name, array.shape, (self.layer_sizes[0],))
                 if not np.isfinite(array).all() or (name == "feature_scale" and (array <= 0).any()):
                     raise CheckpointError(f"{source}: array {name} contains invalid values")
@@ -101,8 +119,17 @@ class Checkpoint:
                 _check_shape(source, f"{prefix}W{index}", W.shape, (fan_in, fan_out))
                 _check_shape(source, f"{prefix}b{index}", b.shape, (fan_out,))
                 for name, array in ((f"{prefix}W{index}", W), (f"{prefix}b{index}", b)):
+                    _check_floating(source, name, array)
                     if not np.isfinite(array).all():
                         raise CheckpointError(f"{source}: array {name} contains NaN or infinity")
+
+
+def _check_floating(source: str, name: str, array: np.ndarray) -> None:
+    if array.dtype.kind != "f":
+        raise CheckpointError(
+            f"{source}: array {name} has dtype {array.dtype}, but parameters are floating point; "
+            "the file was edited or not written by mlpbench"
+        )
 
 
 def _check_shape(source: str, name: str, actual: tuple[int, ...], expected: tuple[int, ...]) -> None:
@@ -259,6 +286,50 @@ def _json_entry(path: Path, name: str, text: object) -> Any:
         ) from error
 
 
+def _int_entry(path: Path, name: str, value: object, minimum: int) -> int:
+    """Return a checkpoint's integer entry, raising CheckpointError for any other type or a small value."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise CheckpointError(
+            f"{path}: its '{name}' entry is {value!r}, but it must be an integer of at least {minimum}; "
+            "the file was edited or not written by mlpbench"
+        )
+    return int(value)
+
+
+def _layer_sizes(path: Path, values: object) -> list[int]:
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        values = values.tolist()
+    if not isinstance(values, list | tuple):
+        raise CheckpointError(f"{path}: its 'layer_sizes' entry {values!r} is not a list of integers")
+    return [_int_entry(path, "layer_sizes", value, 1) for value in values]
+
+
+def _check_format(path: Path, name: object, version: object) -> None:
+    """Reject a file of another format, or of a newer format version than this mlpbench reads."""
+    if name is not None and str(name) != FORMAT:
+        raise CheckpointError(
+            f"{path}: its format entry is {str(name)!r}, not {FORMAT!r}; it is not an mlpbench checkpoint"
+        )
+    if version is not None and _int_entry(path, "format_version", version, 1) > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has format version {int(version)}, but this mlpbench reads version "
+            f"{FORMAT_VERSION} and older; upgrade mlpbench to read it"
+        )
+
+
+def _check_no_extra_layers(path: Path, names: list[str], pattern: str, n_layers: int) -> None:
+    """Reject parameters for layers that ``layer_sizes`` does not have, such as ``W2`` for 2 layers."""
+    for name in sorted(names):
+        match = re.fullmatch(pattern, name)
+        if match and int(match.group(1)) >= n_layers:
+            raise CheckpointError(
+                f"{path} has {name}, but its layer_sizes describe {n_layers} layer(s); "
+                "the file was edited or damaged"
+            )
+
+
 # ----- .npz -------------------------------------------------------------------------------
 
 
@@ -308,7 +379,9 @@ def _read_npz(path: Path) -> Checkpoint:
                 "if it is an mlpbench .pt checkpoint, rename it to end in .pt"
             )
         raise CheckpointError(f"{path} has no 'layer_sizes' array; it was not written by mlpbench")
-    sizes = [int(v) for v in arrays["layer_sizes"].tolist()]
+    _check_format(path, arrays.get("format"), arrays.get("format_version"))
+    sizes = _layer_sizes(path, arrays["layer_sizes"])
+    _check_no_extra_layers(path, list(arrays), r"(?:momentum_)?[Wb](\d+)", len(sizes) - 1)
 
     def pairs(prefix: str) -> Params:
         out = []
@@ -327,9 +400,10 @@ def _read_npz(path: Path) -> Checkpoint:
         engine=str(arrays.get("engine", np.array("numpy"))),
         config=_json_entry(path, "config", str(arrays.get("config", np.array("{}")))),
         params=pairs(""),
-        epoch=int(arrays.get("epoch", np.array(0))),
+        epoch=_int_entry(path, "epoch", arrays.get("epoch", 0), 0),
         batch_rng_state=str(arrays["batch_rng_state"]) if "batch_rng_state" in arrays else None,
-        momentum=pairs("momentum_") if "momentum_W0" in arrays else None,
+        # Any momentum array means the file had buffers, so a missing one is an error.
+        momentum=pairs("momentum_") if any(name.startswith("momentum_") for name in arrays) else None,
         history=_json_entry(path, "history", str(arrays.get("history", np.array("[]")))),
         dataset=_json_entry(path, "dataset", str(arrays["dataset"])) if "dataset" in arrays else None,
         feature_mean=arrays.get("feature_mean"),
@@ -418,15 +492,22 @@ def _read_pt(path: Path) -> Checkpoint:
         ) from error
     if not isinstance(payload, dict) or "state_dict" not in payload or "layer_sizes" not in payload:
         raise CheckpointError(f"{path} has no 'state_dict' and 'layer_sizes'; it was not written by mlpbench")
-    sizes = [int(v) for v in payload["layer_sizes"]]
+    _check_format(path, payload.get("format"), payload.get("format_version"))
+    sizes = _layer_sizes(path, payload["layer_sizes"])
 
-    def from_state(state: dict[str, Any]) -> Params:
+    def from_state(state: object, entry: str) -> Params:
+        if not isinstance(state, dict):
+            raise CheckpointError(f"{path}: its '{entry}' entry is not a dict of tensors")
+        _check_no_extra_layers(path, list(state), r"layers\.(\d+)\.(?:weight|bias)", len(sizes) - 1)
+        unknown = [name for name in state if not re.fullmatch(r"layers\.\d+\.(?:weight|bias)", str(name))]
+        if unknown:
+            raise CheckpointError(f"{path}: its '{entry}' entry has the unknown tensor {unknown[0]!r}")
         out = []
         for index in range(len(sizes) - 1):
             names = (f"layers.{index}.weight", f"layers.{index}.bias")
             missing = [name for name in names if name not in state]
             if missing:
-                raise CheckpointError(f"{path} is missing tensor {missing[0]}")
+                raise CheckpointError(f"{path}: its '{entry}' entry is missing tensor {missing[0]}")
             weight, bias = (state[name].detach().cpu().numpy() for name in names)
             out.append((np.ascontiguousarray(weight.T), bias))
         return out
@@ -438,10 +519,10 @@ def _read_pt(path: Path) -> Checkpoint:
         dtype=str(payload.get("dtype", "float32")),
         engine=str(payload.get("engine", "torch")),
         config=_json_entry(path, "config", payload.get("config", "{}")),
-        params=from_state(payload["state_dict"]),
-        epoch=int(payload.get("epoch", 0)),
+        params=from_state(payload["state_dict"], "state_dict"),
+        epoch=_int_entry(path, "epoch", payload.get("epoch", 0), 0),
         batch_rng_state=payload.get("batch_rng_state"),
-        momentum=from_state(momentum) if momentum is not None else None,
+        momentum=from_state(momentum, "momentum") if momentum is not None else None,
         history=_json_entry(path, "history", payload.get("history", "[]")),
         dataset=_json_entry(path, "dataset", dataset) if dataset is not None else None,
         feature_mean=_numpy_or_none(payload.get("feature_mean")),
