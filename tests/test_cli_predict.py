@@ -103,6 +103,26 @@ def test_text_file_named_numpy_rejected(capsys, checkpoint: Path, tmp_path: Path
     assert "cannot read" not in result.err
 
 
+@pytest.mark.parametrize("shape", [(0, 64), (0, 8, 8)])
+def test_empty_array_rejected(capsys, checkpoint: Path, tmp_path: Path, shape: tuple[int, ...]):
+    inputs = tmp_path / "empty.npy"
+    np.save(inputs, np.zeros(shape))
+
+    result = run_cli(capsys, "predict", "-q", checkpoint, inputs)
+
+    assert_one_line_error(result, "predict", "contains no samples (shape (0, 64))", "at least one row")
+
+
+def test_csv_input_rejected(capsys, checkpoint: Path, tmp_path: Path):
+    inputs = tmp_path / "rows.csv"
+    inputs.write_text(",".join(["0"] * 64) + "\n")
+
+    result = run_cli(capsys, "predict", "-q", checkpoint, inputs)
+
+    assert_one_line_error(result, "predict", "not text tables", "(n, 64) array with numpy.save")
+    assert "cannot decode image" not in result.err
+
+
 def test_idx_file_input(capsys, checkpoint: Path, digits_test, tmp_path: Path):
     x, _ = digits_test
     inputs = tmp_path / "images-idx3-ubyte.gz"

@@ -140,6 +140,15 @@ def test_predict_1d_X_suggests_reshape(digits) -> None:
         model.predict(X[0])
 
 
+def test_fit_3d_X_suggests_flatten() -> None:
+    images = np.zeros((4, 8, 8))
+
+    with pytest.raises(DataError) as error:
+        NumpyMLP(epochs=1).fit(images, [0, 1, 0, 1])
+
+    assert "got shape (4, 8, 8); flatten each sample with X.reshape(len(X), -1)" in str(error.value)
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [

@@ -90,6 +90,11 @@ def read_input(
         return _array_rows(path, _load_array(path), n_features, image_shape)
     if _looks_like_idx(path):
         return _array_rows(path, read_idx(path), n_features, image_shape)
+    if suffix in (".csv", ".txt", ".tsv"):
+        raise DataError(
+            f"cannot read {path}: predict reads .npy and .npz arrays, IDX files and images, not text "
+            f"tables; save the rows as an (n, {n_features}) array with numpy.save and pass the .npy file"
+        )
     shape = image_shape or _square_shape(n_features, path)
     return [str(path)], load_image(path, shape)[np.newaxis, :]
 
@@ -156,7 +161,8 @@ def _array_rows(
     if array.shape in single_shapes:
         array = array.reshape(1, -1)
     elif array.ndim >= 2 and int(np.prod(array.shape[1:])) == n_features:
-        array = array.reshape(array.shape[0], -1)
+        # Explicit sizes, because reshape cannot infer -1 for an array with no rows.
+        array = array.reshape(array.shape[0], n_features)
     else:
         raise DataError(
             f"{path} contains an array of shape {array.shape}, which does not have the model's "
@@ -165,7 +171,7 @@ def _array_rows(
             + f" or ({n_features},)"
         )
     if array.shape[0] == 0:
-        raise DataError(f"{path} contains no samples")
+        raise DataError(f"{path} contains no samples (shape {array.shape}); pass at least one row")
 
     found = find_non_finite(array)
     if found is not None:

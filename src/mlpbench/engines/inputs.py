@@ -29,6 +29,11 @@ def as_feature_array(X: object, dtype: np.dtype, *, expected: int | None, owner:
         array = _numeric_objects(array)
     _reject_complex(array, "X", "pass X.real or abs(X)")
     # Some wordings below follow scikit-learn's, which its estimator checks look for.
+    if array.ndim > 2:
+        raise DataError(
+            f"X must be 2-D (n_samples, n_features), got shape {array.shape}; flatten each sample "
+            "with X.reshape(len(X), -1)"
+        )
     if array.ndim != 2:
         raise DataError(
             f"X must be 2-D (n_samples, n_features), got shape {array.shape}. Reshape your data "
