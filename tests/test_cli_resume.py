@@ -162,8 +162,19 @@ def test_resume_finished_run_rejected(capsys, tmp_path: Path):
     result = run_cli(capsys, "train", "--resume", path)
 
     assert result.status == 2
-    assert "already trained 2 of 2 epochs" in result.err
+    assert "already trained 2 epoch(s), and the schedule has 2" in result.err
     assert "--epochs N with N > 2" in result.err
+
+
+def test_resume_shorter_schedule_rejected(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3")
+
+    result = run_cli(capsys, "train", "--resume", path, "--epochs", "2")
+
+    assert result.status == 2
+    assert "already trained 3 epoch(s), and the schedule has 2" in result.err
+    assert "3 of 2" not in result.err
 
 
 @pytest.mark.parametrize(
@@ -390,7 +401,8 @@ def test_resume_rejects_turning_on_standardize(capsys, tmp_path: Path):
     result = run_cli(capsys, "train", "--resume", path, "--standardize")
 
     assert result.status == 2
-    assert "does not match the checkpoint" in result.err
+    assert "--standardize does not match the checkpoint" in result.err
+    assert "which has standardize off" in result.err
     assert "feature statistics" in result.err
     assert "drop --standardize" in result.err
     assert path.read_bytes() == before
@@ -405,6 +417,8 @@ def test_resume_rejects_turning_off_standardize(capsys, tmp_path: Path):
     result = run_cli(capsys, "train", "--resume", path, "--config", config)
 
     assert result.status == 2
-    assert "--standardize False does not match the checkpoint" in result.err
+    assert "standardize off does not match the checkpoint" in result.err
+    assert "which has standardize on" in result.err
     assert "; pass --standardize" in result.err
-    assert "--standardize True" not in result.err
+    assert "False" not in result.err
+    assert "True" not in result.err

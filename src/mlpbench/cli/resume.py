@@ -44,8 +44,17 @@ def _fix(dest: str, stored: Any) -> str:
     return f"drop {flag} or pass {flag} {_show(stored)}"
 
 
+def _requested(dest: str, value: Any) -> str:
+    """Describe a requested setting as ``--hidden 32``, ``--standardize`` or ``standardize off``."""
+    if isinstance(value, bool):
+        return _flag(dest) if value else f"{dest} off"
+    return f"{_flag(dest)} {_show(value)}"
+
+
 def _show(value: Any) -> str:
-    """Format a setting as its flag takes it (hidden sizes as ``256,128``, or ``0`` for none)."""
+    """Format a setting as its flag takes it (hidden sizes as ``256,128``, ``0`` for none, on or off)."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
     if isinstance(value, list):
         return ",".join(str(size) for size in value) or "0"
     return str(value)
@@ -71,7 +80,7 @@ def resumed_settings(
         elif flags[dest] != value:
             if dest in FIXED_ON_RESUME:
                 parser.error(
-                    f"{_flag(dest)} {_show(flags[dest])} does not match the checkpoint {args.resume}, "
+                    f"{_requested(dest, flags[dest])} does not match the checkpoint {args.resume}, "
                     f"which has {dest} {_show(value)} ({FIXED_ON_RESUME[dest]}); {_fix(dest, value)}"
                 )
             logger.info(
@@ -80,8 +89,8 @@ def resumed_settings(
 
     if settings["epochs"] <= checkpoint.epoch:
         parser.error(
-            f"the checkpoint {args.resume} has already trained {checkpoint.epoch} of "
-            f"{settings['epochs']} epochs; pass --epochs N with N > {checkpoint.epoch} to train further"
+            f"the checkpoint {args.resume} has already trained {checkpoint.epoch} epoch(s), and the "
+            f"schedule has {settings['epochs']}; pass --epochs N with N > {checkpoint.epoch} to train further"
         )
     return settings
 
