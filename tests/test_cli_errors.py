@@ -208,6 +208,17 @@ def test_missing_input(capsys, tmp_path: Path, checkpoint: Path):
     assert_one_line_error(result, "predict", "absent.png not found")
 
 
+def test_empty_output_name_rejected(capsys, tmp_path: Path, checkpoint: Path):
+    rows = tmp_path / "rows.npy"
+    np.save(rows, np.zeros((1, 64)))
+
+    predict = run_cli(capsys, "predict", "-q", checkpoint, rows, "--out", "")
+    history = run_cli(capsys, "train", "-q", "--epochs", "1", "--history", "")
+
+    assert_one_line_error(predict, "predict", "--out needs a file name, got an empty one")
+    assert_one_line_error(history, "train", "--history needs a file name, got an empty one")
+
+
 @pytest.mark.parametrize("command", ["evaluate", "predict"])
 def test_sklearn_not_offered_for_checkpoints(capsys, checkpoint: Path, command: str):
     inputs = [checkpoint] if command == "predict" else []

@@ -153,6 +153,7 @@ INVALID_ARGUMENTS = [
     pytest.param(["--schedule", "step"], "step", id="unknown-schedule"),
     pytest.param(["--seed", "-1"], "seed must be an integer >= 0, got -1", id="negative-seed"),
     pytest.param(["--save", "model.txt"], "model.txt", id="save-suffix"),
+    pytest.param(["--save", ""], "--save needs a file name", id="save-empty"),
     pytest.param(["--device", "gpu"], "expected cpu, cuda or cuda:N", id="device-gpu"),
 ]
 

@@ -27,6 +27,8 @@ def check_output_path(path: str | Path | None, flag: str) -> None:
     """
     if path is None:
         return
+    if not str(path).strip():
+        raise OutputError(f"{flag} needs a file name, got an empty one")
     path = Path(path)
     folder = path.parent
     if not folder.is_dir():
