@@ -88,12 +88,12 @@ LABELS = encode_idx(np.arange(10, dtype=np.uint8))
     ("data", "expected"),
     [
         (b"\x00\x00", "shorter than the 4-byte magic number"),
-        (b"\x01\x00\x08\x01" + LABELS[4:], "does not start with two zero bytes"),
+        (b"\x01\x00\x08\x01" + LABELS[4:], "magic number 0x01000801 does not start with two zero bytes"),
         (b"\x00\x00\x07\x01" + LABELS[4:], "unsupported IDX element type 0x07"),
         (b"\x00\x00\x08\x00", "0 dimensions"),
-        (b"\x00\x00\x08\x03\x00\x00\x00\x02", "truncated IDX header"),
-        (LABELS[:-3], "truncated IDX payload"),
-        (LABELS + b"\x00\x00", "2 trailing bytes"),
+        (b"\x00\x00\x08\x03\x00\x00\x00\x02", "the file has 8; download or copy the file again"),
+        (LABELS[:-3], "the file has 15; download or copy the file again"),
+        (LABELS + b"\x00\x00", "2 trailing bytes after the IDX payload of 10 elements (18 bytes expected);"),
         (LABELS[:4] + struct.pack(">I", 12) + LABELS[8:], "truncated IDX payload"),
     ],
     ids=[
@@ -113,6 +113,12 @@ def test_idx_malformed_file_rejected(tmp_path: Path, data: bytes, expected: str)
         read_idx(path)
     assert expected in str(caught.value)
     assert str(path) in str(caught.value)
+
+
+def test_idx_gzipped_twice_rejected(tmp_path: Path) -> None:
+    path = _write(tmp_path, gzip.compress(gzip.compress(LABELS)))
+    with pytest.raises(DataError, match="gzip-compressed twice; decompress one layer with gunzip"):
+        read_idx(path)
 
 
 def test_idx_malformed_inside_gzip_rejected(tmp_path: Path) -> None:

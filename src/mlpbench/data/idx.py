@@ -78,9 +78,11 @@ def parse_idx(data: bytes, path: str | Path) -> np.ndarray:
     """
     if len(data) < 4:
         raise DataError(f"{path}: not an IDX file: {len(data)} bytes, shorter than the 4-byte magic number")
+    if is_gzip(data):
+        raise DataError(f"{path}: the file is gzip-compressed twice; decompress one layer with gunzip")
     if data[0] != 0 or data[1] != 0:
         raise DataError(
-            f"{path}: not an IDX file: the magic number {data[:4].hex()} does not start with two zero bytes"
+            f"{path}: not an IDX file: the magic number 0x{data[:4].hex()} does not start with two zero bytes"
         )
     type_code, ndim = data[2], data[3]
     if type_code not in IDX_TYPES:
@@ -93,7 +95,7 @@ def parse_idx(data: bytes, path: str | Path) -> np.ndarray:
     if len(data) < header_size:
         raise DataError(
             f"{path}: truncated IDX header: {ndim} dimensions need {header_size} bytes, "
-            f"the file has {len(data)}"
+            f"the file has {len(data)}; download or copy the file again"
         )
     dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
 
@@ -104,12 +106,13 @@ def parse_idx(data: bytes, path: str | Path) -> np.ndarray:
     if len(data) < expected:
         raise DataError(
             f"{path}: truncated IDX payload: the header promises {shape_text} elements of "
-            f"{dtype.itemsize} byte(s) ({expected} bytes in all), the file has {len(data)}"
+            f"{dtype.itemsize} byte(s) ({expected} bytes in all), the file has {len(data)}; "
+            "download or copy the file again"
         )
     if len(data) > expected:
         raise DataError(
             f"{path}: {len(data) - expected} trailing bytes after the IDX payload of "
-            f"{shape_text} elements ({expected} bytes expected)"
+            f"{shape_text} elements ({expected} bytes expected); download or copy the file again"
         )
 
     array = np.frombuffer(data, dtype=dtype, count=count, offset=header_size).reshape(dims)
