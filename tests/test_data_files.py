@@ -73,6 +73,20 @@ def test_path_empty_folder_rejected(tmp_path) -> None:
         load_dataset(str(tmp_path))
 
 
+@pytest.mark.parametrize("subfolder", ["", "raw"])
+def test_path_incomplete_idx_folder_names_missing(tiny_idx, tmp_path, subfolder: str) -> None:
+    folder = tiny_idx.write(tmp_path / "mine" / subfolder)
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+
+    with pytest.raises(DataError) as caught:
+        load_dataset(str(tmp_path / "mine"))
+
+    message = str(caught.value)
+    assert f"{folder}: incomplete IDX data set" in message
+    assert "it lacks t10k-labels-idx1-ubyte (test labels);" in message
+    assert "train-images" not in message
+
+
 def test_path_unsupported_file_rejected(tmp_path) -> None:
     path = tmp_path / "data.txt"
     path.write_text("1,2,3\n")

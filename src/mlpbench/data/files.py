@@ -105,6 +105,21 @@ def find_idx_folder(root: Path) -> FolderMatch | None:
     return complete[0] if complete else None
 
 
+def _reject_incomplete_idx_folder(root: Path) -> None:
+    """Raise DataError naming the missing files when ``root`` or ``root/raw`` has some of the four."""
+    files = MNIST.files()
+    for folder in (root, root / "raw"):
+        if not folder.is_dir():
+            continue
+        match = match_folder(folder, files)
+        if match.paths:
+            missing = ", ".join(f"{files[role].name} ({role})" for role in match.missing)
+            raise DataError(
+                f"{folder}: incomplete IDX data set: it lacks {missing}; copy the missing "
+                "file(s) into the folder (each may end in .gz)"
+            )
+
+
 def _read_start(path: Path) -> bytes:
     with path.open("rb") as handle:
         return handle.read(2)
@@ -394,6 +409,7 @@ def load_path(path: Path, dtype: np.dtype) -> Dataset:
         pair = csv_pair_in_folder(path)
         if pair is not None:
             return load_csv_pair(*pair, path, dtype)
+        _reject_incomplete_idx_folder(path)
         raise DataError(
             f"{path}: no data set found; the folder (or its raw/ or */raw/ subfolder) needs "
             "the four IDX files train-images-idx3-ubyte, train-labels-idx1-ubyte, "
