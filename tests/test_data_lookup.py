@@ -213,6 +213,37 @@ def test_lookup_missing_everywhere_message(data_env, tiny_idx, tmp_path, monkeyp
     assert "apt install dataset-tiny" in message
 
 
+def test_lookup_warns_on_skipped_given_folders(data_env, tiny_idx, tmp_path, monkeypatch, caplog) -> None:
+    partial = tiny_idx.write(tmp_path / "given")
+    (partial / "t10k-images-idx3-ubyte.gz").unlink()
+    tiny_idx.write(data_env / "tiny")
+    monkeypatch.setenv("MLPBENCH_DATA", str(tmp_path / "typo"))
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
+
+    with caplog.at_level("WARNING", logger="mlpbench"):
+        dataset = load_dataset("tiny", data_dir=partial, download=False)
+
+    assert dataset.source.startswith(f"{data_env / 'tiny'} ")
+    warnings = [record.getMessage() for record in caplog.records]
+    used = f"so the files in {data_env / 'tiny'} were used instead"
+    assert warnings == [
+        f"--data-dir {partial}: incomplete, missing test images, {used}",
+        f"MLPBENCH_DATA {tmp_path / 'typo'}: no such folder, {used}",
+    ]
+
+
+def test_lookup_silent_for_data_root_of_other_sets(data_env, tiny_idx, tmp_path, monkeypatch, caplog) -> None:
+    (tmp_path / "datasets").mkdir()
+    tiny_idx.write(data_env / "tiny")
+    monkeypatch.setenv("MLPBENCH_DATA", str(tmp_path / "datasets"))
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
+
+    with caplog.at_level("WARNING", logger="mlpbench"):
+        load_dataset("tiny", download=False)
+
+    assert caplog.records == []
+
+
 def test_lookup_missing_data_dir_rejected(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
     tiny_idx.write(data_env / "tiny")
     monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())

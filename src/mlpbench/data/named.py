@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from mlpbench.data.sources import (
 )
 from mlpbench.errors import DataError
 
+logger = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class LoadedFile:
@@ -219,6 +221,11 @@ def load_idx_dataset(
     search = locate(spec, data_dir)
     if search.found is not None:
         folder = search.found.folder
+        # A folder the user named but that was passed over is most likely a mistake.
+        for line in search.report:
+            missing_env_folder = line.startswith(DATA_ENV) and line.endswith("no such folder")
+            if line.startswith("--data-dir ") or missing_env_folder:
+                logger.warning("%s, so the files in %s were used instead", line, folder)
     elif download:
         folder = _download_missing(spec, search.report, progress)
     else:
