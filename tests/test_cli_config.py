@@ -55,6 +55,16 @@ def test_dash_and_underscore_keys_accepted(capsys, tmp_path: Path):
     assert values["weight-decay"] == 0.001
 
 
+def test_same_flag_twice_rejected(capsys, tmp_path: Path):
+    config = write_config(tmp_path, "batch_size = 32\nbatch-size = 64\n")
+
+    result = run_cli(capsys, "train", "--config", config)
+
+    assert result.status == 2
+    assert f"{config}, key 'batch-size' sets the same flag as {config}, key 'batch_size'" in result.err
+    assert "keep one of them" in result.err
+
+
 @pytest.mark.parametrize(
     "text, expected", [("[256, 128]", [256, 128]), ('"256,128"', [256, 128]), ("[]", [])]
 )

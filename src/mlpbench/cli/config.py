@@ -116,6 +116,8 @@ def load_config(
             subparser.error(f"{path}: {_unknown_key_message(key, list(actions))}")
         action = actions[name]
         source = f"{path}, key {key!r}"
+        if action.dest in sources:
+            subparser.error(f"{source} sets the same flag as {sources[action.dest]}; keep one of them")
         try:
             values[action.dest] = _convert(action, raw)
         except (argparse.ArgumentTypeError, ValueError, TypeError) as error:
