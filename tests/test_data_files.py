@@ -411,6 +411,19 @@ def test_csv_short_counting_row_is_data(tmp_path) -> None:
     assert load_dataset(str(train)).y_train.tolist() == [0, 1]
 
 
+@pytest.mark.parametrize("separator", [";", "\t", "|"])
+def test_csv_other_separator_named(tmp_path, separator: str) -> None:
+    rows = [separator.join(["label", "a", "b", "c"]), separator.join(["0", "1", "2", "3"])]
+    train = _write_csv(tmp_path / "a_train.csv", rows)
+    _write_csv(tmp_path / "a_test.csv", rows)
+
+    with pytest.raises(DataError) as caught:
+        load_dataset(str(train))
+
+    assert f"line 2 is separated by {separator!r}, not by commas" in str(caught.value)
+    assert "save the file with comma separators" in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("first_row", "expected"),
     [

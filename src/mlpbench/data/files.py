@@ -298,12 +298,35 @@ def _describe_bad_row(path: Path, skip: int) -> str | None:
                 try:
                     float(field)
                 except ValueError:
+                    separator = _other_separator(field)
+                    if separator is not None:
+                        return (
+                            f"line {line_number} is separated by {separator!r}, not by commas; "
+                            "save the file with comma separators"
+                        )
                     return f"line {line_number}, column {column}: {field.strip()!r} is not a number"
             if n_columns is None:
                 n_columns = len(fields)
             elif len(fields) != n_columns:
                 return f"line {line_number} has {len(fields)} columns, the first data row has {n_columns}"
     return None
+
+
+def _other_separator(field: str) -> str | None:
+    """Return ``;``, a tab or ``|`` when ``field`` is numbers joined by it, else None."""
+    for separator in (";", "\t", "|"):
+        parts = field.strip().split(separator)
+        if len(parts) > 1 and all(_is_number(part) for part in parts if part.strip()):
+            return separator
+    return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _data_part(line: str) -> str:
