@@ -348,6 +348,7 @@ def test_corrupt_file_rejected(tmp_path: Path, suffix: str, content: bytes) -> N
     with pytest.raises(CheckpointError, match="not a readable") as caught:
         NumpyMLP.load(path)
     assert "pickle" not in str(caught.value), "a text or random file is not a pickle"
+    assert "save the model again" in str(caught.value)
 
 
 def test_missing_file_rejected(tmp_path: Path) -> None:

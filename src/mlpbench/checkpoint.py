@@ -43,6 +43,10 @@ if TYPE_CHECKING:
 FORMAT = "mlpbench-checkpoint"
 FORMAT_VERSION = 1
 SUFFIXES = (".npz", ".pt")
+# The fix named when a file cannot be read at all.
+_SAVE_AGAIN = (
+    "it may be truncated or not a checkpoint, so save the model again (mlpbench train --save writes one)"
+)
 
 Estimator = TypeVar("Estimator", bound="MLPEstimator")
 
@@ -367,10 +371,7 @@ def _read_npz(path: Path) -> Checkpoint:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
-        raise CheckpointError(
-            f"{path} is not a readable .npz file ({error}); it may be truncated or not a checkpoint, "
-            "so save the model again (mlpbench train --save writes one)"
-        ) from error
+        raise CheckpointError(f"{path} is not a readable .npz file ({error}); {_SAVE_AGAIN}") from error
     if "layer_sizes" not in arrays:
         # torch.save writes a zip archive too, whose pickle is data.pkl inside one folder.
         if any(name.endswith("/data.pkl") for name in arrays):
@@ -459,7 +460,9 @@ def _read_pt(path: Path) -> Checkpoint:
 
     if not zipfile.is_zipfile(path):
         # torch.save has written zip archives since PyTorch 1.6; anything else here is damaged.
-        raise CheckpointError(f"{path} is not a readable .pt file (not a zip archive as torch.save writes)")
+        raise CheckpointError(
+            f"{path} is not a readable .pt file (not a zip archive as torch.save writes); {_SAVE_AGAIN}"
+        )
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
@@ -467,13 +470,13 @@ def _read_pt(path: Path) -> Checkpoint:
             # tensor would load as wrong weights. np.load checks them for .npz files.
             damaged = archive.testzip()
     except (zipfile.BadZipFile, OSError) as error:
-        raise CheckpointError(f"{path} is not a readable .pt file ({error})") from error
+        raise CheckpointError(f"{path} is not a readable .pt file ({error}); {_SAVE_AGAIN}") from error
     if damaged is not None:
         raise CheckpointError(
             f"{path} is damaged: its member {damaged} fails the CRC-32 check; save the model again"
         )
     if not names:
-        raise CheckpointError(f"{path} is not a readable .pt file (an empty zip archive)")
+        raise CheckpointError(f"{path} is not a readable .pt file (an empty zip archive); {_SAVE_AGAIN}")
     if all("/" not in name and name.endswith(".npy") for name in names):
         raise CheckpointError(
             f"{path} is a NumPy .npz archive with a .pt name; if it is an mlpbench .npz "
@@ -488,7 +491,7 @@ def _read_pt(path: Path) -> Checkpoint:
         ) from error
     except Exception as error:  # noqa: BLE001 - a corrupt archive fails in many ways (IndexError, RuntimeError, ...)
         raise CheckpointError(
-            f"{path} is not a readable .pt file ({type(error).__name__}: {error})"
+            f"{path} is not a readable .pt file ({type(error).__name__}: {error}); {_SAVE_AGAIN}"
         ) from error
     if not isinstance(payload, dict) or "state_dict" not in payload or "layer_sizes" not in payload:
         raise CheckpointError(f"{path} has no 'state_dict' and 'layer_sizes'; it was not written by mlpbench")
