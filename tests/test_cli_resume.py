@@ -101,9 +101,10 @@ def test_resume_in_sklearn_rejected(capsys, tmp_path: Path):
     path = tmp_path / "run.npz"
     train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
 
-    result = run_cli(capsys, "train", "-q", "--resume", path, "--engine", "sklearn")
+    result = run_cli(capsys, "train", "--resume", path, "--engine", "sklearn")
 
-    assert result.status == 1
+    assert result.status == 2
+    assert "data:" not in result.err, "rejected before the data is loaded"
     assert "the sklearn engine cannot load" in result.err
     assert "because it builds its state only by training; use --engine numpy or torch" in result.err
     assert "call fit()" not in result.err

@@ -289,6 +289,11 @@ def _check_output_flags(
         parser.error("--save needs a file name ending in .npz or .pt, got an empty one")
     if args.save and Path(args.save).suffix.lower() not in (".npz", ".pt"):
         parser.error(f"--save {args.save}: the file name must end in .npz or .pt")
+    if args.resume and args.engine == "sklearn" and "engine" in getattr(args, "explicit_options", ()):
+        parser.error(
+            f"the sklearn engine cannot load {args.resume}, because it builds its state only by "
+            "training; use --engine numpy or torch"
+        )
     if args.save and args.engine == "sklearn":
         parser.error(
             f"--save {args.save}: the sklearn engine does not write parameter files; "
