@@ -255,6 +255,7 @@ def test_download_all_mirrors_fail(data_env, tiny_idx, server, monkeypatch) -> N
     assert "--data-dir" in message
     assert "MLPBENCH_MIRRORS" in message
     assert _files_in(data_env) == []
+    assert not (data_env / "tiny").exists(), "no empty cache folder is left behind"
 
 
 def test_download_mirrors_from_environment(data_env, tiny_idx, server, monkeypatch) -> None:

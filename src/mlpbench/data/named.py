@@ -158,6 +158,7 @@ def missing_files_message(
 
 def _download_missing(spec: IdxDatasetSpec, report: list[str], progress: bool) -> Path:
     folder = cache_dir(spec.name)
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -172,6 +173,9 @@ def _download_missing(spec: IdxDatasetSpec, report: list[str], progress: bool) -
             try:
                 download_file(spec.files()[role], folder, mirrors, display)
             except DataError as error:
+                if created and not any(folder.iterdir()):
+                    # Leave no empty cache folder behind, but keep any file that did arrive.
+                    folder.rmdir()
                 reason = (
                     f"Download failed: {error}\nThe mirrors come from {MIRRORS_ENV} when it is "
                     "set, else from the built-in list."
