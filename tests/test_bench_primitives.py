@@ -176,6 +176,18 @@ def test_peak_keeps_size_after_stall(monkeypatch):
     assert result.size == 200
 
 
+def test_peak_is_fastest_call(monkeypatch):
+    # Five probe calls and the warm-up, then timed calls of 2, 4 and 8 ms: a 200 x 200
+    # float64 product (16 MFLOP) then runs at 8, 4 and 2 GFLOP/s.
+    _durations_from(monkeypatch, [0.004] * 6 + [0.002, 0.004, 0.008])
+
+    result = measure_matmul_peak("float64", threads=1, size=200, min_seconds=0.01, max_seconds=3.0)
+
+    assert result.repeats == 3
+    assert result.gflops == pytest.approx(8.0, rel=1e-12)
+    assert result.median_gflops == pytest.approx(4.0, rel=1e-12)
+
+
 def test_peak_shrinks_after_two_stalls(monkeypatch):
     _durations_from(monkeypatch, [0.004] * 5 + [1.0, 1.0])
 
@@ -244,6 +256,16 @@ def test_summarize_known_values():
     assert summary["max"] == 5.0
     assert summary["mean"] == 3.0
     assert summary["values"] == [5.0, 1.0, 4.0, 2.0, 3.0]
+
+
+def test_summarize_skewed_values():
+    # One slow value: the median stays at the middle value, the mean moves.
+    summary = summarize([1.0, 1.0, 2.0, 2.0, 14.0])
+    assert summary["median"] == 2.0
+    assert summary["mean"] == 4.0
+    assert summary["q1"] == 1.0
+    assert summary["q3"] == 2.0
+    assert summary["relative_spread"] == 0.5
 
 
 def test_summarize_rejects_empty_and_nan():

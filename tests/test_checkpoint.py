@@ -27,6 +27,19 @@ class Payload:
         self.note = "not a tensor"
 
 
+class UnpickleRecorder:
+    """Records each time pickle rebuilds an instance, which loading a checkpoint must never do."""
+
+    rebuilt: list[dict] = []
+
+    def __init__(self) -> None:
+        self.note = "not an array of numbers"
+
+    def __setstate__(self, state: dict) -> None:
+        UnpickleRecorder.rebuilt.append(state)
+        self.__dict__.update(state)
+
+
 @pytest.fixture(scope="module")
 def blobs() -> tuple[np.ndarray, np.ndarray]:
     # 250 rows in batches of 32 leave a partial last batch of 26.
@@ -307,6 +320,17 @@ def test_edited_pt_rejected(
     assert expected in str(error.value)
 
 
+def test_object_array_in_npz_not_unpickled(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    good = train(NumpyMLP, blobs).save(tmp_path / "good.npz")
+    bad = rewrite_npz(good, tmp_path / "bad.npz", W0=np.array([UnpickleRecorder()], dtype=object))
+    UnpickleRecorder.rebuilt.clear()
+
+    with pytest.raises(CheckpointError, match="not a readable .npz file"):
+        NumpyMLP.load(bad)
+
+    assert UnpickleRecorder.rebuilt == []
+
+
 def test_non_finite_parameter_rejected(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:
     good = train(NumpyMLP, blobs).save(tmp_path / "good.npz")
     b0 = np.zeros(16, dtype=np.float32)
@@ -555,6 +579,29 @@ def test_resume_without_momentum_buffers_differs(
     W_resumed = resumed.get_parameters()[0][0]
     W_uninterrupted = uninterrupted.get_parameters()[0][0]
     assert not np.allclose(W_resumed, W_uninterrupted, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_warm_start_applies_new_momentum_and_decay(
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], engine: type[MLPEstimator]
+) -> None:
+    """set_params between fits must reach the optimizer, as a model built with the new values has them."""
+    X, y = blobs
+    changed = {"momentum": 0.0, "weight_decay": 0.1}
+    model = engine(**train(engine, blobs, dtype="float64", epochs=2).get_config())
+    model.fit(X, y, n_epochs=1)
+    path = model.save(tmp_path / "half.npz")
+
+    model.set_params(warm_start=True, **changed)
+    model.fit(X, y)
+    rebuilt = engine.load(path, warm_start=True, **changed).fit(X, y)
+    unchanged = engine.load(path, warm_start=True).fit(X, y)
+
+    for (W, b), (W_rebuilt, b_rebuilt) in zip(model.get_parameters(), rebuilt.get_parameters(), strict=True):
+        np.testing.assert_allclose(W, W_rebuilt, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(b, b_rebuilt, rtol=0, atol=1e-12)
+    # The new settings matter here, so the comparison above can fail.
+    assert not np.allclose(model.get_parameters()[0][0], unchanged.get_parameters()[0][0], atol=1e-6)
 
 
 def test_warm_start_uses_new_batch_size(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:

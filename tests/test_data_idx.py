@@ -89,6 +89,7 @@ LABELS = encode_idx(np.arange(10, dtype=np.uint8))
     [
         (b"\x00\x00", "shorter than the 4-byte magic number"),
         (b"\x01\x00\x08\x01" + LABELS[4:], "magic number 0x01000801 does not start with two zero bytes"),
+        (b"label,pixel0\n3,0\n", "magic number 0x6c616265 does not start with two zero bytes"),
         (b"\x00\x00\x07\x01" + LABELS[4:], "unsupported IDX element type 0x07"),
         (b"\x00\x00\x08\x00", "0 dimensions"),
         (b"\x00\x00\x08\x03\x00\x00\x00\x02", "the file has 8; download or copy the file again"),
@@ -99,6 +100,7 @@ LABELS = encode_idx(np.arange(10, dtype=np.uint8))
     ids=[
         "too-short",
         "bad-magic",
+        "text-file",
         "bad-type",
         "zero-dims",
         "short-header",
