@@ -467,6 +467,18 @@ def test_unknown_suffix_rejected(tmp_path: Path, blobs: tuple[np.ndarray, np.nda
     assert list(tmp_path.iterdir()) == []
 
 
+def test_sklearn_model_save_rejected(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    from mlpbench.checkpoint import save_checkpoint
+    from mlpbench.engines.sklearn_engine import SklearnMLP
+
+    X, y = blobs
+    model = SklearnMLP(hidden=[8], epochs=2, batch_size=32, seed=0).fit(X, y)
+
+    with pytest.raises(CheckpointError, match="the sklearn engine cannot save checkpoints"):
+        save_checkpoint(model, tmp_path / "model.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unfitted_save_rejected(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="not fitted"):
         NumpyMLP().save(tmp_path / "model.npz")

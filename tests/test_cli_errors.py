@@ -219,6 +219,18 @@ def test_empty_output_name_rejected(capsys, tmp_path: Path, checkpoint: Path):
     assert_one_line_error(history, "train", "--history needs a file name, got an empty one")
 
 
+def test_dangling_save_link_rejected_before_training(capsys, tmp_path: Path):
+    link = tmp_path / "model.npz"
+    link.symlink_to(tmp_path / "absent" / "model.npz")
+
+    result = run_cli(capsys, "train", "--epochs", "1", "--save", link)
+
+    assert result.status == 1
+    assert f"folder {tmp_path / 'absent'} does not exist" in result.err
+    assert "data:" not in result.err, "rejected before the data is loaded"
+    assert link.is_symlink()
+
+
 @pytest.mark.parametrize("command", ["evaluate", "predict"])
 def test_sklearn_not_offered_for_checkpoints(capsys, checkpoint: Path, command: str):
     inputs = [checkpoint] if command == "predict" else []

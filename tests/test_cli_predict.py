@@ -110,7 +110,7 @@ def test_empty_array_rejected(capsys, checkpoint: Path, tmp_path: Path, shape: t
 
     result = run_cli(capsys, "predict", "-q", checkpoint, inputs)
 
-    assert_one_line_error(result, "predict", "contains no samples (shape (0, 64))", "at least one row")
+    assert_one_line_error(result, "predict", f"contains no samples (shape {shape})", "at least one row")
 
 
 def test_csv_input_rejected(capsys, checkpoint: Path, tmp_path: Path):

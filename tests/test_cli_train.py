@@ -154,6 +154,7 @@ INVALID_ARGUMENTS = [
     pytest.param(["--seed", "-1"], "seed must be an integer >= 0, got -1", id="negative-seed"),
     pytest.param(["--save", "model.txt"], "model.txt", id="save-suffix"),
     pytest.param(["--save", ""], "--save needs a file name", id="save-empty"),
+    pytest.param(["--resume", " "], "--resume needs a file name", id="resume-empty"),
     pytest.param(["--device", "gpu"], "expected cpu, cuda or cuda:N", id="device-gpu"),
 ]
 

@@ -543,7 +543,14 @@ def test_compare_warns_when_nothing_learned(tmp_path):
 
 @pytest.mark.parametrize(
     ("ratio", "expected"),
-    [(2.914, "2.91x"), (1.0, "1.00x"), (0.1, "0.10x"), (0.0171, "0.017x"), (0.0217, "0.022x")],
+    [
+        (2.914, "2.91x"),
+        (1.0, "1.00x"),
+        (0.1, "0.10x"),
+        (0.0999, "0.10x"),
+        (0.0171, "0.017x"),
+        (0.0217, "0.022x"),
+    ],
 )
 def test_speed_keeps_two_digits(ratio, expected):
     assert format_speed(ratio) == expected

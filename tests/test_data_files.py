@@ -73,7 +73,7 @@ def test_path_empty_folder_rejected(tmp_path) -> None:
         load_dataset(str(tmp_path))
 
 
-@pytest.mark.parametrize("subfolder", ["", "raw"])
+@pytest.mark.parametrize("subfolder", ["", "raw", "FashionMNIST/raw"])
 def test_path_incomplete_idx_folder_names_missing(tiny_idx, tmp_path, subfolder: str) -> None:
     folder = tiny_idx.write(tmp_path / "mine" / subfolder)
     (folder / "t10k-labels-idx1-ubyte.gz").unlink()

@@ -148,8 +148,15 @@ def _check_shape(source: str, name: str, actual: tuple[int, ...], expected: tupl
 
 def checkpoint_from_model(model: MLPEstimator, dataset: dict[str, Any] | None = None) -> Checkpoint:
     """Capture a fitted model's parameters and training state, with optional data set facts."""
+    from mlpbench.engines.registry import LOADING_ENGINES
+
     if not model.is_fitted:
         raise CheckpointError("the model is not fitted; there are no parameters to save")
+    if model.engine_name not in LOADING_ENGINES:
+        raise CheckpointError(
+            f"the {model.engine_name} engine cannot save checkpoints, because it could not load them; "
+            f"use one of {', '.join(LOADING_ENGINES)}"
+        )
     # The settings the parameters were fitted with: a hidden, dtype or standardize
     # set after fitting changes none of them.
     sizes = list(model.layer_sizes_ or [])

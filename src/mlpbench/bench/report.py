@@ -87,7 +87,7 @@ def format_seconds(seconds: float) -> str:
 
 def format_speed(ratio: float) -> str:
     """Format a speed ratio with two decimals, or two significant digits below 0.1 (``0.017x``)."""
-    return f"{ratio:.2f}x" if ratio >= 0.1 else f"{ratio:.2g}x"
+    return f"{ratio:.2f}x" if ratio >= 0.1 else f"{ratio:#.2g}x"
 
 
 def table_rows(results: Mapping[str, Any]) -> list[dict[str, str]]:

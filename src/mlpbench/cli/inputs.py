@@ -155,6 +155,7 @@ def _array_rows(
     """Reshape an array of one or many samples to (n, n_features) and scale it like the training data."""
     if array.dtype.kind not in "biuf":
         raise DataError(f"{path}: values must be real numbers, got dtype {array.dtype}")
+    original_shape = array.shape
     single_shapes = {(n_features,)}
     if image_shape is not None:
         single_shapes.add(tuple(image_shape))
@@ -171,7 +172,7 @@ def _array_rows(
             + f" or ({n_features},)"
         )
     if array.shape[0] == 0:
-        raise DataError(f"{path} contains no samples (shape {array.shape}); pass at least one row")
+        raise DataError(f"{path} contains no samples (shape {original_shape}); pass at least one row")
 
     found = find_non_finite(array)
     if found is not None:

@@ -30,6 +30,9 @@ def check_output_path(path: str | Path | None, flag: str) -> None:
     if not str(path).strip():
         raise OutputError(f"{flag} needs a file name, got an empty one")
     path = Path(path)
+    if path.is_symlink():
+        # atomic_writer replaces the link's target, so the target's folder is checked.
+        path = Path(os.path.realpath(path))
     folder = path.parent
     if not folder.is_dir():
         raise OutputError(f"cannot write {flag} {path}: folder {folder} does not exist; create it first")

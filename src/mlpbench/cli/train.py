@@ -285,8 +285,9 @@ def _check_output_flags(
     args: argparse.Namespace, parser: argparse.ArgumentParser, save_path: str | None
 ) -> None:
     """Reject output flags that cannot work, before any data is loaded."""
-    if args.save is not None and not args.save.strip():
-        parser.error("--save needs a file name ending in .npz or .pt, got an empty one")
+    for flag, value in (("--save", args.save), ("--resume", args.resume)):
+        if value is not None and not value.strip():
+            parser.error(f"{flag} needs a file name ending in .npz or .pt, got an empty one")
     if args.save and Path(args.save).suffix.lower() not in (".npz", ".pt"):
         parser.error(f"--save {args.save}: the file name must end in .npz or .pt")
     if args.resume and args.engine == "sklearn" and "engine" in getattr(args, "explicit_options", ()):

@@ -106,9 +106,12 @@ def find_idx_folder(root: Path) -> FolderMatch | None:
 
 
 def _reject_incomplete_idx_folder(root: Path) -> None:
-    """Raise DataError naming the missing files when ``root`` or ``root/raw`` has some of the four."""
+    """Raise DataError naming the missing files of a folder that has some of the four.
+
+    The folders are those ``find_idx_folder`` searches: ``root``, ``root/raw`` and ``root/*/raw``.
+    """
     files = MNIST.files()
-    for folder in (root, root / "raw"):
+    for folder in (root, root / "raw", *sorted(root.glob("*/raw"))):
         if not folder.is_dir():
             continue
         match = match_folder(folder, files)
