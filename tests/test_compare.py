@@ -500,6 +500,19 @@ def test_compare_saves_data_warnings(tmp_path):
     assert "labels that start at 1" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
 
 
+def test_compare_warns_more_threads_than_cpus(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    arguments = ["--engines", "numpy", "--repeats", "1", "--warmup", "0", "--epochs", "1", "--hidden", "8"]
+
+    assert main(["-q", "compare", *arguments, "--threads", "2", "--out", str(tmp_path / "out")]) == 0
+
+    results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    assert results["warnings"][0].startswith("2 threads is more than the 1 logical CPU(s) of this machine")
+    assert "use at most 1 thread(s)" in results["warnings"][0]
+
+
 def test_interrupted_compare_says_nothing_saved(tmp_path, capsys, monkeypatch):
     import mlpbench.bench.compare as compare_module
 

@@ -294,3 +294,15 @@ def test_learning_warning_for_chance_accuracy() -> None:
 
     assert message.startswith("the test accuracy ended at 10.0%, no better than the 10.0%")
     assert message.endswith("try a larger --lr or more --epochs")
+
+
+def test_oversubscription_warning_above_cpu_count(monkeypatch) -> None:
+    import os
+
+    from mlpbench.threads import oversubscription_warning
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+
+    assert oversubscription_warning(1) is None
+    assert oversubscription_warning(2) is None
+    assert "3 threads is more than the 2 logical CPU(s)" in oversubscription_warning(3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 
@@ -30,3 +31,15 @@ def limit_threads(threads: int | None) -> Iterator[None]:
         finally:
             if torch is not None and previous is not None:
                 torch.set_num_threads(previous)
+
+
+def oversubscription_warning(threads: int) -> str | None:
+    """Return a warning when ``threads`` exceeds the logical CPUs, whose threads then take turns."""
+    cpus = os.cpu_count() or 1
+    if threads <= cpus:
+        return None
+    return (
+        f"{threads} threads is more than the {cpus} logical CPU(s) of this machine, so the threads "
+        f"take turns on the cores and both the engines and the matmul peak run slower; use at most "
+        f"{cpus} thread(s) to study how training scales"
+    )

@@ -18,6 +18,7 @@ from mlpbench.cli.options import (
 from mlpbench.cli.outputs import RUNS_FOLDER, prepare_run_folder, run_in_new_folder
 from mlpbench.cli.progress import progress_bar
 from mlpbench.engines.registry import ENGINES
+from mlpbench.threads import oversubscription_warning
 
 logger = logging.getLogger("mlpbench")
 
@@ -117,6 +118,9 @@ def _compare(args: argparse.Namespace, folder: Path) -> int:
         data.x_train.shape[1],
     )
     data_warnings = training_data_warnings(data, args.batch_size)
+    thread_warning = oversubscription_warning(model_settings(args)["threads"])
+    if thread_warning is not None:
+        data_warnings.insert(0, thread_warning)
     for message in data_warnings:
         logger.warning(message)
     config = CompareConfig(

@@ -20,6 +20,7 @@ from mlpbench.cli.options import (
     positive_int,
 )
 from mlpbench.cli.sweep import add_optimizer_arguments
+from mlpbench.threads import oversubscription_warning
 from mlpbench.training.hyperparams import validate_hyperparameters
 
 logger = logging.getLogger("mlpbench")
@@ -109,6 +110,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             data, x_train=data.x_train[: args.samples], y_train=data.y_train[: args.samples]
         )
     data_warnings = training_data_warnings(data, args.batch_size)
+    threads = args.threads if args.threads is not None else (os.cpu_count() or 1)
+    thread_warning = oversubscription_warning(threads)
+    if thread_warning is not None:
+        data_warnings.insert(0, thread_warning)
     for message in data_warnings:
         logger.warning(message)
     config = ProfileConfig(
@@ -117,7 +122,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             "hidden": list(args.hidden),
             "batch_size": args.batch_size,
             "dtype": args.dtype,
-            "threads": args.threads if args.threads is not None else (os.cpu_count() or 1),
+            "threads": threads,
             "lr": args.lr,
             "momentum": args.momentum,
             "weight_decay": args.weight_decay,

@@ -20,6 +20,7 @@ from mlpbench.cli.options import (
 )
 from mlpbench.cli.outputs import RUNS_FOLDER, prepare_run_folder, run_in_new_folder
 from mlpbench.cli.progress import progress_bar
+from mlpbench.threads import oversubscription_warning
 from mlpbench.training.hyperparams import DTYPES
 
 logger = logging.getLogger("mlpbench")
@@ -310,6 +311,11 @@ def _sweep(args: argparse.Namespace, folder: Path) -> int:
         )
         args.samples = len(data.y_train)
     config = sweep_config(args)
+    thread_warnings = [
+        message for message in map(oversubscription_warning, sorted(set(config.threads_list))) if message
+    ]
+    for message in thread_warnings:
+        logger.warning(message)
     logger.info(
         "%d points x %d engine(s) x %d run(s)",
         len(config.points()),
@@ -323,6 +329,7 @@ def _sweep(args: argparse.Namespace, folder: Path) -> int:
             _log_run(record)
 
         results = run_sweep(sweep_data, config, on_run=on_run)
+    results["warnings"] = thread_warnings + results["warnings"]
 
     write_sweep_outputs(results, folder)
     print_sweep_summary(results)

@@ -41,6 +41,7 @@ from mlpbench.data import Dataset
 from mlpbench.engines.base import MLPEstimator
 from mlpbench.engines.registry import ENGINES, LOADING_ENGINES, create_engine
 from mlpbench.errors import OutputError, TrainingDivergedError
+from mlpbench.threads import oversubscription_warning
 from mlpbench.training.chance import learning_warning, smaller_lr_hint
 
 logger = logging.getLogger("mlpbench")
@@ -121,6 +122,9 @@ def _run_plan(
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     validate_training_arguments(args, parser)
+    thread_warning = oversubscription_warning(args.threads) if args.threads is not None else None
+    if thread_warning is not None:
+        logger.warning(thread_warning)
     save_path = args.save or args.resume
     _check_output_flags(args, parser, save_path)
 
