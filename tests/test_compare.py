@@ -13,9 +13,16 @@ import pytest
 from cli_support import run_cli
 from rich.console import Console
 
-from mlpbench.bench.compare import MeasuredPeaks, parameter_difference, round_order
+from mlpbench.bench.compare import (
+    CompareConfig,
+    MeasuredPeaks,
+    parameter_difference,
+    round_order,
+    run_comparison,
+)
 from mlpbench.bench.contention import cpu_sample
 from mlpbench.bench.flops import epoch_flops
+from mlpbench.bench.peak import PeakResult
 from mlpbench.bench.report import fastest_engine_sentence, format_speed, print_summary, table_rows
 from mlpbench.checkpoint import read_checkpoint
 from mlpbench.cli import main
@@ -130,8 +137,33 @@ def test_compare_gflops_match_flop_count(compare_run):
     run = results["engines"]["torch"]["runs"][0]
     expected = flops * len(run["epoch_times_s"]) / math.fsum(run["epoch_times_s"]) / 1e9
     assert run["gflops"] == pytest.approx(expected, rel=1e-9)
-    peak = results["peak"]["gflops"]
+    peak = results["peak_used_gflops"]
+    assert peak == max(results["peak"]["gflops"], results["peak_after_runs"]["gflops"])
     assert run["percent_of_peak"] == pytest.approx(100 * expected / peak, rel=1e-9)
+
+
+def _fixed_peak(gflops: float) -> PeakResult:
+    return PeakResult(
+        gflops=gflops, median_gflops=gflops, size=1024, dtype="float32", threads=1, repeats=9, seconds=0.3
+    )
+
+
+def test_percent_of_peak_uses_higher_reading(monkeypatch):
+    import mlpbench.bench.compare as compare_module
+
+    # A disturbed first reading of 50 GFLOP/s, then 200 after the runs.
+    before, after = _fixed_peak(50.0), _fixed_peak(200.0)
+    monkeypatch.setattr(compare_module, "measure_peaks", lambda config: MeasuredPeaks(before, None))
+    monkeypatch.setattr(compare_module, "measure_numpy_peak", lambda config, dtype, threads: after)
+    config = CompareConfig(engines=["numpy"], settings={"epochs": 1, "hidden": [8], "threads": 1}, repeats=2)
+
+    results = run_comparison(load_dataset("digits"), config).results
+
+    assert results["peak_used_gflops"] == 200.0
+    for run in results["engines"]["numpy"]["runs"] + results["engines"]["numpy"]["warmup_runs"]:
+        assert run["percent_of_peak"] == pytest.approx(100 * run["gflops"] / 200.0, rel=1e-12)
+    used = "'% of peak' uses the higher reading, 200 GFLOP/s"
+    assert any(used in message for message in results["warnings"])
 
 
 def test_compare_records_positive_peak(compare_run):
