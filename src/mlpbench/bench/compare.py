@@ -289,7 +289,7 @@ def run_comparison(
     peak_used = peak.gflops
     if peak_after is not None and peak_after.gflops > peak.gflops:
         peak_used = peak_after.gflops
-        _rescale_percent_of_peak(engines, peak.gflops / peak_used)
+        rescale_percent_of_peak(engines, peak.gflops / peak_used)
     cpu_contention = contention(cpu_before, cpu_sample())
     _summarize_engines(engines, data, settings)
     parity = _parity(models, engines, data)
@@ -316,7 +316,7 @@ def run_comparison(
     return Comparison(results=results, models=models)
 
 
-def _rescale_percent_of_peak(engines: dict[str, dict[str, Any]], factor: float) -> None:
+def rescale_percent_of_peak(engines: dict[str, dict[str, Any]], factor: float) -> None:
     """Multiply every run's ``percent_of_peak`` by ``factor``, for a new yardstick."""
     for entry in engines.values():
         for run in entry["runs"] + entry["warmup_runs"]:

@@ -42,11 +42,13 @@ from mlpbench.bench.compare import (
     measure_peaks,
     measured_peak_warnings,
     peak_change_warning,
+    rescale_percent_of_peak,
     run_comparison,
 )
 from mlpbench.bench.contention import contention, contention_warnings, cpu_sample, largest_share
 from mlpbench.bench.environment import collect_environment
 from mlpbench.bench.peak import PeakResult
+from mlpbench.bench.stats import summarize
 from mlpbench.data import Dataset, load_dataset
 from mlpbench.data.sources import IDX_DATASETS
 from mlpbench.engines.registry import ENGINES
@@ -403,8 +405,13 @@ def run_sweep(
         following = points[index + 1] if index + 1 < len(points) else None
         if following is None or (following.dtype, following.threads) != pair:
             # Points are grouped by pair, so this pair is done: measure again to notice
-            # a machine whose speed changed while its points ran.
+            # a machine whose speed changed while its points ran. As in run_comparison,
+            # a higher reading becomes the yardstick, since a disturbed one can only read low.
             peaks_after[pair] = measure_numpy_peak(compare_config, point.dtype, point.threads)
+            if peaks_after[pair].gflops > peaks[pair].numpy.gflops:
+                for record in records:
+                    if (record["dtype"], record["threads"]) == pair:
+                        _use_peak(record, peaks_after[pair].gflops)
 
     cpu_contention = contention(cpu_before, cpu_sample())
     return {
@@ -597,6 +604,19 @@ def _warnings(
     return messages
 
 
+def _use_peak(record: dict[str, Any], peak_gflops: float) -> None:
+    """Recompute a point record's "% of peak" figures against ``peak_gflops``."""
+    factor = record["peak_gflops"] / peak_gflops
+    record["peak_gflops"] = peak_gflops
+    rescale_percent_of_peak(record["engines"], factor)
+    for entry in record["engines"].values():
+        summary = entry["summary"]
+        if summary is not None:
+            shares = [value * factor for value in summary["percent_of_peak"]["values"]]
+            summary["percent_of_peak"] = summarize(shares)
+            entry["median_percent_of_peak"] = summary["percent_of_peak"]["median"]
+
+
 def _pair_peak_warnings(
     peaks: dict[tuple[str, int], MeasuredPeaks],
     peaks_after: dict[tuple[str, int], PeakResult],
@@ -614,7 +634,7 @@ def _pair_peak_warnings(
         ]
         fastest = max((gflops for gflops in torch_runs if gflops is not None), default=None)
         messages += [f"{pair}: {message}" for message in measured_peak_warnings(measured, device, fastest)]
-        change = peak_change_warning(measured.numpy, peaks_after[(dtype, threads)])
+        change = peak_change_warning(measured.numpy, peaks_after[(dtype, threads)], higher_used=True)
         if change is not None:
             messages.append(f"{pair}: {change}")
     return messages

@@ -111,9 +111,11 @@ def _points_of(results: Mapping[str, Any], combination: Combination) -> list[Map
 
 
 def _peak_of(results: Mapping[str, Any], dtype: str, threads: int) -> Mapping[str, Any] | None:
+    """Return the NumPy peak that a pair's "% of peak" divides by: the higher of its two readings."""
     for peak in results["peaks"]:
         if (peak["dtype"], peak["threads"]) == (dtype, threads):
-            return peak["numpy"]
+            readings = [peak["numpy"], peak.get("numpy_after_points") or peak["numpy"]]
+            return max(readings, key=lambda reading: reading["gflops"])
     return None
 
 
@@ -294,7 +296,7 @@ def summary_lines(results: Mapping[str, Any]) -> list[str]:
             line += f", {after['gflops']:.3g} GFLOP/s after its points"
         if peak["torch"] is not None:
             line += f", PyTorch {peak['torch']['gflops']:.3g} GFLOP/s"
-        lines.append(line + ". % of peak divides by the NumPy figure measured before the points.")
+        lines.append(line + ". % of peak divides by the higher NumPy figure.")
     if "cpu_contention" in results:
         lines.append(describe_contention(results["cpu_contention"]))
     lines.append(
