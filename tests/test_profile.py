@@ -23,6 +23,7 @@ from mlpbench.bench.profile import (
     run_profile,
     timed_numpy_matmul,
 )
+from mlpbench.bench.report import format_seconds
 from mlpbench.cli import main
 from mlpbench.data import load_dataset
 from mlpbench.engines.numpy_engine.blas import Blas, numpy_blas
@@ -178,9 +179,13 @@ def test_sklearn_profile_reads_safe_sparse_dot(profile_run):
 
 
 def test_profile_prints_table_and_note(profile_run):
-    _, _, out = profile_run
+    _, results, out = profile_run
     assert "matmul share" in out
     assert "Profilers add overhead, so shares are approximate" in out
+    # numpy's other costs come from a separate epoch, whose length the output names.
+    other_epoch = format_seconds(results["engines"]["numpy"]["other_costs_epoch_s"])
+    text = " ".join(out.split())
+    assert f"which took {other_epoch}; the other costs' percentages are of that epoch" in text
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -244,6 +249,8 @@ def profile_record(reference: float, profiled: float, matmul: float) -> dict:
         (profile_record(0.32, 1.60, 0.90), "5.0x the 0.32 s without the profiler"),
         (profile_record(0.50, 1.10, 0.60), "longer than the whole 0.5 s epoch"),
         (profile_record(1.00, 0.50, 0.30), "longer than the profiled one"),
+        (profile_record(0.586, 0.406, 0.25), "longer than the profiled one (0.406 s)"),
+        (profile_record(0.48, 0.41, 0.25), None),
         ({"status": "failed"}, None),
     ],
 )

@@ -189,6 +189,7 @@ def build_profile_table(results: dict[str, Any]) -> Table:
 def print_profile(results: dict[str, Any], console: Console | None = None) -> None:
     """Print the profile table, how each engine was measured, and the overhead note."""
     from mlpbench.bench.contention import describe_contention
+    from mlpbench.bench.report import format_seconds
 
     if console is None:
         console = Console()
@@ -204,7 +205,12 @@ def print_profile(results: dict[str, Any], console: Console | None = None) -> No
         highlight=False,
     )
     for name, entry in results["engines"].items():
-        console.print(f"{name}: {entry['method']}.", markup=False, highlight=False)
+        line = f"{name}: {entry['method']}"
+        other_epoch = entry.get("other_costs_epoch_s")
+        if other_epoch is not None and other_epoch != entry.get("epoch_s"):
+            took = format_seconds(other_epoch)
+            line += f", which took {took}; the other costs' percentages are of that epoch"
+        console.print(line + ".", markup=False, highlight=False)
     if "cpu_contention" in results:
         console.print(describe_contention(results["cpu_contention"]), markup=False, highlight=False)
     console.print(Text.assemble(("note:", "yellow"), " ", results["overhead_note"]), highlight=False)
