@@ -375,7 +375,16 @@ def test_epoch_time_whiskers_skip_outlier(tmp_path, monkeypatch):
     axes = _drawn_figure(monkeypatch, plot_epoch_times, times, tmp_path / "times.png").axes[0]
 
     # One slow epoch among six leaves the 75th percentile, and so the axis, near 14 ms.
-    assert axes.get_ylim()[1] < 0.1
+    assert axes.get_ylabel() == "milliseconds per epoch"
+    assert axes.get_ylim()[1] < 100
+
+
+def test_epoch_time_axis_in_seconds_above_one(tmp_path, monkeypatch):
+    times = {"numpy": [1.2, 1.3, 1.25], "torch": [0.4, 0.5, 0.45]}
+    axes = _drawn_figure(monkeypatch, plot_epoch_times, times, tmp_path / "times.png").axes[0]
+
+    assert axes.get_ylabel() == "seconds per epoch"
+    assert 1.25 < axes.get_ylim()[1] < 2
 
 
 def test_plot_accuracy_with_empty_engine(tmp_path):
@@ -412,6 +421,24 @@ def test_plot_sweep_with_peak_line(tmp_path):
         ylabel="GFLOP/s",
     )
     _assert_png(path)
+
+
+def test_plot_sweep_labels_log_axes_plainly(tmp_path, monkeypatch):
+    points = [
+        {"engine": "numpy", "batch_size": 16, "seconds": 0.062},
+        {"engine": "numpy", "batch_size": 1024, "seconds": 0.03},
+        {"engine": "torch", "batch_size": 16, "seconds": 0.143},
+        {"engine": "torch", "batch_size": 1024, "seconds": 0.034},
+    ]
+    arguments = (points, "batch_size", "seconds", "engine", tmp_path / "sweep.png")
+    axes = _drawn_figure(monkeypatch, plot_sweep, *arguments).axes[0]
+
+    assert axes.get_xlabel() == "batch_size (log scale)"
+    assert axes.get_ylabel() == "seconds (log scale)"
+    labels = [label.get_text() for label in axes.get_yticklabels(minor=True) if label.get_text()]
+    labels += [label.get_text() for label in axes.get_yticklabels() if label.get_text()]
+    assert labels
+    assert all("10^" not in label and "times" not in label for label in labels), labels
 
 
 def test_plot_sweep_no_rows(tmp_path):

@@ -93,7 +93,7 @@ def plot_loss_curves(curves: Mapping[str, Sequence[float]], path: str | Path) ->
             axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         finite = np.concatenate([losses[np.isfinite(losses)] for losses in data.values()])
         if finite.size and (finite > 0).all():
-            _log_loss_axis(axes)
+            _log_y_axis(axes, "mean training loss")
         axes.legend(title="engine")
     else:
         _note_no_data(axes)
@@ -104,10 +104,10 @@ PLAIN_NUMBER = FuncFormatter(lambda value, _: f"{value:.3g}")
 """Tick labels such as 0.584, where matplotlib's log axes write 5.84x10^-1."""
 
 
-def _log_loss_axis(axes: Axes) -> None:
+def _log_y_axis(axes: Axes, label: str) -> None:
     """Make the y axis logarithmic, with plain tick labels and "(log scale)" in its label."""
     axes.set_yscale("log")
-    axes.set_ylabel("mean training loss (log scale)")
+    axes.set_ylabel(f"{label} (log scale)")
     axes.yaxis.set_major_formatter(PLAIN_NUMBER)
     # Within one decade there may be no major tick, so the minor ticks carry the labels.
     bottom, top = axes.get_ylim()
@@ -134,9 +134,13 @@ def plot_epoch_times(times: Mapping[str, Sequence[float]], path: str | Path) -> 
         return _save(figure, path)
 
     names = list(data)
-    medians = np.array([np.median(values) for values in data.values()])
+    seconds = np.array([np.median(values) for values in data.values()])
     lows = np.array([np.percentile(values, 25) for values in data.values()])
     highs = np.array([np.percentile(values, 75) for values in data.values()])
+    # The axis uses the unit of the labels on the bars: milliseconds below 1 s.
+    scale = 1000.0 if highs.max() < 1 else 1.0
+    axes.set_ylabel("milliseconds per epoch" if scale > 1 else "seconds per epoch")
+    medians, lows, highs = seconds * scale, lows * scale, highs * scale
     positions = np.arange(len(names))
     axes.bar(positions, medians, color=[f"C{index}" for index in positions])
     axes.errorbar(
@@ -151,9 +155,9 @@ def plot_epoch_times(times: Mapping[str, Sequence[float]], path: str | Path) -> 
     axes.set_xticks(positions, names)
     axes.set_ylim(bottom=0)
     # The median is written on each bar, since a fast engine's bar can be too short to read.
-    for position, median in zip(positions, medians, strict=True):
+    for position, median, median_seconds in zip(positions, medians, seconds, strict=True):
         axes.annotate(
-            _seconds_label(median),
+            _seconds_label(median_seconds),
             (position, median),
             textcoords="offset points",
             xytext=(0, 3),
@@ -292,6 +296,9 @@ def plot_sweep(
         _label_log_x_ticks(axes, sorted({px for xs, _ in series.values() for px in xs}))
     if hline is not None:
         axes.axhline(hline, color="black", linestyle="--", label=hline_label or f"{hline:g}")
+    if loglog:
+        axes.set_xlabel(f"{xlabel or x} (log scale)")
+        _log_y_axis(axes, ylabel or y)
 
     if series or hline is not None:
         axes.legend(title=group if series else None)

@@ -150,7 +150,7 @@ def write_combination_plots(
         loglog=True,
         title=f"Time per epoch: {title}",
         xlabel="batch size",
-        ylabel=f"seconds per epoch over {n_timed:,} rows (median)",
+        ylabel=f"seconds per epoch over {n_timed:,} rows, median",
     )
     peak = _peak_of(results, dtype, threads)
     plot_sweep(
@@ -166,7 +166,7 @@ def write_combination_plots(
         else f"NumPy matmul peak ({peak['size']}x{peak['size']}): {peak['gflops']:.3g} GFLOP/s",
         title=f"Achieved GFLOP/s: {title}",
         xlabel="batch size",
-        ylabel="GFLOP/s (median over timed runs)",
+        ylabel="GFLOP/s, median over timed runs",
     )
 
 
