@@ -20,7 +20,7 @@ from mlpbench.bench.sweep import (
     run_sweep,
     synthetic_dataset,
 )
-from mlpbench.bench.sweep_report import write_sweep_outputs
+from mlpbench.bench.sweep_report import summary_lines, write_sweep_outputs
 from mlpbench.cli import main
 from mlpbench.cli.sweep import parse_int_list, parse_threads_list
 from mlpbench.data import load_dataset
@@ -394,6 +394,11 @@ def test_sweep_writes_plots_per_combination(digits_sweep, tmp_path):
     assert sorted(path.name for path in tmp_path.glob("*.png")) == expected
     written = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     assert written["files"]["plots"] == expected
+    plots_line = [line for line in summary_lines(results) if line.startswith("Plots:")]
+    assert plots_line == [
+        "Plots: time_vs_batch.png and gflops_vs_batch.png show hidden 16, float32, 1 thread(s); "
+        "each of the 2 combinations also has its own pair, such as time_vs_batch-h16-float32-t1.png."
+    ]
 
 
 def test_sweep_rejects_too_many_samples(tmp_path, capsys):

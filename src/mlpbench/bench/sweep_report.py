@@ -304,6 +304,14 @@ def summary_lines(results: Mapping[str, Any]) -> list[str]:
         f"after {config['warmup']} warm-up run(s). "
         "Times cover the training steps only; data loading and evaluation are excluded."
     )
+    names = plot_names(results)
+    if names:
+        hidden, dtype, threads = main_combination(results)
+        example = next(iter(names.values()))[0]
+        lines.append(
+            f"Plots: {TIME_PLOT} and {GFLOPS_PLOT} show hidden {hidden}, {dtype}, {threads} thread(s); "
+            f"each of the {len(names)} combinations also has its own pair, such as {example}."
+        )
     return lines
 
 
