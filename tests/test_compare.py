@@ -212,6 +212,7 @@ def test_compare_records_waiting_for_a_cpu(compare_run):
 def test_compare_records_environment_and_config(compare_run):
     _, _, results = compare_run
     assert results["schema_version"] == 1
+    assert results["kind"] == "compare"
     assert results["environment"]["threads"] == 1
     assert results["config"]["dataset"]["name"] == "digits"
     assert results["config"]["repeats"] == REPEATS

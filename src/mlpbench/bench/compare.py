@@ -295,6 +295,7 @@ def run_comparison(
     parity = _parity(models, engines, data)
     results = {
         "schema_version": SCHEMA_VERSION,
+        "kind": "compare",
         "mlpbench_version": __version__,
         "config": _config_record(config, settings, data, sizes, flops_per_epoch),
         "environment": collect_environment(threads),

@@ -169,7 +169,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         "--epochs",
         type=positive_int,
         default=DEFAULTS["epochs"],
-        help="epochs (default: %(default)s)",
+        help="passes over the training set (default: %(default)s)",
     )
     add_flags(group, ("batch_size", "lr", "momentum", "weight_decay"))
     group.add_argument(
