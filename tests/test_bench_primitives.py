@@ -340,7 +340,7 @@ def test_plot_epoch_times_all_empty(tmp_path):
     _assert_png(plot_epoch_times({}, tmp_path / "times.png"))
 
 
-def _drawn_figure(monkeypatch, plot, *arguments):
+def _drawn_figure(monkeypatch, plot, *arguments, **keywords):
     """Run ``plot`` and return the Figure it saved, drawn so that its ticks are final."""
     import mlpbench.bench.plots
 
@@ -352,7 +352,7 @@ def _drawn_figure(monkeypatch, plot, *arguments):
         return original(figure, path)
 
     monkeypatch.setattr(mlpbench.bench.plots, "_save", keep)
-    plot(*arguments)
+    plot(*arguments, **keywords)
     (figure,) = saved
     figure.canvas.draw()
     return figure
@@ -439,6 +439,22 @@ def test_plot_sweep_labels_log_axes_plainly(tmp_path, monkeypatch):
     labels += [label.get_text() for label in axes.get_yticklabels() if label.get_text()]
     assert labels
     assert all("10^" not in label and "times" not in label for label in labels), labels
+
+
+def test_plot_sweep_labels_range_with_one_power_of_ten(tmp_path, monkeypatch):
+    # 15 to 230 GFLOP/s holds only one power of ten, 100, so minor ticks need labels too.
+    points = [
+        {"engine": "numpy", "batch_size": 16, "gflops": 60.0},
+        {"engine": "torch", "batch_size": 16, "gflops": 15.0},
+        {"engine": "torch", "batch_size": 1024, "gflops": 150.0},
+    ]
+    arguments = (points, "batch_size", "gflops", "engine", tmp_path / "sweep.png")
+    axes = _drawn_figure(monkeypatch, plot_sweep, *arguments, hline=230.0).axes[0]
+
+    labels = [label.get_text() for label in axes.get_yticklabels(minor=True) if label.get_text()]
+    labels += [label.get_text() for label in axes.get_yticklabels() if label.get_text()]
+    assert "20" in labels
+    assert "100" in labels
 
 
 def test_plot_sweep_no_rows(tmp_path):

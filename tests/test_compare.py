@@ -164,6 +164,12 @@ def test_percent_of_peak_uses_higher_reading(monkeypatch):
         assert run["percent_of_peak"] == pytest.approx(100 * run["gflops"] / 200.0, rel=1e-12)
     used = "'% of peak' uses the higher reading, 200 GFLOP/s"
     assert any(used in message for message in results["warnings"])
+    console = Console(record=True, width=200)
+    print_summary(results, console)
+    printed = console.export_text()
+    assert "(peak 200 GFLOP/s)" in printed
+    readings = "50 GFLOP/s before the runs, 200 GFLOP/s after them"
+    assert f"{readings}; '% of peak' uses the higher reading." in printed
 
 
 def test_compare_records_positive_peak(compare_run):
@@ -536,14 +542,15 @@ def test_compare_saves_data_warnings(tmp_path):
 def test_compare_warns_more_threads_than_cpus(tmp_path, monkeypatch):
     import os
 
-    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
     arguments = ["--engines", "numpy", "--repeats", "1", "--warmup", "0", "--epochs", "1", "--hidden", "8"]
 
     assert main(["-q", "compare", *arguments, "--threads", "2", "--out", str(tmp_path / "out")]) == 0
 
     results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
-    assert results["warnings"][0].startswith("2 threads is more than the 1 logical CPU(s) of this machine")
-    assert "use at most 1 thread(s)" in results["warnings"][0]
+    first = results["warnings"][0]
+    assert first.startswith("2 threads is more than the 1 logical CPU(s) this process may use")
+    assert "use at most 1 thread(s)" in first
 
 
 def test_interrupted_compare_says_nothing_saved(tmp_path, capsys, monkeypatch):

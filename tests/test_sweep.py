@@ -20,7 +20,7 @@ from mlpbench.bench.sweep import (
     run_sweep,
     synthetic_dataset,
 )
-from mlpbench.bench.sweep_report import summary_lines, write_sweep_outputs
+from mlpbench.bench.sweep_report import _peak_of, summary_lines, write_sweep_outputs
 from mlpbench.cli import main
 from mlpbench.cli.sweep import parse_int_list, parse_threads_list
 from mlpbench.data import load_dataset
@@ -306,6 +306,45 @@ def test_sweep_warns_when_peak_changes_over_a_pair(monkeypatch, factor, warned):
         assert [run["percent_of_peak"] for run in entry["runs"]] == pytest.approx(shares)
         assert entry["median_percent_of_peak"] == pytest.approx(np.median(shares))
         assert entry["summary"]["percent_of_peak"]["values"] == pytest.approx(shares)
+
+
+def test_sweep_rescales_only_pair_with_higher_reading(monkeypatch):
+    # float32's first reading is disturbed to 0.1 GFLOP/s, so its runs "reach" far over
+    # 100%; the reading after its points is 1000x higher. float64's later reading is lower.
+    before = {}
+    measure = sweep_module.measure_peaks
+
+    def disturbed(config):
+        measured = measure(config)
+        dtype = config.settings["dtype"]
+        if dtype == "float32":
+            measured = dataclasses.replace(measured, numpy=dataclasses.replace(measured.numpy, gflops=0.1))
+        before[dtype] = measured.numpy
+        return measured
+
+    def after(config, dtype, threads):
+        factor = 1000 if dtype == "float32" else 0.9
+        return dataclasses.replace(before[dtype], gflops=before[dtype].gflops * factor)
+
+    monkeypatch.setattr(sweep_module, "measure_peaks", disturbed)
+    monkeypatch.setattr(sweep_module, "measure_numpy_peak", after)
+    # float64 first, so that float32's rescale runs when float64's points exist too.
+    results = digits_sweep_results(batch_sizes=[64], dtypes=["float64", "float32"])
+
+    float64, float32 = results["points"]
+    assert float32["peak_gflops"] == pytest.approx(100.0)
+    assert float64["peak_gflops"] == before["float64"].gflops
+    for point in (float32, float64):
+        runs = point["engines"]["numpy"]["runs"]
+        expected = [100 * run["gflops"] / point["peak_gflops"] for run in runs]
+        assert [run["percent_of_peak"] for run in runs] == pytest.approx(expected)
+        # A 64-16-10 network on the digits runs far below 100 GFLOP/s.
+        assert max(expected) < 100
+    # The plots draw the peak that the shares divide by.
+    assert _peak_of(results, "float32", 1)["gflops"] == pytest.approx(100.0)
+    assert _peak_of(results, "float64", 1)["gflops"] == before["float64"].gflops
+    # Against 0.1 GFLOP/s the float32 runs had been far above the peak; that warning is gone.
+    assert [message for message in results["warnings"] if "a run reached" in message] == []
 
 
 def test_sweep_warns_about_peaks_once_per_pair(monkeypatch):

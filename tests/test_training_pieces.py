@@ -301,7 +301,9 @@ def test_oversubscription_warning_above_cpu_count(monkeypatch) -> None:
 
     from mlpbench.threads import oversubscription_warning
 
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    # Three CPUs in the machine, but this process may use two of them.
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
 
     assert oversubscription_warning(1) is None
     assert oversubscription_warning(2) is None

@@ -34,12 +34,15 @@ def limit_threads(threads: int | None) -> Iterator[None]:
 
 
 def oversubscription_warning(threads: int) -> str | None:
-    """Return a warning when ``threads`` exceeds the logical CPUs, whose threads then take turns."""
-    cpus = os.cpu_count() or 1
+    """Return a warning when ``threads`` exceeds the logical CPUs this process may use.
+
+    The CPUs are those of its affinity mask where the platform has one, else ``os.cpu_count()``.
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if threads <= cpus:
         return None
     return (
-        f"{threads} threads is more than the {cpus} logical CPU(s) of this machine, so the threads "
+        f"{threads} threads is more than the {cpus} logical CPU(s) this process may use, so the threads "
         f"take turns on the cores and both the engines and the matmul peak run slower; use at most "
         f"{cpus} thread(s) to study how training scales"
     )

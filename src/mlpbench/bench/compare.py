@@ -7,8 +7,8 @@ docs/results-schema.md.
 Procedure
 ---------
 1. Measure the NumPy matrix-multiply peak (GFLOP/s) in the run's dtype and thread
-   count, the yardstick for "% of peak". PyTorch's peak is measured too when a
-   torch engine takes part, for reference.
+   count, the yardstick for "% of peak" unless the reading after the runs is higher.
+   PyTorch's peak is measured too when a torch engine takes part, for reference.
 2. Run ``warmup`` untimed rounds, then ``repeats`` timed rounds. Every round trains
    each engine once from scratch with the same settings and seed. Round ``g``
    (counting warm-up rounds first, from 0) starts with engine ``g mod n`` of the
@@ -663,7 +663,8 @@ def measured_peak_warnings(
         messages.append(
             f"{SHRUNK_PEAK_START} {peak.size}x{peak.size} matrices instead of "
             f"{PEAK_SIZE}x{PEAK_SIZE} because the machine was slow at that moment, so it is "
-            "probably too low and '% of peak' too high; run again on a quieter machine"
+            "probably too low and '% of peak' too high unless a later reading replaced it; "
+            "run again on a quieter machine"
         )
     slow_torch = peaks.torch is not None and peaks.torch["gflops"] < TORCH_PEAK_SHORTFALL * peak.gflops
     if slow_torch and device == "cpu":
@@ -700,6 +701,17 @@ def _peak_warnings(
         if changed is not None:
             messages.append(changed)
     messages += measured_peak_warnings(peaks, device, fastest_torch_run_gflops(engines))
+    above = above_peak_warning(engines)
+    if above is not None:
+        messages.append(above)
+    return messages
+
+
+ABOVE_PEAK_START = "a run reached"
+
+
+def above_peak_warning(engines: dict[str, dict[str, Any]]) -> str | None:
+    """Return a warning when a timed run's "% of peak" exceeds 100, else None."""
     highest = max(
         (
             run["percent_of_peak"]
@@ -709,12 +721,12 @@ def _peak_warnings(
         ),
         default=None,
     )
-    if highest is not None and highest > 100:
-        messages.append(
-            f"a run reached {highest:.0f}% of the measured matmul peak, which means the peak "
-            "measurement was disturbed; '% of peak' figures in this run are not reliable"
-        )
-    return messages
+    if highest is None or highest <= 100:
+        return None
+    return (
+        f"{ABOVE_PEAK_START} {highest:.0f}% of the measured matmul peak, which means the peak "
+        "measurement was disturbed; '% of peak' figures in this run are not reliable"
+    )
 
 
 def _config_record(

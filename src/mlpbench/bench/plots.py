@@ -109,10 +109,11 @@ def _log_y_axis(axes: Axes, label: str) -> None:
     axes.set_yscale("log")
     axes.set_ylabel(f"{label} (log scale)")
     axes.yaxis.set_major_formatter(PLAIN_NUMBER)
-    # Within one decade there may be no major tick, so the minor ticks carry the labels.
+    # The major ticks are the powers of ten. With fewer than two inside the range, the
+    # minor ticks (2, 3, ... 9 times a power of ten) carry the labels too.
     bottom, top = axes.get_ylim()
-    spans_a_decade = top >= 10 * bottom
-    axes.yaxis.set_minor_formatter(NullFormatter() if spans_a_decade else PLAIN_NUMBER)
+    powers_of_ten = math.floor(math.log10(top)) - math.ceil(math.log10(bottom)) + 1
+    axes.yaxis.set_minor_formatter(NullFormatter() if powers_of_ten >= 2 else PLAIN_NUMBER)
 
 
 def plot_epoch_times(times: Mapping[str, Sequence[float]], path: str | Path) -> Path:
@@ -137,7 +138,7 @@ def plot_epoch_times(times: Mapping[str, Sequence[float]], path: str | Path) -> 
     seconds = np.array([np.median(values) for values in data.values()])
     lows = np.array([np.percentile(values, 25) for values in data.values()])
     highs = np.array([np.percentile(values, 75) for values in data.values()])
-    # The axis uses the unit of the labels on the bars: milliseconds below 1 s.
+    # Milliseconds, as on the bar labels, when every bar and whisker is below 1 s.
     scale = 1000.0 if highs.max() < 1 else 1.0
     axes.set_ylabel("milliseconds per epoch" if scale > 1 else "seconds per epoch")
     medians, lows, highs = seconds * scale, lows * scale, highs * scale

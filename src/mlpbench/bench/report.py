@@ -530,9 +530,10 @@ def _markdown_peak(results: Mapping[str, Any]) -> str:
     header = ["library", "best GFLOP/s", "median GFLOP/s", "matrix", "dtype", "threads", "calls"]
     return (
         "## Peak\n\nSquare matrix-multiply throughput measured before the runs. NumPy's is "
-        "measured again after the runs, to show whether the machine's speed changed meanwhile. "
-        "The higher of NumPy's two best figures is the yardstick for % of peak, because a "
-        "disturbed measurement can only read low.\n\n" + _markdown_table(header, rows)
+        "measured again after the runs, when this run measured its own peaks, to show whether "
+        "the machine's speed changed meanwhile. The higher of NumPy's best figures is the "
+        "yardstick for % of peak, because a disturbed measurement can only read low.\n\n"
+        + _markdown_table(header, rows)
     )
 
 

@@ -32,9 +32,11 @@ import numpy as np
 
 from mlpbench import __version__
 from mlpbench.bench.compare import (
+    ABOVE_PEAK_START,
     TIMING_SCOPE,
     CompareConfig,
     MeasuredPeaks,
+    above_peak_warning,
     fastest_torch_run_gflops,
     is_measured_peak_warning,
     learning_warnings,
@@ -615,6 +617,10 @@ def _use_peak(record: dict[str, Any], peak_gflops: float) -> None:
             shares = [value * factor for value in summary["percent_of_peak"]["values"]]
             summary["percent_of_peak"] = summarize(shares)
             entry["median_percent_of_peak"] = summary["percent_of_peak"]["median"]
+    # The point's warning about runs above the peak was judged against the old peak.
+    warnings = [message for message in record["warnings"] if not message.startswith(ABOVE_PEAK_START)]
+    above = above_peak_warning(record["engines"])
+    record["warnings"] = warnings + ([above] if above is not None else [])
 
 
 def _pair_peak_warnings(
