@@ -607,8 +607,8 @@ TORCH_PEAK_SHORTFALL = 0.5
 def peak_change_warning(before: PeakResult, after: PeakResult, *, higher_used: bool = False) -> str | None:
     """Return a warning when the peak after some runs differs from the one before by too much.
 
-    ``higher_used`` tells that "% of peak" rests on the higher of the two readings, as
-    ``run_comparison`` does, instead of the one before the runs.
+    ``higher_used`` means that "% of peak" rests on the higher of the two readings, as
+    in ``run_comparison``, instead of the one before the runs.
     """
     change = abs(after.gflops - before.gflops) / before.gflops
     if change <= PEAK_DRIFT_WARNING:
