@@ -22,9 +22,7 @@ def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
     file gets the mode a plain ``open()`` would give it, and a replaced file keeps its
     mode. Raises FileNotFoundError when the folder does not exist.
     """
-    path = Path(path)
-    if path.is_symlink():
-        path = Path(os.path.realpath(path))
+    path = write_target(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"folder {folder} does not exist; create it first")
@@ -45,6 +43,12 @@ def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
+
+
+def write_target(path: str | Path) -> Path:
+    """Return the file that an atomic write to ``path`` replaces: a symbolic link's target, else ``path``."""
+    path = Path(path)
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def _current_umask() -> int:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from mlpbench.atomic import atomic_write_with
+from mlpbench.atomic import atomic_write_with, write_target
 from mlpbench.errors import OutputError
 
 logger = logging.getLogger("mlpbench")
@@ -29,10 +29,8 @@ def check_output_path(path: str | Path | None, flag: str) -> None:
         return
     if not str(path).strip():
         raise OutputError(f"{flag} needs a file name, got an empty one")
-    path = Path(path)
-    if path.is_symlink():
-        # atomic_writer replaces the link's target, so the target's folder is checked.
-        path = Path(os.path.realpath(path))
+    # The write replaces a link's target, so the target's folder is checked.
+    path = write_target(path)
     folder = path.parent
     if not folder.is_dir():
         raise OutputError(f"cannot write {flag} {path}: folder {folder} does not exist; create it first")
