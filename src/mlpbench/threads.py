@@ -33,12 +33,19 @@ def limit_threads(threads: int | None) -> Iterator[None]:
                 torch.set_num_threads(previous)
 
 
+def affinity_cpu_count() -> int | None:
+    """Return the number of logical CPUs in this process's affinity mask, or None without one."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    return len(os.sched_getaffinity(0))
+
+
 def oversubscription_warning(threads: int) -> str | None:
     """Return a warning when ``threads`` exceeds the logical CPUs this process may use.
 
     The CPUs are those of its affinity mask where the platform has one, else ``os.cpu_count()``.
     """
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cpus = affinity_cpu_count() or os.cpu_count() or 1
     if threads <= cpus:
         return None
     return (

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_info
 
-from mlpbench.threads import limit_threads
+from mlpbench.threads import affinity_cpu_count, limit_threads
 
 THREAD_ENVIRONMENT_VARIABLES = (
     "OPENBLAS_CORETYPE",
@@ -41,12 +41,6 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
-
-
-def _affinity_count() -> int | None:
-    if not hasattr(os, "sched_getaffinity"):
-        return None
-    return len(os.sched_getaffinity(0))
 
 
 def _threadpools() -> list[dict[str, Any]]:
@@ -116,7 +110,7 @@ def collect_environment(threads: int | None = None) -> dict[str, Any]:
         "cpu": {
             "model": cpu_model(),
             "logical_cores": os.cpu_count(),
-            "affinity_cores": _affinity_count(),
+            "affinity_cores": affinity_cpu_count(),
         },
         "threads": threads,
         "os": platform.platform(),
