@@ -604,25 +604,20 @@ TORCH_PEAK_SHORTFALL = 0.5
 """Fraction of NumPy's peak below which PyTorch's peak gets a warning."""
 
 
-def peak_change_warning(before: PeakResult, after: PeakResult, *, higher_used: bool = False) -> str | None:
+def peak_change_warning(before: PeakResult, after: PeakResult) -> str | None:
     """Return a warning when the peak after some runs differs from the one before by too much.
 
-    ``higher_used`` means that "% of peak" rests on the higher of the two readings, as
-    in ``run_comparison``, instead of the one before the runs.
+    The warning names the higher reading, which compare and sweep divide by.
     """
     change = abs(after.gflops - before.gflops) / before.gflops
     if change <= PEAK_DRIFT_WARNING:
         return None
-    readings = (
+    return (
         f"the matmul peak was {before.gflops:.3g} GFLOP/s before the runs and "
-        f"{after.gflops:.3g} GFLOP/s after them, so the machine's speed changed while they ran"
+        f"{after.gflops:.3g} GFLOP/s after them, so the machine's speed changed while they ran; "
+        f"'% of peak' uses the higher reading, {max(before.gflops, after.gflops):.3g} GFLOP/s, "
+        "but the runs may have been slowed too; rerun on a quieter machine"
     )
-    if higher_used:
-        return (
-            f"{readings}; '% of peak' uses the higher reading, {max(before.gflops, after.gflops):.3g} "
-            "GFLOP/s, but the runs may have been slowed too; rerun on a quieter machine"
-        )
-    return f"{readings} and '% of peak' may be off by up to {change:.0%}; rerun on a quieter machine"
 
 
 SHRUNK_PEAK_START = "the matmul peak was measured on"
@@ -697,7 +692,7 @@ def _peak_warnings(
     """Warn when the yardstick itself looks wrong, since every "% of peak" depends on it."""
     messages = []
     if peak_after is not None:
-        changed = peak_change_warning(peaks.numpy, peak_after, higher_used=True)
+        changed = peak_change_warning(peaks.numpy, peak_after)
         if changed is not None:
             messages.append(changed)
     messages += measured_peak_warnings(peaks, device, fastest_torch_run_gflops(engines))

@@ -156,7 +156,7 @@ def fastest_engine_sentence(results: Mapping[str, Any]) -> str | None:
 def build_console_table(results: Mapping[str, Any]) -> Table:
     """Return a rich Table with one row per engine."""
     dataset = results["config"]["dataset"]["name"]
-    peak = results.get("peak_used_gflops", results["peak"]["gflops"])
+    peak = results["peak_used_gflops"]
     table = Table(title=Text(f"mlpbench compare on {dataset} (peak {peak:.3g} GFLOP/s)"))
     for key, title in TABLE_COLUMNS:
         justify = "left" if key in ("engine", "status") else "right"

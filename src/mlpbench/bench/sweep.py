@@ -640,7 +640,7 @@ def _pair_peak_warnings(
         ]
         fastest = max((gflops for gflops in torch_runs if gflops is not None), default=None)
         messages += [f"{pair}: {message}" for message in measured_peak_warnings(measured, device, fastest)]
-        change = peak_change_warning(measured.numpy, peaks_after[(dtype, threads)], higher_used=True)
+        change = peak_change_warning(measured.numpy, peaks_after[(dtype, threads)])
         if change is not None:
             messages.append(f"{pair}: {change}")
     return messages
