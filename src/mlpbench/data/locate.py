@@ -15,6 +15,9 @@ from pathlib import Path
 from mlpbench.data.sources import DATA_ENV, IdxDatasetSpec, IdxFile, cache_dir
 from mlpbench.errors import DataError
 
+DATA_DIR_LABEL = "--data-dir"
+"""The label of the folder given with ``--data-dir`` in search reports."""
+
 
 @dataclass(frozen=True)
 class SearchRoot:
@@ -66,7 +69,7 @@ def search_roots(spec: IdxDatasetSpec, data_dir: str | Path | None) -> list[Sear
         path = Path(data_dir).expanduser()
         if not path.is_dir():
             raise DataError(f"--data-dir {path}: no such folder")
-        roots.append(SearchRoot("--data-dir", path, candidate_folders(path, spec)))
+        roots.append(SearchRoot(DATA_DIR_LABEL, path, candidate_folders(path, spec)))
     env_value = os.environ.get(DATA_ENV, "")
     if env_value:
         path = Path(env_value).expanduser()
@@ -96,22 +99,30 @@ def match_folder(folder: Path, files: dict[str, IdxFile]) -> FolderMatch:
 
 @dataclass
 class SearchResult:
-    """The outcome of a search: the first complete folder, and a line per place searched."""
+    """The outcome of a search: the first complete folder, and a line per place searched.
+
+    ``passed_over`` repeats the report's lines about places the user named that held
+    no complete set: ``--data-dir``, or ``MLPBENCH_DATA`` set to a missing folder.
+    """
 
     found: FolderMatch | None
     report: list[str]
+    passed_over: list[str] = field(default_factory=list)
 
 
 def locate(spec: IdxDatasetSpec, data_dir: str | Path | None) -> SearchResult:
     """Search the places of ``search_roots`` in order and return the first complete folder."""
     files = spec.files()
     report = []
+    passed_over = []
     for root in search_roots(spec, data_dir):
         if root.path is None:
             report.append(f"{root.label}: not set")
             continue
         if not root.path.is_dir():
             report.append(f"{root.label} {root.path}: no such folder")
+            if root.label == DATA_ENV:
+                passed_over.append(report[-1])
             continue
         partial = None
         for folder in root.folders:
@@ -119,7 +130,7 @@ def locate(spec: IdxDatasetSpec, data_dir: str | Path | None) -> SearchResult:
                 continue
             match = match_folder(folder, files)
             if match.complete:
-                return SearchResult(match, report)
+                return SearchResult(match, report, passed_over)
             if match.paths and partial is None:
                 partial = match
         if partial is not None:
@@ -127,4 +138,6 @@ def locate(spec: IdxDatasetSpec, data_dir: str | Path | None) -> SearchResult:
             report.append(f"{root.label} {partial.folder}: incomplete, missing {missing}")
         else:
             report.append(f"{root.label} {root.path}: no {spec.title} files")
-    return SearchResult(None, report)
+        if root.label == DATA_DIR_LABEL:
+            passed_over.append(report[-1])
+    return SearchResult(None, report, passed_over)

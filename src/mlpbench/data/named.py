@@ -226,10 +226,8 @@ def load_idx_dataset(
     if search.found is not None:
         folder = search.found.folder
         # A folder the user named but that was passed over is most likely a mistake.
-        for line in search.report:
-            missing_env_folder = line.startswith(DATA_ENV) and line.endswith("no such folder")
-            if line.startswith("--data-dir ") or missing_env_folder:
-                logger.warning("%s, so the files in %s were used instead", line, folder)
+        for line in search.passed_over:
+            logger.warning("%s, so the files in %s were used instead", line, folder)
     elif download:
         folder = _download_missing(spec, search.report, progress)
     else:
