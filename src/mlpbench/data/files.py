@@ -97,7 +97,7 @@ def find_idx_folder(root: Path) -> FolderMatch | None:
             match = match_folder(folder, files)
             if match.complete:
                 return match
-    nested = [match_folder(folder, files) for folder in sorted(root.glob("*/raw")) if folder.is_dir()]
+    nested = [match_folder(folder, files) for folder in _raw_subfolders(root)]
     complete = [match for match in nested if match.complete]
     if len(complete) > 1:
         folders = ", ".join(str(match.folder) for match in complete)
@@ -111,7 +111,7 @@ def _reject_incomplete_idx_folder(root: Path) -> None:
     The folders are those ``find_idx_folder`` searches: ``root``, ``root/raw`` and ``root/*/raw``.
     """
     files = MNIST.files()
-    for folder in (root, root / "raw", *sorted(root.glob("*/raw"))):
+    for folder in (root, root / "raw", *_raw_subfolders(root)):
         if not folder.is_dir():
             continue
         match = match_folder(folder, files)
@@ -121,6 +121,11 @@ def _reject_incomplete_idx_folder(root: Path) -> None:
                 f"{folder}: incomplete IDX data set: it lacks {missing}; copy the missing "
                 "file(s) into the folder (each may end in .gz)"
             )
+
+
+def _raw_subfolders(root: Path) -> list[Path]:
+    """Return the ``root/*/raw`` folders, torchvision's layout, in name order."""
+    return [folder for folder in sorted(root.glob("*/raw")) if folder.is_dir()]
 
 
 def _read_start(path: Path) -> bytes:
@@ -298,9 +303,7 @@ def _describe_bad_row(path: Path, skip: int) -> str | None:
                 continue
             fields = data.split(",")
             for column, field in enumerate(fields, start=1):
-                try:
-                    float(field)
-                except ValueError:
+                if not _is_number(field):
                     separator = _other_separator(field)
                     if separator is not None:
                         return (
