@@ -20,6 +20,9 @@ from mlpbench.errors import DataError
 
 GZIP_MAGIC = b"\x1f\x8b"
 
+FETCH_AGAIN = "download or copy the file again"
+"""The fix named in messages about a damaged or truncated file."""
+
 # Element type code -> big-endian NumPy dtype, as the IDX format defines them.
 IDX_TYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
@@ -50,7 +53,7 @@ def decompress_if_gzip(data: bytes, path: str | Path) -> bytes:
     try:
         return gzip.decompress(data)
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
-        raise DataError(f"{path}: corrupt gzip stream ({error}); download or copy the file again") from error
+        raise DataError(f"{path}: corrupt gzip stream ({error}); {FETCH_AGAIN}") from error
 
 
 def parse_idx(data: bytes, path: str | Path) -> np.ndarray:
@@ -95,7 +98,7 @@ def parse_idx(data: bytes, path: str | Path) -> np.ndarray:
     if len(data) < header_size:
         raise DataError(
             f"{path}: truncated IDX header: {ndim} dimensions need {header_size} bytes, "
-            f"the file has {len(data)}; download or copy the file again"
+            f"the file has {len(data)}; {FETCH_AGAIN}"
         )
     dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
 
@@ -107,12 +110,12 @@ def parse_idx(data: bytes, path: str | Path) -> np.ndarray:
         raise DataError(
             f"{path}: truncated IDX payload: the header promises {shape_text} elements of "
             f"{dtype.itemsize} byte(s) ({expected} bytes in all), the file has {len(data)}; "
-            "download or copy the file again"
+            f"{FETCH_AGAIN}"
         )
     if len(data) > expected:
         raise DataError(
             f"{path}: {len(data) - expected} trailing bytes after the IDX payload of "
-            f"{shape_text} elements ({expected} bytes expected); download or copy the file again"
+            f"{shape_text} elements ({expected} bytes expected); {FETCH_AGAIN}"
         )
 
     array = np.frombuffer(data, dtype=dtype, count=count, offset=header_size).reshape(dims)
