@@ -462,6 +462,10 @@ def _numpy_or_none(tensor: Any) -> np.ndarray | None:
     return None if tensor is None else tensor.detach().cpu().numpy()
 
 
+_PT_TENSOR_NAME = r"layers\.(\d+)\.(?:weight|bias)"
+"""A .pt state_dict key such as ``layers.0.weight``; the group is the layer index."""
+
+
 def _read_pt(path: Path) -> Checkpoint:
     import torch
 
@@ -508,8 +512,8 @@ def _read_pt(path: Path) -> Checkpoint:
     def from_state(state: object, entry: str) -> Params:
         if not isinstance(state, dict):
             raise CheckpointError(f"{path}: its '{entry}' entry is not a dict of tensors")
-        _check_no_extra_layers(path, list(state), r"layers\.(\d+)\.(?:weight|bias)", len(sizes) - 1)
-        unknown = [name for name in state if not re.fullmatch(r"layers\.\d+\.(?:weight|bias)", str(name))]
+        _check_no_extra_layers(path, list(state), _PT_TENSOR_NAME, len(sizes) - 1)
+        unknown = [name for name in state if not re.fullmatch(_PT_TENSOR_NAME, str(name))]
         if unknown:
             raise CheckpointError(f"{path}: its '{entry}' entry has the unknown tensor {unknown[0]!r}")
         out = []
