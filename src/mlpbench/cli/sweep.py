@@ -311,11 +311,12 @@ def _sweep(args: argparse.Namespace, folder: Path) -> int:
         )
         args.samples = len(data.y_train)
     config = sweep_config(args)
-    thread_warnings = [
-        message for message in map(oversubscription_warning, sorted(set(config.threads_list))) if message
-    ]
-    for message in thread_warnings:
-        logger.warning(message)
+    thread_warnings = []
+    for threads in sorted(set(config.threads_list)):
+        message = oversubscription_warning(threads)
+        if message is not None:
+            logger.warning(message)
+            thread_warnings.append(message)
     logger.info(
         "%d points x %d engine(s) x %d run(s)",
         len(config.points()),
