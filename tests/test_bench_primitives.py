@@ -441,7 +441,7 @@ def test_plot_sweep_labels_log_axes_plainly(tmp_path, monkeypatch):
     assert all("10^" not in label and "times" not in label for label in labels), labels
 
 
-def test_plot_sweep_labels_range_with_one_power_of_ten(tmp_path, monkeypatch):
+def test_sweep_plot_labels_minor_ticks(tmp_path, monkeypatch):
     # 15 to 230 GFLOP/s holds only one power of ten, 100, so minor ticks need labels too.
     points = [
         {"engine": "numpy", "batch_size": 16, "gflops": 60.0},

@@ -594,7 +594,7 @@ def test_resume_without_momentum_buffers_differs(
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_warm_start_applies_new_momentum_and_decay(
+def test_warm_start_applies_new_momentum(
     tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], engine: type[MLPEstimator]
 ) -> None:
     """set_params between fits must reach the optimizer, as a model built with the new values has them."""

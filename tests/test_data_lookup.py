@@ -232,7 +232,7 @@ def test_lookup_warns_on_skipped_given_folders(data_env, tiny_idx, tmp_path, mon
     ]
 
 
-def test_lookup_silent_for_data_root_of_other_sets(data_env, tiny_idx, tmp_path, monkeypatch, caplog) -> None:
+def test_lookup_silent_for_other_data_root(data_env, tiny_idx, tmp_path, monkeypatch, caplog) -> None:
     (tmp_path / "datasets").mkdir()
     tiny_idx.write(data_env / "tiny")
     monkeypatch.setenv("MLPBENCH_DATA", str(tmp_path / "datasets"))

@@ -308,7 +308,7 @@ def test_sweep_warns_when_peak_changes_over_a_pair(monkeypatch, factor, warned):
         assert entry["summary"]["percent_of_peak"]["values"] == pytest.approx(shares)
 
 
-def test_sweep_rescales_only_pair_with_higher_reading(monkeypatch):
+def test_sweep_rescales_own_pair_only(monkeypatch):
     # float32's first reading is disturbed to 0.1 GFLOP/s, so its runs "reach" far over
     # 100%; the reading after its points is 1000x higher. float64's later reading is lower.
     before = {}
