@@ -23,7 +23,7 @@ from mlpbench.bench.compare import (
 from mlpbench.bench.contention import cpu_sample
 from mlpbench.bench.flops import epoch_flops
 from mlpbench.bench.peak import PeakResult
-from mlpbench.bench.report import fastest_engine_sentence, format_speed, print_summary, table_rows
+from mlpbench.bench.report import csv_rows, fastest_engine_sentence, format_speed, print_summary, table_rows
 from mlpbench.checkpoint import read_checkpoint
 from mlpbench.cli import main
 from mlpbench.cli.compare import prepare_output_folder
@@ -251,6 +251,22 @@ def test_compare_csv_one_row_per_run(compare_run):
     assert len(rows) == len(ENGINES) * REPEATS
     assert {row["engine"] for row in rows} == set(ENGINES)
     assert all(float(row["train_time_s"]) > 0 for row in rows)
+
+
+def test_compare_csv_repeats_the_settings(compare_run):
+    # Every row names its data set and model, so the CSVs of several runs can be stacked.
+    _, folder, results = compare_run
+    with open(folder / "results.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    expected = {"dataset": "digits", "hidden": "128", "batch_size": "64", "dtype": "float32", "threads": "1"}
+    assert results["config"]["threads"] == 1
+    assert all({key: row[key] for key in expected} == expected for row in rows)
+
+    deeper = copy.deepcopy(results)
+    deeper["config"]["model"]["hidden"] = [256, 128]
+    assert {row["hidden"] for row in csv_rows(deeper)} == {"256,128"}
+    deeper["config"]["model"]["hidden"] = []
+    assert {row["hidden"] for row in csv_rows(deeper)} == {"0"}
 
 
 def test_compare_saves_loadable_parameters(compare_run):

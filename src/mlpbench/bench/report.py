@@ -36,7 +36,11 @@ REPORT_MD = "report.md"
 PLOT_FILES = {"loss": "loss.png", "epoch_time": "epoch_time.png", "accuracy": "accuracy.png"}
 NO_PARAMETER_FILE = {"sklearn": "the sklearn engine does not write parameter files"}
 
+CONFIG_CSV_COLUMNS = ("dataset", "hidden", "batch_size", "dtype", "threads")
+"""The settings repeated on every row, so that the CSV files of several runs can be stacked."""
+
 CSV_COLUMNS = (
+    *CONFIG_CSV_COLUMNS,
     "engine",
     "status",
     "warmup",
@@ -276,10 +280,21 @@ def write_json(results: Mapping[str, Any], path: str | Path) -> Path:
 
 def csv_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Return one row per engine and run, warm-up runs included (``warmup`` column true)."""
+    config = results["config"]
+    model = config["model"]
+    settings = {
+        "dataset": config["dataset"]["name"],
+        # The --hidden notation: a comma list, or 0 for no hidden layer.
+        "hidden": ",".join(str(size) for size in model["hidden"]) or "0",
+        "batch_size": model["batch_size"],
+        "dtype": model["dtype"],
+        "threads": config["threads"],
+    }
     rows = []
     for name, entry in results["engines"].items():
         for run in [*entry["warmup_runs"], *entry["runs"]]:
             row = {column: run.get(column) for column in CSV_COLUMNS}
+            row.update(settings)
             row["engine"] = name
             times = run.get("epoch_times_s")
             if times:
