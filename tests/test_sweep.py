@@ -347,6 +347,27 @@ def test_sweep_rescales_own_pair_only(monkeypatch):
     assert [message for message in results["warnings"] if "a run reached" in message] == []
 
 
+def test_sweep_names_runs_above_the_peak_once(monkeypatch):
+    # Both readings of the float32 peak are disturbed to 0.1 GFLOP/s, so every point's
+    # runs exceed it: one summary line, not one warning per point as well.
+    measure = sweep_module.measure_numpy_peak
+
+    def disturbed(config, dtype="float32", threads=1):
+        return dataclasses.replace(measure(config, dtype, threads), gflops=0.1)
+
+    monkeypatch.setattr(sweep_module, "measure_peaks", lambda config: MeasuredPeaks(disturbed(config), None))
+    monkeypatch.setattr(sweep_module, "measure_numpy_peak", disturbed)
+
+    results = digits_sweep_results()
+
+    above = [message for message in results["warnings"] if "100% of the measured NumPy peak" in message]
+    assert len(above) == 1, results["warnings"]
+    assert above[0].startswith(f"{len(results['points'])} result(s) exceed 100%")
+    assert not [message for message in results["warnings"] if "a run reached" in message]
+    for point in results["points"]:
+        assert any("a run reached" in message for message in point["warnings"])
+
+
 def test_sweep_warns_about_peaks_once_per_pair(monkeypatch):
     measure = sweep_module.measure_peaks
 

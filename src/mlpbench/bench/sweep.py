@@ -565,21 +565,26 @@ def _warnings(
     busy = []
     for record in records:
         point = SweepPoint(record["hidden"], record["batch_size"], record["dtype"], record["threads"])
-        # Short sweep points often end before the network learns, and a busy machine
-        # disturbs many points, so those warnings are counted in one line each below.
+        # Short sweep points often end before the network learns, a busy machine
+        # disturbs many points, and one disturbed peak puts every point of its pair
+        # above it, so those warnings are counted in one line each below.
         # Warnings about a pair's peaks are given once per pair by _pair_peak_warnings.
         learning = learning_warnings(record["engines"])
         contended = contention_warnings(record["cpu_contention"])
         messages += [
             f"{point.label}: {message}"
             for message in record["warnings"]
-            if message not in learning and message not in contended and not is_measured_peak_warning(message)
+            if message not in learning
+            and message not in contended
+            and not is_measured_peak_warning(message)
+            and not message.startswith(ABOVE_PEAK_START)
         ]
         not_learned += [f"{point.label}: {message}" for message in learning]
         if contended:
             busy.append((largest_share(record["cpu_contention"]), point.label))
         for name, entry in record["engines"].items():
-            percent = entry["median_percent_of_peak"]
+            shares = [run.get("percent_of_peak") for run in entry["runs"]]
+            percent = max((share for share in shares if share is not None), default=None)
             if percent is not None and percent > 100:
                 above_peak.append((percent, f"{name} at {point.label}"))
     if not_learned:
@@ -597,11 +602,10 @@ def _warnings(
     if above_peak:
         percent, where = max(above_peak)
         messages.append(
-            f"{len(above_peak)} result(s) exceed 100% of the measured NumPy peak in their median "
-            f"run (highest median: {percent:.0f}%, {where}; single runs may reach more). Either "
-            "other processes slowed the peak measurement "
-            "(rerun on a quiet machine), or the engine's library multiplies faster than "
-            "NumPy's BLAS (compare the PyTorch peak)"
+            f"{len(above_peak)} result(s) exceed 100% of the measured NumPy peak in at least one "
+            f"timed run (highest: {percent:.0f}%, {where}). Either other processes slowed the "
+            "peak measurement (rerun on a quiet machine), or the engine's library multiplies "
+            "faster than NumPy's BLAS (compare the PyTorch peak)"
         )
     return messages
 
