@@ -56,12 +56,12 @@ def train_checkpoint(capsys: pytest.CaptureFixture[str], path: Path, *extra: obj
     return result
 
 
-def assert_one_line_error(result: Result, command: str, *fragments: str) -> None:
-    """Check a failed run: status 1, exactly one stderr line naming each fragment, no traceback.
+def assert_one_line_error(result: Result, command: str, *fragments: str, status: int = 1) -> None:
+    """Check a failed run: ``status``, exactly one stderr line naming each fragment, no traceback.
 
     The run must have used -q, so informational log lines are off.
     """
-    assert result.status == 1, result.err
+    assert result.status == status, result.err
     lines = result.err.strip().splitlines()
     assert len(lines) == 1, result.err
     assert lines[0].startswith(f"mlpbench {command}: error: "), lines[0]

@@ -47,3 +47,10 @@ class DataTypeError(DataError, TypeError):
 
 class OutputError(MLPBenchError):
     """An output file (a report, a plot, a CSV) cannot be written where the user asked."""
+
+
+class OutputPathError(OutputError):
+    """An output path that cannot be written, found before any work starts.
+
+    The command line exits with status 2 for it, as for any other invalid flag.
+    """

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from mlpbench.atomic import atomic_write_with, write_target
-from mlpbench.errors import OutputError
+from mlpbench.errors import OutputError, OutputPathError
 
 logger = logging.getLogger("mlpbench")
 
@@ -28,16 +28,18 @@ def check_output_path(path: str | Path | None, flag: str) -> None:
     if path is None:
         return
     if not str(path).strip():
-        raise OutputError(f"{flag} needs a file name, got an empty one")
+        raise OutputPathError(f"{flag} needs a file name, got an empty one")
     # The write replaces a link's target, so the target's folder is checked.
     path = write_target(path)
     folder = path.parent
     if not folder.is_dir():
-        raise OutputError(f"cannot write {flag} {path}: folder {folder} does not exist; create it first")
+        raise OutputPathError(f"cannot write {flag} {path}: folder {folder} does not exist; create it first")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write {flag} {path}: folder {folder} is not writable")
+        raise OutputPathError(
+            f"cannot write {flag} {path}: folder {folder} is not writable; choose a writable folder"
+        )
     if path.is_dir():
-        raise OutputError(f"cannot write {flag} {path}: it is a folder; give a file name")
+        raise OutputPathError(f"cannot write {flag} {path}: it is a folder; give a file name")
 
 
 def write_output(path: str | Path, write: Callable[[BinaryIO], object], description: str) -> Path:
@@ -145,14 +147,14 @@ def _creating(folder: Path, name: str, hint: str) -> Iterator[None]:
     except FileExistsError:
         raise
     except OSError as error:
-        raise OutputError(f"cannot create {name} {folder}: {error.strerror or error}; {hint}") from error
+        raise OutputPathError(f"cannot create {name} {folder}: {error.strerror or error}; {hint}") from error
 
 
 def _check_writable(folder: Path, name: str, hint: str) -> None:
     # An existing empty folder passes mkdir, and a read-only one would otherwise fail only
     # when the results are written, after the whole run.
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write to {name} {folder}: it is not writable; {hint}")
+        raise OutputPathError(f"cannot write to {name} {folder}: it is not writable; {hint}")
 
 
 def run_in_new_folder(
