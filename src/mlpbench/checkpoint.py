@@ -4,7 +4,8 @@ Both formats hold the same content: the layer sizes, the dtype, the constructor
 settings, one weight and one bias per layer, and the training state needed to
 resume (epoch counter, batch-order generator state, momentum buffers, history).
 Models trained with ``standardize=True`` also store ``feature_mean`` and
-``feature_scale``, one value per input feature.
+``feature_scale``, one value per input feature, and models fitted on a DataFrame
+with string column names store them as ``feature_names``.
 An optional ``dataset`` entry records what the model was trained on (name, SHA-256
 digest of the training split, class names, image shape) as JSON; files without it
 load with ``dataset`` None. The batch-order state is a JSON string: a NumPy
@@ -69,6 +70,8 @@ class Checkpoint:
     dataset: dict[str, Any] | None = None
     feature_mean: np.ndarray | None = None
     feature_scale: np.ndarray | None = None
+    # The DataFrame column names the model was fitted with (feature_names_in_), or None.
+    feature_names: list[str] | None = None
 
     def model_settings(self) -> dict[str, Any]:
         """Return the estimator settings in ``config``, with hidden, dtype and standardize from the arrays.
@@ -110,6 +113,15 @@ class Checkpoint:
         groups = [("", self.params)]
         if self.momentum is not None:
             groups.append(("momentum_", self.momentum))
+        if self.feature_names is not None and (
+            not isinstance(self.feature_names, list)
+            or not all(isinstance(name, str) for name in self.feature_names)
+            or len(self.feature_names) != self.layer_sizes[0]
+        ):
+            raise CheckpointError(
+                f"{source}: its feature_names entry must list {self.layer_sizes[0]} column names, "
+                "one per input feature; the file was edited or not written by mlpbench"
+            )
         for name in ("feature_mean", "feature_scale"):
             array = getattr(self, name)
             if array is not None:
@@ -178,6 +190,7 @@ def checkpoint_from_model(model: MLPEstimator, dataset: dict[str, Any] | None = 
         dataset=dataset,
         feature_mean=model.feature_mean_,
         feature_scale=model.feature_scale_,
+        feature_names=_names_or_none(getattr(model, "feature_names_in_", None)),
     )
 
 
@@ -212,6 +225,10 @@ def restore_model(
     model.history_ = list(checkpoint.history)
     model.feature_mean_ = _cast(checkpoint.feature_mean, model.dtype)
     model.feature_scale_ = _cast(checkpoint.feature_scale, model.dtype)
+    if checkpoint.feature_names is not None:
+        model.feature_names_in_ = np.asarray(checkpoint.feature_names, dtype=object)
+    else:
+        model.__dict__.pop("feature_names_in_", None)
     model.batch_losses_ = []
     try:
         return model._set_batch_state(checkpoint.batch_rng_state)
@@ -227,6 +244,10 @@ def restore_model(
 
 def _cast(array: np.ndarray | None, dtype: str) -> np.ndarray | None:
     return None if array is None else np.asarray(array, dtype=dtype)
+
+
+def _names_or_none(names: np.ndarray | None) -> list[str] | None:
+    return None if names is None else [str(name) for name in names]
 
 
 def save_checkpoint(model: MLPEstimator, path: str | Path, *, dataset: dict[str, Any] | None = None) -> Path:
@@ -357,6 +378,8 @@ def _write_npz(checkpoint: Checkpoint, handle: Any) -> None:
     }
     if checkpoint.dataset is not None:
         arrays["dataset"] = np.array(json.dumps(checkpoint.dataset))
+    if checkpoint.feature_names is not None:
+        arrays["feature_names"] = np.array(json.dumps(checkpoint.feature_names))
     if checkpoint.feature_mean is not None and checkpoint.feature_scale is not None:
         arrays["feature_mean"] = checkpoint.feature_mean
         arrays["feature_scale"] = checkpoint.feature_scale
@@ -416,6 +439,9 @@ def _read_npz(path: Path) -> Checkpoint:
         dataset=_json_entry(path, "dataset", str(arrays["dataset"])) if "dataset" in arrays else None,
         feature_mean=arrays.get("feature_mean"),
         feature_scale=arrays.get("feature_scale"),
+        feature_names=_json_entry(path, "feature_names", str(arrays["feature_names"]))
+        if "feature_names" in arrays
+        else None,
     )
 
 
@@ -444,6 +470,7 @@ def _write_pt(checkpoint: Checkpoint, handle: Any) -> None:
         "batch_rng_state": checkpoint.batch_rng_state,
         "history": json.dumps(checkpoint.history),
         "dataset": json.dumps(checkpoint.dataset) if checkpoint.dataset is not None else None,
+        "feature_names": None if checkpoint.feature_names is None else json.dumps(checkpoint.feature_names),
         "feature_mean": _tensor_or_none(checkpoint.feature_mean),
         "feature_scale": _tensor_or_none(checkpoint.feature_scale),
         "state_dict": to_state(checkpoint.params),
@@ -528,6 +555,7 @@ def _read_pt(path: Path) -> Checkpoint:
 
     momentum = payload.get("momentum")
     dataset = payload.get("dataset")
+    feature_names = payload.get("feature_names")
     return Checkpoint(
         layer_sizes=sizes,
         dtype=str(payload.get("dtype", "float32")),
@@ -541,4 +569,5 @@ def _read_pt(path: Path) -> Checkpoint:
         dataset=_json_entry(path, "dataset", dataset) if dataset is not None else None,
         feature_mean=_numpy_or_none(payload.get("feature_mean")),
         feature_scale=_numpy_or_none(payload.get("feature_scale")),
+        feature_names=None if feature_names is None else _json_entry(path, "feature_names", feature_names),
     )

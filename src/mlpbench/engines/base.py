@@ -21,6 +21,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
+from mlpbench.engines.feature_names import check_feature_names, feature_names_of
 from mlpbench.engines.inputs import as_feature_array, check_label_range, class_labels, warn_about_label_gaps
 from mlpbench.errors import TrainingDivergedError
 from mlpbench.threads import limit_threads
@@ -61,6 +62,10 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         and every input is standardized with them, in training and prediction.
     threads : BLAS (and PyTorch) threads during fit and predict; None leaves them alone.
     warm_start : when True and already fitted, ``fit`` continues from the current state.
+
+    A model fitted on a pandas DataFrame whose column names are all strings keeps
+    them in ``feature_names_in_``, and later calls with other columns, or the same
+    columns in another order, raise DataError (see ``feature_names.py``).
     """
 
     engine_name: str = ""
@@ -206,6 +211,8 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         self.batch_order_ = None
         self.feature_mean_ = None
         self.feature_scale_ = None
+        # Set again by fit() when X has column names; a fresh model has none.
+        self.__dict__.pop("feature_names_in_", None)
         self.epoch_ = 0
         self.history_ = []
         self.batch_losses_ = []
@@ -237,6 +244,9 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             check_int("n_classes", n_classes, minimum=1)
         # Every input is checked before the model changes, so a failed call keeps a fitted model.
         warm = self.warm_start and self.is_fitted
+        names = feature_names_of(X)
+        if warm:
+            self._check_feature_names(names, stacklevel=3)
         X = self._validate_X(X, check_features=warm)
         labels = class_labels(y, X.shape[0])
         if warm:
@@ -256,6 +266,8 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
 
         if not warm:
             self.initialize(X.shape[1], int(n_classes))
+            if names is not None:
+                self.feature_names_in_ = names
             if self.standardize:
                 self._fit_standardization(X)
         X = self._standardize(X)
@@ -311,6 +323,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         """Return class probabilities of shape (n_samples, n_classes), computed in chunks."""
         self._check_fitted()
         self._check_dtype_unchanged()
+        self._check_feature_names(feature_names_of(X), stacklevel=3)
         X = self._validate_X(X, check_features=True)
         out = np.empty((X.shape[0], self.n_classes_), dtype=self.dtype)
         with limit_threads(self.threads):
@@ -497,6 +510,10 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             # NotFittedError is both a ValueError and an AttributeError, so hasattr() on
             # classes_ and scikit-learn's own checks see an unfitted model as they expect.
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() or load() first")
+
+    def _check_feature_names(self, names: np.ndarray | None, *, stacklevel: int) -> None:
+        fitted = getattr(self, "feature_names_in_", None)
+        check_feature_names(fitted, names, type(self).__name__, stacklevel=stacklevel + 1)
 
     def _validate_X(self, X: np.ndarray, *, check_features: bool) -> np.ndarray:
         expected = self.n_features_in_ if check_features else None
