@@ -603,7 +603,7 @@ def test_compare_warns_when_nothing_learned(tmp_path):
     for name in ("numpy", "torch"):
         assert results["engines"][name]["summary"]["learned"] is False
         assert any(
-            message.startswith(f"{name}: the training loss ended at") and "--lr 5" in message
+            message.startswith(f"{name}: the last epoch's mean training loss was") and "--lr 5" in message
             for message in results["warnings"]
         )
     assert fastest_engine_sentence(results) is None

@@ -283,7 +283,7 @@ def test_learning_warning_for_stalled_loss() -> None:
     y = np.repeat(np.arange(10), 3)
     message = learning_warning(2.4, y, 0.5, y, lr=5.0, default_lr=0.05)
 
-    assert message.startswith("the training loss ended at 2.400, no better than the 2.303")
+    assert message.startswith("the last epoch's mean training loss was 2.400, no lower than the 2.303")
     assert "did not learn at --lr 5" in message
     assert "try a smaller --lr (for example --lr 0.05, the default)" in message
 
@@ -308,3 +308,11 @@ def test_oversubscription_warning_above_cpu_count(monkeypatch) -> None:
     assert oversubscription_warning(1) is None
     assert oversubscription_warning(2) is None
     assert "3 threads is more than the 2 logical CPU(s)" in oversubscription_warning(3)
+
+
+def test_learning_warning_for_loss_just_below_chance() -> None:
+    # 2.263 is under the 2.303 of balanced classes, but within the 2% margin.
+    y = np.repeat(np.arange(10), 3)
+    message = learning_warning(2.263, y, 0.5, y, lr=0.05, default_lr=0.05)
+
+    assert message.startswith("the last epoch's mean training loss was 2.263, within 2% of the 2.303")

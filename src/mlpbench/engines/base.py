@@ -26,7 +26,7 @@ from mlpbench.engines.inputs import as_feature_array, check_label_range, class_l
 from mlpbench.errors import TrainingDivergedError
 from mlpbench.threads import limit_threads
 from mlpbench.training.batches import BatchOrder
-from mlpbench.training.chance import NoProgressWarning, class_frequency_loss, made_no_progress
+from mlpbench.training.chance import NoProgressWarning, made_no_progress, stalled_loss_finding
 from mlpbench.training.hyperparams import check_int, validate_hyperparameters
 from mlpbench.training.init import he_normal_init, layer_sizes
 from mlpbench.training.schedule import learning_rate
@@ -312,9 +312,8 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         else:
             fix = "a larger lr, more epochs, or standardize=True"
         warnings.warn(
-            f"the training loss ended at {train_loss:.3f} after epoch {self.epoch_}, no better "
-            f"than the {class_frequency_loss(y):.3f} of always predicting the class frequencies, "
-            f"so the network did not learn at lr={self.lr:g}; try {fix}",
+            f"{stalled_loss_finding(train_loss, y, f' after epoch {self.epoch_}')}, so the network "
+            f"did not learn at lr={self.lr:g}; try {fix}",
             NoProgressWarning,
             stacklevel=3,
         )

@@ -37,6 +37,20 @@ def made_no_progress(train_loss: float, y: np.ndarray) -> bool:
     return baseline > 0 and train_loss >= 0.98 * baseline
 
 
+def stalled_loss_finding(train_loss: float, y: np.ndarray, after: str = "") -> str:
+    """Describe a ``train_loss`` that ``made_no_progress``: above the class-frequency loss, or just below.
+
+    The loss is the last epoch's mean of its batch losses. ``after`` follows the
+    figure, as in `` after epoch 3``.
+    """
+    baseline = class_frequency_loss(y)
+    relation = "no lower than" if train_loss >= baseline else "within 2% of"
+    return (
+        f"the last epoch's mean training loss was {train_loss:.3f}{after}, {relation} the "
+        f"{baseline:.3f} of always predicting the class frequencies"
+    )
+
+
 def majority_share(y: np.ndarray) -> float:
     """Return the share of the most common label in ``y``: the accuracy of always predicting it."""
     counts = np.bincount(np.asarray(y, dtype=np.int64))
@@ -64,13 +78,9 @@ def learning_warning(
     (``made_no_progress``), and a test accuracy no better than always predicting the
     most common test label. The warning names the direction to move the learning rate.
     """
-    baseline_loss = class_frequency_loss(y_train)
     baseline_accuracy = majority_share(y_test) if len(y_test) else 0.0
     if made_no_progress(train_loss, y_train):
-        finding = (
-            f"the training loss ended at {train_loss:.3f}, no better than the "
-            f"{baseline_loss:.3f} of always predicting the class frequencies"
-        )
+        finding = stalled_loss_finding(train_loss, y_train)
     elif len(y_test) and test_accuracy <= baseline_accuracy:
         finding = (
             f"the test accuracy ended at {test_accuracy:.1%}, no better than the "
