@@ -368,6 +368,24 @@ def test_fractional_label_named() -> None:
         NumpyMLP(hidden=[4], epochs=1).fit(np.eye(3), np.array([0.0, 0.5, 2.0]))
 
 
+def test_missing_label_named() -> None:
+    with pytest.raises(DataError, match=r"the label at row 1 is missing \(NaN\); drop the unlabelled rows"):
+        NumpyMLP(hidden=[4], epochs=1).fit(np.eye(3), np.array([0.0, np.nan, 2.0]))
+
+
+def test_boolean_labels_are_classes_0_and_1() -> None:
+    X = np.array([[0.0, 1.0], [1.0, 0.0]] * 4)
+    flags = np.array([True, False] * 4)
+    model = NumpyMLP(hidden=[4], epochs=2, seed=0).fit(X, flags)
+    twin = NumpyMLP(hidden=[4], epochs=2, seed=0).fit(X, flags.astype(np.int64))
+
+    assert model.n_classes_ == 2
+    assert model.score(X, flags) == twin.score(X, flags.astype(np.int64))
+    for (W, b), (W_twin, b_twin) in zip(model.get_parameters(), twin.get_parameters(), strict=True):
+        assert np.array_equal(W, W_twin)
+        assert np.array_equal(b, b_twin)
+
+
 def test_string_hidden_rejected_with_list_hint() -> None:
     with pytest.raises(ValueError, match=r"such as \[256, 128\], got '256,128'"):
         NumpyMLP(hidden="256,128", epochs=1).fit(np.eye(3), np.array([0, 1, 2]))

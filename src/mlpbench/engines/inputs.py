@@ -113,6 +113,9 @@ def class_labels(y: object, n_rows: int, *, stacklevel: int = 3) -> np.ndarray:
 
 
 def _integer_labels(y: np.ndarray) -> np.ndarray:
+    if y.dtype == bool:
+        # False and True are classes 0 and 1, as scikit-learn's classifiers take them.
+        return y.astype(np.int64)
     if y.dtype == object:
         try:
             y = y.astype(np.float64)
@@ -128,6 +131,11 @@ def _integer_labels(y: np.ndarray) -> np.ndarray:
         if not fractional.size:
             return y.astype(np.int64)
         index = int(fractional[0])
+        if np.isnan(y.flat[index]):
+            raise DataError(
+                f"y must contain integer class labels 0..K-1, but the label at row {index} is "
+                "missing (NaN); drop the unlabelled rows or fill in their labels"
+            )
         raise DataError(
             f"y must contain integer class labels 0..K-1, but label {y.flat[index]} at row {index} "
             "is not a whole number; continuous targets (regression) are not supported"
