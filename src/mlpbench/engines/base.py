@@ -487,22 +487,21 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
                 f"hidden={list(self.hidden)} (the fitted layer sizes, input to output, "
                 f"are {self.layer_sizes_})"
             )
-        if self.dtype_name != fitted_dtype:
+        dtype_changed = self.dtype_name != fitted_dtype
+        if dtype_changed:
             changes.append(f"dtype={self.dtype_name!r} (the parameters are {fitted_dtype})")
         if self.standardize != fitted_standardize:
             changes.append(f"standardize={self.standardize} (fitted with standardize={fitted_standardize})")
         if changes:
-            # An engine that overrides save() cannot write files, so it cannot convert either.
-            convert = (
-                " (save() and load(path, dtype=...) change the dtype of a trained one)"
-                if type(self).save is MLPEstimator.save
-                else ""
-            )
-            raise ValueError(
+            message = (
                 f"warm_start=True continues the fitted network, which cannot take the new "
                 f"{' and '.join(changes)}; set those back, or set warm_start=False to train "
-                f"a new network{convert}"
+                "a new network"
             )
+            # An engine that overrides save() cannot write files, so it cannot convert either.
+            if dtype_changed and type(self).save is MLPEstimator.save:
+                message += ". To keep training in the new dtype, save() and load(path, dtype=...) convert it"
+            raise ValueError(message)
 
     def _check_fitted(self) -> None:
         if not self.is_fitted:
