@@ -222,3 +222,22 @@ def test_toml_string_round_trip(value: str):
 @pytest.mark.parametrize("value", [0.1, 1e-05, 3.0, 1e300, float("inf"), -2, True, [1, 2], ["a", "b"], []])
 def test_toml_scalar_round_trip(value):
     assert tomllib.loads(f"key = {toml_value(value)}")["key"] == value
+
+
+def test_mistyped_flag_gets_subcommand_usage(capsys):
+    result = run_cli(capsys, "train", "--lrr=0.1", "--batchsize", "3", "--epochs", "1")
+
+    assert result.status == 2
+    assert result.err.startswith("usage: mlpbench train ")
+    assert (
+        "mlpbench train: error: unrecognized arguments: --lrr=0.1 --batchsize 3; did you mean "
+        "--lr instead of --lrr, --batch-size instead of --batchsize?"
+    ) in result.err
+    assert result.out == ""
+
+
+def test_stray_argument_named_without_guess(capsys):
+    result = run_cli(capsys, "evaluate", "model.npz", "--json", "scores.json")
+
+    assert result.status == 2
+    assert "mlpbench evaluate: error: unrecognized arguments: scores.json\n" in result.err

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_support import run_cli
 
 from mlpbench.data import list_datasets, load_dataset
 from mlpbench.data.sources import FASHION_MNIST, IDX_DATASETS
@@ -287,8 +288,21 @@ def test_list_datasets_reports_locations(data_env, tiny_idx, tmp_path, monkeypat
 
 
 def test_unknown_name_rejected(data_env) -> None:
-    with pytest.raises(DataError, match="unknown data set 'mnsit'.*digits, mnist, fashion-mnist"):
+    guess = r"unknown data set 'mnsit'; did you mean 'mnist'\? the named data sets are digits, mnist"
+    with pytest.raises(DataError, match=guess):
         load_dataset("mnsit")
+    with pytest.raises(DataError, match="unknown data set 'cifar10'; the named data sets are"):
+        load_dataset("cifar10")
+
+
+@pytest.mark.parametrize("command", ["train", "compare", "sweep", "profile"])
+def test_unknown_name_exits_2(capsys, command) -> None:
+    # A misspelt name is an invalid argument, rejected before any work like a bad flag.
+    result = run_cli(capsys, command, "-q", "--dataset", "fasion-mnist")
+
+    assert result.status == 2
+    assert "unknown data set 'fasion-mnist'; did you mean 'fashion-mnist'?" in result.err
+    assert result.out == ""
 
 
 def test_missing_path_rejected(data_env, tmp_path: Path) -> None:

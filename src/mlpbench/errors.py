@@ -49,8 +49,16 @@ class OutputError(MLPBenchError):
     """An output file (a report, a plot, a CSV) cannot be written where the user asked."""
 
 
-class OutputPathError(OutputError):
-    """An output path that cannot be written, found before any work starts.
+class InvalidArgumentError(MLPBenchError):
+    """A value the user gave that is found wrong before any work starts.
 
     The command line exits with status 2 for it, as for any other invalid flag.
     """
+
+
+class OutputPathError(OutputError, InvalidArgumentError):
+    """An output path that cannot be written, found before any work starts."""
+
+
+class UnknownDatasetError(DataError, InvalidArgumentError):
+    """A data set name that is empty, or neither a named data set nor an existing path."""

@@ -28,7 +28,7 @@ if "numpy" not in sys.modules:
     os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", BLAS_SPIN_EXPONENT)
 
 from mlpbench import __version__  # noqa: E402 (must follow the setting above)
-from mlpbench.errors import MLPBenchError, OutputPathError  # noqa: E402
+from mlpbench.errors import InvalidArgumentError, MLPBenchError  # noqa: E402
 
 logger = logging.getLogger("mlpbench")
 
@@ -116,8 +116,9 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit status.
 
-    Status 2 is for invalid arguments, output paths that cannot be written among
-    them (rejected before any work starts), 1 for any other error, which is
+    Status 2 is for invalid arguments, output paths that cannot be written and
+    unknown data set names among them (rejected before any work starts), 1 for any
+    other error, which is
     reported in one line on stderr (with a traceback under -v), 130 after Ctrl-C
     and 143 after SIGTERM. Until the arguments are parsed, SIGTERM keeps its
     default action and ends the process at once.
@@ -145,8 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose:
             logger.exception("mlpbench %s failed", args.command)
         print(f"mlpbench {args.command}: error: {error}", file=sys.stderr)
-        # An output path that cannot be written is found before any work, like a bad flag.
-        return 2 if isinstance(error, OutputPathError) else 1
+        # An unwritable output path or an unknown data set is found before any work, like a bad flag.
+        return 2 if isinstance(error, InvalidArgumentError) else 1
     except KeyboardInterrupt:
         if _sigterm_received.is_set():
             print(f"mlpbench {args.command}: terminated", file=sys.stderr)

@@ -50,7 +50,7 @@ def parse_arguments(parser: argparse.ArgumentParser, argv: Sequence[str]) -> arg
     ``config_sources`` (dest -> ``"FILE, key 'name'"`` for values that came from the
     file). Exits with status 2 on an unreadable file, an unknown key or a bad value.
     """
-    args = parser.parse_args(argv)
+    args = _parse_all(parser, argv)
     subparser = find_subparser(parser, args.command)
     on_command_line = _dests_given(parser, subparser, argv)
     config_path = getattr(args, "config", None)
@@ -62,6 +62,27 @@ def parse_arguments(parser: argparse.ArgumentParser, argv: Sequence[str]) -> arg
         args = parser.parse_args(argv)
     args.explicit_options = frozenset(on_command_line | set(from_file))
     args.config_sources = {dest: source for dest, source in sources.items() if dest not in on_command_line}
+    return args
+
+
+def _parse_all(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """Parse ``argv``, reporting arguments no flag takes with the subcommand's usage.
+
+    ``parse_args`` reports them with the top-level usage, which lists no flag of the
+    subcommand; here a mistyped flag also gets the closest real one.
+    """
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        subparser = find_subparser(parser, args.command)
+        flags = [name for action in subparser._actions for name in action.option_strings]
+        guesses = []
+        for word in unknown:
+            name = word.split("=")[0]
+            close = difflib.get_close_matches(name, flags, n=1) if name.startswith("--") else []
+            if close:
+                guesses.append(f"{close[0]} instead of {name}")
+        hint = f"; did you mean {', '.join(guesses)}?" if guesses else ""
+        subparser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
     return args
 
 

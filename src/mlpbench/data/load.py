@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 from pathlib import Path
@@ -16,7 +17,7 @@ from mlpbench.data.files import load_path
 from mlpbench.data.locate import locate
 from mlpbench.data.named import load_idx_dataset, read_checked_files
 from mlpbench.data.sources import IDX_DATASETS
-from mlpbench.errors import DataError
+from mlpbench.errors import DataError, UnknownDatasetError
 
 logger = logging.getLogger("mlpbench")
 
@@ -81,7 +82,7 @@ def load_dataset(
 
     key = name_or_path.strip().lower().replace("_", "-")
     if not key:
-        raise DataError(
+        raise UnknownDatasetError(
             f"the data set name is empty; give one of {', '.join(dataset_names())}, "
             "or the path of a folder, a .npz file or a training .csv file"
         )
@@ -99,8 +100,10 @@ def load_dataset(
 
     path = Path(name_or_path).expanduser()
     if not path.exists() and os.sep not in name_or_path and not path.suffix:
-        raise DataError(
-            f"unknown data set {name_or_path!r}; the named data sets are "
+        close = difflib.get_close_matches(key, dataset_names(), n=1)
+        guess = f"did you mean {close[0]!r}? " if close else ""
+        raise UnknownDatasetError(
+            f"unknown data set {name_or_path!r}; {guess}the named data sets are "
             f"{', '.join(dataset_names())}, or pass the path of a folder, a .npz file "
             "or a training .csv file"
         )
