@@ -227,6 +227,28 @@ def test_csv_output(capsys, checkpoint: Path, digits_test, tmp_path: Path):
     assert temp_files(tmp_path) == []
 
 
+def test_one_prediction_named_in_singular(capsys, checkpoint: Path, digits_test, tmp_path: Path):
+    x, _ = digits_test
+    inputs = tmp_path / "row.npy"
+    np.save(inputs, x[:1])
+
+    result = run_cli(capsys, "predict", checkpoint, inputs, "--out", tmp_path / "one.csv")
+
+    assert result.status == 0, result.err
+    assert f"wrote 1 prediction to {tmp_path / 'one.csv'}" in result.err
+
+
+def test_swapped_arguments_named(capsys, checkpoint: Path, tmp_path: Path):
+    image = tmp_path / "digit.png"
+    Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(image)
+
+    result = run_cli(capsys, "predict", "-q", image, checkpoint)
+
+    assert result.status == 2
+    assert f"{image} is not a .npz or .pt model file; the model comes first" in result.err
+    assert f"mlpbench predict {checkpoint} {image}" in result.err
+
+
 def test_class_names_shown(capsys, digits_test, tmp_path: Path):
     data = load_dataset("digits")
     model = NumpyMLP(hidden=[8], epochs=1, seed=0).fit(data.x_train, data.y_train)

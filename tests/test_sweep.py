@@ -497,7 +497,7 @@ def test_quick_preset_keeps_explicit_flags(capsys):
     ("text", "fragment"),
     [
         ("16,x", "'x' is not an integer"),
-        ("16,0", "0 is not >= 1"),
+        ("16,0", "0 is below 1; every entry must be 1 or more"),
         ("8,8", "8 appears twice"),
         ("16,,32", "empty item"),
         ("", "got nothing"),

@@ -54,8 +54,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+MODEL_SUFFIXES = (".npz", ".pt")
+
+
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     check_output_path(args.out, "--out")
+    # Swapped arguments (an image first, the model after it) would otherwise fail as an unreadable model.
+    swapped = [path for path in args.inputs if Path(path).suffix.lower() in MODEL_SUFFIXES]
+    if Path(args.checkpoint).suffix.lower() not in MODEL_SUFFIXES and swapped:
+        parser.error(
+            f"{args.checkpoint} is not a .npz or .pt model file; the model comes first: "
+            f"mlpbench predict {swapped[0]} {args.checkpoint}"
+        )
     model, checkpoint = load_model(args.checkpoint, args.engine, device=args.device)
     shape = recorded(checkpoint, "image_shape")
     image_shape = (int(shape[0]), int(shape[1])) if isinstance(shape, list) and len(shape) == 2 else None
@@ -82,5 +92,5 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 line += [int(c), labels[c], f"{row[c]:.6g}"]
             rows.append(line)
         write_csv(args.out, header, rows, "predictions")
-        logger.info("wrote %d predictions to %s", len(rows), Path(args.out))
+        logger.info("wrote %d prediction%s to %s", len(rows), "" if len(rows) == 1 else "s", Path(args.out))
     return 0

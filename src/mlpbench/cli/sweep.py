@@ -188,7 +188,9 @@ def parse_int_list(text: str) -> list[int]:
                 f"invalid list {text!r}: {part!r} is not an integer; write e.g. 16,32,64"
             ) from None
         if value < 1:
-            raise argparse.ArgumentTypeError(f"invalid list {text!r}: {value} is not >= 1")
+            raise argparse.ArgumentTypeError(
+                f"invalid list {text!r}: {value} is below 1; every entry must be 1 or more"
+            )
         values.append(value)
     return _reject_repeats(values, text)
 
@@ -224,7 +226,9 @@ def parse_threads_list(text: str) -> list[int]:
                     f"invalid thread list {text!r}: {part!r} is neither an integer nor 'all'"
                 ) from None
             if value < 1:
-                raise argparse.ArgumentTypeError(f"invalid thread list {text!r}: {value} is not >= 1")
+                raise argparse.ArgumentTypeError(
+                    f"invalid thread list {text!r}: {value} is below 1; give 1 or more threads, or 'all'"
+                )
         if value not in values:
             values.append(value)
     return values

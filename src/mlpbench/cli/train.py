@@ -73,7 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=positive_int,
         metavar="N",
         help="also write --save after every N-th epoch, so a later divergence or interruption "
-        "keeps the last good epoch; the checkpoint does not store it, so give it again with --resume",
+        "keeps the last good epoch; the checkpoint does not store N, so give --checkpoint-every "
+        "again with --resume",
     )
     group.add_argument(
         "--history",
