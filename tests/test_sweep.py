@@ -159,13 +159,17 @@ def test_quick_sweep_measures_one_peak(quick_run):
 
 
 def test_quick_sweep_csv_has_a_row_per_run(quick_run):
-    _, folder, _, _ = quick_run
+    _, folder, results, _ = quick_run
     with (folder / "results.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == len(QUICK_BATCH_SIZES) * len(QUICK_ENGINES) * 1
     pairs = sorted((int(row["batch_size"]), row["engine"]) for row in rows)
     assert pairs == sorted((size, name) for size in QUICK_BATCH_SIZES for name in QUICK_ENGINES)
     assert all(float(row["median_epoch_time_s"]) > 0 for row in rows)
+    # Every row names its data, so the CSVs of several sweeps can be stacked. The
+    # default is Fashion-MNIST, or synthetic data of its shape where it is not installed.
+    expected = "synthetic" if results["dataset"]["synthetic"] else "fashion-mnist"
+    assert {row["dataset"] for row in rows} == {expected}
 
 
 def test_quick_sweep_prints_the_table(quick_run):

@@ -41,6 +41,7 @@ GFLOPS_PLOT = "gflops_vs_batch.png"
 NOT_APPLICABLE = "-"
 
 CSV_COLUMNS = (
+    "dataset",
     "hidden",
     "batch_size",
     "dtype",
@@ -187,6 +188,7 @@ def write_plots(results: Mapping[str, Any], folder: str | Path) -> dict[str, Pat
 def csv_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Return one row per point, engine and run, warm-up runs included (``warmup`` column true)."""
     n_full = results["config"]["n_train_full"]
+    dataset = results["dataset"]["name"]
     rows = []
     for point in results["points"]:
         for name, entry in point["engines"].items():
@@ -195,6 +197,7 @@ def csv_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
                 for key in ("hidden", "batch_size", "dtype", "threads", "n_train_timed", "peak_gflops"):
                     row[key] = point[key]
                 row["engine"] = name
+                row["dataset"] = dataset
                 times = run.get("epoch_times_s")
                 if times:
                     median = statistics.median(times)
