@@ -331,6 +331,16 @@ def test_compare_reports_failing_engines(tmp_path, monkeypatch, capsys):
     assert results["parity"]["reason"] == "torch not among the engines run"
 
 
+def test_compare_names_a_divergence_fix_once(tmp_path, capsys):
+    # The line logged when the run fails names the problem; the fix comes once, after the table.
+    arguments = ["--engines", "numpy", "--lr", "1000", "--epochs", "1", "--repeats", "1", "--warmup", "0"]
+    result = run_cli(capsys, "compare", *arguments, "--threads", "1", "--out", tmp_path / "out")
+
+    assert "engine numpy failed: TrainingDivergedError: training diverged: loss is" in result.err
+    assert "its remaining runs are skipped" in result.err
+    assert (result.out + result.err).count("try a smaller learning rate") == 1
+
+
 # ----- output folder and arguments --------------------------------------------------------
 
 

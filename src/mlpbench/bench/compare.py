@@ -43,6 +43,7 @@ from mlpbench.bench.memory import peak_rss_bytes
 from mlpbench.bench.peak import PeakResult, measure_matmul_peak, measure_torch_matmul_peak
 from mlpbench.bench.stats import spread_warning, summarize
 from mlpbench.engines.registry import create_engine, engine_class
+from mlpbench.errors import TrainingDivergedError
 from mlpbench.training.chance import learning_warning
 from mlpbench.training.init import layer_sizes
 
@@ -350,7 +351,10 @@ class _RunContext:
         # reported in its row so that the other engines still run; KeyboardInterrupt
         # is not an Exception and still stops the whole comparison.
         except Exception as error:
-            logger.error("engine %s failed: %s: %s", name, type(error).__name__, error)
+            # The problem alone: the warnings after the results repeat it with its fix.
+            problem = error.problem if isinstance(error, TrainingDivergedError) else str(error)
+            kind = type(error).__name__
+            logger.error("engine %s failed: %s: %s; its remaining runs are skipped", name, kind, problem)
             logger.debug("traceback of the %s failure", name, exc_info=True)
             return _failed_record(error), None
         return self._record(model, metrics), model
