@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import torch
 import mlpbench.cli.train as train_command
 import mlpbench.data
 from mlpbench import NumpyMLP, TorchMLP
+from mlpbench.bench.contention import cpu_sample
 from mlpbench.cli import main
 from mlpbench.data import load_dataset
 
@@ -249,3 +251,30 @@ def test_sklearn_save_rejected_before_training(tmp_path: Path, capsys: pytest.Ca
     assert exit_info.value.code == 2
     assert "sklearn engine does not write parameter files" in capsys.readouterr().err
     assert not path.exists()
+
+
+@pytest.mark.skipif(
+    cpu_sample() is None or not hasattr(os, "sched_setaffinity"),
+    reason="needs Linux counters and CPU affinity",
+)
+def test_train_warns_when_sharing_its_cpu(tmp_path: Path):
+    # A busy process on the same CPU slows training; the printed time should say so.
+    cpu = min(os.sched_getaffinity(0))
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        os.sched_setaffinity(spinner.pid, {cpu})
+        completed = subprocess.run(
+            [sys.executable, "-m", "mlpbench", "train", "--dataset", "digits", "--epochs", "30", *ONE_THREAD],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),
+        )
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+    assert completed.returncode == 0, completed.stderr
+    assert "this process's threads waited for a CPU" in completed.stderr

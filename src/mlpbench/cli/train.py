@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from mlpbench.bench.contention import contention, contention_warnings, cpu_sample
 from mlpbench.checkpoint import Checkpoint, read_checkpoint, save_checkpoint
 from mlpbench.cli.loading import (
     check_data_fits,
@@ -134,7 +135,11 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     trainer = _Trainer(model, data, save_path, metadata, args.checkpoint_every)
     if args.resume and Path(save_path).resolve() == Path(args.resume).resolve():
         trainer.saved_epoch = model.epoch_
+    before = cpu_sample()
     _train(trainer, args)
+    # The training time printed below is only as good as the CPUs the run got.
+    for message in contention_warnings(contention(before, cpu_sample())):
+        logger.warning(message)
 
     last = model.history_[-1]
     seconds = sum(record["time_s"] for record in model.history_)
