@@ -77,11 +77,19 @@ def configure_logging(verbose: bool, quiet: bool) -> None:
     elif quiet:
         level = logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(_LevelFormatter())
     root = logging.getLogger("mlpbench")
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+
+
+class _LevelFormatter(logging.Formatter):
+    """Plain messages for progress lines, with a "warning: " prefix for warnings, as in the summaries."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = super().format(record)
+        return f"warning: {message}" if record.levelno == logging.WARNING else message
 
 
 class Terminated(KeyboardInterrupt):
