@@ -227,6 +227,23 @@ def test_csv_output(capsys, checkpoint: Path, digits_test, tmp_path: Path):
     assert temp_files(tmp_path) == []
 
 
+def test_raw_digits_divided_by_16(capsys, checkpoint: Path, tmp_path: Path):
+    # scikit-learn's load_digits().data holds 0..16, which training divided by 16, not 255.
+    from sklearn.datasets import load_digits
+
+    raw = load_digits().data[:20]
+    inputs = tmp_path / "raw-digits.npy"
+    np.save(inputs, raw)
+    expected = NumpyMLP.load(checkpoint).predict(raw / 16)
+
+    result = run_cli(capsys, "predict", checkpoint, inputs)
+
+    assert result.status == 0, result.err
+    assert predicted_classes(result.out) == [str(label) for label in expected]
+    assert f"{inputs}: values 0..16, divided by 16 as in the model's training" in result.err
+    assert "divided by 255" not in result.err
+
+
 def test_one_prediction_named_in_singular(capsys, checkpoint: Path, digits_test, tmp_path: Path):
     x, _ = digits_test
     inputs = tmp_path / "row.npy"

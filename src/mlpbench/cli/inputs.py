@@ -2,11 +2,13 @@
 
 Every input becomes rows of ``n_features`` values in [0, 1], as the training data
 is scaled: integer arrays (IDX files, uint8 arrays) hold 0..255 pixel values and are
-divided by 255, and float arrays must already be in [0, 1].
+divided by 255, and float arrays must already be in [0, 1]. For a model trained on
+the digits, whose pixels are 0..16, whole numbers up to 16 are divided by 16.
 """
 
 from __future__ import annotations
 
+import logging
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
@@ -14,11 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from mlpbench.data.dataset import find_non_finite, scale_pixels
+from mlpbench.data.dataset import find_non_finite, is_integral, scale_pixels
 from mlpbench.data.idx import GZIP_MAGIC, read_idx
 from mlpbench.errors import DataError
 from mlpbench.images import load_image
 from mlpbench.npzfile import numpy_file_kind
+
+logger = logging.getLogger(__name__)
 
 # Array names tried, in this order, in a .npz file that contains more than one array.
 NPZ_KEYS = ("x", "x_test", "images")
@@ -32,11 +36,14 @@ class InputRows:
     x: np.ndarray  # shape (n_rows, n_features), float64 in [0, 1]
 
 
-def read_inputs(paths: list[str], n_features: int, image_shape: tuple[int, int] | None) -> InputRows:
+def read_inputs(
+    paths: list[str], n_features: int, image_shape: tuple[int, int] | None, pixel_max: int | None = None
+) -> InputRows:
     """Read every input file into rows for a model taking ``n_features`` features.
 
     ``image_shape`` (height, width) is the size images are resized to; when None it
-    is a square of side sqrt(n_features).
+    is a square of side sqrt(n_features). ``pixel_max`` is that of the model's
+    training data when it was not 255 (see ``_array_rows``).
 
     Raises
     ------
@@ -55,7 +62,7 @@ def read_inputs(paths: list[str], n_features: int, image_shape: tuple[int, int] 
             )
         if not path.is_file():
             raise DataError(f"input {path} not found")
-        file_names, x = read_input(path, n_features, image_shape)
+        file_names, x = read_input(path, n_features, image_shape, pixel_max)
         names += file_names
         rows.append(x)
     return InputRows(names, np.concatenate(rows))
@@ -82,12 +89,12 @@ def _folder_pattern(folder: Path) -> str:
 
 
 def read_input(
-    path: Path, n_features: int, image_shape: tuple[int, int] | None
+    path: Path, n_features: int, image_shape: tuple[int, int] | None, pixel_max: int | None = None
 ) -> tuple[list[str], np.ndarray]:
     """Read one input file; see ``read_inputs``."""
     suffix = path.suffix.lower()
     if suffix in (".npy", ".npz"):
-        return _array_rows(path, _load_array(path), n_features, image_shape)
+        return _array_rows(path, _load_array(path), n_features, image_shape, pixel_max)
     if _looks_like_idx(path):
         return _array_rows(path, read_idx(path), n_features, image_shape)
     if suffix in (".csv", ".txt", ".tsv"):
@@ -150,9 +157,17 @@ def _load_array(path: Path) -> np.ndarray:
 
 
 def _array_rows(
-    path: Path, array: np.ndarray, n_features: int, image_shape: tuple[int, int] | None
+    path: Path,
+    array: np.ndarray,
+    n_features: int,
+    image_shape: tuple[int, int] | None,
+    pixel_max: int | None = None,
 ) -> tuple[list[str], np.ndarray]:
-    """Reshape an array of one or many samples to (n, n_features) and scale it like the training data."""
+    """Reshape an array of one or many samples to (n, n_features) and scale it like the training data.
+
+    ``pixel_max`` is the largest raw value of a data set that training divided by
+    that value instead of 255 (16 for the digits); whole numbers up to it are divided by it.
+    """
     if array.dtype.kind not in "biuf":
         raise DataError(f"{path}: values must be real numbers, got dtype {array.dtype}")
     original_shape = array.shape
@@ -177,7 +192,12 @@ def _array_rows(
     found = find_non_finite(array)
     if found is not None:
         raise DataError(f"{path}: {found.describe()}")
-    # scale_pixels takes a train and a test part, so the first row serves as the test part.
-    rows, _ = scale_pixels(array, array[:1], np.dtype(np.float64), str(path), compare_splits=False)
+    if pixel_max is not None and 1 < array.max() <= pixel_max and array.min() >= 0 and is_integral(array):
+        # Raw values of a data set that training divided by its own maximum (the digits' 0..16).
+        logger.info("%s: values 0..%d, divided by %d as in the model's training", path, pixel_max, pixel_max)
+        rows = array / float(pixel_max)
+    else:
+        # scale_pixels takes a train and a test part, so the first row serves as the test part.
+        rows, _ = scale_pixels(array, array[:1], np.dtype(np.float64), str(path), compare_splits=False)
     names = [f"{path}[{index}]" for index in range(rows.shape[0])]
     return names, rows

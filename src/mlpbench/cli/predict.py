@@ -12,6 +12,7 @@ from mlpbench.cli.inputs import read_inputs
 from mlpbench.cli.loading import class_labels, load_model, recorded
 from mlpbench.cli.options import DEFAULTS, positive_int, torch_device
 from mlpbench.cli.outputs import check_output_path, write_csv
+from mlpbench.data.digits import MAX_PIXEL as DIGITS_MAX_PIXEL
 from mlpbench.engines.registry import LOADING_ENGINES
 
 logger = logging.getLogger("mlpbench")
@@ -69,7 +70,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     model, checkpoint = load_model(args.checkpoint, args.engine, device=args.device)
     shape = recorded(checkpoint, "image_shape")
     image_shape = (int(shape[0]), int(shape[1])) if isinstance(shape, list) and len(shape) == 2 else None
-    inputs = read_inputs(args.inputs, checkpoint.layer_sizes[0], image_shape)
+    # The digits were divided by their own maximum, 16, in training; other data sets by 255.
+    pixel_max = DIGITS_MAX_PIXEL if recorded(checkpoint, "name") == "digits" else None
+    inputs = read_inputs(args.inputs, checkpoint.layer_sizes[0], image_shape, pixel_max)
 
     probs = model.predict_proba(inputs.x).astype(np.float64)
     labels = class_labels(checkpoint)
