@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,9 +13,12 @@ import pytest
 from mlpbench import NumpyMLP, TorchMLP
 from mlpbench.checkpoint import read_checkpoint
 from mlpbench.data import load_dataset
-from mlpbench.errors import CheckpointError, DataError
+from mlpbench.engines.sklearn_engine import SklearnMLP
+from mlpbench.engines.torch_dataloader import TorchDataLoaderMLP
+from mlpbench.errors import CheckpointError, DataError, DataTypeError
 
 ENGINES = [NumpyMLP, TorchMLP]
+ALL_ENGINES = [NumpyMLP, TorchMLP, TorchDataLoaderMLP, SklearnMLP]
 COLUMNS = [f"px{index}" for index in range(64)]
 
 
@@ -91,11 +95,49 @@ def test_integer_columns_are_not_names(digits):
         model.predict(frame.to_numpy()[:3])
 
 
-def test_refit_on_array_forgets_names(digits):
+@pytest.mark.parametrize("engine", ALL_ENGINES)
+def test_refit_on_array_forgets_names(engine, digits):
     frame, y = digits
-    model = fitted(NumpyMLP, frame, y)
+    model = fitted(engine, frame, y)
     model.fit(frame.to_numpy(), y)
     assert not hasattr(model, "feature_names_in_")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.predict(frame.to_numpy()[:3])
+
+
+def test_repeated_column_named(digits):
+    frame, y = digits
+    model = fitted(NumpyMLP, frame, y)
+    repeated = pd.concat([frame.drop(columns=["px63"]), frame[["px0"]]], axis=1)
+    with pytest.raises(DataError, match=r"1 not seen in fit \('px0'\), 1 missing \('px63'\)"):
+        model.predict(repeated)
+
+
+def test_mixed_column_labels_rejected(digits):
+    frame, y = digits
+    mixed = frame.rename(columns={"px0": 0})
+    with pytest.raises(DataTypeError, match=r"mix strings and other types \(int, str\).*astype\(str\)"):
+        NumpyMLP(hidden=[4], epochs=1).fit(mixed, y)
+
+
+@pytest.mark.parametrize("call", ["predict", "predict_proba", "score", "warm fit"])
+def test_warning_points_at_the_caller(call, digits):
+    frame, y = digits
+    model = fitted(NumpyMLP, frame, y, warm_start=True)
+    model.set_params(epochs=3)
+    X = frame.to_numpy()
+    # Called here directly, so that one frame too far up would land in pytest, not in this file.
+    with pytest.warns(UserWarning, match="X has no feature names") as caught:
+        if call == "predict":
+            model.predict(X)
+        elif call == "predict_proba":
+            model.predict_proba(X)
+        elif call == "score":
+            model.score(X, y)
+        else:
+            model.fit(X, y)
+    assert [Path(warning.filename) for warning in caught] == [Path(__file__)]
 
 
 def test_warm_start_checks_names_first(digits):
@@ -140,7 +182,8 @@ def test_edited_names_rejected(digits, tmp_path):
     arrays["feature_names"] = np.array('["px0", "px1"]')
     np.savez(path, **arrays)
 
-    with pytest.raises(CheckpointError, match="feature_names entry must list 64 column names"):
+    expected = "'feature_names' entry must list 64 column names, one per input feature, but holds 2 names"
+    with pytest.raises(CheckpointError, match=expected):
         NumpyMLP.load(path)
 
 

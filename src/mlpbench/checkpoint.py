@@ -113,14 +113,11 @@ class Checkpoint:
         groups = [("", self.params)]
         if self.momentum is not None:
             groups.append(("momentum_", self.momentum))
-        if self.feature_names is not None and (
-            not isinstance(self.feature_names, list)
-            or not all(isinstance(name, str) for name in self.feature_names)
-            or len(self.feature_names) != self.layer_sizes[0]
-        ):
+        found = _feature_names_problem(self.feature_names, self.layer_sizes[0])
+        if found is not None:
             raise CheckpointError(
-                f"{source}: its feature_names entry must list {self.layer_sizes[0]} column names, "
-                "one per input feature; the file was edited or not written by mlpbench"
+                f"{source}: its 'feature_names' entry must list {self.layer_sizes[0]} column names, one per "
+                f"input feature, but holds {found}; the file was edited or not written by mlpbench"
             )
         for name in ("feature_mean", "feature_scale"):
             array = getattr(self, name)
@@ -240,6 +237,19 @@ def restore_model(
             f"{source}: the saved mini-batch order is unreadable ({error}); "
             "the file is damaged, so resume from an earlier copy or train afresh"
         ) from error
+
+
+def _feature_names_problem(names: object, n_features: int) -> str | None:
+    """Describe what is wrong with a checkpoint's feature names, or return None when they fit."""
+    if names is None:
+        return None
+    if not isinstance(names, list):
+        return f"a {type(names).__name__}"
+    if not all(isinstance(name, str) for name in names):
+        return "names that are not strings"
+    if len(names) != n_features:
+        return f"{len(names)} names"
+    return None
 
 
 def _cast(array: np.ndarray | None, dtype: str) -> np.ndarray | None:

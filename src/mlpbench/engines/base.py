@@ -211,7 +211,6 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         self.batch_order_ = None
         self.feature_mean_ = None
         self.feature_scale_ = None
-        # Set again by fit() when X has column names; a fresh model has none.
         self.__dict__.pop("feature_names_in_", None)
         self.epoch_ = 0
         self.history_ = []
@@ -246,7 +245,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         warm = self.warm_start and self.is_fitted
         names = feature_names_of(X)
         if warm:
-            self._check_feature_names(names, stacklevel=3)
+            self._check_feature_names(names)
         X = self._validate_X(X, check_features=warm)
         labels = class_labels(y, X.shape[0])
         if warm:
@@ -266,8 +265,11 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
 
         if not warm:
             self.initialize(X.shape[1], int(n_classes))
+            # Set in fit rather than initialize, which engines may override.
             if names is not None:
                 self.feature_names_in_ = names
+            else:
+                self.__dict__.pop("feature_names_in_", None)
             if self.standardize:
                 self._fit_standardization(X)
         X = self._standardize(X)
@@ -322,7 +324,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         """Return class probabilities of shape (n_samples, n_classes), computed in chunks."""
         self._check_fitted()
         self._check_dtype_unchanged()
-        self._check_feature_names(feature_names_of(X), stacklevel=3)
+        self._check_feature_names(feature_names_of(X))
         X = self._validate_X(X, check_features=True)
         out = np.empty((X.shape[0], self.n_classes_), dtype=self.dtype)
         with limit_threads(self.threads):
@@ -509,9 +511,8 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             # classes_ and scikit-learn's own checks see an unfitted model as they expect.
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() or load() first")
 
-    def _check_feature_names(self, names: np.ndarray | None, *, stacklevel: int) -> None:
-        fitted = getattr(self, "feature_names_in_", None)
-        check_feature_names(fitted, names, type(self).__name__, stacklevel=stacklevel + 1)
+    def _check_feature_names(self, names: np.ndarray | None) -> None:
+        check_feature_names(getattr(self, "feature_names_in_", None), names, type(self).__name__)
 
     def _validate_X(self, X: np.ndarray, *, check_features: bool) -> np.ndarray:
         expected = self.n_features_in_ if check_features else None

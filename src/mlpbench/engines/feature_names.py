@@ -6,34 +6,51 @@ the same columns in another order would give wrong predictions and no error.
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
 
-from mlpbench.errors import DataError
+from mlpbench.errors import DataError, DataTypeError
 
 SHOWN_NAMES = 5
 """Column names listed in a message before the rest are counted."""
 
+PACKAGE_FOLDER = str(Path(__file__).resolve().parent.parent) + os.sep
+"""The mlpbench package; warnings point at the first calling line outside it."""
+
 
 def feature_names_of(X: object) -> np.ndarray | None:
-    """Return X's column names as an object array, or None when X has no string column names.
+    """Return X's column names as an object array, or None when X has no names.
 
-    As in scikit-learn, only columns that are all strings count as names: a DataFrame
-    with the default integer columns, or an array, has none.
+    As in scikit-learn, columns that are all strings are names, and a DataFrame with
+    the default integer columns, an array or MultiIndex columns (tuples) has none.
+
+    Raises
+    ------
+    DataTypeError
+        If some column labels are strings and others are not.
     """
     columns = getattr(X, "columns", None)
     if columns is None:
         return None
     names = list(columns)
-    if not names or not all(isinstance(name, str) for name in names):
+    strings = [isinstance(name, str) for name in names]
+    if not names or not any(strings):
         return None
+    if not all(strings):
+        kinds = sorted({type(name).__name__ for name in names})
+        raise DataTypeError(
+            f"X's column labels mix strings and other types ({', '.join(kinds)}), so they cannot be "
+            "kept as feature names; make them all strings, e.g. X.columns = X.columns.astype(str)"
+        )
     return np.asarray(names, dtype=object)
 
 
-def check_feature_names(
-    fitted: np.ndarray | None, names: np.ndarray | None, owner: str, *, stacklevel: int
-) -> None:
+def check_feature_names(fitted: np.ndarray | None, names: np.ndarray | None, owner: str) -> None:
     """Raise DataError when X's column names differ from the fitted ones; warn when one side has none.
 
     ``fitted`` is the model's ``feature_names_in_`` (None when fitted without names),
@@ -41,29 +58,42 @@ def check_feature_names(
     """
     if fitted is None and names is None:
         return
-    if fitted is None or names is None:
-        has, had = ("has", "without") if fitted is None else ("has no", "with")
-        warnings.warn(
-            f"X {has} feature names, but {owner} was fitted {had} feature names; the columns "
-            "are read by position",
-            UserWarning,
-            stacklevel=stacklevel + 1,
-        )
+    if fitted is None:
+        _warn(f"X has feature names, but {owner} was fitted without feature names")
+        return
+    if names is None:
+        _warn(f"X has no feature names, but {owner} was fitted with feature names")
         return
     if len(names) == len(fitted) and (names == fitted).all():
         return
     fix = "select the fitted columns in their order: X[model.feature_names_in_]"
-    if sorted(names) == sorted(fitted):
+    given, expected = Counter(names), Counter(fitted)
+    if given == expected:
         raise DataError(f"X has the columns {owner} was fitted with, but in another order; {fix}")
-    fitted_set, given_set = set(fitted), set(names)
-    unseen = [name for name in names if name not in fitted_set]
-    missing = [name for name in fitted if name not in given_set]
+    # Counted with repeats, so a column given twice shows as one not seen in fit.
+    unseen = list((given - expected).elements())
+    missing = list((expected - given).elements())
     parts = [
         f"{len(found)} {label} ({_listed(found)})"
         for found, label in ((unseen, "not seen in fit"), (missing, "missing"))
         if found
     ]
     raise DataError(f"X's columns differ from those {owner} was fitted with: {', '.join(parts)}; {fix}")
+
+
+def _warn(message: str) -> None:
+    stacklevel = _outside_stacklevel()
+    warnings.warn(f"{message}; the columns are read by position", UserWarning, stacklevel=stacklevel)
+
+
+def _outside_stacklevel() -> int:
+    """Return the stacklevel of the first frame outside mlpbench, counted from ``_warn``'s caller."""
+    frame = sys._getframe(2)
+    level = 2
+    while frame is not None and frame.f_code.co_filename.startswith(PACKAGE_FOLDER):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _listed(names: list[str]) -> str:
