@@ -459,6 +459,7 @@ def test_dead_relus_warn_smaller_lr(capsys, engine: str):
     assert result.status == 0
     assert "test accuracy 10.00%" in result.out
     warning = result.err.strip()
+    assert warning.startswith("warning: the last epoch's mean training loss was ")
     assert "no lower than the 2.302 of always predicting the class frequencies" in warning
     assert "did not learn at --lr 5; try a smaller --lr (for example --lr 0.05, the default)" in warning
 

@@ -244,6 +244,30 @@ def test_raw_digits_divided_by_16(capsys, checkpoint: Path, tmp_path: Path):
     assert "divided by 255" not in result.err
 
 
+def test_dark_uint8_pixels_still_divided_by_255(capsys, checkpoint: Path, tmp_path: Path):
+    # uint8 arrays are 8-bit pixels even when no value passes 16.
+    inputs = tmp_path / "dark.npy"
+    np.save(inputs, np.full((1, 64), 12, dtype=np.uint8))
+
+    result = run_cli(capsys, "predict", checkpoint, inputs)
+
+    assert result.status == 0, result.err
+    assert "divided by 255 as 8-bit pixels" in result.err
+    assert "divided by 16" not in result.err
+
+
+def test_rows_after_an_image_are_not_taken_for_a_model(capsys, tmp_path: Path):
+    image = tmp_path / "digit.png"
+    Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(image)
+    rows = tmp_path / "rows.npz"
+    np.savez(rows, x=np.zeros((2, 64)))
+
+    result = run_cli(capsys, "predict", "-q", image, rows)
+
+    assert "the model comes first" not in result.err
+    assert_one_line_error(result, "predict", f"cannot read {image}: expected a .npz or .pt file")
+
+
 def test_one_prediction_named_in_singular(capsys, checkpoint: Path, digits_test, tmp_path: Path):
     x, _ = digits_test
     inputs = tmp_path / "row.npy"

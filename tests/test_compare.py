@@ -337,7 +337,7 @@ def test_compare_names_a_divergence_fix_once(tmp_path, capsys):
     result = run_cli(capsys, "compare", *arguments, "--threads", "1", "--out", tmp_path / "out")
 
     assert "engine numpy failed: TrainingDivergedError: training diverged: loss is" in result.err
-    assert "its remaining runs are skipped" in result.err
+    assert "; it is not run again" in result.err
     assert (result.out + result.err).count("try a smaller learning rate") == 1
 
 

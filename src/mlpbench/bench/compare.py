@@ -354,7 +354,7 @@ class _RunContext:
             # The problem alone: the warnings after the results repeat it with its fix.
             problem = error.problem if isinstance(error, TrainingDivergedError) else str(error)
             kind = type(error).__name__
-            logger.error("engine %s failed: %s: %s; its remaining runs are skipped", name, kind, problem)
+            logger.error("engine %s failed: %s: %s; it is not run again", name, kind, problem)
             logger.debug("traceback of the %s failure", name, exc_info=True)
             return _failed_record(error), None
         return self._record(model, metrics), model

@@ -126,10 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Status 2 is for invalid arguments, output paths that cannot be written and
     unknown data set names among them (rejected before any work starts), 1 for any
-    other error, which is
-    reported in one line on stderr (with a traceback under -v), 130 after Ctrl-C
-    and 143 after SIGTERM. Until the arguments are parsed, SIGTERM keeps its
-    default action and ends the process at once.
+    other error, which is reported in one line on stderr (with a traceback under
+    -v), 130 after Ctrl-C and 143 after SIGTERM. Until the arguments are parsed,
+    SIGTERM keeps its default action and ends the process at once.
     """
     from mlpbench.cli.config import find_subparser, parse_arguments
     from mlpbench.training.chance import NoProgressWarning

@@ -74,13 +74,16 @@ def _parse_all(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         subparser = find_subparser(parser, args.command)
-        flags = [name for action in subparser._actions for name in action.option_strings]
+        # Compared without their dashes, which every long flag shares and which would make
+        # any word look close to some flag.
+        names = [name for action in subparser._actions for name in action.option_strings]
+        flags = [name[2:] for name in names if name.startswith("--")]
         guesses = []
         for word in unknown:
             name = word.split("=")[0]
-            close = difflib.get_close_matches(name, flags, n=1) if name.startswith("--") else []
+            close = difflib.get_close_matches(name[2:], flags, n=1) if name.startswith("--") else []
             if close:
-                guesses.append(f"{close[0]} instead of {name}")
+                guesses.append(f"--{close[0]} instead of {name}")
         hint = f"; did you mean {', '.join(guesses)}?" if guesses else ""
         subparser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
     return args

@@ -192,8 +192,10 @@ def _array_rows(
     found = find_non_finite(array)
     if found is not None:
         raise DataError(f"{path}: {found.describe()}")
-    if pixel_max is not None and 1 < array.max() <= pixel_max and array.min() >= 0 and is_integral(array):
+    raw_values = array.dtype != np.uint8 and is_integral(array)
+    if pixel_max is not None and raw_values and 1 < array.max() <= pixel_max and array.min() >= 0:
         # Raw values of a data set that training divided by its own maximum (the digits' 0..16).
+        # uint8 arrays are 8-bit pixels, however dark, and keep the division by 255.
         logger.info("%s: values 0..%d, divided by %d as in the model's training", path, pixel_max, pixel_max)
         rows = array / float(pixel_max)
     else:

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
+from mlpbench.checkpoint import read_checkpoint
 from mlpbench.cli.inputs import read_inputs
 from mlpbench.cli.loading import class_labels, load_model, recorded
 from mlpbench.cli.options import DEFAULTS, positive_int, torch_device
 from mlpbench.cli.outputs import check_output_path, write_csv
 from mlpbench.data.digits import MAX_PIXEL as DIGITS_MAX_PIXEL
 from mlpbench.engines.registry import LOADING_ENGINES
+from mlpbench.errors import CheckpointError
 
 logger = logging.getLogger("mlpbench")
 
@@ -58,10 +60,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 MODEL_SUFFIXES = (".npz", ".pt")
 
 
+def _is_checkpoint(path: Path) -> bool:
+    """Tell whether ``path`` reads as a parameter file (not an array of input rows)."""
+    if path.suffix.lower() not in MODEL_SUFFIXES or not path.is_file():
+        return False
+    try:
+        read_checkpoint(path)
+    except CheckpointError:
+        return False
+    return True
+
+
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     check_output_path(args.out, "--out")
     # Swapped arguments (an image first, the model after it) would otherwise fail as an unreadable model.
-    swapped = [path for path in args.inputs if Path(path).suffix.lower() in MODEL_SUFFIXES]
+    swapped = [path for path in args.inputs if _is_checkpoint(Path(path))]
     if Path(args.checkpoint).suffix.lower() not in MODEL_SUFFIXES and swapped:
         parser.error(
             f"{args.checkpoint} is not a .npz or .pt model file; the model comes first: "

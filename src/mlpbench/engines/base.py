@@ -314,7 +314,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         else:
             fix = "a larger lr, more epochs, or standardize=True"
         warnings.warn(
-            f"{stalled_loss_finding(train_loss, y, f' after epoch {self.epoch_}')}, so the network "
+            f"{stalled_loss_finding(train_loss, y, self.epoch_)}, so the network "
             f"did not learn at lr={self.lr:g}; try {fix}",
             NoProgressWarning,
             stacklevel=3,

@@ -37,16 +37,17 @@ def made_no_progress(train_loss: float, y: np.ndarray) -> bool:
     return baseline > 0 and train_loss >= 0.98 * baseline
 
 
-def stalled_loss_finding(train_loss: float, y: np.ndarray, after: str = "") -> str:
+def stalled_loss_finding(train_loss: float, y: np.ndarray, epoch: int | None = None) -> str:
     """Describe a ``train_loss`` that ``made_no_progress``: above the class-frequency loss, or just below.
 
-    The loss is the last epoch's mean of its batch losses. ``after`` follows the
-    figure, as in `` after epoch 3``.
+    The loss is the last epoch's mean of its batch losses; ``epoch``, when given, is
+    named after it.
     """
     baseline = class_frequency_loss(y)
     relation = "no lower than" if train_loss >= baseline else "within 2% of"
+    when = "" if epoch is None else f" after epoch {epoch}"
     return (
-        f"the last epoch's mean training loss was {train_loss:.3f}{after}, {relation} the "
+        f"the last epoch's mean training loss was {train_loss:.3f}{when}, {relation} the "
         f"{baseline:.3f} of always predicting the class frequencies"
     )
 
