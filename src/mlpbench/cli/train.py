@@ -122,6 +122,10 @@ def _run_plan(
     )
 
 
+CONTENTION_MIN_SECONDS = 0.5
+"""Shortest training, in seconds, whose waiting for a CPU train reports."""
+
+
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     validate_training_arguments(args, parser)
     thread_warning = oversubscription_warning(args.threads) if args.threads is not None else None
@@ -137,9 +141,12 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         trainer.saved_epoch = model.epoch_
     before = cpu_sample()
     _train(trainer, args)
-    # The training time printed below is only as good as the CPUs the run got.
-    for message in contention_warnings(contention(before, cpu_sample())):
-        logger.warning(message)
+    # The training time printed below is only as good as the CPUs the run got. In a
+    # run shorter than CONTENTION_MIN_SECONDS a few scheduler ticks make a large share.
+    waited = contention(before, cpu_sample())
+    if waited is not None and waited["seconds"] >= CONTENTION_MIN_SECONDS:
+        for message in contention_warnings(waited):
+            logger.warning(message)
 
     last = model.history_[-1]
     seconds = sum(record["time_s"] for record in model.history_)
