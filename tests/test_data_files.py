@@ -321,6 +321,29 @@ def test_csv_pair_in_folder_without_header(tmp_path) -> None:
     assert dataset.n_classes == 2
 
 
+@pytest.mark.parametrize("header", ['"label","1x1","1x2","2x1","2x2"', None], ids=["header", "no header"])
+def test_csv_quoted_fields_read(tmp_path, header) -> None:
+    # Spreadsheets and csv.QUOTE_ALL quote every field, numbers included.
+    rows = ['"3","0","255","128","0"', '"1","1","2","3","4"']
+    train = _write_csv(tmp_path / "q_train.csv", rows, header)
+    _write_csv(tmp_path / "q_test.csv", ['"0","255","0","0","0"'], header)
+
+    dataset = load_dataset(str(train))
+
+    np.testing.assert_array_equal(dataset.y_train, [3, 1])
+    expected = np.array([[0, 255, 128, 0], [1, 2, 3, 4]], dtype=np.float32) / np.float32(255)
+    np.testing.assert_array_equal(dataset.x_train, expected)
+    np.testing.assert_array_equal(dataset.y_test, [0])
+
+
+def test_csv_quoted_word_named(tmp_path) -> None:
+    train = _write_csv(tmp_path / "q_train.csv", ['"3","0","255","128","0"', '"1","x","2","3","4"'])
+    _write_csv(tmp_path / "q_test.csv", ['"0","255","0","0","0"'])
+
+    with pytest.raises(DataError, match="""line 2, column 2: '"x"' is not a number"""):
+        load_dataset(str(train))
+
+
 def test_csv_test_name_keeps_case(tmp_path) -> None:
     train = _write_csv(tmp_path / "MNIST_Train.csv", ["0,0,1"])
     _write_csv(tmp_path / "MNIST_Test.csv", ["0,1,1"])

@@ -269,7 +269,7 @@ def _names_columns(line: str) -> bool:
     2, ... or 1, 2, 3, ..., as pandas names unnamed columns: after one word, or in
     rows of ten fields or more.
     """
-    fields = [field.strip() for field in line.split(",")]
+    fields = [_unquoted(field) for field in line.split(",")]
     values = []
     for field in fields:
         try:
@@ -303,7 +303,7 @@ def _describe_bad_row(path: Path, skip: int) -> str | None:
                 continue
             fields = data.split(",")
             for column, field in enumerate(fields, start=1):
-                if not _is_number(field):
+                if not _is_number(_unquoted(field)):
                     separator = _other_separator(field)
                     if separator is not None:
                         return (
@@ -325,6 +325,14 @@ def _other_separator(field: str) -> str | None:
         if len(parts) > 1 and all(_is_number(part) for part in parts if part.strip()):
             return separator
     return None
+
+
+def _unquoted(field: str) -> str:
+    """Return a CSV field without surrounding space and double quotes, as ``np.loadtxt`` reads it."""
+    field = field.strip()
+    if len(field) >= 2 and field[0] == field[-1] == '"':
+        return field[1:-1].strip()
+    return field
 
 
 def _is_number(text: str) -> bool:
@@ -371,7 +379,8 @@ def read_csv(path: Path) -> tuple[np.ndarray, np.ndarray, Callable[[int], int]]:
     """
     try:
         skip = _header_lines(path)
-        options = {"delimiter": ",", "skiprows": skip, "ndmin": 2, "encoding": "utf-8-sig"}
+        # Spreadsheets and csv.QUOTE_ALL write every field in double quotes.
+        options = {"delimiter": ",", "quotechar": '"', "skiprows": skip, "ndmin": 2, "encoding": "utf-8-sig"}
         with warnings.catch_warnings():
             # An empty file is reported below; loadtxt's own warning would only repeat it.
             warnings.filterwarnings("ignore", message=".*input contained no data")
