@@ -156,6 +156,21 @@ def test_resume_epochs_extends_run(capsys, tmp_path: Path):
     assert [record["epoch"] for record in checkpoint.history] == [1, 2, 3]
 
 
+def test_resumed_divergence_gives_the_command(capsys, tmp_path: Path):
+    # The checkpoint survives a divergence; the message says how to continue from it.
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path)
+
+    diverged = run_cli(capsys, "train", "-q", "--resume", path, "--epochs", "4", "--lr", "1000")
+
+    assert diverged.status == 1
+    command = f"mlpbench train --resume {path} --epochs 4 --lr 0.05"
+    assert diverged.err.rstrip().endswith(f"; to continue from it at a smaller rate: {command}")
+    resumed = run_cli(capsys, *command.split()[1:])
+    assert resumed.status == 0, resumed.err
+    assert read_checkpoint(path).epoch == 4
+
+
 def test_resume_finished_run_rejected(capsys, tmp_path: Path):
     path = tmp_path / "run.npz"
     train_checkpoint(capsys, path)

@@ -237,9 +237,14 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         if trainer.save_path and trainer.saved_epoch != model.epoch_:
             trainer.save()
     except TrainingDivergedError as error:
-        hint = smaller_lr_hint(model.lr, type(model)().lr)
+        default_lr = type(model)().lr
+        hint = smaller_lr_hint(model.lr, default_lr)
         # The history keeps the epochs before the divergence, which show how the loss grew.
         note = trainer.saved_note() + _history_note(args.history, model, trainer.first_epoch)
+        if trainer.saved_epoch is not None or args.resume:
+            # A checkpoint of the epochs before the divergence exists, so they need not be trained again.
+            lower = min(model.lr / 10, default_lr)
+            note += f"; to continue from it at a smaller rate: {_resume_command(trainer, args, lower)}"
         raise TrainingDivergedError(error.problem, f"try a smaller --lr ({hint}); {note}") from error
     except KeyboardInterrupt:
         note = trainer.saved_note()
@@ -276,8 +281,8 @@ def _history_note(history: str | None, model: MLPEstimator, first_epoch: int) ->
     return f"; {history} lists the {len(model.history_)} epoch(s) trained so far"
 
 
-def _resume_command(trainer: _Trainer, args: argparse.Namespace) -> str:
-    """Return the command that continues a run from its last saved file.
+def _resume_command(trainer: _Trainer, args: argparse.Namespace, lr: float | None = None) -> str:
+    """Return the command that continues a run from its last saved file, with ``--lr lr`` if given.
 
     Checkpoints do not store --checkpoint-every, --history and --data-dir, so the
     command repeats them. When that file is still the one this resumed run read, it
@@ -286,9 +291,12 @@ def _resume_command(trainer: _Trainer, args: argparse.Namespace) -> str:
     path = trainer.save_path if trainer.saved_epoch is not None else args.resume
     command = f"mlpbench train --resume {shlex.quote(str(path))}"
     if args.resume and trainer.saved_epoch in (None, trainer.first_epoch):
-        command += "".join(f" {flag}" for flag in getattr(args, "changed_on_resume", []))
+        changed = getattr(args, "changed_on_resume", [])
+        command += "".join(f" {flag}" for flag in changed if lr is None or not flag.startswith("--lr "))
         if trainer.saved_epoch is None and trainer.save_path:
             command += f" --save {shlex.quote(str(trainer.save_path))}"
+    if lr is not None:
+        command += f" --lr {lr:g}"
     if trainer.checkpoint_every is not None:
         command += f" --checkpoint-every {trainer.checkpoint_every}"
     if args.history:
