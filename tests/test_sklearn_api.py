@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from mlpbench import NumpyMLP, TorchMLP
 from mlpbench.engines.sklearn_engine import SklearnMLP
 from mlpbench.engines.torch_dataloader import TorchDataLoaderMLP
-from mlpbench.errors import CheckpointError
+from mlpbench.errors import CheckpointError, DataError
 from mlpbench.training.chance import NoProgressWarning
 
 ENGINES = [NumpyMLP, TorchMLP, TorchDataLoaderMLP, SklearnMLP]
@@ -276,3 +276,33 @@ def test_check_estimator_failures_known(engine) -> None:
     failed = {result["check_name"] for result in results if result["status"] == "failed"}
     expected = KNOWN_CHECK_FAILURES | (set() if engine is SklearnMLP else DIVERGING_CHECKS)
     assert failed == expected
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_score_takes_sample_weight(engine, digits) -> None:
+    from sklearn.metrics import accuracy_score
+
+    X, y = digits
+    model = engine(hidden=[8], epochs=1, threads=1).fit(X, y)
+    weights = np.random.default_rng(0).uniform(0, 2, size=len(y))
+
+    expected = accuracy_score(y, model.predict(X), sample_weight=weights)
+
+    assert model.score(X, y, sample_weight=weights) == pytest.approx(expected)
+    assert model.score(X, y, sample_weight=np.ones(len(y))) == pytest.approx(model.score(X, y))
+
+
+@pytest.mark.parametrize(
+    ("weights", "fragment"),
+    [
+        (np.ones(3), "sample_weight must have shape"),
+        (-np.ones(10), "finite values >= 0"),
+        (np.zeros(10), "sums to 0"),
+    ],
+    ids=["shape", "negative", "zero"],
+)
+def test_score_rejects_bad_sample_weight(weights, fragment, digits) -> None:
+    X, y = digits
+    model = NumpyMLP(hidden=[8], epochs=1, threads=1).fit(X, y)
+    with pytest.raises(DataError, match=fragment):
+        model.score(X[:10], y[:10], sample_weight=weights)

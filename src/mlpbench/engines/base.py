@@ -22,7 +22,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
 from mlpbench.engines.feature_names import check_feature_names, feature_names_of
-from mlpbench.engines.inputs import as_feature_array, check_label_range, class_labels, warn_about_label_gaps
+from mlpbench.engines.inputs import (
+    as_feature_array,
+    check_label_range,
+    class_labels,
+    sample_weights,
+    warn_about_label_gaps,
+)
 from mlpbench.errors import TrainingDivergedError
 from mlpbench.threads import limit_threads
 from mlpbench.training.batches import BatchOrder
@@ -341,19 +347,22 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         """Return the mean cross-entropy loss and the accuracy on (X, y)."""
         return self._evaluate(X, y)
 
-    def score(self, X: np.ndarray, y: np.ndarray) -> float:
-        """Return the accuracy on (X, y), as scikit-learn classifiers do."""
-        return self._evaluate(X, y)["accuracy"]
+    def score(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+        """Return the accuracy on (X, y), as scikit-learn classifiers do, weighted by ``sample_weight``."""
+        return self._evaluate(X, y, sample_weight)["accuracy"]
 
-    def _evaluate(self, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    def _evaluate(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> dict[str, float]:
         probs = self.predict_proba(X)
         # A warning about y points past this method, evaluate() or score(), and
         # _validate_y() to the caller.
         y = self._validate_y(y, probs.shape[0], stacklevel=5)
+        weights = None if sample_weight is None else sample_weights(sample_weight, len(y))
         picked = probs[np.arange(len(y)), y].astype(np.float64)
         # Probabilities that underflow to 0 are clipped so one confident mistake stays finite.
-        loss = float(-np.mean(np.log(np.maximum(picked, np.finfo(probs.dtype).tiny))))
-        accuracy = float(np.mean(np.argmax(probs, axis=1) == y))
+        loss = float(-np.average(np.log(np.maximum(picked, np.finfo(probs.dtype).tiny)), weights=weights))
+        accuracy = float(np.average(np.argmax(probs, axis=1) == y, weights=weights))
         return {"loss": loss, "accuracy": accuracy}
 
     def save(self, path: str | Path) -> Path:
