@@ -165,8 +165,8 @@ def _array_rows(
 ) -> tuple[list[str], np.ndarray]:
     """Reshape an array of one or many samples to (n, n_features) and scale it like the training data.
 
-    ``pixel_max`` is the largest raw value of a data set that training divided by
-    that value instead of 255 (16 for the digits); whole numbers up to it are divided by it.
+    ``pixel_max`` is set for a data set whose training divided by its own largest
+    value instead of 255 (16 for the digits). Whole numbers up to it are divided by it.
     """
     if array.dtype.kind not in "biuf":
         raise DataError(f"{path}: values must be real numbers, got dtype {array.dtype}")

@@ -67,12 +67,12 @@ def check_feature_names(fitted: np.ndarray | None, names: np.ndarray | None, own
     if len(names) == len(fitted) and (names == fitted).all():
         return
     fix = "select the fitted columns in their order: X[model.feature_names_in_]"
-    given, expected = Counter(names), Counter(fitted)
-    if given == expected:
+    in_x, in_fit = Counter(names), Counter(fitted)
+    if in_x == in_fit:
         raise DataError(f"X has the columns {owner} was fitted with, but in another order; {fix}")
     # Counted with repeats, so a column given twice shows as one not seen in fit.
-    unseen = list((given - expected).elements())
-    missing = list((expected - given).elements())
+    unseen = list((in_x - in_fit).elements())
+    missing = list((in_fit - in_x).elements())
     parts = [
         f"{len(found)} {label} ({_listed(found)})"
         for found, label in ((unseen, "not seen in fit"), (missing, "missing"))
