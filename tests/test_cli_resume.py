@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -150,6 +151,9 @@ def test_resume_epochs_extends_run(capsys, tmp_path: Path):
     result = run_cli(capsys, "train", "-q", "--resume", path, "--epochs", "3")
 
     assert result.status == 0, result.err
+    # The summary separates the resumed run's own epoch from the checkpoint's two.
+    summary = r"\(3 epochs, [\d.]+ s training in all; this run trained 1 of them in [\d.]+ s\)"
+    assert re.search(summary, result.out)
     checkpoint = read_checkpoint(path)
     assert checkpoint.epoch == 3
     assert checkpoint.config["epochs"] == 3

@@ -149,11 +149,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             logger.warning(message)
 
     last = model.history_[-1]
-    seconds = sum(record["time_s"] for record in model.history_)
-    epochs_done = "1 epoch" if model.epoch_ == 1 else f"{model.epoch_} epochs"
     print(
         f"{model.engine_name}: test loss {last['test_loss']:.4f}, "
-        f"test accuracy {last['test_accuracy']:.2%} ({epochs_done}, {seconds:.2f} s training)"
+        f"test accuracy {last['test_accuracy']:.2%} ({_training_summary(model, trainer.first_epoch)})"
     )
     warning = learning_warning(
         last["train_loss"], data.y_train, last["test_accuracy"], data.y_test, model.lr, type(model)().lr
@@ -279,6 +277,19 @@ def _history_note(history: str | None, model: MLPEstimator, first_epoch: int) ->
     except OutputError as error:
         return f"; {error}"
     return f"; {history} lists the {len(model.history_)} epoch(s) trained so far"
+
+
+def _training_summary(model: MLPEstimator, first_epoch: int) -> str:
+    """Describe the epochs and training time, separating this run's from a resumed checkpoint's."""
+    seconds = sum(record["time_s"] for record in model.history_)
+    epochs_done = "1 epoch" if model.epoch_ == 1 else f"{model.epoch_} epochs"
+    if first_epoch == 0:
+        return f"{epochs_done}, {seconds:.2f} s training"
+    recent = sum(record["time_s"] for record in model.history_[first_epoch:])
+    return (
+        f"{epochs_done}, {seconds:.2f} s training in all; this run trained "
+        f"{model.epoch_ - first_epoch} of them in {recent:.2f} s"
+    )
 
 
 def _resume_command(trainer: _Trainer, args: argparse.Namespace, lr: float | None = None) -> str:
