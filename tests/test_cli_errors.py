@@ -332,7 +332,7 @@ def test_unknown_device_rejected_before_work(capsys, command: list[str]):
 @pytest.mark.parametrize("command", ["train", "compare", "profile", "sweep"])
 @pytest.mark.parametrize(
     ("seed", "message"),
-    [("-1", "seed must be an integer >= 0, got -1"), ("4294967296", "seed must be at most 2**32 - 1")],
+    [("-1", "--seed must be an integer >= 0, got -1"), ("4294967296", "--seed must be at most 2**32 - 1")],
 )
 def test_seed_out_of_range_rejected_before_work(capsys, command: str, seed: str, message: str):
     result = run_cli(capsys, command, "--seed", seed)

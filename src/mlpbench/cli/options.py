@@ -216,8 +216,20 @@ def validate_training_arguments(args: argparse.Namespace, parser: argparse.Argum
         try:
             validate_hyperparameters(**trial)
         except ValueError as error:
-            prefix = f"{sources[name]}: " if name in sources else ""
-            parser.error(f"{prefix}{error}")
+            if name in sources:
+                parser.error(f"{sources[name]}: {error}")
+            parser.error(flag_message(str(error)))
+
+
+def flag_message(message: str) -> str:
+    """Name the flag in a message that starts with a setting's Python name (``weight_decay ...``).
+
+    The estimators' checks name their parameters; on the command line the user gave a flag.
+    """
+    name = message.split(" ", 1)[0]
+    if name in _VALID_BASELINE:
+        return "--" + name.replace("_", "-") + message[len(name) :]
+    return message
 
 
 def model_settings(args: argparse.Namespace) -> dict[str, Any]:

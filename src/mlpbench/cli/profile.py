@@ -17,6 +17,7 @@ from mlpbench.cli.options import (
     add_config_arguments,
     add_data_arguments,
     add_flags,
+    flag_message,
     positive_int,
 )
 from mlpbench.cli.sweep import add_optimizer_arguments
@@ -86,7 +87,7 @@ def validate_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
             seed=args.seed,
         )
     except ValueError as error:
-        parser.error(str(error))
+        parser.error(flag_message(str(error)))
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

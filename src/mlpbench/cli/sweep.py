@@ -16,6 +16,7 @@ from mlpbench.cli.options import (
     add_config_arguments,
     add_data_arguments,
     add_flags,
+    flag_message,
     positive_int,
 )
 from mlpbench.cli.outputs import RUNS_FOLDER, prepare_run_folder, run_in_new_folder
@@ -253,7 +254,7 @@ def validate_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
     try:
         sweep_config(args).validate()
     except ValueError as error:
-        parser.error(str(error))
+        parser.error(flag_message(str(error)))
 
 
 def sweep_config(args: argparse.Namespace) -> Any:
