@@ -205,7 +205,7 @@ def test_input_with_pickled_objects(capsys, tmp_path: Path, checkpoint: Path):
 def test_missing_input(capsys, tmp_path: Path, checkpoint: Path):
     result = run_cli(capsys, "predict", "-q", checkpoint, tmp_path / "absent.png")
 
-    assert_one_line_error(result, "predict", "absent.png not found")
+    assert_one_line_error(result, "predict", "absent.png not found; check the path", status=2)
 
 
 def test_empty_output_name_rejected(capsys, tmp_path: Path, checkpoint: Path):
@@ -846,7 +846,7 @@ def test_disk_full_keeps_old_file(
 def test_verbose_shows_traceback(capsys, tmp_path: Path):
     result = run_cli(capsys, "evaluate", "-v", tmp_path / "absent.npz")
 
-    assert result.status == 1
+    assert result.status == 2
     assert "Traceback" in result.err
     assert "checkpoint" in result.err.strip().splitlines()[-1]
 
@@ -878,3 +878,22 @@ def test_sigterm_in_sklearn_training_exits_143(tmp_path: Path):
 
     assert process.returncode == 128 + signal.SIGTERM, err
     assert err.strip().splitlines()[-1] == "mlpbench train: terminated"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fix"),
+    [
+        (["train", "--dataset", "{missing}/rows_train.csv"], "no such file or folder; check the path"),
+        (["train", "--dataset", "{tmp}/lonely_train.csv"], "put the test rows there"),
+        (["evaluate", "{missing}/model.npz"], "not found; check the path"),
+    ],
+    ids=["dataset path", "csv without test file", "checkpoint"],
+)
+def test_missing_input_paths_exit_2(capsys, tmp_path: Path, arguments: list[str], fix: str):
+    # Named paths that are not there are invalid arguments, found before any work.
+    (tmp_path / "lonely_train.csv").write_text("0,1,2\n")
+    args = [part.format(missing=tmp_path / "absent", tmp=tmp_path) for part in arguments]
+
+    result = run_cli(capsys, args[0], "-q", *args[1:])
+
+    assert_one_line_error(result, args[0], fix, status=2)

@@ -93,8 +93,11 @@ def test_print_config_shows_resumed_settings(capsys, tmp_path: Path):
 def test_print_config_missing_checkpoint_fails(capsys, tmp_path: Path):
     result = run_cli(capsys, "train", "--resume", tmp_path / "absent.npz", "--print-config")
 
-    assert result.status == 1
-    assert result.err.strip() == f"mlpbench train: error: checkpoint {tmp_path / 'absent.npz'} not found"
+    assert result.status == 2
+    assert result.err.strip() == (
+        f"mlpbench train: error: checkpoint {tmp_path / 'absent.npz'} not found; check the path, "
+        "or write one with mlpbench train --save"
+    )
     assert result.out == ""
 
 

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from mlpbench.atomic import atomic_writer
-from mlpbench.errors import CheckpointError
+from mlpbench.errors import CheckpointError, CheckpointNotFoundError
 from mlpbench.npzfile import numpy_file_kind
 
 if TYPE_CHECKING:
@@ -289,7 +289,9 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     if path.is_dir():
         raise CheckpointError(f"checkpoint {path} is a folder; give the .npz or .pt file inside it")
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} not found")
+        raise CheckpointNotFoundError(
+            f"checkpoint {path} not found; check the path, or write one with mlpbench train --save"
+        )
     readers = {".npz": _read_npz, ".pt": _read_pt}
     suffix = path.suffix.lower()
     if suffix not in readers:

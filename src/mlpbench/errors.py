@@ -62,3 +62,11 @@ class OutputPathError(OutputError, InvalidArgumentError):
 
 class UnknownDatasetError(DataError, InvalidArgumentError):
     """A data set name that is empty, or neither a named data set nor an existing path."""
+
+
+class InputNotFoundError(DataError, InvalidArgumentError):
+    """A data file, folder or input that the user named does not exist."""
+
+
+class CheckpointNotFoundError(CheckpointError, InvalidArgumentError):
+    """A parameter file that the user named does not exist."""

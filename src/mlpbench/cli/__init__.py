@@ -124,9 +124,9 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit status.
 
-    Status 2 is for invalid arguments, output paths that cannot be written and
-    unknown data set names among them (rejected before any work starts), 1 for any
-    other error, which is reported in one line on stderr (with a traceback under
+    Status 2 is for invalid arguments, missing input paths, output paths that
+    cannot be written and unknown data set names among them (rejected before any
+    work starts), 1 for any other error, which is reported in one line on stderr (with a traceback under
     -v), 130 after Ctrl-C and 143 after SIGTERM. Until the arguments are parsed,
     SIGTERM keeps its default action and ends the process at once.
     """
@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose:
             logger.exception("mlpbench %s failed", args.command)
         print(f"mlpbench {args.command}: error: {error}", file=sys.stderr)
-        # An unwritable output path or an unknown data set is found before any work, like a bad flag.
+        # A missing or unwritable path or an unknown data set is found before any work, like a bad flag.
         return 2 if isinstance(error, InvalidArgumentError) else 1
     except KeyboardInterrupt:
         if _sigterm_received.is_set():

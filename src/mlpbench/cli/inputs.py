@@ -18,7 +18,7 @@ import numpy as np
 
 from mlpbench.data.dataset import find_non_finite, is_integral, scale_pixels
 from mlpbench.data.idx import GZIP_MAGIC, read_idx
-from mlpbench.errors import DataError
+from mlpbench.errors import DataError, InputNotFoundError
 from mlpbench.images import load_image
 from mlpbench.npzfile import numpy_file_kind
 
@@ -61,7 +61,7 @@ def read_inputs(
                 f"for example {path / _folder_pattern(path)}"
             )
         if not path.is_file():
-            raise DataError(f"input {path} not found")
+            raise InputNotFoundError(f"input {path} not found; check the path")
         file_names, x = read_input(path, n_features, image_shape, pixel_max)
         names += file_names
         rows.append(x)

@@ -17,7 +17,7 @@ from mlpbench.data.dataset import Dataset, check_labels, find_non_finite, scale_
 from mlpbench.data.idx import is_gzip, read_idx
 from mlpbench.data.locate import FolderMatch, match_folder
 from mlpbench.data.sources import MNIST
-from mlpbench.errors import DataError
+from mlpbench.errors import DataError, InputNotFoundError
 from mlpbench.npzfile import numpy_file_kind
 
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -214,7 +214,10 @@ def csv_pair_for_file(path: Path) -> tuple[Path, Path]:
         )
     test = path.with_name(_swap_train_test(path.name))
     if not test.is_file():
-        raise DataError(f"{path}: the matching test file {test} was not found")
+        raise InputNotFoundError(
+            f"{path}: the matching test file {test} was not found; put the test rows there, "
+            "named like the training file with 'test' for its last 'train'"
+        )
     return path, test
 
 
@@ -464,7 +467,7 @@ def load_path(path: Path, dtype: np.dtype) -> Dataset:
             f"{path}: unsupported file type {path.suffix or '(no suffix)'}; pass a .npz file, "
             "a training .csv file, or a folder of IDX or CSV files"
         )
-    raise DataError(
+    raise InputNotFoundError(
         f"{path}: no such file or folder; check the path, or use a named data set "
         "(mlpbench datasets lists them)"
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlpbench.data.sources import DATA_ENV, IdxDatasetSpec, IdxFile, cache_dir
-from mlpbench.errors import DataError
+from mlpbench.errors import InputNotFoundError
 
 DATA_DIR_LABEL = "--data-dir"
 """The label of the folder given with ``--data-dir`` in search reports."""
@@ -68,7 +68,10 @@ def search_roots(spec: IdxDatasetSpec, data_dir: str | Path | None) -> list[Sear
     if data_dir is not None:
         path = Path(data_dir).expanduser()
         if not path.is_dir():
-            raise DataError(f"--data-dir {path}: no such folder")
+            raise InputNotFoundError(
+                f"--data-dir {path}: no such folder; give the folder that holds the files, or leave "
+                "--data-dir out to search the usual places"
+            )
         roots.append(SearchRoot(DATA_DIR_LABEL, path, candidate_folders(path, spec)))
     env_value = os.environ.get(DATA_ENV, "")
     if env_value:
