@@ -50,7 +50,10 @@ def test_package_import_leaves_numpy_unloaded() -> None:
 def test_package_lists_lazy_engines() -> None:
     import mlpbench
 
-    assert {"NumpyMLP", "TorchMLP", "__version__"} <= set(dir(mlpbench))
+    assert {"NumpyMLP", "SklearnMLP", "TorchDataLoaderMLP", "TorchMLP", "__version__"} <= set(dir(mlpbench))
+    # The baselines as compare runs them, importable from the package like the engines.
+    assert mlpbench.SklearnMLP.engine_name == "sklearn"
+    assert mlpbench.TorchDataLoaderMLP.engine_name == "torch-dataloader"
 
 
 def test_environment_records_spin_setting(monkeypatch: pytest.MonkeyPatch) -> None:

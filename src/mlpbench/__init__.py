@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["NumpyMLP", "TorchMLP", "__version__"]
+__all__ = ["NumpyMLP", "SklearnMLP", "TorchDataLoaderMLP", "TorchMLP", "__version__"]
 
 if TYPE_CHECKING:
     from mlpbench.engines.numpy_engine import NumpyMLP
+    from mlpbench.engines.sklearn_engine import SklearnMLP
+    from mlpbench.engines.torch_dataloader import TorchDataLoaderMLP
     from mlpbench.engines.torch_engine import TorchMLP
 
 
@@ -31,4 +33,13 @@ def __getattr__(name: str) -> Any:
         from mlpbench.engines.torch_engine import TorchMLP
 
         return TorchMLP
+    # The two baselines that compare runs beside the engines.
+    if name == "SklearnMLP":
+        from mlpbench.engines.sklearn_engine import SklearnMLP
+
+        return SklearnMLP
+    if name == "TorchDataLoaderMLP":
+        from mlpbench.engines.torch_dataloader import TorchDataLoaderMLP
+
+        return TorchDataLoaderMLP
     raise AttributeError(f"module 'mlpbench' has no attribute {name!r}")
