@@ -251,6 +251,7 @@ def test_compare_csv_one_row_per_run(compare_run):
     assert len(rows) == len(ENGINES) * REPEATS
     assert {row["engine"] for row in rows} == set(ENGINES)
     assert all(float(row["train_time_s"]) > 0 for row in rows)
+    assert {row["learned"] for row in rows} == {"True"}
 
 
 def test_compare_csv_repeats_the_settings(compare_run):
@@ -618,6 +619,9 @@ def test_compare_warns_when_nothing_learned(tmp_path):
         )
     assert fastest_engine_sentence(results) is None
     assert "did not learn" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    # The CSV says so too, on every row, as the table's status column does.
+    with open(tmp_path / "out" / "results.csv", encoding="utf-8", newline="") as handle:
+        assert {row["learned"] for row in csv.DictReader(handle)} == {"False"}
 
 
 @pytest.mark.parametrize(

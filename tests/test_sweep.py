@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pytest
 from cli_support import run_cli
+from rich.console import Console
 
 from mlpbench.bench import sweep as sweep_module
 from mlpbench.bench.compare import MeasuredPeaks
@@ -20,7 +21,8 @@ from mlpbench.bench.sweep import (
     run_sweep,
     synthetic_dataset,
 )
-from mlpbench.bench.sweep_report import _peak_of, summary_lines, write_sweep_outputs
+from mlpbench.bench.sweep_report import _peak_of, build_table, summary_lines, write_sweep_outputs
+from mlpbench.bench.sweep_report import csv_rows as sweep_csv_rows
 from mlpbench.cli import main
 from mlpbench.cli.sweep import parse_int_list, parse_threads_list
 from mlpbench.data import load_dataset
@@ -537,3 +539,8 @@ def test_sweep_counts_runs_without_learning():
     assert learning[0].startswith("2 engine run(s) did not learn, first hidden 16")
     for point in results["points"]:
         assert point["engines"]["numpy"]["summary"]["learned"] is False
+    # The table and the CSV say it per point, as compare's do.
+    assert {row["learned"] for row in sweep_csv_rows(results)} == {False}
+    table = Console(width=200, record=True)
+    table.print(build_table(results))
+    assert table.export_text().count("did not learn") == len(results["points"])

@@ -43,6 +43,7 @@ CSV_COLUMNS = (
     *CONFIG_CSV_COLUMNS,
     "engine",
     "status",
+    "learned",
     "warmup",
     "round",
     "repeat",
@@ -296,11 +297,18 @@ def csv_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
             row = {column: run.get(column) for column in CSV_COLUMNS}
             row.update(settings)
             row["engine"] = name
+            row["learned"] = learned_flag(entry)
             times = run.get("epoch_times_s")
             if times:
                 row["median_epoch_time_s"] = statistics.median(times)
             rows.append(row)
     return rows
+
+
+def learned_flag(entry: Mapping[str, Any]) -> bool | None:
+    """Return the engine's ``summary.learned``, the same for each of its runs; None when it failed."""
+    summary = entry.get("summary")
+    return None if summary is None else summary.get("learned")
 
 
 def write_csv(results: Mapping[str, Any], path: str | Path) -> Path:

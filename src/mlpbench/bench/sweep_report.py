@@ -30,6 +30,7 @@ from mlpbench.bench.plots import plot_sweep
 from mlpbench.bench.report import (
     CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL,
     format_seconds,
+    learned_flag,
     write_dict_csv,
     write_json,
 )
@@ -49,6 +50,7 @@ CSV_COLUMNS = (
     "n_train_timed",
     "engine",
     "status",
+    "learned",
     "warmup",
     "round",
     "repeat",
@@ -198,6 +200,7 @@ def csv_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
                     row[key] = point[key]
                 row["engine"] = name
                 row["dataset"] = dataset
+                row["learned"] = learned_flag(entry)
                 times = run.get("epoch_times_s")
                 if times:
                     median = statistics.median(times)
@@ -266,10 +269,16 @@ def build_table(results: Mapping[str, Any]) -> Table:
                 cells.append(format_seconds(estimate) if ok else NOT_APPLICABLE)
             cells.append(f"{entry['median_gflops']:.3g}" if ok else NOT_APPLICABLE)
             cells.append(f"{entry['median_percent_of_peak']:.3g}%" if ok else NOT_APPLICABLE)
-            status = entry["status"] if entry["status"] == "ok" else f"failed: {entry['error_type']}"
-            cells.append(status)
+            cells.append(_status(entry))
             table.add_row(*cells)
     return table
+
+
+def _status(entry: Mapping[str, Any]) -> str:
+    """Return ok, did not learn (as compare's table says), or the failure's type."""
+    if entry["status"] != "ok":
+        return f"failed: {entry['error_type']}"
+    return "did not learn" if learned_flag(entry) is False else "ok"
 
 
 def summary_lines(results: Mapping[str, Any]) -> list[str]:
