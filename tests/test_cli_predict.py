@@ -254,6 +254,9 @@ def test_dark_uint8_pixels_still_divided_by_255(capsys, checkpoint: Path, tmp_pa
     assert result.status == 0, result.err
     assert "divided by 255 as 8-bit pixels" in result.err
     assert "divided by 16" not in result.err
+    # predict cannot know how training scaled, so it does not tell the user to rescale.
+    assert "training divides whole numbers the same way" in result.err
+    assert "before loading them" not in result.err
 
 
 def test_rows_after_an_image_are_not_taken_for_a_model(capsys, tmp_path: Path):

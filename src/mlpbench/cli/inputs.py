@@ -24,6 +24,12 @@ from mlpbench.npzfile import numpy_file_kind
 
 logger = logging.getLogger(__name__)
 
+PREDICT_FIX = (
+    "training divides whole numbers the same way, so this is right for a model trained on such "
+    "values; for a model trained on 0..255 pixels or on [0, 1] values, scale the inputs to match"
+)
+"""What to do about low whole numbers given to predict, which cannot know how training scaled."""
+
 # Array names tried, in this order, in a .npz file that contains more than one array.
 NPZ_KEYS = ("x", "x_test", "images")
 
@@ -200,6 +206,9 @@ def _array_rows(
         rows = array / float(pixel_max)
     else:
         # scale_pixels takes a train and a test part, so the first row serves as the test part.
-        rows, _ = scale_pixels(array, array[:1], np.dtype(np.float64), str(path), compare_splits=False)
+        float64 = np.dtype(np.float64)
+        rows, _ = scale_pixels(
+            array, array[:1], float64, str(path), compare_splits=False, low_maximum_fix=PREDICT_FIX
+        )
     names = [f"{path}[{index}]" for index in range(rows.shape[0])]
     return names, rows

@@ -135,8 +135,21 @@ def find_non_finite(array: np.ndarray) -> NonFinite | None:
     )
 
 
+LOW_MAXIMUM_FIX = (
+    "if they are not 8-bit pixels, scale them to [0, 1] before loading them (training with "
+    "--standardize also undoes the scaling)"
+)
+"""What to do about whole numbers that stay low, for data that is about to be trained on."""
+
+
 def scale_pixels(
-    train: np.ndarray, test: np.ndarray, dtype: np.dtype, where: str, *, compare_splits: bool = True
+    train: np.ndarray,
+    test: np.ndarray,
+    dtype: np.dtype,
+    where: str,
+    *,
+    compare_splits: bool = True,
+    low_maximum_fix: str = LOW_MAXIMUM_FIX,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Flatten pixel arrays to ``(n, n_features)`` and scale them to [0, 1] in ``dtype``.
 
@@ -195,12 +208,11 @@ def scale_pixels(
             if high < LOW_PIXEL_MAXIMUM:
                 logger.warning(
                     "%s: the whole-number values reach only %s, yet they are divided by 255 as 8-bit "
-                    "pixels, so the features end up in [0, %.3f]; if they are not 8-bit pixels, "
-                    "scale them to [0, 1] before loading them (training with --standardize also "
-                    "undoes the scaling)",
+                    "pixels, so the features end up in [0, %.3f]; %s",
                     where,
                     high,
                     high / 255,
+                    low_maximum_fix,
                 )
             if compare_splits:
                 _warn_about_binary_split(maxima, where)
