@@ -897,3 +897,11 @@ def test_missing_input_paths_exit_2(capsys, tmp_path: Path, arguments: list[str]
     result = run_cli(capsys, args[0], "-q", *args[1:])
 
     assert_one_line_error(result, args[0], fix, status=2)
+
+
+def test_missing_files_are_file_not_found_errors(tmp_path: Path):
+    # In Python too, as open() raises for a missing file.
+    with pytest.raises(FileNotFoundError, match="not found; check the path"):
+        NumpyMLP.load(tmp_path / "absent.npz")
+    with pytest.raises(FileNotFoundError, match="no such file or folder"):
+        load_dataset(str(tmp_path / "absent_train.csv"))

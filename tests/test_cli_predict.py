@@ -244,18 +244,36 @@ def test_raw_digits_divided_by_16(capsys, checkpoint: Path, tmp_path: Path):
     assert "divided by 255" not in result.err
 
 
-def test_dark_uint8_pixels_still_divided_by_255(capsys, checkpoint: Path, tmp_path: Path):
-    # uint8 arrays are 8-bit pixels even when no value passes 16.
-    inputs = tmp_path / "dark.npy"
-    np.save(inputs, np.full((1, 64), 12, dtype=np.uint8))
+def test_raw_digits_as_uint8_divided_by_16(capsys, checkpoint: Path, tmp_path: Path):
+    from sklearn.datasets import load_digits
+
+    raw = load_digits().data[:20]
+    inputs = tmp_path / "raw-digits-uint8.npy"
+    np.save(inputs, raw.astype(np.uint8))
 
     result = run_cli(capsys, "predict", checkpoint, inputs)
 
     assert result.status == 0, result.err
+    expected = NumpyMLP.load(checkpoint).predict(raw / 16)
+    assert predicted_classes(result.out) == [str(label) for label in expected]
+
+
+def test_low_whole_numbers_for_other_models_divided_by_255(capsys, tmp_path: Path):
+    # A model not trained on the digits gets the rule of its training data: whole numbers / 255.
+    data = load_dataset("digits")
+    path = tmp_path / "pixels.npz"
+    save_checkpoint(
+        NumpyMLP(hidden=[8], epochs=1).fit(data.x_train, data.y_train), path, dataset={"name": "my-pixels"}
+    )
+    inputs = tmp_path / "dark.npy"
+    np.save(inputs, np.full((1, 64), 12, dtype=np.uint8))
+
+    result = run_cli(capsys, "predict", path, inputs)
+
+    assert result.status == 0, result.err
     assert "divided by 255 as 8-bit pixels" in result.err
-    assert "divided by 16" not in result.err
     # predict cannot know how training scaled, so it does not tell the user to rescale.
-    assert "training divides whole numbers the same way" in result.err
+    assert "training divided whole numbers by 255 too, except for the digits" in result.err
     assert "before loading them" not in result.err
 
 

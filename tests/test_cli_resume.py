@@ -172,10 +172,23 @@ def test_resumed_divergence_gives_the_command(capsys, tmp_path: Path):
 
     assert diverged.status == 1
     command = f"mlpbench train --resume {path} --epochs 4 --lr 0.05"
-    assert diverged.err.rstrip().endswith(f"; to continue from it at a smaller rate: {command}")
+    assert diverged.err.rstrip().endswith(f"; to continue from {path} at a smaller rate: {command}")
     resumed = run_cli(capsys, *command.split()[1:])
     assert resumed.status == 0, resumed.err
     assert read_checkpoint(path).epoch == 4
+
+
+def test_divergence_to_new_file_names_the_input(capsys, tmp_path: Path):
+    # The new --save file was never written, so the command resumes from the file read.
+    path, new = tmp_path / "run.npz", tmp_path / "new.npz"
+    train_checkpoint(capsys, path)
+
+    arguments = ["--resume", path, "--save", new, "--epochs", "4", "--lr", "1000"]
+    diverged = run_cli(capsys, "train", "-q", *arguments)
+
+    assert diverged.status == 1
+    assert f"{new} was not written; to continue from {path} at a smaller rate: " in diverged.err
+    assert f"mlpbench train --resume {path} --epochs 4 --save {new} --lr 0.05" in diverged.err
 
 
 def test_resume_finished_run_rejected(capsys, tmp_path: Path):

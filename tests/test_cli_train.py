@@ -274,8 +274,8 @@ def test_train_warns_when_sharing_its_cpu(tmp_path: Path):
                 check=False,
                 preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),
             )
-            # 300 epochs on a shared CPU last longer than CONTENTION_MIN_SECONDS; 1 epoch does not.
-            for epochs in ("300", "1")
+            # 600 epochs on a shared CPU last several times CONTENTION_MIN_SECONDS; 1 epoch does not.
+            for epochs in ("600", "1")
         )
     finally:
         spinner.kill()

@@ -336,6 +336,14 @@ def test_csv_quoted_fields_read(tmp_path, header) -> None:
     np.testing.assert_array_equal(dataset.y_test, [0])
 
 
+def test_csv_quoted_other_separator_named(tmp_path) -> None:
+    train = _write_csv(tmp_path / "q_train.csv", ['"3";"0";"255"', '"1";"1";"2"'])
+    _write_csv(tmp_path / "q_test.csv", ['"0";"255";"0"'])
+
+    with pytest.raises(DataError, match="line 2 is separated by ';', not by commas"):
+        load_dataset(str(train))
+
+
 def test_csv_quoted_word_named(tmp_path) -> None:
     train = _write_csv(tmp_path / "q_train.csv", ['"3","0","255","128","0"', '"1","x","2","3","4"'])
     _write_csv(tmp_path / "q_test.csv", ['"0","255","0","0","0"'])

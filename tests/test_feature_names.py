@@ -110,7 +110,7 @@ def test_repeated_column_named(digits):
     frame, y = digits
     model = fitted(NumpyMLP, frame, y)
     repeated = pd.concat([frame.drop(columns=["px63"]), frame[["px0"]]], axis=1)
-    with pytest.raises(DataError, match=r"1 not seen in fit \('px0'\), 1 missing \('px63'\)"):
+    with pytest.raises(DataError, match=r"1 given more often than in fit \('px0'\), 1 missing \('px63'\)"):
         model.predict(repeated)
 
 

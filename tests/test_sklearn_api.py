@@ -306,3 +306,18 @@ def test_score_rejects_bad_sample_weight(weights, fragment, digits) -> None:
     model = NumpyMLP(hidden=[8], epochs=1, threads=1).fit(X, y)
     with pytest.raises(DataError, match=fragment):
         model.score(X[:10], y[:10], sample_weight=weights)
+
+
+def test_score_takes_a_single_weight(digits) -> None:
+    X, y = digits
+    model = NumpyMLP(hidden=[8], epochs=1, threads=1).fit(X, y)
+    assert model.score(X, y, sample_weight=3.0) == pytest.approx(model.score(X, y))
+
+
+def test_score_names_the_bad_weight(digits) -> None:
+    X, y = digits
+    model = NumpyMLP(hidden=[8], epochs=1, threads=1).fit(X, y)
+    weights = np.ones(10)
+    weights[4] = np.nan
+    with pytest.raises(DataError, match="entry 4 is nan; fix or drop that row"):
+        model.score(X[:10], y[:10], sample_weight=weights)

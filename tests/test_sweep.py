@@ -544,3 +544,15 @@ def test_sweep_counts_runs_without_learning():
     table = Console(width=200, record=True)
     table.print(build_table(results))
     assert table.export_text().count("did not learn") == len(results["points"])
+
+
+def test_sweep_names_config_key_of_bad_value(capsys, tmp_path):
+    # A value from --config is named by its file and key, as train and compare do.
+    config = tmp_path / "bad.toml"
+    config.write_text("momentum = 1.5\n", encoding="utf-8")
+
+    result = run_cli(capsys, "sweep", "--config", config)
+
+    assert result.status == 2
+    assert f"{config}, key 'momentum': momentum must be in [0, 1), got 1.5" in result.err
+    assert "--momentum" not in result.err.splitlines()[-1]

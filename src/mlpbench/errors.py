@@ -64,9 +64,12 @@ class UnknownDatasetError(DataError, InvalidArgumentError):
     """A data set name that is empty, or neither a named data set nor an existing path."""
 
 
-class InputNotFoundError(DataError, InvalidArgumentError):
-    """A data file, folder or input that the user named does not exist."""
+class InputNotFoundError(DataError, InvalidArgumentError, FileNotFoundError):
+    """A data file, folder or input that the user named does not exist.
+
+    It is a FileNotFoundError too, as Python raises for a missing file.
+    """
 
 
-class CheckpointNotFoundError(CheckpointError, InvalidArgumentError):
-    """A parameter file that the user named does not exist."""
+class CheckpointNotFoundError(CheckpointError, InvalidArgumentError, FileNotFoundError):
+    """A parameter file that the user named does not exist; a FileNotFoundError too."""

@@ -25,8 +25,8 @@ from mlpbench.npzfile import numpy_file_kind
 logger = logging.getLogger(__name__)
 
 PREDICT_FIX = (
-    "training divides whole numbers the same way, so this is right for a model trained on such "
-    "values; for a model trained on 0..255 pixels or on [0, 1] values, scale the inputs to match"
+    "training divided whole numbers by 255 too, except for the digits; if this model's training "
+    "data was scaled another way, scale these inputs the same way first"
 )
 """What to do about low whole numbers given to predict, which cannot know how training scaled."""
 
@@ -198,10 +198,8 @@ def _array_rows(
     found = find_non_finite(array)
     if found is not None:
         raise DataError(f"{path}: {found.describe()}")
-    raw_values = array.dtype != np.uint8 and is_integral(array)
-    if pixel_max is not None and raw_values and 1 < array.max() <= pixel_max and array.min() >= 0:
+    if pixel_max is not None and is_integral(array) and 1 < array.max() <= pixel_max and array.min() >= 0:
         # Raw values of a data set that training divided by its own maximum (the digits' 0..16).
-        # uint8 arrays are 8-bit pixels, however dark, and keep the division by 255.
         logger.info("%s: values 0..%d, divided by %d as in the model's training", path, pixel_max, pixel_max)
         rows = array / float(pixel_max)
     else:

@@ -210,23 +210,24 @@ def validate_training_arguments(args: argparse.Namespace, parser: argparse.Argum
     When the bad value came from ``--config``, the message starts with the file
     and the key (see ``mlpbench.cli.config``).
     """
-    sources: dict[str, str] = getattr(args, "config_sources", {})
     for name in _VALID_BASELINE:
         trial = dict(_VALID_BASELINE, **{name: getattr(args, name)})
         try:
             validate_hyperparameters(**trial)
         except ValueError as error:
-            if name in sources:
-                parser.error(f"{sources[name]}: {error}")
-            parser.error(flag_message(str(error)))
+            parser.error(flag_message(str(error), args))
 
 
-def flag_message(message: str) -> str:
-    """Name the flag in a message that starts with a setting's Python name (``weight_decay ...``).
+def flag_message(message: str, args: argparse.Namespace) -> str:
+    """Name where a rejected setting came from, in a message that starts with its Python name.
 
-    The estimators' checks name their parameters; on the command line the user gave a flag.
+    The estimators' checks name their parameters (``weight_decay ...``). A value from
+    ``--config`` gets the file and key in front; one from the command line, its flag.
     """
     name = message.split(" ", 1)[0]
+    sources: dict[str, str] = getattr(args, "config_sources", {})
+    if name in sources:
+        return f"{sources[name]}: {message}"
     if name in _VALID_BASELINE:
         return "--" + name.replace("_", "-") + message[len(name) :]
     return message

@@ -87,7 +87,7 @@ def validate_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
             seed=args.seed,
         )
     except ValueError as error:
-        parser.error(flag_message(str(error)))
+        parser.error(flag_message(str(error), args))
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

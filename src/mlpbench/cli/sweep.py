@@ -254,7 +254,7 @@ def validate_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
     try:
         sweep_config(args).validate()
     except ValueError as error:
-        parser.error(flag_message(str(error)))
+        parser.error(flag_message(str(error), args))
 
 
 def sweep_config(args: argparse.Namespace) -> Any:

@@ -241,8 +241,10 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         note = trainer.saved_note() + _history_note(args.history, model, trainer.first_epoch)
         if trainer.saved_epoch is not None or args.resume:
             # A checkpoint of the epochs before the divergence exists, so they need not be trained again.
+            kept = trainer.save_path if trainer.saved_epoch is not None else args.resume
             lower = min(model.lr / 10, default_lr)
-            note += f"; to continue from it at a smaller rate: {_resume_command(trainer, args, lower)}"
+            command = _resume_command(trainer, args, lower)
+            note += f"; to continue from {kept} at a smaller rate: {command}"
         raise TrainingDivergedError(error.problem, f"try a smaller --lr ({hint}); {note}") from error
     except KeyboardInterrupt:
         note = trainer.saved_note()
@@ -285,7 +287,8 @@ def _training_summary(model: MLPEstimator, first_epoch: int) -> str:
     epochs_done = "1 epoch" if model.epoch_ == 1 else f"{model.epoch_} epochs"
     if first_epoch == 0:
         return f"{epochs_done}, {seconds:.2f} s training"
-    recent = sum(record["time_s"] for record in model.history_[first_epoch:])
+    # By epoch number, since a checkpoint may hold fewer history records than epochs.
+    recent = sum(record["time_s"] for record in model.history_ if record["epoch"] > first_epoch)
     return (
         f"{epochs_done}, {seconds:.2f} s training in all; this run trained "
         f"{model.epoch_ - first_epoch} of them in {recent:.2f} s"

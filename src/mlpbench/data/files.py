@@ -325,7 +325,7 @@ def _other_separator(field: str) -> str | None:
     """Return ``;``, a tab or ``|`` when ``field`` is numbers joined by it, else None."""
     for separator in (";", "\t", "|"):
         parts = field.strip().split(separator)
-        if len(parts) > 1 and all(_is_number(part) for part in parts if part.strip()):
+        if len(parts) > 1 and all(_is_number(_unquoted(part)) for part in parts if part.strip()):
             return separator
     return None
 

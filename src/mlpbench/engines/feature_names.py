@@ -19,7 +19,8 @@ from mlpbench.errors import DataError, DataTypeError
 SHOWN_NAMES = 5
 """Column names listed in a message before the rest are counted."""
 
-PACKAGE_FOLDER = str(Path(__file__).resolve().parent.parent) + os.sep
+# Not resolved: frames carry the file names as imported, symbolic links included.
+PACKAGE_FOLDER = str(Path(__file__).parent.parent) + os.sep
 """The mlpbench package; warnings point at the first calling line outside it."""
 
 
@@ -70,14 +71,13 @@ def check_feature_names(fitted: np.ndarray | None, names: np.ndarray | None, own
     in_x, in_fit = Counter(names), Counter(fitted)
     if in_x == in_fit:
         raise DataError(f"X has the columns {owner} was fitted with, but in another order; {fix}")
-    # Counted with repeats, so a column given twice shows as one not seen in fit.
-    unseen = list((in_x - in_fit).elements())
+    # Counted with repeats, so a column given twice is named as repeated.
+    extra = list((in_x - in_fit).elements())
+    unseen = [name for name in extra if name not in in_fit]
+    repeated = [name for name in extra if name in in_fit]
     missing = list((in_fit - in_x).elements())
-    parts = [
-        f"{len(found)} {label} ({_listed(found)})"
-        for found, label in ((unseen, "not seen in fit"), (missing, "missing"))
-        if found
-    ]
+    groups = ((unseen, "not seen in fit"), (repeated, "given more often than in fit"), (missing, "missing"))
+    parts = [f"{len(found)} {label} ({_listed(found)})" for found, label in groups if found]
     raise DataError(f"X's columns differ from those {owner} was fitted with: {', '.join(parts)}; {fix}")
 
 

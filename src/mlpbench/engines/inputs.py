@@ -182,13 +182,21 @@ def warn_about_label_gaps(labels: np.ndarray, n_classes: int) -> None:
 def sample_weights(sample_weight: object, n_rows: int) -> np.ndarray:
     """Return ``sample_weight`` as float64 of shape (n_rows,), or raise DataError.
 
-    Weights must be finite and >= 0 with a positive sum, as a weighted mean needs.
+    A single number weights every row alike, as in scikit-learn. Weights must be
+    finite and >= 0 with a positive sum, as a weighted mean needs.
     """
     weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.ndim == 0:
+        weights = np.full(n_rows, float(weights))
     if weights.shape != (n_rows,):
         raise DataError(f"sample_weight must have shape ({n_rows},) to match X, got {weights.shape}")
-    if not np.isfinite(weights).all() or (weights < 0).any():
-        raise DataError("sample_weight must hold finite values >= 0; remove or fix the other entries")
+    bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
+    if bad.size:
+        index = int(bad[0])
+        raise DataError(
+            f"sample_weight must hold finite values >= 0, but entry {index} is {weights[index]}; "
+            "fix or drop that row"
+        )
     if weights.sum() == 0:
         raise DataError("sample_weight sums to 0, so no sample counts; give some sample a positive weight")
     return weights
