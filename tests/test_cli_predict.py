@@ -258,7 +258,7 @@ def test_raw_digits_as_uint8_divided_by_16(capsys, checkpoint: Path, tmp_path: P
     assert predicted_classes(result.out) == [str(label) for label in expected]
 
 
-def test_low_whole_numbers_for_other_models_divided_by_255(capsys, tmp_path: Path):
+def test_low_pixels_of_other_models_divided_by_255(capsys, tmp_path: Path):
     # A model not trained on the digits gets the rule of its training data: whole numbers / 255.
     data = load_dataset("digits")
     path = tmp_path / "pixels.npz"
@@ -277,7 +277,7 @@ def test_low_whole_numbers_for_other_models_divided_by_255(capsys, tmp_path: Pat
     assert "before loading them" not in result.err
 
 
-def test_rows_after_an_image_are_not_taken_for_a_model(capsys, tmp_path: Path):
+def test_rows_npz_not_taken_for_model(capsys, tmp_path: Path):
     image = tmp_path / "digit.png"
     Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(image)
     rows = tmp_path / "rows.npz"

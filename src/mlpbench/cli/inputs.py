@@ -28,7 +28,7 @@ PREDICT_FIX = (
     "training divided whole numbers by 255 too, except for the digits; if this model's training "
     "data was scaled another way, scale these inputs the same way first"
 )
-"""What to do about low whole numbers given to predict, which cannot know how training scaled."""
+"""The advice for low whole numbers given to predict, which cannot know how training scaled."""
 
 # Array names tried, in this order, in a .npz file that contains more than one array.
 NPZ_KEYS = ("x", "x_test", "images")

@@ -241,10 +241,10 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         note = trainer.saved_note() + _history_note(args.history, model, trainer.first_epoch)
         if trainer.saved_epoch is not None or args.resume:
             # A checkpoint of the epochs before the divergence exists, so they need not be trained again.
-            kept = trainer.save_path if trainer.saved_epoch is not None else args.resume
+            checkpoint_path = trainer.save_path if trainer.saved_epoch is not None else args.resume
             lower = min(model.lr / 10, default_lr)
             command = _resume_command(trainer, args, lower)
-            note += f"; to continue from {kept} at a smaller rate: {command}"
+            note += f"; to continue from {checkpoint_path} at a smaller rate: {command}"
         raise TrainingDivergedError(error.problem, f"try a smaller --lr ({hint}); {note}") from error
     except KeyboardInterrupt:
         note = trainer.saved_note()

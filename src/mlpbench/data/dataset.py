@@ -139,7 +139,7 @@ LOW_MAXIMUM_FIX = (
     "if they are not 8-bit pixels, scale them to [0, 1] before loading them (training with "
     "--standardize also undoes the scaling)"
 )
-"""What to do about whole numbers that stay low, for data that is about to be trained on."""
+"""The advice for whole numbers that stay low, in data about to be trained on."""
 
 
 def scale_pixels(
