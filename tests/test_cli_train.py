@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_support import run_cli
 
 import mlpbench.cli.train as train_command
 import mlpbench.data
@@ -285,3 +286,15 @@ def test_train_warns_when_sharing_its_cpu(tmp_path: Path):
     assert "this process's threads waited for a CPU" in long_run.stderr
     assert short_run.returncode == 0, short_run.stderr
     assert "waited for a CPU" not in short_run.stderr
+
+
+def test_save_says_when_it_replaced_a_file(capsys, tmp_path: Path):
+    path = tmp_path / "model.npz"
+    first = run_cli(capsys, "train", "-q", "--epochs", "1", *ONE_THREAD, "--save", path)
+    second = run_cli(capsys, "train", "-q", "--epochs", "1", *ONE_THREAD, "--save", path)
+    resumed = run_cli(capsys, "train", "-q", "--resume", path, "--epochs", "2")
+
+    assert f"saved parameters to {path}\n" in first.out
+    assert f"saved parameters to {path} (it replaced an earlier file of that name)\n" in second.out
+    # Resuming into the file it read is the point of --resume, so nothing is said.
+    assert f"saved parameters to {path}\n" in resumed.out

@@ -67,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--save",
         metavar="PATH",
         help="write the trained parameters to a .npz or .pt file; a failed or diverged run "
-        "leaves an existing file unchanged",
+        "leaves an existing file unchanged, and a finished one replaces it and says so",
     )
     group.add_argument(
         "--checkpoint-every",
@@ -137,7 +137,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     model, data, dataset, digest = _build_model(args, parser, digest=save_path is not None)
     metadata = dataset_metadata(data, dataset, digest)
     trainer = _Trainer(model, data, save_path, metadata, args.checkpoint_every)
-    if args.resume and Path(save_path).resolve() == Path(args.resume).resolve():
+    resumed_in_place = bool(args.resume) and Path(save_path).resolve() == Path(args.resume).resolve()
+    if resumed_in_place:
         trainer.saved_epoch = model.epoch_
     before = cpu_sample()
     _train(trainer, args)
@@ -174,7 +175,12 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             model.epochs,
         )
     if save_path:
-        print(f"saved parameters to {save_path}")
+        # Saving replaces a file of that name, as torch.save does. A replaced file other
+        # than the resumed checkpoint is named, so that a lost model does not go unnoticed.
+        note = ""
+        if trainer.existed_before and not resumed_in_place:
+            note = " (it replaced an earlier file of that name)"
+        print(f"saved parameters to {save_path}{note}")
     if args.history:
         write_history(args.history, model.history_)
         logger.info("wrote the per-epoch history to %s", args.history)
