@@ -326,3 +326,32 @@ def test_data_dir_for_digits_warns(tmp_path, caplog) -> None:
         load_dataset("digits", data_dir=tmp_path)
 
     assert f"the data folder {tmp_path} is searched only for mnist and fashion-mnist" in caplog.text
+
+
+def test_damaged_cache_falls_back_to_system_copy(data_env, tiny_idx, tmp_path, monkeypatch, caplog) -> None:
+    # mlpbench's own cache holds a damaged file (the last label turned from 2 into 0); the
+    # system copy is good and is used instead.
+    cache = tiny_idx.write(data_env / "tiny")
+    damaged = cache / "train-labels-idx1-ubyte.gz"
+    damaged.write_bytes(gzip.compress(tiny_idx.raw["train-labels-idx1-ubyte"][:-1] + b"\x00", mtime=0))
+    system = tiny_idx.write(tmp_path / "system")
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(system_dirs=(system,)))
+
+    with caplog.at_level("WARNING", logger="mlpbench"):
+        dataset = load_dataset("tiny", download=False)
+
+    assert dataset.source.startswith(f"{system} ")
+    np.testing.assert_array_equal(dataset.y_train, tiny_idx.arrays["train_labels"])
+    assert f"files in the cache {cache} failed their check" in caplog.text
+    assert f"the copy in {system} is used instead" in caplog.text
+
+
+def test_damaged_named_folder_is_not_passed_over(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
+    # A folder the user named is what they asked for: its damage is an error, not a detour.
+    given = tiny_idx.write(tmp_path / "given")
+    (given / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"\0\0\x08\x01\0\0\0\x01\x05", mtime=0))
+    system = tiny_idx.write(tmp_path / "system")
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(system_dirs=(system,)))
+
+    with pytest.raises(DataError, match="train labels"):
+        load_dataset("tiny", data_dir=given, download=False)

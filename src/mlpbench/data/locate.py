@@ -113,12 +113,17 @@ class SearchResult:
     passed_over: list[str] = field(default_factory=list)
 
 
-def locate(spec: IdxDatasetSpec, data_dir: str | Path | None) -> SearchResult:
-    """Search the places of ``search_roots`` in order and return the first complete folder."""
+def locate(spec: IdxDatasetSpec, data_dir: str | Path | None, *, skip: Path | None = None) -> SearchResult:
+    """Search the places of ``search_roots`` in order and return the first complete folder.
+
+    ``skip`` leaves out the place with that path, as when its files failed their check.
+    """
     files = spec.files()
     report = []
     passed_over = []
     for root in search_roots(spec, data_dir):
+        if skip is not None and root.path == skip:
+            continue
         if root.path is None:
             report.append(f"{root.label}: not set")
             continue

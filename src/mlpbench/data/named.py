@@ -207,6 +207,31 @@ def read_checked_files(spec: IdxDatasetSpec, folder: Path) -> dict[str, LoadedFi
     return loaded
 
 
+def _copy_beyond_cache(
+    spec: IdxDatasetSpec, data_dir: str | Path | None, folder: Path, error: DataError
+) -> Path:
+    """Return a later complete folder when the files in mlpbench's own cache failed their check.
+
+    The cache is the one place mlpbench writes, so a damaged file there should not hide
+    a good copy in a system folder. Anywhere else, or without such a copy, ``error``
+    is raised again.
+    """
+    cache = cache_dir(spec.name)
+    later = locate(spec, data_dir, skip=cache).found if folder == cache else None
+    if later is None:
+        raise error
+    logger.warning(
+        "the %s files in the cache %s failed their check (%s); the copy in %s is used instead, and "
+        "deleting %s lets a later download replace the cached files",
+        spec.title,
+        cache,
+        error,
+        later.folder,
+        cache,
+    )
+    return later.folder
+
+
 def load_idx_dataset(
     spec: IdxDatasetSpec,
     dtype: np.dtype,
@@ -234,7 +259,11 @@ def load_idx_dataset(
         message = missing_files_message(spec, search.report, "Download is disabled.", download_tried=False)
         raise DataError(message)
 
-    loaded = read_checked_files(spec, folder)
+    try:
+        loaded = read_checked_files(spec, folder)
+    except DataError as error:
+        folder = _copy_beyond_cache(spec, data_dir, folder, error)
+        loaded = read_checked_files(spec, folder)
     train_images, train_labels = loaded["train images"], loaded["train labels"]
     test_images, test_labels = loaded["test images"], loaded["test labels"]
 
