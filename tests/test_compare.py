@@ -337,7 +337,7 @@ def test_compare_names_a_divergence_fix_once(tmp_path, capsys):
     arguments = ["--engines", "numpy", "--lr", "1000", "--epochs", "1", "--repeats", "1", "--warmup", "0"]
     result = run_cli(capsys, "compare", *arguments, "--threads", "1", "--out", tmp_path / "out")
 
-    assert "engine numpy failed: TrainingDivergedError: training diverged: loss is" in result.err
+    assert "error: engine numpy failed: TrainingDivergedError: training diverged: loss is" in result.err
     assert "; it is not run again" in result.err
     assert (result.out + result.err).count("try a smaller learning rate") == 1
 

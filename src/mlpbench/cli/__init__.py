@@ -85,11 +85,15 @@ def configure_logging(verbose: bool, quiet: bool) -> None:
 
 
 class _LevelFormatter(logging.Formatter):
-    """Plain messages for progress lines, with a "warning: " prefix for warnings, as in the summaries."""
+    """Plain messages for progress lines, with "warning: " or "error: " in front as the level asks."""
 
     def format(self, record: logging.LogRecord) -> str:
         message = super().format(record)
-        return f"warning: {message}" if record.levelno == logging.WARNING else message
+        if record.levelno >= logging.ERROR:
+            return f"error: {message}"
+        if record.levelno == logging.WARNING:
+            return f"warning: {message}"
+        return message
 
 
 class Terminated(KeyboardInterrupt):
