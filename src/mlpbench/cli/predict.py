@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlpbench.checkpoint import read_checkpoint
+from mlpbench.checkpoint import SUFFIXES, read_checkpoint
 from mlpbench.cli.inputs import read_inputs
 from mlpbench.cli.loading import class_labels, load_model, recorded
 from mlpbench.cli.options import DEFAULTS, positive_int, torch_device
@@ -57,12 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-MODEL_SUFFIXES = (".npz", ".pt")
-
-
 def _is_checkpoint(path: Path) -> bool:
     """Tell whether ``path`` reads as a parameter file (not an array of input rows)."""
-    if path.suffix.lower() not in MODEL_SUFFIXES or not path.is_file():
+    if path.suffix.lower() not in SUFFIXES or not path.is_file():
         return False
     try:
         read_checkpoint(path)
@@ -73,13 +70,15 @@ def _is_checkpoint(path: Path) -> bool:
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     check_output_path(args.out, "--out")
-    # Swapped arguments (an image first, the model after it) would otherwise fail as an unreadable model.
-    swapped = [path for path in args.inputs if _is_checkpoint(Path(path))]
-    if Path(args.checkpoint).suffix.lower() not in MODEL_SUFFIXES and swapped:
-        parser.error(
-            f"{args.checkpoint} is not a .npz or .pt model file; the model comes first: "
-            f"mlpbench predict {swapped[0]} {args.checkpoint}"
-        )
+    # Swapped arguments (an image first, the model after it) would otherwise fail as an
+    # unreadable model. The inputs are read as models only when the first file cannot be one.
+    if Path(args.checkpoint).suffix.lower() not in SUFFIXES:
+        swapped = next((path for path in args.inputs if _is_checkpoint(Path(path))), None)
+        if swapped is not None:
+            parser.error(
+                f"{args.checkpoint} is not a .npz or .pt model file; the model comes first: "
+                f"mlpbench predict {swapped} {args.checkpoint}"
+            )
     model, checkpoint = load_model(args.checkpoint, args.engine, device=args.device)
     shape = recorded(checkpoint, "image_shape")
     image_shape = (int(shape[0]), int(shape[1])) if isinstance(shape, list) and len(shape) == 2 else None

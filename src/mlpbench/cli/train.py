@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from mlpbench.bench.contention import contention, contention_warnings, cpu_sample
-from mlpbench.checkpoint import Checkpoint, read_checkpoint, save_checkpoint
+from mlpbench.checkpoint import SUFFIXES, Checkpoint, read_checkpoint, save_checkpoint
 from mlpbench.cli.loading import (
     check_data_fits,
     check_same_training_data,
@@ -333,7 +333,7 @@ def _check_output_flags(
     for flag, value in (("--save", args.save), ("--resume", args.resume)):
         if value is not None and not value.strip():
             parser.error(f"{flag} needs a file name ending in .npz or .pt, got an empty one")
-    if args.save and Path(args.save).suffix.lower() not in (".npz", ".pt"):
+    if args.save and Path(args.save).suffix.lower() not in SUFFIXES:
         parser.error(f"--save {args.save}: the file name must end in .npz or .pt")
     if args.resume and args.engine == "sklearn" and "engine" in getattr(args, "explicit_options", ()):
         parser.error(
