@@ -222,10 +222,8 @@ def restore_model(
     model.history_ = list(checkpoint.history)
     model.feature_mean_ = _cast(checkpoint.feature_mean, model.dtype)
     model.feature_scale_ = _cast(checkpoint.feature_scale, model.dtype)
-    if checkpoint.feature_names is not None:
-        model.feature_names_in_ = np.asarray(checkpoint.feature_names, dtype=object)
-    else:
-        model.__dict__.pop("feature_names_in_", None)
+    names = checkpoint.feature_names
+    model._set_feature_names(None if names is None else np.asarray(names, dtype=object))
     model.batch_losses_ = []
     try:
         return model._set_batch_state(checkpoint.batch_rng_state)

@@ -217,7 +217,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         self.batch_order_ = None
         self.feature_mean_ = None
         self.feature_scale_ = None
-        self.__dict__.pop("feature_names_in_", None)
+        self._set_feature_names(None)
         self.epoch_ = 0
         self.history_ = []
         self.batch_losses_ = []
@@ -271,11 +271,8 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
 
         if not warm:
             self.initialize(X.shape[1], int(n_classes))
-            # Set in fit rather than initialize, which engines may override.
-            if names is not None:
-                self.feature_names_in_ = names
-            else:
-                self.__dict__.pop("feature_names_in_", None)
+            # Set here as well as in initialize, which engines may override.
+            self._set_feature_names(names)
             if self.standardize:
                 self._fit_standardization(X)
         X = self._standardize(X)
@@ -519,6 +516,13 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             # NotFittedError is both a ValueError and an AttributeError, so hasattr() on
             # classes_ and scikit-learn's own checks see an unfitted model as they expect.
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() or load() first")
+
+    def _set_feature_names(self, names: np.ndarray | None) -> None:
+        """Store ``names`` as ``feature_names_in_``, or remove it when None, as scikit-learn does."""
+        if names is None:
+            self.__dict__.pop("feature_names_in_", None)
+        else:
+            self.feature_names_in_ = names
 
     def _check_feature_names(self, names: np.ndarray | None) -> None:
         check_feature_names(getattr(self, "feature_names_in_", None), names, type(self).__name__)
