@@ -27,24 +27,30 @@ def class_frequency_loss(y: np.ndarray) -> float:
     return float(-np.sum(shares * np.log(shares)))
 
 
+NO_PROGRESS_MARGIN = 0.02
+"""Fraction below the class-frequency loss that still counts as no progress."""
+
+
 def made_no_progress(train_loss: float, y: np.ndarray) -> bool:
-    """Return True when ``train_loss`` is within 2% of the class-frequency loss of ``y``, or above it.
+    """Return True when ``train_loss`` is above or within ``NO_PROGRESS_MARGIN`` of the chance loss.
+
+    The chance loss is ``class_frequency_loss(y)``, that of always predicting the class frequencies.
 
     Labels of a single class give a class-frequency loss of 0, which any run matches,
     so they never count as no progress.
     """
     baseline = class_frequency_loss(y)
-    return baseline > 0 and train_loss >= 0.98 * baseline
+    return baseline > 0 and train_loss >= (1 - NO_PROGRESS_MARGIN) * baseline
 
 
 def stalled_loss_finding(train_loss: float, y: np.ndarray, epoch: int | None = None) -> str:
     """Describe a ``train_loss`` that ``made_no_progress``: above the class-frequency loss, or just below.
 
-    The loss is the last epoch's mean of its batch losses; ``epoch``, when given, is
+    The loss is the last epoch's mean of its batch losses. ``epoch``, when given, is
     named after it.
     """
     baseline = class_frequency_loss(y)
-    relation = "no lower than" if train_loss >= baseline else "within 2% of"
+    relation = "no lower than" if train_loss >= baseline else f"within {NO_PROGRESS_MARGIN:.0%} of"
     when = "" if epoch is None else f" after epoch {epoch}"
     return (
         f"the last epoch's mean training loss was {train_loss:.3f}{when}, {relation} the "
