@@ -97,7 +97,7 @@ def test_missing_data_dir_rejected(capsys, data_env: Path, tmp_path: Path):
 
     # A path that is not there is an invalid argument, like a bad flag value.
     assert result.status == 2
-    assert f"--data-dir {tmp_path / 'absent'}: no such folder; give the folder that holds" in result.err
+    assert f"--data-dir {tmp_path / 'absent'}: no such folder; give the folder that contains" in result.err
     assert len(result.err.strip().splitlines()) == 1
 
 

@@ -228,7 +228,7 @@ def test_csv_output(capsys, checkpoint: Path, digits_test, tmp_path: Path):
 
 
 def test_raw_digits_divided_by_16(capsys, checkpoint: Path, tmp_path: Path):
-    # scikit-learn's load_digits().data holds 0..16, which training divided by 16, not 255.
+    # scikit-learn's load_digits().data contains 0..16, which training divided by 16, not 255.
     from sklearn.datasets import load_digits
 
     raw = load_digits().data[:20]

@@ -164,7 +164,7 @@ def test_resume_epochs_extends_run(capsys, tmp_path: Path):
 
 
 def test_resumed_divergence_gives_the_command(capsys, tmp_path: Path):
-    # The checkpoint survives a divergence; the message says how to continue from it.
+    # The checkpoint survives a divergence, and the error message gives the command to continue.
     path = tmp_path / "run.npz"
     train_checkpoint(capsys, path)
 

@@ -259,8 +259,8 @@ def test_sklearn_save_rejected_before_training(tmp_path: Path, capsys: pytest.Ca
     reason="needs Linux counters and CPU affinity",
 )
 def test_train_warns_when_sharing_its_cpu(tmp_path: Path):
-    # A busy process on the same CPU slows training; the printed time should say so,
-    # but not for a run too short for the share to mean much.
+    # A busy process on the same CPU slows training, so a warning should come with the
+    # printed time, except for a run too short for the share to mean much.
     cpu = min(os.sched_getaffinity(0))
     spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
@@ -296,5 +296,5 @@ def test_save_says_when_it_replaced_a_file(capsys, tmp_path: Path):
 
     assert f"saved parameters to {path}\n" in first.out
     assert f"saved parameters to {path} (it replaced an earlier file of that name)\n" in second.out
-    # Resuming into the file it read is the point of --resume, so nothing is said.
+    # Resuming into the file it read is the point of --resume, so no note is added.
     assert f"saved parameters to {path}\n" in resumed.out

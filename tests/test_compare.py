@@ -619,7 +619,7 @@ def test_compare_warns_when_nothing_learned(tmp_path):
         )
     assert fastest_engine_sentence(results) is None
     assert "did not learn" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
-    # The CSV says so too, on every row, as the table's status column does.
+    # The CSV marks it too, on every row, as the table's status column does.
     with open(tmp_path / "out" / "results.csv", encoding="utf-8", newline="") as handle:
         assert {row["learned"] for row in csv.DictReader(handle)} == {"False"}
 

@@ -323,7 +323,7 @@ def test_csv_pair_in_folder_without_header(tmp_path) -> None:
 
 @pytest.mark.parametrize("header", ['"label","1x1","1x2","2x1","2x2"', None], ids=["header", "no header"])
 def test_csv_quoted_fields_read(tmp_path, header) -> None:
-    # Spreadsheets and csv.QUOTE_ALL quote every field, numbers included.
+    # Python's csv.QUOTE_ALL puts every field, numbers included, in double quotes.
     rows = ['"3","0","255","128","0"', '"1","1","2","3","4"']
     train = _write_csv(tmp_path / "q_train.csv", rows, header)
     _write_csv(tmp_path / "q_test.csv", ['"0","255","0","0","0"'], header)

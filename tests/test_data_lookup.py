@@ -329,7 +329,7 @@ def test_data_dir_for_digits_warns(tmp_path, caplog) -> None:
 
 
 def test_damaged_cache_falls_back_to_system_copy(data_env, tiny_idx, tmp_path, monkeypatch, caplog) -> None:
-    # mlpbench's own cache holds a damaged file (the last label turned from 2 into 0); the
+    # mlpbench's own cache contains a damaged file (the last label turned from 2 into 0); the
     # system copy is good and is used instead.
     cache = tiny_idx.write(data_env / "tiny")
     damaged = cache / "train-labels-idx1-ubyte.gz"

@@ -182,7 +182,7 @@ def test_edited_names_rejected(digits, tmp_path):
     arrays["feature_names"] = np.array('["px0", "px1"]')
     np.savez(path, **arrays)
 
-    expected = "'feature_names' entry must list 64 column names, one per input feature, but holds 2 names"
+    expected = "'feature_names' entry must list 64 column names, one per input feature, but contains 2 names"
     with pytest.raises(CheckpointError, match=expected):
         NumpyMLP.load(path)
 

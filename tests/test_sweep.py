@@ -539,7 +539,7 @@ def test_sweep_counts_runs_without_learning():
     assert learning[0].startswith("2 engine run(s) did not learn, first hidden 16")
     for point in results["points"]:
         assert point["engines"]["numpy"]["summary"]["learned"] is False
-    # The table and the CSV say it per point, as compare's do.
+    # The table and the CSV mark it per point, as compare's do.
     assert {row["learned"] for row in sweep_csv_rows(results)} == {False}
     table = Console(width=200, record=True)
     table.print(build_table(results))

@@ -117,7 +117,7 @@ class Checkpoint:
         if found is not None:
             raise CheckpointError(
                 f"{source}: its 'feature_names' entry must list {self.layer_sizes[0]} column names, one per "
-                f"input feature, but holds {found}; the file was edited or not written by mlpbench"
+                f"input feature, but contains {found}; the file was edited or not written by mlpbench"
             )
         for name in ("feature_mean", "feature_scale"):
             array = getattr(self, name)

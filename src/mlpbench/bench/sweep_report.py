@@ -275,7 +275,7 @@ def build_table(results: Mapping[str, Any]) -> Table:
 
 
 def _status(entry: Mapping[str, Any]) -> str:
-    """Return ok, did not learn (as compare's table says), or the failure's type."""
+    """Return the status cell: ok, did not learn (as in compare's table), or the failure's type."""
     if entry["status"] != "ok":
         return f"failed: {entry['error_type']}"
     return "did not learn" if learned_flag(entry) is False else "ok"

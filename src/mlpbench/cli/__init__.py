@@ -85,7 +85,7 @@ def configure_logging(verbose: bool, quiet: bool) -> None:
 
 
 class _LevelFormatter(logging.Formatter):
-    """Plain messages for progress lines, with "warning: " or "error: " in front as the level asks."""
+    """Log formatter: "warning: " before warnings, "error: " before errors, progress lines plain."""
 
     def format(self, record: logging.LogRecord) -> str:
         message = super().format(record)
@@ -130,9 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Status 2 is for invalid arguments, missing input paths, output paths that
     cannot be written and unknown data set names among them (rejected before any
-    work starts), 1 for any other error, which is reported in one line on stderr (with a traceback under
-    -v), 130 after Ctrl-C and 143 after SIGTERM. Until the arguments are parsed,
-    SIGTERM keeps its default action and ends the process at once.
+    work starts). Status 1 is for any other error, which is reported in one line on
+    stderr (with a traceback under -v). Ctrl-C gives 130 and SIGTERM 143. Until the
+    arguments are parsed, SIGTERM keeps its default action and ends the process at once.
     """
     from mlpbench.cli.config import find_subparser, parse_arguments
     from mlpbench.training.chance import NoProgressWarning

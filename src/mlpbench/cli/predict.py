@@ -82,7 +82,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     model, checkpoint = load_model(args.checkpoint, args.engine, device=args.device)
     shape = recorded(checkpoint, "image_shape")
     image_shape = (int(shape[0]), int(shape[1])) if isinstance(shape, list) and len(shape) == 2 else None
-    # The digits were divided by their own maximum, 16, in training; other data sets by 255.
+    # In training the digits were divided by their own maximum, 16, and other data sets by 255.
     pixel_max = DIGITS_MAX_PIXEL if recorded(checkpoint, "name") == "digits" else None
     inputs = read_inputs(args.inputs, checkpoint.layer_sizes[0], image_shape, pixel_max)
 

@@ -382,7 +382,7 @@ def read_csv(path: Path) -> tuple[np.ndarray, np.ndarray, Callable[[int], int]]:
     """
     try:
         skip = _header_lines(path)
-        # Spreadsheets and csv.QUOTE_ALL write every field in double quotes.
+        # Files written with Python's csv.QUOTE_ALL have every field, numbers included, in double quotes.
         options = {"delimiter": ",", "quotechar": '"', "skiprows": skip, "ndmin": 2, "encoding": "utf-8-sig"}
         with warnings.catch_warnings():
             # An empty file is reported below; loadtxt's own warning would only repeat it.

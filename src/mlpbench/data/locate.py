@@ -69,7 +69,7 @@ def search_roots(spec: IdxDatasetSpec, data_dir: str | Path | None) -> list[Sear
         path = Path(data_dir).expanduser()
         if not path.is_dir():
             raise InputNotFoundError(
-                f"--data-dir {path}: no such folder; give the folder that holds the files, or leave "
+                f"--data-dir {path}: no such folder; give the folder that contains the files, or leave "
                 "--data-dir out to search the usual places"
             )
         roots.append(SearchRoot(DATA_DIR_LABEL, path, candidate_folders(path, spec)))

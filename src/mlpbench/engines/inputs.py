@@ -194,7 +194,7 @@ def sample_weights(sample_weight: object, n_rows: int) -> np.ndarray:
     if bad.size:
         index = int(bad[0])
         raise DataError(
-            f"sample_weight must hold finite values >= 0, but entry {index} is {weights[index]}; "
+            f"sample_weight must contain finite values >= 0, but entry {index} is {weights[index]}; "
             "fix or drop that row"
         )
     if weights.sum() == 0:
