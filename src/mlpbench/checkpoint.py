@@ -37,6 +37,7 @@ import numpy as np
 from mlpbench.atomic import atomic_writer
 from mlpbench.errors import CheckpointError, CheckpointNotFoundError
 from mlpbench.npzfile import numpy_file_kind
+from mlpbench.training.hyperparams import DTYPES
 
 if TYPE_CHECKING:
     from mlpbench.engines.base import MLPEstimator, Params
@@ -93,7 +94,7 @@ class Checkpoint:
         """
         from mlpbench.engines.registry import LOADING_ENGINES
 
-        if self.dtype not in ("float32", "float64"):
+        if self.dtype not in DTYPES:
             raise CheckpointError(
                 f"{source}: its dtype entry is {self.dtype!r}, but mlpbench writes float32 or float64; "
                 "the file was edited or not written by mlpbench"
