@@ -237,6 +237,30 @@ def test_mistyped_flag_gets_subcommand_usage(capsys):
     assert result.out == ""
 
 
+def test_shortened_flag_is_refused_and_named_in_full(capsys):
+    # A prefix of one flag would be accepted by argparse's default; here it is refused
+    # before any training, with the flag it starts.
+    result = run_cli(capsys, "train", "--ep", "1", "--engine", "numpy")
+
+    assert result.status == 2
+    assert "unrecognized arguments: --ep 1; did you mean --epochs instead of --ep?" in result.err
+    assert result.out == ""
+
+
+def test_shortened_flag_of_several_lists_each(capsys):
+    result = run_cli(capsys, "train", "--st")
+
+    assert result.status == 2
+    assert "did you mean --standardize or --stop-after instead of --st?" in result.err
+
+
+def test_shortened_top_level_flag_is_refused(capsys):
+    result = run_cli(capsys, "--verb", "datasets")
+
+    assert result.status == 2
+    assert "unrecognized arguments: --verb; did you mean --verbose instead of --verb?" in result.err
+
+
 def test_stray_argument_named_without_guess(capsys):
     result = run_cli(capsys, "evaluate", "model.npz", "--json", "scores.json")
 

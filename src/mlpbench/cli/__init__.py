@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="mlpbench",
+        allow_abbrev=False,
         description="Train one MLP with NumPy and with PyTorch, check they agree, and benchmark them.",
     )
     parser.add_argument("--version", action="version", version=f"mlpbench {__version__}")
@@ -49,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(f"mlpbench.cli.{name}").register(subparsers)
     for subparser in subparsers.choices.values():
+        # A shortened flag such as --ep would change meaning if a flag with the same
+        # start were added later, and a config file's keys must be whole names anyway.
+        subparser.allow_abbrev = False
         # SUPPRESS keeps a -v given before the subcommand from being reset by its default.
         add_verbosity_arguments(subparser, default=argparse.SUPPRESS)
     return parser

@@ -81,9 +81,16 @@ def _parse_all(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse
         guesses = []
         for word in unknown:
             name = word.split("=")[0]
-            close = difflib.get_close_matches(name[2:], flags, n=1) if name.startswith("--") else []
+            if not name.startswith("--"):
+                continue
+            # Flags must be written in full, so a shortened one is most likely meant as
+            # the flag it starts; other typos get the closest spelling.
+            close = [flag for flag in flags if flag.startswith(name[2:])]
+            if not close:
+                close = difflib.get_close_matches(name[2:], flags, n=1)
             if close:
-                guesses.append(f"--{close[0]} instead of {name}")
+                options = " or ".join(f"--{flag}" for flag in close)
+                guesses.append(f"{options} instead of {name}")
         hint = f"; did you mean {', '.join(guesses)}?" if guesses else ""
         subparser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
     return args
