@@ -659,6 +659,49 @@ def test_fastest_skips_engines_not_learning():
     assert table_rows(results | {"parity": {"status": "skipped"}})[1]["status"] == "did not learn"
 
 
+def _timed(epoch_times, spread_warning=None):
+    from mlpbench.bench.stats import summarize
+
+    return {"summary": {"epoch_time_s": summarize(epoch_times), "spread_warning": spread_warning}}
+
+
+def _sentence(**engines):
+    return fastest_engine_sentence({"engines": engines})
+
+
+def test_fastest_doubted_when_runner_up_had_the_best_epoch():
+    # A busy machine slowed more of numpy's epochs, so its median lost although its
+    # undisturbed epochs were the fastest.
+    numpy = _timed([0.285, 0.30, 1.5, 2.0, 3.0], "timings vary")
+    torch = _timed([0.412, 0.42, 0.43, 0.44, 2.0], "timings vary")
+
+    sentence = _sentence(numpy=numpy, torch=torch)
+
+    assert sentence.startswith("Fastest: torch, 430 ms per epoch (median); but ")
+    assert "numpy's fastest epoch (285 ms) beat torch's (412 ms), so the ranking is uncertain" in sentence
+
+
+def test_fastest_doubted_when_noisy_timings_overlap():
+    numpy = _timed([0.30, 0.32, 0.40, 0.50, 0.52], "timings vary")
+    torch = _timed([0.31, 0.36, 0.42, 0.45, 0.50])
+
+    sentence = _sentence(numpy=numpy, torch=torch)
+
+    assert sentence.startswith("Fastest: numpy, 400 ms")
+    assert "the middle halves of numpy's and torch's epoch times overlap" in sentence
+
+
+def test_fastest_stated_plainly_when_clear():
+    # Overlapping but steady timings, or a clear gap despite noise, keep the plain sentence.
+    steady = _sentence(numpy=_timed([0.300, 0.301, 0.302]), torch=_timed([0.301, 0.3015, 0.303]))
+    gap = _sentence(
+        numpy=_timed([0.30, 0.31, 0.32, 0.33, 0.90], "timings vary"), torch=_timed([0.40, 0.41, 0.42])
+    )
+
+    assert steady == "Fastest: numpy, 301 ms per epoch (median)."
+    assert gap == "Fastest: numpy, 320 ms per epoch (median)."
+
+
 def test_summary_flags_chance_accuracy():
     from mlpbench.bench.compare import _summarize_engines
 

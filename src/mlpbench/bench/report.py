@@ -143,7 +143,8 @@ def fastest_engine_sentence(results: Mapping[str, Any]) -> str | None:
     }
     if not timed:
         return None
-    fastest = min(timed, key=timed.__getitem__)
+    ranked = sorted(timed, key=timed.__getitem__)
+    fastest = ranked[0]
     sentence = f"Fastest: {fastest}, {format_seconds(timed[fastest])} per epoch (median)"
     speed = summaries[fastest].get("speed_vs_numpy")
     if speed is not None and fastest != REFERENCE_ENGINE:
@@ -152,7 +153,38 @@ def fastest_engine_sentence(results: Mapping[str, Any]) -> str | None:
     if left_out:
         verb = "was" if len(left_out) == 1 else "were"
         sentence += f", among the engines that learned ({', '.join(left_out)} {verb} left out)"
+    if len(ranked) > 1:
+        doubt = ranking_doubt(fastest, summaries[fastest], ranked[1], summaries[ranked[1]])
+        if doubt:
+            return f"{sentence}; but {doubt}."
     return sentence + "."
+
+
+def ranking_doubt(
+    fastest: str, first: Mapping[str, Any], runner_up: str, second: Mapping[str, Any]
+) -> str | None:
+    """Return why the median ranking of two engines may not hold, or None when it is clear.
+
+    The ranking is in doubt when the runner-up's fastest epoch beat the winner's by 1%,
+    or when the timings of either engine vary widely and the middle halves of
+    their epoch times overlap. On a busy machine either happens when the slow
+    epochs fall more on one engine than on the other.
+    """
+    mine, theirs = first["epoch_time_s"], second["epoch_time_s"]
+    advice = "so the ranking is uncertain; rerun when the machine is idle, or with more --repeats"
+    # A margin of 1%, so that two equal best epochs are not reported as one beating the other.
+    if theirs["min"] < 0.99 * mine["min"]:
+        return (
+            f"{runner_up}'s fastest epoch ({format_seconds(theirs['min'])}) beat {fastest}'s "
+            f"({format_seconds(mine['min'])}), {advice}"
+        )
+    noisy = first.get("spread_warning") or second.get("spread_warning")
+    if noisy and mine.get("q3", mine["max"]) >= theirs.get("q1", theirs["min"]):
+        return (
+            f"the timings vary widely and the middle halves of {fastest}'s and {runner_up}'s "
+            f"epoch times overlap, {advice}"
+        )
+    return None
 
 
 # ----- console ----------------------------------------------------------------------------
