@@ -12,7 +12,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from mlpbench.bench.environment import collect_environment
+from mlpbench.bench.environment import collect_environment, shipping_package
 from mlpbench.bench.flops import epoch_flops, matmul_flops, step_flops
 from mlpbench.bench.memory import current_rss_bytes, peak_rss_bytes
 from mlpbench.bench.peak import PeakResult, measure_matmul_peak, measure_torch_matmul_peak
@@ -239,6 +239,41 @@ def test_environment_serializable():
     assert loaded["blas"][0]["num_threads"] == 1
     assert loaded["cpu"]["logical_cores"] >= 1
     assert loaded["timestamp_utc"].endswith("+00:00")
+
+
+def test_environment_names_each_engines_blas():
+    import torch
+
+    environment = collect_environment(threads=1)
+
+    # NumPy's own copy of OpenBLAS is the one the numpy engine calls.
+    numpy_blas = [pool for pool in environment["blas"] if pool["package"] == "numpy"]
+    assert len(numpy_blas) == 1
+    assert numpy_blas[0]["file"] in {Path(path).name for path in _loaded_libraries()}
+    # PyTorch's BLAS is read from its build configuration, as torch reports it.
+    assert environment["torch"]["blas"]
+    assert f"BLAS_INFO={environment['torch']['blas']}" in torch.__config__.show()
+    assert environment["torch"]["num_interop_threads"] == torch.get_num_interop_threads()
+
+
+def _loaded_libraries():
+    with open("/proc/self/maps", encoding="utf-8") as handle:
+        return {line.split()[-1] for line in handle if "/" in line.split()[-1]}
+
+
+@pytest.mark.parametrize(
+    ("path", "package"),
+    [
+        ("/v/lib/python3.11/site-packages/numpy.libs/libscipy_openblas64_-32a4b2a6.so", "numpy"),
+        ("/v/lib/python3.11/site-packages/scipy.libs/libscipy_openblas-6cdc3b4a.so", "scipy"),
+        ("/v/lib/python3.11/site-packages/torch/lib/libgomp.so.1", "torch"),
+        ("/usr/lib/python3/dist-packages/numpy/core/libopenblas.so", "numpy"),
+        ("/usr/lib/x86_64-linux-gnu/libopenblas.so.0", None),
+        ("/v/site-packages/libstray.so", None),
+    ],
+)
+def test_shipping_package(path, package):
+    assert shipping_package(Path(path)) == package
 
 
 # --- Statistics --------------------------------------------------------------

@@ -236,6 +236,19 @@ def test_compare_report_names_every_engine(compare_run):
     assert "sklearn: no parameter file" in report
 
 
+def test_compare_report_names_each_engines_blas(compare_run):
+    # Two OpenBLAS copies are loaded and torch multiplies through a third library, so
+    # the report says which is which.
+    _, folder, results = compare_run
+    report = (folder / "report.md").read_text(encoding="utf-8")
+    torch_info = results["environment"]["torch"]
+    assert (
+        f"| PyTorch | {torch_info['version']}, matrix products through {torch_info['blas']}, "
+        f"{torch_info['num_threads']} thread(s), {torch_info['num_interop_threads']} inter-op thread(s) |"
+    ) in report
+    assert "| blas: openblas (shipped with numpy) |" in report
+
+
 def test_compare_report_describes_whiskers(compare_run):
     # The epoch-time plot draws its whiskers over the middle half of the epochs.
     _, folder, _ = compare_run

@@ -6,6 +6,7 @@ import datetime
 import importlib.metadata
 import os
 import platform
+import re
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +52,25 @@ def _threadpools() -> list[dict[str, Any]]:
         # Some BLAS builds report the kernel under another key than "architecture".
         if "kernel" in info:
             pool["kernel"] = info["kernel"]
-        pool["file"] = Path(info.get("filepath") or "").name
+        path = Path(info.get("filepath") or "")
+        pool["file"] = path.name
+        pool["package"] = shipping_package(path)
         pools.append(pool)
     return pools
+
+
+def shipping_package(path: Path) -> str | None:
+    """Return the installed package whose wheel holds the library at ``path``, or None.
+
+    Wheels keep their bundled libraries in ``site-packages/<name>.libs`` (numpy,
+    scipy, scikit_learn) or inside the package itself (``torch/lib``). Two copies of
+    OpenBLAS are often loaded at once, so the package tells which engine calls which.
+    """
+    parts = path.parts
+    for index, part in enumerate(parts[:-1]):
+        if part in ("site-packages", "dist-packages") and index + 2 < len(parts):
+            return parts[index + 1].removesuffix(".libs")
+    return None
 
 
 def _import_torch() -> Any:
@@ -65,9 +82,14 @@ def _import_torch() -> Any:
 
 
 def _torch_info(torch: Any) -> dict[str, Any]:
+    # The build configuration names the BLAS that torch.mm and nn.Linear call, which
+    # threadpoolctl does not list when it is linked in statically (MKL in PyPI's wheels).
+    blas = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
     return {
         "version": torch.__version__,
+        "blas": blas.group(1) if blas else None,
         "num_threads": torch.get_num_threads(),
+        "num_interop_threads": torch.get_num_interop_threads(),
         "mkldnn_available": bool(torch.backends.mkldnn.is_available()),
         "cuda_available": bool(torch.cuda.is_available()),
     }

@@ -602,13 +602,14 @@ def _markdown_environment(results: Mapping[str, Any]) -> str:
         ["OS", environment["os"]],
         ["Python", environment["python"]],
         ["NumPy", environment["numpy"]],
-        ["PyTorch", torch_info["version"] if torch_info else "not installed"],
+        ["PyTorch", _torch_description(torch_info)],
         ["scikit-learn", environment.get("scikit_learn")],
     ]
     for pool in environment.get("blas", []) + environment.get("openmp", []):
+        shipped = f" (shipped with {pool['package']})" if pool.get("package") else ""
         rows.append(
             [
-                f"{pool.get('user_api')}: {pool.get('internal_api')}",
+                f"{pool.get('user_api')}: {pool.get('internal_api')}{shipped}",
                 # threadpoolctl reports no version for OpenMP runtimes.
                 f"{pool.get('version') or 'version unknown'}, {pool.get('num_threads')} thread(s), "
                 f"{pool.get('file')}",
@@ -620,6 +621,21 @@ def _markdown_environment(results: Mapping[str, Any]) -> str:
     if "cpu_contention" in results:
         table += "\n\n" + describe_contention(results["cpu_contention"])
     return table
+
+
+def _torch_description(torch_info: Mapping[str, Any] | None) -> str:
+    """Describe PyTorch's version, BLAS and thread counts for the environment table."""
+    if not torch_info:
+        return "not installed"
+    parts = [torch_info["version"]]
+    # Results written before these keys were recorded lack them.
+    if torch_info.get("blas"):
+        parts.append(f"matrix products through {torch_info['blas']}")
+    if "num_threads" in torch_info:
+        parts.append(f"{torch_info['num_threads']} thread(s)")
+    if torch_info.get("num_interop_threads") is not None:
+        parts.append(f"{torch_info['num_interop_threads']} inter-op thread(s)")
+    return ", ".join(str(part) for part in parts)
 
 
 def _jsonable(value: Any) -> Any:
