@@ -67,6 +67,15 @@ def test_step_flops_optimizer_terms():
     assert momentum_only - plain == 2 * parameters
 
 
+def test_step_flops_counts_optimizer_values_as_switches():
+    # The values themselves, as a user would pass them, count like True: int(0.9) is 0.
+    from_values = step_flops([784, 128, 10], 64, momentum=0.9, weight_decay=1e-4)
+    assert from_values == step_flops([784, 128, 10], 64, momentum=True, weight_decay=True)
+    assert step_flops([784, 128, 10], 64, momentum=0.0, weight_decay=0) == step_flops(
+        [784, 128, 10], 64, momentum=False, weight_decay=False
+    )
+
+
 def test_step_flops_no_hidden_layer():
     # Softmax regression 4 -> 3 at batch 2, plain SGD.
     forward_matmul = 2 * 2 * 4 * 3  # 48

@@ -101,7 +101,7 @@ def step_flops(
     layer_sizes : ``[n_features, *hidden, n_classes]``.
     batch_size : rows in the batch.
     momentum, weight_decay : whether the optimizer applies them (each adds 2 FLOPs
-        per parameter).
+        per parameter); their values may be given instead, and any value but 0 counts.
 
     Returns
     -------
@@ -120,7 +120,8 @@ def step_flops(
 
     loss = SOFTMAX_CROSS_ENTROPY_FLOPS_PER_LOGIT * batch_size * sizes[-1]
 
-    update_terms = 1 + int(momentum) + int(weight_decay)
+    # bool() first: int(0.9) would be 0, so a momentum passed as its value must count too.
+    update_terms = 1 + int(bool(momentum)) + int(bool(weight_decay))
     update = update_terms * SGD_FLOPS_PER_PARAMETER_TERM * parameter_count(sizes)
 
     return matmul_flops(sizes, batch_size) + elementwise + loss + update
