@@ -353,6 +353,19 @@ def test_sweep_rescales_own_pair_only(monkeypatch):
     assert [message for message in results["warnings"] if "a run reached" in message] == []
 
 
+def test_sweep_takes_compare_style_single_values():
+    # Flags must be written in full, so the names train and compare use are aliases of
+    # the grid's list flags rather than shortened forms of them.
+    from mlpbench.cli import build_parser
+    from mlpbench.cli.config import parse_arguments
+
+    argv = ["sweep", "--batch-size", "64", "--hidden", "16", "--dtype", "float64", "--threads", "1"]
+    args = parse_arguments(build_parser(), argv)
+
+    grid = (args.batch_sizes, args.hidden_sizes, args.dtypes, args.threads_list)
+    assert grid == ([64], [16], ["float64"], [1])
+
+
 def test_sweep_names_runs_above_the_peak_once(monkeypatch):
     # Both readings of the float32 peak are disturbed to 0.1 GFLOP/s, so every point's
     # runs exceed it: one summary line, not one warning per point as well.

@@ -68,6 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "failed at any point (all outputs are still written)."
         ),
     )
+    # Each grid flag also answers to the single-value name that train and compare use, so
+    # that a command line moved over from them sweeps one value instead of failing.
     grid = parser.add_argument_group("grid")
     grid.add_argument(
         "--engines",
@@ -78,6 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     grid.add_argument(
         "--batch-sizes",
+        "--batch-size",
         type=parse_int_list,
         default=parse_int_list(DEFAULT_BATCH_SIZES),
         metavar="LIST",
@@ -85,6 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     grid.add_argument(
         "--hidden-sizes",
+        "--hidden",
         type=parse_int_list,
         default=parse_int_list(DEFAULT_HIDDEN_SIZES),
         metavar="LIST",
@@ -93,6 +97,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     grid.add_argument(
         "--dtypes",
+        "--dtype",
         type=parse_dtype_list,
         default=parse_dtype_list(DEFAULT_DTYPES),
         metavar="LIST",
@@ -100,6 +105,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     grid.add_argument(
         "--threads-list",
+        "--threads",
         type=parse_threads_list,
         default=DEFAULT_THREADS_LIST,
         metavar="LIST",
