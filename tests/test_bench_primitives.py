@@ -501,6 +501,24 @@ def test_sweep_plot_labels_minor_ticks(tmp_path, monkeypatch):
     assert "100" in labels
 
 
+def test_plot_sweep_draws_whiskers_from_spread_columns(tmp_path, monkeypatch):
+    points = [
+        {"engine": "numpy", "batch_size": 16, "seconds": 0.06, "q1": 0.05, "q3": 0.08},
+        {"engine": "numpy", "batch_size": 64, "seconds": 0.03, "q1": 0.028, "q3": 0.031},
+        # A row without quartiles (an older file) keeps its point and gets no whisker.
+        {"engine": "torch", "batch_size": 16, "seconds": 0.14},
+    ]
+    arguments = (points, "batch_size", "seconds", "engine", tmp_path / "sweep.png")
+    axes = _drawn_figure(monkeypatch, plot_sweep, *arguments, spread=("q1", "q3")).axes[0]
+
+    from matplotlib.collections import LineCollection
+
+    (bars,) = [item for item in axes.collections if isinstance(item, LineCollection)]
+    ends = sorted((float(segment[0][1]), float(segment[1][1])) for segment in bars.get_segments())
+    assert [end for pair in ends for end in pair] == pytest.approx([0.028, 0.031, 0.05, 0.08])
+    assert len(axes.get_lines()) >= 2
+
+
 def test_plot_sweep_no_rows(tmp_path):
     _assert_png(plot_sweep([], "batch_size", "seconds", "engine", tmp_path / "sweep.png"))
 

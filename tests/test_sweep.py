@@ -366,6 +366,20 @@ def test_sweep_takes_compare_style_single_values():
     assert grid == ([64], [16], ["float64"], [1])
 
 
+def test_sweep_plots_whiskers_over_the_quartiles(quick_run):
+    from mlpbench.bench.sweep_report import _plot_rows
+
+    _, _, results, _ = quick_run
+    rows = _plot_rows(results["points"])
+    point = results["points"][0]
+    first = [row for row in rows if row["batch_size"] == point["batch_size"]]
+    numpy_row = next(row for row in first if row["engine"] == "numpy")
+    summary = point["engines"]["numpy"]["summary"]
+    assert numpy_row["seconds_q1"] == summary["epoch_time_s"]["q1"]
+    assert numpy_row["seconds_q3"] == summary["epoch_time_s"]["q3"]
+    assert numpy_row["gflops_q1"] <= numpy_row["gflops"] <= numpy_row["gflops_q3"]
+
+
 def test_sweep_names_runs_above_the_peak_once(monkeypatch):
     # Both readings of the float32 peak are disturbed to 0.1 GFLOP/s, so every point's
     # runs exceed it: one summary line, not one warning per point as well.

@@ -216,10 +216,13 @@ def plot_accuracy(accuracies: Mapping[str, Sequence[float]], path: str | Path) -
 
 
 def _sweep_series(
-    points: Sequence[Mapping[str, Any]], x: str, y: str, group: str
-) -> dict[str, tuple[list[float], list[float]]]:
-    """Group rows into sorted (x, y) lists; rows whose y is missing, None or NaN are skipped."""
-    series: dict[str, list[tuple[float, float]]] = {}
+    points: Sequence[Mapping[str, Any]], x: str, y: str, group: str, spread: tuple[str, str] | None = None
+) -> dict[str, list[tuple[float, float, float | None, float | None]]]:
+    """Group rows into (x, y, low, high) tuples sorted by x; rows whose y is missing, None or NaN are skipped.
+
+    ``low`` and ``high`` come from the ``spread`` columns, and are None without them.
+    """
+    series: dict[str, list[tuple[float, float, float | None, float | None]]] = {}
     for row in points:
         for key in (x, group):
             if key not in row:
@@ -227,11 +230,11 @@ def _sweep_series(
         y_value = row.get(y)
         if y_value is None or not math.isfinite(float(y_value)):
             continue
-        series.setdefault(str(row[group]), []).append((float(row[x]), float(y_value)))
-    return {
-        name: ([px for px, _ in sorted(pairs)], [py for _, py in sorted(pairs)])
-        for name, pairs in series.items()
-    }
+        low = high = None
+        if spread is not None and row.get(spread[0]) is not None and row.get(spread[1]) is not None:
+            low, high = float(row[spread[0]]), float(row[spread[1]])
+        series.setdefault(str(row[group]), []).append((float(row[x]), float(y_value), low, high))
+    return {name: sorted(rows, key=lambda row: row[0]) for name, rows in series.items()}
 
 
 def _label_log_x_ticks(axes: Axes, x_values: list[float]) -> None:
@@ -255,6 +258,7 @@ def plot_sweep(
     title: str = "",
     xlabel: str = "",
     ylabel: str = "",
+    spread: tuple[str, str] | None = None,
 ) -> Path:
     """Plot ``y`` against ``x`` with one line per value of ``group``, and write a PNG.
 
@@ -271,15 +275,17 @@ def plot_sweep(
     hline : y value of a horizontal reference line, such as a peak GFLOP/s.
     hline_label : legend entry for ``hline``.
     title, xlabel, ylabel : figure texts; the labels default to the column names.
+    spread : the columns of a whisker's low and high ends, such as the 25th and 75th
+        percentiles; a row without them gets no whisker.
 
     Raises ValueError for a missing ``x`` or ``group`` key, or, with ``loglog``, for a
     value <= 0 (pass ``loglog=False`` for such data).
     """
     figure, axes = _new_axes(title, xlabel or x, ylabel or y)
-    series = _sweep_series(points, x, y, group)
+    series = _sweep_series(points, x, y, group, spread)
 
     if loglog:
-        values = [v for xs, ys in series.values() for v in (*xs, *ys)]
+        values = [v for rows in series.values() for row in rows for v in row if v is not None]
         if hline is not None:
             values.append(hline)
         non_positive = [v for v in values if v <= 0]
@@ -291,10 +297,26 @@ def plot_sweep(
         axes.set_xscale("log")
         axes.set_yscale("log")
 
-    for name, (xs, ys) in series.items():
-        axes.plot(xs, ys, marker="o", markersize=4, label=name)
+    for name, rows in series.items():
+        xs, ys = [row[0] for row in rows], [row[1] for row in rows]
+        (line,) = axes.plot(xs, ys, marker="o", markersize=4, label=name)
+        # A point with one run has no spread to draw, and a whisker of length 0 on a log
+        # axis upsets matplotlib's limits.
+        whiskers = [row for row in rows if row[2] is not None and row[3] > row[2]]
+        if whiskers:
+            axes.errorbar(
+                [row[0] for row in whiskers],
+                [row[1] for row in whiskers],
+                yerr=[
+                    [max(row[1] - row[2], 0.0) for row in whiskers],
+                    [max(row[3] - row[1], 0.0) for row in whiskers],
+                ],
+                fmt="none",
+                ecolor=line.get_color(),
+                capsize=3,
+            )
     if loglog and series:
-        _label_log_x_ticks(axes, sorted({px for xs, _ in series.values() for px in xs}))
+        _label_log_x_ticks(axes, sorted({row[0] for rows in series.values() for row in rows}))
     if hline is not None:
         axes.axhline(hline, color="black", linestyle="--", label=hline_label or f"{hline:g}")
     if loglog:

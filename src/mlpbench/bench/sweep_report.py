@@ -123,17 +123,31 @@ def _peak_of(results: Mapping[str, Any], dtype: str, threads: int) -> Mapping[st
 
 
 def _plot_rows(points: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Return one row per point and engine with the plotted medians; failed engines have None."""
-    return [
-        {
-            "batch_size": point["batch_size"],
-            "engine": name,
-            "seconds": entry["median_epoch_time_s"],
-            "gflops": entry["median_gflops"],
-        }
-        for point in points
-        for name, entry in point["engines"].items()
-    ]
+    """Return one row per point and engine with the plotted medians and quartiles.
+
+    Failed engines have None, and so get neither a point nor a whisker.
+    """
+    rows = []
+    for point in points:
+        for name, entry in point["engines"].items():
+            summary = entry.get("summary") or {}
+            epochs, gflops = summary.get("epoch_time_s") or {}, summary.get("gflops") or {}
+            rows.append(
+                {
+                    "batch_size": point["batch_size"],
+                    "engine": name,
+                    "seconds": entry["median_epoch_time_s"],
+                    "seconds_q1": epochs.get("q1"),
+                    "seconds_q3": epochs.get("q3"),
+                    "gflops": entry["median_gflops"],
+                    "gflops_q1": gflops.get("q1"),
+                    "gflops_q3": gflops.get("q3"),
+                }
+            )
+    return rows
+
+
+WHISKERS = "median, with whiskers from the 25th to the 75th percentile"
 
 
 def write_combination_plots(
@@ -151,9 +165,10 @@ def write_combination_plots(
         "engine",
         time_path,
         loglog=True,
-        title=f"Time per epoch: {title}",
+        title=f"Time per epoch: {title}\n{WHISKERS}",
         xlabel="batch size",
-        ylabel=f"seconds per epoch over {n_timed:,} rows, median",
+        ylabel=f"seconds per epoch over {n_timed:,} rows",
+        spread=("seconds_q1", "seconds_q3"),
     )
     peak = _peak_of(results, dtype, threads)
     plot_sweep(
@@ -167,9 +182,10 @@ def write_combination_plots(
         hline_label=None
         if peak is None
         else f"NumPy matmul peak ({peak['size']}x{peak['size']}): {peak['gflops']:.3g} GFLOP/s",
-        title=f"Achieved GFLOP/s: {title}",
+        title=f"Achieved GFLOP/s: {title}\n{WHISKERS}",
         xlabel="batch size",
-        ylabel="GFLOP/s, median over timed runs",
+        ylabel="GFLOP/s of the timed runs",
+        spread=("gflops_q1", "gflops_q3"),
     )
 
 
