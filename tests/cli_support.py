@@ -81,3 +81,24 @@ def load_params(path: Path) -> list[np.ndarray]:
 
     checkpoint = read_checkpoint(path)
     return [array for pair in checkpoint.params for array in pair]
+
+
+def damage_npy_header(path: Path, member: str) -> Path:
+    """Rewrite ``member`` of the .npz archive at ``path`` with an unparsable header.
+
+    The archive stays valid (its checksums match the new bytes), so only NumPy's
+    header parser sees the damage: an unclosed bracket, which fails in Python's
+    tokenizer rather than with a ValueError. Bytes flipped on disk in a large array's
+    header do the same when the checksum is only checked at the array's end.
+    """
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    header = b"{'descr': '<f4', 'fortran_order': False, 'shape': ((((\n"
+    header = header.ljust(118, b" ")[:-1] + b"\n"
+    members[f"{member}.npy"] = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cli_support import damage_npy_header
 from sklearn.datasets import make_blobs
 
 from mlpbench import NumpyMLP, TorchMLP
@@ -329,6 +330,16 @@ def test_object_array_in_npz_not_unpickled(tmp_path: Path, blobs: tuple[np.ndarr
         NumpyMLP.load(bad)
 
     assert UnpickleRecorder.rebuilt == []
+
+
+def test_damaged_array_header_in_npz_named(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    good = train(NumpyMLP, blobs).save(tmp_path / "good.npz")
+    bad = damage_npy_header(rewrite_npz(good, tmp_path / "bad.npz"), "W0")
+
+    with pytest.raises(CheckpointError) as error:
+        NumpyMLP.load(bad)
+
+    assert f"{bad} is not a readable .npz file (an array's header is damaged)" in str(error.value)
 
 
 def test_non_finite_parameter_rejected(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:

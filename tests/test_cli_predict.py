@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_support import FASHION_NAMES, assert_one_line_error, run_cli, temp_files
+from cli_support import FASHION_NAMES, assert_one_line_error, damage_npy_header, run_cli, temp_files
 from PIL import Image
 
 from mlpbench import NumpyMLP
@@ -89,6 +89,17 @@ def test_npz_without_known_key_rejected(capsys, checkpoint: Path, tmp_path: Path
     result = run_cli(capsys, "predict", "-q", checkpoint, inputs)
 
     assert_one_line_error(result, "predict", "contains arrays a, b", "x, x_test, images")
+
+
+def test_npz_with_damaged_array_header_rejected(capsys, checkpoint: Path, tmp_path: Path):
+    inputs = tmp_path / "rows.npz"
+    np.savez(inputs, x=np.zeros((1, 64)))
+    damage_npy_header(inputs, "x")
+
+    result = run_cli(capsys, "predict", "-q", checkpoint, inputs)
+
+    reason = "an array's header is damaged"
+    assert_one_line_error(result, "predict", f"cannot read array 'x' of {inputs}: {reason}")
 
 
 @pytest.mark.parametrize("name", ["notes.npz", "notes.npy"])

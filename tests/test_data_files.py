@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_support import damage_npy_header
 
 from mlpbench.data import load_dataset
 from mlpbench.errors import DataError
@@ -283,6 +284,15 @@ def test_npz_not_an_archive_rejected(tmp_path) -> None:
     path = tmp_path / "broken.npz"
     path.write_bytes(b"PK\x03\x04 not really a zip file")
     with pytest.raises(DataError, match="cannot read .*broken.npz as a .npz archive"):
+        load_dataset(str(path))
+
+
+def test_npz_damaged_array_header_rejected(tmp_path) -> None:
+    path = tmp_path / "damaged.npz"
+    np.savez(path, x_train=np.zeros((2, 4)), y_train=[0, 1], x_test=np.zeros((1, 4)), y_test=[0])
+    damage_npy_header(path, "x_train")
+    expected = r"cannot read .*damaged.npz as a .npz archive: an array's header is damaged"
+    with pytest.raises(DataError, match=expected):
         load_dataset(str(path))
 
 

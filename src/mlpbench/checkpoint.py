@@ -36,7 +36,7 @@ import numpy as np
 
 from mlpbench.atomic import atomic_writer
 from mlpbench.errors import CheckpointError, CheckpointNotFoundError
-from mlpbench.npzfile import numpy_file_kind
+from mlpbench.npzfile import READ_ERRORS, describe_read_error, numpy_file_kind
 from mlpbench.training.hyperparams import DTYPES
 
 if TYPE_CHECKING:
@@ -411,8 +411,9 @@ def _read_npz(path: Path) -> Checkpoint:
             raise ValueError("no zip signature at its start")
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
-        raise CheckpointError(f"{path} is not a readable .npz file ({error}); {_SAVE_AGAIN}") from error
+    except READ_ERRORS as error:
+        reason = describe_read_error(error)
+        raise CheckpointError(f"{path} is not a readable .npz file ({reason}); {_SAVE_AGAIN}") from error
     if "layer_sizes" not in arrays:
         # torch.save writes a zip archive too, whose pickle is data.pkl inside one folder.
         if any(name.endswith("/data.pkl") for name in arrays):

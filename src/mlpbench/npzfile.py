@@ -8,12 +8,29 @@ signature first gives an accurate message.
 
 from __future__ import annotations
 
+import tokenize
+import zipfile
 from pathlib import Path
 
 ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
 """A zip archive's first local file header, or the end record of an empty archive."""
 
 NPY_SIGNATURE = b"\x93NUMPY"
+
+READ_ERRORS = (zipfile.BadZipFile, EOFError, OSError, ValueError, SyntaxError, tokenize.TokenError)
+"""What ``np.load`` and reading an array from an archive raise for a damaged file.
+
+A damaged ``.npy`` header inside an archive reaches NumPy's header parser, which
+can fail in Python's tokenizer (``tokenize.TokenError``) rather than with a
+ValueError, when the archive's checksum is only checked at the end of the array.
+"""
+
+
+def describe_read_error(error: BaseException) -> str:
+    """Return ``error`` as a short reason; a tokenizer error's own text names no file or array."""
+    if isinstance(error, tokenize.TokenError | SyntaxError):
+        return "an array's header is damaged"
+    return str(error)
 
 
 def numpy_file_kind(path: str | Path) -> str | None:

@@ -9,7 +9,6 @@ the digits, whose pixels are 0..16, whole numbers up to 16 are divided by 16.
 from __future__ import annotations
 
 import logging
-import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from mlpbench.data.dataset import find_non_finite, is_integral, scale_pixels
 from mlpbench.data.idx import GZIP_MAGIC, read_idx
 from mlpbench.errors import DataError, InputNotFoundError
 from mlpbench.images import load_image
-from mlpbench.npzfile import numpy_file_kind
+from mlpbench.npzfile import READ_ERRORS, describe_read_error, numpy_file_kind
 
 logger = logging.getLogger(__name__)
 
@@ -140,8 +139,8 @@ def _load_array(path: Path) -> np.ndarray:
     except DataError:
         # A DataError is a ValueError too, but it already names the problem.
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise DataError(f"cannot read {path} as a NumPy array file: {error}") from error
+    except READ_ERRORS as error:
+        raise DataError(f"cannot read {path} as a NumPy array file: {describe_read_error(error)}") from error
     if isinstance(loaded, np.ndarray):
         return loaded
     with loaded as archive:
@@ -158,8 +157,8 @@ def _load_array(path: Path) -> np.ndarray:
             key = found[0]
         try:
             return archive[key]
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-            raise DataError(f"cannot read array {key!r} of {path}: {error}") from error
+        except READ_ERRORS as error:
+            raise DataError(f"cannot read array {key!r} of {path}: {describe_read_error(error)}") from error
 
 
 def _array_rows(

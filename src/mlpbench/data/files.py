@@ -7,7 +7,6 @@ No checksums apply here; the files are checked for shape, label and pixel ranges
 from __future__ import annotations
 
 import warnings
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from mlpbench.data.idx import is_gzip, read_idx
 from mlpbench.data.locate import FolderMatch, match_folder
 from mlpbench.data.sources import MNIST
 from mlpbench.errors import DataError, InputNotFoundError
-from mlpbench.npzfile import numpy_file_kind
+from mlpbench.npzfile import READ_ERRORS, describe_read_error, numpy_file_kind
 
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
@@ -167,8 +166,8 @@ def load_npz(path: Path, dtype: np.dtype) -> Dataset:
     except DataError:
         # A DataError is a ValueError too, but it already names the problem.
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise DataError(f"cannot read {path} as a .npz archive: {error}") from error
+    except READ_ERRORS as error:
+        raise DataError(f"cannot read {path} as a .npz archive: {describe_read_error(error)}") from error
     if not isinstance(loaded, np.lib.npyio.NpzFile):
         raise DataError(f"{path} contains a single array; expected a .npz archive with {', '.join(NPZ_KEYS)}")
 
@@ -183,8 +182,8 @@ def load_npz(path: Path, dtype: np.dtype) -> Dataset:
             arrays = {key: archive[key] for key in NPZ_KEYS}
     except DataError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise DataError(f"cannot read {path} as a .npz archive: {error}") from error
+    except READ_ERRORS as error:
+        raise DataError(f"cannot read {path} as a .npz archive: {describe_read_error(error)}") from error
     parts = {key: (array, f"{path}[{key}]") for key, array in arrays.items()}
     return _build(path, f"{path} (npz)", dtype, parts)
 
