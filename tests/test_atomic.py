@@ -61,3 +61,54 @@ def test_symlink_target_replaced(tmp_path) -> None:
     assert target.read_bytes() == b"new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.npz", "real"]
     assert sorted(p.name for p in target.parent.iterdir()) == ["model.npz"]
+
+
+class _InterruptedWriter:
+    """A file whose third write raises KeyboardInterrupt, as Ctrl-C in the middle of a save does."""
+
+    def __init__(self, handle) -> None:
+        self.handle = handle
+        self.writes = 0
+
+    def write(self, data) -> int:
+        self.writes += 1
+        if self.writes == 3:
+            raise KeyboardInterrupt
+        return self.handle.write(data)
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+
+def test_interrupt_inside_torch_save_stays_an_interrupt(tmp_path) -> None:
+    # torch.save's archive writer reports the interrupt as a RuntimeError; the caller's
+    # clean-up and the exit status 130 need the KeyboardInterrupt itself.
+    import torch
+
+    from mlpbench.atomic import atomic_write_with
+
+    path = tmp_path / "model.pt"
+    path.write_bytes(b"the earlier checkpoint")
+
+    def save(handle) -> None:
+        torch.save({"w": torch.zeros(1000)}, _InterruptedWriter(handle))
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_with(path, save)
+
+    assert path.read_bytes() == b"the earlier checkpoint"
+    assert sorted(item.name for item in tmp_path.iterdir()) == ["model.pt"]
+
+
+def test_error_without_interrupt_is_raised_unchanged(tmp_path) -> None:
+    from mlpbench.atomic import atomic_write_with
+
+    def fail(handle) -> None:
+        try:
+            raise ValueError("first")
+        except ValueError:
+            raise RuntimeError("second") from None
+
+    with pytest.raises(RuntimeError, match="second"):
+        atomic_write_with(tmp_path / "out.bin", fail)
+    assert list(tmp_path.iterdir()) == []

@@ -39,10 +39,25 @@ def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp_name, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
+        interrupt = interrupt_behind(error)
+        if interrupt is not None and interrupt is not error:
+            # torch.save's writer turns a Ctrl-C inside a write into a RuntimeError;
+            # the interrupt is what happened, and the caller's clean-up expects it.
+            raise interrupt from None
         raise
+
+
+def interrupt_behind(error: BaseException) -> KeyboardInterrupt | None:
+    """Return the KeyboardInterrupt that ``error`` is, or was raised while handling, else None."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def write_target(path: str | Path) -> Path:
