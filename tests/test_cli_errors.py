@@ -550,6 +550,35 @@ def test_interrupt_names_checkpoint_and_resume(capsys, tmp_path: Path, monkeypat
     assert temp_files(tmp_path) == []
 
 
+def test_interrupt_while_saving_gives_no_advice_already_taken(capsys, tmp_path: Path, monkeypatch):
+    # Ctrl-C lands in the second checkpoint's write: with --checkpoint-every 1 given,
+    # advising that flag would be wrong.
+    import mlpbench.cli.train
+
+    path = tmp_path / "run.npz"
+    save = mlpbench.cli.train.save_checkpoint
+    calls = []
+
+    def interrupted_second_save(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(mlpbench.cli.train, "save_checkpoint", interrupted_second_save)
+
+    result = run_cli(
+        capsys, "train", "-q", *TINY_TRAINING, "--epochs", "4", "--save", path, "--checkpoint-every", "1"
+    )
+
+    assert result.status == 130
+    assert (
+        f"{path} holds the last good checkpoint (epoch 1), so the 1 epoch(s) finished after it are lost "
+        "(the interrupt came while epoch 2 was being saved)"
+    ) in result.err
+    assert "keeps every finished epoch" not in result.err
+
+
 def train_until_third_epoch(capsys, monkeypatch, *flags) -> Result:
     """Run a 4-epoch training with ``flags`` that Ctrl-C stops in its third epoch."""
     interrupt_in_third_epoch(monkeypatch)

@@ -260,7 +260,10 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         if lost > 0:
             finished = "in this run" if trainer.saved_epoch is None else "after it"
             note += f", so the {lost} epoch(s) finished {finished} are lost"
-            if model.engine_name in LOADING_ENGINES:
+            if trainer.checkpoint_every == 1:
+                # Every epoch is saved already, so the interrupt came while one was being saved.
+                note += f" (the interrupt came while epoch {model.epoch_} was being saved)"
+            elif model.engine_name in LOADING_ENGINES:
                 flags = "--checkpoint-every 1" if trainer.save_path else "--save PATH --checkpoint-every 1"
                 note += f"; {flags} keeps every finished epoch of an interrupted run"
         note += _history_note(args.history, model, trainer.first_epoch)
