@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from mlpbench import NumpyMLP
 from mlpbench.cli import main
 from mlpbench.data import load_dataset
 from mlpbench.training.chance import smaller_lr_hint
+
+EARLIER_HISTORY = "epoch,lr,train_loss\n1,0.05,0.5\n"
+"""An earlier run's history, which a run that adds no epoch must leave as it was."""
 
 
 @pytest.fixture(scope="module")
@@ -405,7 +409,8 @@ def test_label_gap_silent_in_evaluate(capsys, checkpoint: Path, tmp_path: Path):
 
 def test_divergence_leaves_existing_save_untouched(capsys, tmp_path: Path):
     path = tmp_path / "run.npz"
-    path.write_bytes(b"an earlier result")
+    train_checkpoint(capsys, path)
+    before = path.read_bytes()
 
     result = run_cli(
         capsys, "train", "-q", *TINY_TRAINING, "--lr", "1e10", "--save", path, "--checkpoint-every", "1"
@@ -415,7 +420,7 @@ def test_divergence_leaves_existing_save_untouched(capsys, tmp_path: Path):
         result, "train", "training diverged", "at epoch 1", "smaller --lr", "--lr 0.05, the default"
     )
     assert f"{path} was not changed" in result.err
-    assert path.read_bytes() == b"an earlier result"
+    assert path.read_bytes() == before
     assert temp_files(tmp_path) == []
 
 
@@ -615,7 +620,7 @@ def test_interrupt_blames_no_history(capsys, tmp_path: Path, monkeypatch):
 
 def test_interrupt_in_first_epoch_keeps_history(capsys, tmp_path: Path, monkeypatch):
     history = tmp_path / "history.csv"
-    history.write_text("an earlier history\n")
+    history.write_text(EARLIER_HISTORY)
 
     def stop_at_once(self, X, y):
         raise KeyboardInterrupt
@@ -625,7 +630,7 @@ def test_interrupt_in_first_epoch_keeps_history(capsys, tmp_path: Path, monkeypa
     result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--history", history)
 
     assert result.status == 130
-    assert history.read_text() == "an earlier history\n"
+    assert history.read_text() == EARLIER_HISTORY
     assert "lists the" not in result.err
 
 
@@ -664,13 +669,13 @@ def test_resumed_interrupt_before_new_epoch_keeps_history(capsys, tmp_path: Path
     path = tmp_path / "run.npz"
     history = tmp_path / "history.csv"
     train_checkpoint(capsys, path, "--epochs", "4", "--stop-after", "2")
-    history.write_text("three rows\nof an earlier\nrun\n")
+    history.write_text(EARLIER_HISTORY)
     interrupt_in_third_epoch(monkeypatch)
 
     result = run_cli(capsys, "train", "-q", "--resume", path, "--history", history)
 
     assert result.status == 130
-    assert history.read_text() == "three rows\nof an earlier\nrun\n"
+    assert history.read_text() == EARLIER_HISTORY
 
 
 def test_sklearn_interrupt_offers_no_checkpoints(capsys, monkeypatch):
@@ -687,12 +692,12 @@ def test_sklearn_interrupt_offers_no_checkpoints(capsys, monkeypatch):
 
 def test_divergence_in_first_epoch_keeps_history(capsys, tmp_path: Path):
     history = tmp_path / "history.csv"
-    history.write_text("an earlier history\n")
+    history.write_text(EARLIER_HISTORY)
 
     result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--lr", "1e10", "--history", history)
 
     assert result.status == 1
-    assert history.read_text() == "an earlier history\n"
+    assert history.read_text() == EARLIER_HISTORY
 
 
 def test_resume_command_names_data_dir(capsys, tmp_path: Path, monkeypatch):
@@ -746,11 +751,14 @@ def _deny_writes(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
     monkeypatch.setattr(mlpbench.atomic.tempfile, "mkstemp", denied)
 
 
-def test_permission_denied_keeps_old_file(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_permission_denied_keeps_old_file(
+    capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checkpoint: Path
+):
     folder = tmp_path / "locked"
     folder.mkdir()
     path = folder / "run.npz"
-    path.write_bytes(b"old parameters")
+    shutil.copyfile(checkpoint, path)
+    before = path.read_bytes()
     _deny_writes(monkeypatch, folder)
     # Without root the permission bits reject the path before training (status 2); root
     # ignores them, so its write fails after training (status 1).
@@ -762,7 +770,7 @@ def test_permission_denied_keeps_old_file(capsys, tmp_path: Path, monkeypatch: p
 
     assert_one_line_error(result, "train", status=status)
     assert "Permission denied" in result.err or "is not writable" in result.err
-    assert path.read_bytes() == b"old parameters"
+    assert path.read_bytes() == before
     assert temp_files(folder) == []
 
 
@@ -857,7 +865,16 @@ def test_disk_full_keeps_old_file(
     folder = tmp_path / "out"
     folder.mkdir()
     path = folder / target
-    path.write_bytes(b"previous content")
+    # An earlier file of the kind the flag writes, which it may replace.
+    previous = {
+        ".npz": checkpoint.read_bytes(),
+        ".csv": b"epoch,lr\n1,0.05\n" if "history" in target else b"input,predicted_class\n",
+        ".png": b"\x89PNG\r\n\x1a\nprevious",
+    }.get(path.suffix)
+    if previous is None:
+        torch.save({"previous": torch.zeros(1)}, path)
+        previous = path.read_bytes()
+    path.write_bytes(previous)
     args = [part.format(target=path, checkpoint=checkpoint) for part in command]
     if args[0] == "predict":
         # An input the model accepts: one row of 64 features.
@@ -868,7 +885,7 @@ def test_disk_full_keeps_old_file(
     result = run_cli(capsys, args[0], "-q", *args[1:])
 
     assert_one_line_error(result, args[0], "No space left on device", str(path))
-    assert path.read_bytes() == b"previous content"
+    assert path.read_bytes() == previous
     assert temp_files(folder) == []
 
 

@@ -21,7 +21,7 @@ from mlpbench.cli.confusion import (
 )
 from mlpbench.cli.loading import check_data_fits, class_labels, load_model, recorded
 from mlpbench.cli.options import DEFAULTS, torch_device
-from mlpbench.cli.outputs import check_output_path
+from mlpbench.cli.outputs import PLOT_KIND, check_output_path
 from mlpbench.engines.registry import LOADING_ENGINES
 from mlpbench.errors import DataError
 
@@ -67,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.plot and Path(args.plot).suffix.lower().lstrip(".") not in PLOT_FORMATS:
         parser.error(f"--plot {args.plot}: the file name must end in .png, .pdf or .svg")
-    check_output_path(args.plot, "--plot")
+    check_output_path(args.plot, "--plot", kind=PLOT_KIND)
 
     model, checkpoint = load_model(args.checkpoint, args.engine, device=args.device)
     dataset = args.dataset or recorded(checkpoint, "name")

@@ -10,6 +10,7 @@ import io
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -19,11 +20,75 @@ from mlpbench.errors import OutputError, OutputPathError
 logger = logging.getLogger("mlpbench")
 
 
-def check_output_path(path: str | Path | None, flag: str) -> None:
+@dataclass(frozen=True)
+class OutputKind:
+    """Kind of file that an output flag writes, which decides whether an existing file may be replaced."""
+
+    description: str
+    """Name of the kind, as in "it is not a history CSV"."""
+    matches: Callable[[bytes], bool]
+    """Test that is True when a file starting with these bytes (up to ``SNIFF_BYTES``) is of this kind."""
+
+
+SNIFF_BYTES = 4096
+
+
+def _text_start(start: bytes) -> str | None:
+    try:
+        return start.decode("utf-8")
+    except UnicodeDecodeError:
+        # The first bytes may end inside a character.
+        try:
+            return start[:-3].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+
+def csv_kind(description: str, first_column: str) -> OutputKind:
+    """Return the kind for a CSV file whose header starts with ``first_column``, as mlpbench writes it."""
+
+    def matches(start: bytes) -> bool:
+        text = _text_start(start)
+        return text is not None and text.split(",", 1)[0].strip('"') == first_column
+
+    return OutputKind(description, matches)
+
+
+def _is_model_archive(start: bytes) -> bool:
+    # Both formats are zip archives, and the first member's name starts at byte 30. mlpbench's
+    # .npz files start with format.npy, and torch.save's archives with <name>/data.pkl.
+    if not start.startswith(b"PK\x03\x04") or len(start) < 30:
+        return False
+    name = start[30 : 30 + int.from_bytes(start[26:28], "little")]
+    return name == b"format.npy" or name.endswith(b"/data.pkl")
+
+
+MODEL_KIND = OutputKind("an mlpbench .npz checkpoint or a PyTorch .pt file", _is_model_archive)
+JSON_KIND = OutputKind(
+    "a JSON file", lambda start: (_text_start(start) or "").lstrip().startswith("{")
+)
+PLOT_KIND = OutputKind(
+    "a PNG, PDF or SVG image",
+    lambda start: start.startswith((b"\x89PNG", b"%PDF"))
+    or (_text_start(start) or "").lstrip().startswith(("<?xml", "<svg")),
+)
+
+
+def check_output_path(
+    path: str | Path | None,
+    flag: str,
+    *,
+    kind: OutputKind | None = None,
+    inputs: Sequence[tuple[str | Path, str]] = (),
+) -> None:
     """Raise OutputError unless ``path`` can be created, so a long run does not fail at its end.
 
     Checks that the folder exists, is writable (by permission bits, which root
-    ignores) and that ``path`` is not a folder. Does nothing when ``path`` is None.
+    ignores) and that ``path`` is not a folder. A file that already exists may be
+    replaced only when it is none of ``inputs`` (pairs of a path and what it is, such
+    as the model being read), and, with ``kind``, only when it is empty or is such a
+    file: a mistyped ``--out`` must not turn a model or an image into a CSV. Does
+    nothing when ``path`` is None.
     """
     if path is None:
         return
@@ -40,6 +105,36 @@ def check_output_path(path: str | Path | None, flag: str) -> None:
         )
     if path.is_dir():
         raise OutputPathError(f"cannot write {flag} {path}: it is a folder; give a file name")
+    if not path.is_file():
+        return
+    for other, role in inputs:
+        if _same_file(path, other):
+            raise OutputPathError(
+                f"{flag} {path} is also {role}, and writing there would destroy it; "
+                "choose another file name"
+            )
+    if kind is not None:
+        try:
+            with open(path, "rb") as handle:
+                start = handle.read(SNIFF_BYTES)
+        except OSError as error:
+            reason = error.strerror or error
+            raise OutputPathError(
+                f"cannot read the existing {flag} {path} to check its contents: {reason}; "
+                "choose another file name"
+            ) from error
+        if start and not kind.matches(start):
+            raise OutputPathError(
+                f"{flag} {path} already exists and is not {kind.description}, so it was left "
+                "alone; choose another file name, or delete that file first if it may go"
+            )
+
+
+def _same_file(path: Path, other: str | Path) -> bool:
+    try:
+        return os.path.samefile(path, other)
+    except OSError:
+        return False
 
 
 def write_output(path: str | Path, write: Callable[[BinaryIO], object], description: str) -> Path:
@@ -70,6 +165,7 @@ def write_csv(
 
 
 HISTORY_COLUMNS = ("epoch", "lr", "train_loss", "test_loss", "test_accuracy", "time_s")
+HISTORY_KIND = csv_kind("a history CSV", HISTORY_COLUMNS[0])
 
 
 def write_history(path: str | Path, history: Sequence[dict[str, Any]]) -> Path:

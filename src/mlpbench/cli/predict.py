@@ -12,7 +12,7 @@ from mlpbench.checkpoint import SUFFIXES, read_checkpoint
 from mlpbench.cli.inputs import read_inputs
 from mlpbench.cli.loading import class_labels, load_model, recorded
 from mlpbench.cli.options import DEFAULTS, positive_int, torch_device
-from mlpbench.cli.outputs import check_output_path, write_csv
+from mlpbench.cli.outputs import check_output_path, csv_kind, write_csv
 from mlpbench.data.digits import MAX_PIXEL as DIGITS_MAX_PIXEL
 from mlpbench.engines.registry import LOADING_ENGINES
 from mlpbench.errors import CheckpointError
@@ -68,8 +68,13 @@ def _is_checkpoint(path: Path) -> bool:
     return True
 
 
+PREDICTIONS_KIND = csv_kind("a predictions CSV", "input")
+
+
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    check_output_path(args.out, "--out")
+    inputs = [(args.checkpoint, "the model being read")]
+    inputs += [(path, "an input being classified") for path in args.inputs]
+    check_output_path(args.out, "--out", kind=PREDICTIONS_KIND, inputs=inputs)
     # Swapped arguments (an image first, the model after it) would otherwise fail as an
     # unreadable model. The inputs are read as models only when the first file cannot be one.
     if Path(args.checkpoint).suffix.lower() not in SUFFIXES:

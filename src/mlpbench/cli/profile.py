@@ -94,11 +94,11 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from mlpbench.bench.profile import ProfileConfig, run_profile
     from mlpbench.bench.report import write_json
     from mlpbench.cli.loading import training_data_warnings
-    from mlpbench.cli.outputs import check_output_path
+    from mlpbench.cli.outputs import JSON_KIND, check_output_path
     from mlpbench.data import load_dataset
 
     validate_arguments(args, parser)
-    check_output_path(args.json, "--json")
+    check_output_path(args.json, "--json", kind=JSON_KIND)
     data = load_dataset(args.dataset, dtype=args.dtype, data_dir=args.data_dir)
     if args.samples is not None:
         n_train = len(data.y_train)

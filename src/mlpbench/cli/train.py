@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shlex
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from mlpbench.cli.options import (
     positive_int,
     validate_training_arguments,
 )
-from mlpbench.cli.outputs import check_output_path, write_history
+from mlpbench.cli.outputs import HISTORY_KIND, MODEL_KIND, check_output_path, write_history
 from mlpbench.cli.progress import progress_bar
 from mlpbench.cli.resume import changed_flags, resumed_dataset, resumed_engine, resumed_settings
 from mlpbench.data import Dataset
@@ -352,8 +353,11 @@ def _check_output_flags(
         parser.error("--checkpoint-every needs --save PATH (or --resume, which saves to its checkpoint)")
     if args.stop_after and not save_path:
         parser.error("--stop-after needs --save PATH, or the epochs trained are lost")
-    check_output_path(save_path, "--save")
-    check_output_path(args.history, "--history")
+    # The kinds keep a data file, an image or the resumed checkpoint from being replaced.
+    check_output_path(save_path, "--save", kind=MODEL_KIND)
+    check_output_path(args.history, "--history", kind=HISTORY_KIND)
+    if args.history and save_path and os.path.realpath(args.history) == os.path.realpath(save_path):
+        parser.error(f"--history {args.history} and --save {save_path} name the same file; give each its own")
 
 
 class _Trainer:

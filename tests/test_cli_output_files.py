@@ -1,0 +1,169 @@
+"""Output flags never replace a file the user still needs: an input, a model, an image."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from cli_support import TINY_TRAINING, assert_one_line_error, run_cli, train_checkpoint
+
+from mlpbench.cli.outputs import HISTORY_KIND, JSON_KIND, MODEL_KIND, PLOT_KIND
+from mlpbench.cli.predict import PREDICTIONS_KIND
+
+
+@pytest.fixture
+def rows(tmp_path: Path) -> Path:
+    path = tmp_path / "rows.npy"
+    np.save(path, np.zeros((2, 64)))
+    return path
+
+
+def _copy(source: Path, target: Path) -> tuple[Path, bytes]:
+    shutil.copyfile(source, target)
+    return target, target.read_bytes()
+
+
+def test_predict_out_refuses_the_model(capsys, checkpoint: Path, rows: Path, tmp_path: Path):
+    model, before = _copy(checkpoint, tmp_path / "model.npz")
+
+    result = run_cli(capsys, "predict", "-q", model, rows, "--out", model)
+
+    assert_one_line_error(result, "predict", f"--out {model} is also the model being read", status=2)
+    assert "choose another file name" in result.err
+    assert model.read_bytes() == before
+
+
+def test_predict_out_refuses_an_input(capsys, checkpoint: Path, rows: Path):
+    before = rows.read_bytes()
+
+    result = run_cli(capsys, "predict", "-q", checkpoint, rows, "--out", rows)
+
+    assert_one_line_error(result, "predict", f"--out {rows} is also an input being classified", status=2)
+    assert rows.read_bytes() == before
+
+
+def test_predict_out_refuses_another_model(capsys, checkpoint: Path, rows: Path, tmp_path: Path):
+    # Not an input of this command, but a model all the same: a typo must not turn it into a CSV.
+    other, before = _copy(checkpoint, tmp_path / "other.npz")
+
+    result = run_cli(capsys, "predict", "-q", checkpoint, rows, "--out", other)
+
+    assert_one_line_error(
+        result, "predict", f"--out {other} already exists and is not a predictions CSV", status=2
+    )
+    assert other.read_bytes() == before
+
+
+def test_predict_out_replaces_its_own_csv(capsys, checkpoint: Path, rows: Path, tmp_path: Path):
+    out = tmp_path / "predictions.csv"
+    assert run_cli(capsys, "predict", "-q", checkpoint, rows, "--out", out).status == 0
+    out.write_text(out.read_text() + "an extra line\n")
+
+    assert run_cli(capsys, "predict", "-q", checkpoint, rows, "--out", out).status == 0
+
+    assert "an extra line" not in out.read_text()
+
+
+def test_history_refuses_a_model(capsys, checkpoint: Path, tmp_path: Path):
+    model, before = _copy(checkpoint, tmp_path / "model.npz")
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--history", model)
+
+    expected = f"--history {model} already exists and is not a history CSV"
+    assert_one_line_error(result, "train", expected, status=2)
+    assert model.read_bytes() == before
+
+
+def test_history_and_save_must_differ(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--save", path, "--history", path)
+
+    assert result.status == 2
+    assert f"--history {path} and --save {path} name the same file; give each its own" in result.err
+    assert not path.exists()
+
+
+def test_save_refuses_a_data_archive(capsys, tmp_path: Path):
+    data = tmp_path / "data.npz"
+    np.savez(data, x_train=np.zeros((2, 4)), y_train=[0, 1], x_test=np.zeros((1, 4)), y_test=[0])
+    before = data.read_bytes()
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--save", data)
+
+    assert_one_line_error(
+        result,
+        "train",
+        f"--save {data} already exists and is not an mlpbench .npz checkpoint or a PyTorch .pt file",
+        status=2,
+    )
+    assert data.read_bytes() == before
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".pt"])
+def test_save_replaces_a_model(capsys, tmp_path: Path, suffix: str):
+    path = tmp_path / f"model{suffix}"
+    engine = "numpy" if suffix == ".npz" else "torch"
+    train_checkpoint(capsys, path, "--engine", engine)
+
+    result = run_cli(capsys, "train", *TINY_TRAINING, "--engine", engine, "--seed", "1", "--save", path)
+
+    assert result.status == 0, result.err
+    assert "(it replaced an earlier file of that name)" in result.out
+
+
+def test_plot_refuses_a_file_that_is_not_an_image(capsys, checkpoint: Path, tmp_path: Path):
+    notes = tmp_path / "notes.png"
+    notes.write_text("not a picture\n")
+
+    result = run_cli(capsys, "evaluate", "-q", checkpoint, "--plot", notes)
+
+    assert_one_line_error(result, "evaluate", "is not a PNG, PDF or SVG image", status=2)
+    assert notes.read_text() == "not a picture\n"
+
+
+def test_profile_json_refuses_a_model(capsys, checkpoint: Path, tmp_path: Path):
+    model, before = _copy(checkpoint, tmp_path / "model.npz")
+
+    result = run_cli(capsys, "profile", "-q", "--json", model)
+
+    expected = f"--json {model} already exists and is not a JSON file"
+    assert_one_line_error(result, "profile", expected, status=2)
+    assert model.read_bytes() == before
+
+
+def test_empty_file_may_be_replaced(capsys, checkpoint: Path, rows: Path, tmp_path: Path):
+    out = tmp_path / "empty.csv"
+    out.touch()
+
+    assert run_cli(capsys, "predict", "-q", checkpoint, rows, "--out", out).status == 0
+    assert out.read_text().startswith("input,")
+
+
+def test_kinds_recognize_the_files_mlpbench_writes(checkpoint: Path, tmp_path: Path):
+    torch_file = tmp_path / "weights.pt"
+    torch.save({"w": torch.zeros(2)}, torch_file)
+    image = tmp_path / "plot.png"
+    import matplotlib.pyplot as plt
+
+    plt.figure().savefig(image)
+    plt.close("all")
+
+    def start(path: Path) -> bytes:
+        return path.read_bytes()[:4096]
+
+    assert MODEL_KIND.matches(start(checkpoint))
+    assert MODEL_KIND.matches(start(torch_file))
+    assert not MODEL_KIND.matches(b"epoch,lr\n")
+    assert PLOT_KIND.matches(start(image))
+    assert PLOT_KIND.matches(b'<?xml version="1.0"?>\n<svg>')
+    assert not PLOT_KIND.matches(start(checkpoint))
+    assert HISTORY_KIND.matches(b"epoch,lr,train_loss\n1,0.05,0.4\n")
+    assert not HISTORY_KIND.matches(b"epochs,lr\n")
+    assert PREDICTIONS_KIND.matches(b"input,predicted_class\n")
+    assert not PREDICTIONS_KIND.matches(start(checkpoint))
+    assert JSON_KIND.matches(b'  {"engines": {}}')
+    assert not JSON_KIND.matches(b"\x89PNG")
