@@ -12,7 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from cli_support import TINY_TRAINING, Result, assert_one_line_error, run_cli, temp_files, train_checkpoint
+from cli_support import (
+    TINY_TRAINING,
+    Result,
+    assert_one_line_error,
+    run_cli,
+    temp_files,
+    train_checkpoint,
+)
 from PIL import Image
 
 from mlpbench import NumpyMLP
@@ -467,6 +474,56 @@ def test_dead_relus_warn_smaller_lr(capsys, engine: str):
     assert warning.startswith("warning: the last epoch's mean training loss was ")
     assert "no lower than the 2.302 of always predicting the class frequencies" in warning
     assert "did not learn at --lr 5; try a smaller --lr (for example --lr 0.05, the default)" in warning
+
+
+@pytest.mark.parametrize("flags", [(), ("--checkpoint-every", "1")], ids=["at-end", "every-epoch"])
+def test_model_that_learned_nothing_keeps_earlier_file(capsys, tmp_path: Path, flags: tuple[str, ...]):
+    path = tmp_path / "good.npz"
+    history = tmp_path / "history.csv"
+    train_checkpoint(capsys, path)
+    before = path.read_bytes()
+
+    flags += ("--history", str(history))
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--lr", "5", "--save", path, *flags)
+
+    assert result.status == 1
+    assert "test accuracy 10.00%" in result.out
+    assert "did not learn at --lr 5; try a smaller --lr" in result.err
+    assert f"{path} was not changed: it held an earlier model" in result.err
+    assert "--save it under a new name" in result.err
+    assert path.read_bytes() == before
+    assert temp_files(tmp_path) == []
+    # The history of the run is written all the same: it shows how the loss behaved.
+    assert history.read_text().count("\n") == 3
+
+
+def test_model_that_learned_nothing_saved_to_new_file(capsys, tmp_path: Path):
+    path = tmp_path / "new.npz"
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--lr", "5", "--save", path)
+
+    assert result.status == 0
+    assert "did not learn at --lr 5" in result.err
+    assert path.is_file()
+
+
+def test_slow_first_epoch_replaces_earlier_file_once_learned(capsys, tmp_path: Path, monkeypatch):
+    # A checkpoint is only deferred while the model has learned nothing: once it has,
+    # the earlier file is replaced as usual.
+    import mlpbench.cli.train
+
+    path = tmp_path / "good.npz"
+    train_checkpoint(capsys, path)
+    before = path.read_bytes()
+    verdicts = iter(["the network did not learn yet", None, None, None])
+    monkeypatch.setattr(mlpbench.cli.train._Trainer, "learning_problem", lambda self: next(verdicts))
+
+    flags = ("--save", path, "--checkpoint-every", "1", "--seed", "1")
+    result = run_cli(capsys, "train", *TINY_TRAINING, *flags)
+
+    assert result.status == 0, result.err
+    assert path.read_bytes() != before
+    assert "(it replaced an earlier file of that name)" in result.out
 
 
 def test_sklearn_huge_lr_warns(capsys):

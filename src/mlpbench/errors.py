@@ -26,6 +26,10 @@ class TrainingDivergedError(MLPBenchError):
         return f"{self.problem}; {self.fix}"
 
 
+class ModelNotLearnedError(MLPBenchError):
+    """A trained model learned nothing, so it was not saved over an earlier model."""
+
+
 class CheckpointError(MLPBenchError):
     """A parameter file is missing, corrupt, or does not fit the model."""
 

@@ -42,7 +42,7 @@ from mlpbench.cli.resume import changed_flags, resumed_dataset, resumed_engine, 
 from mlpbench.data import Dataset
 from mlpbench.engines.base import MLPEstimator
 from mlpbench.engines.registry import ENGINES, LOADING_ENGINES, create_engine
-from mlpbench.errors import OutputError, TrainingDivergedError
+from mlpbench.errors import ModelNotLearnedError, OutputError, TrainingDivergedError
 from mlpbench.threads import oversubscription_warning
 from mlpbench.training.chance import learning_warning, smaller_lr_hint
 
@@ -155,9 +155,15 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         f"{model.engine_name}: test loss {last['test_loss']:.4f}, "
         f"test accuracy {last['test_accuracy']:.2%} ({_training_summary(model, trainer.first_epoch)})"
     )
-    warning = learning_warning(
-        last["train_loss"], data.y_train, last["test_accuracy"], data.y_test, model.lr, type(model)().lr
-    )
+    if trainer.withheld is not None:
+        if args.history:
+            write_history(args.history, model.history_)
+        raise ModelNotLearnedError(
+            f"{trainer.withheld}. {save_path} was not changed: it held an earlier model, which a "
+            "model that learned nothing does not replace; to keep this one anyway, --save it "
+            "under a new name"
+        )
+    warning = trainer.learning_problem()
     if warning is not None:
         logger.warning(warning)
     if model.epoch_ < model.epochs:
@@ -380,6 +386,9 @@ class _Trainer:
         self.saved_epoch: int | None = None
         self.existed_before = save_path is not None and Path(save_path).exists()
         self.first_epoch = model.epoch_
+        # Why the last save was skipped: a model that learned nothing does not replace a
+        # file that existed before the run. None when the last save was written.
+        self.withheld: str | None = None
 
     def fit(self, stop_after: int | None) -> None:
         model = self.model
@@ -416,11 +425,28 @@ class _Trainer:
         self.model.history_[-1].update(test_loss=metrics["loss"], test_accuracy=metrics["accuracy"])
 
     def save(self) -> None:
-        """Write the checkpoint atomically (``fit`` has already rejected non-finite parameters)."""
+        """Write the checkpoint atomically (``fit`` has already rejected non-finite parameters).
+
+        Until this run has written the file once, a file that existed before it is kept
+        when the model has learned nothing yet, and ``withheld`` says why.
+        """
         assert self.save_path is not None
+        if self.existed_before and self.saved_epoch is None:
+            self.withheld = self.learning_problem()
+            if self.withheld is not None:
+                logger.debug("kept the earlier %s at epoch %d", self.save_path, self.model.epoch_)
+                return
         save_checkpoint(self.model, self.save_path, dataset=self.metadata)
         self.saved_epoch = self.model.epoch_
         logger.debug("saved epoch %d to %s", self.model.epoch_, self.save_path)
+
+    def learning_problem(self) -> str | None:
+        """Return the warning for a model that has learned nothing so far, or None."""
+        last, data = self.model.history_[-1], self.data
+        default_lr = type(self.model)().lr
+        return learning_warning(
+            last["train_loss"], data.y_train, last["test_accuracy"], data.y_test, self.model.lr, default_lr
+        )
 
     def saved_note(self) -> str:
         """Describe the state of the save path after a failure, for the error message."""
