@@ -93,9 +93,11 @@ LABELS = encode_idx(np.arange(10, dtype=np.uint8))
         (b"\x00\x00\x07\x01" + LABELS[4:], "unsupported IDX element type 0x07"),
         (b"\x00\x00\x08\x00", "0 dimensions"),
         (b"\x00\x00\x08\x03\x00\x00\x00\x02", "the file has 8; download or copy the file again"),
-        (LABELS[:-3], "the file has 15; download or copy the file again"),
-        (LABELS + b"\x00\x00", "2 trailing bytes after the IDX payload of 10 elements (18 bytes expected);"),
-        (LABELS[:4] + struct.pack(">I", 12) + LABELS[8:], "truncated IDX payload"),
+        (LABELS[:-3], "needs 18 bytes, but the file has 15, so it is truncated or its header is damaged"),
+        (LABELS + b"\x00\x00", "needs 18 bytes, but the file has 2 bytes more"),
+        (LABELS[:4] + struct.pack(">I", 12) + LABELS[8:], "shape 12) needs 20 bytes, but the file has 18"),
+        # A changed type byte: 10 float32 labels would need 48 bytes.
+        (b"\x00\x00\x0d\x01" + LABELS[4:], "0x00000d01: float32 elements, 1 dimension(s), shape 10"),
     ],
     ids=[
         "too-short",
@@ -107,6 +109,7 @@ LABELS = encode_idx(np.arange(10, dtype=np.uint8))
         "short-payload",
         "trailing-bytes",
         "count-too-big",
+        "changed-type",
     ],
 )
 def test_idx_malformed_file_rejected(tmp_path: Path, data: bytes, expected: str) -> None:
@@ -125,7 +128,7 @@ def test_idx_gzipped_twice_rejected(tmp_path: Path) -> None:
 
 def test_idx_malformed_inside_gzip_rejected(tmp_path: Path) -> None:
     path = _write(tmp_path, gzip.compress(LABELS[:-1]))
-    with pytest.raises(DataError, match="truncated IDX payload"):
+    with pytest.raises(DataError, match="so it is truncated or its header is damaged"):
         read_idx(path)
 
 

@@ -106,16 +106,21 @@ def parse_idx(data: bytes, path: str | Path) -> np.ndarray:
     count = math.prod(dims)
     expected = header_size + count * dtype.itemsize
     shape_text = " x ".join(str(d) for d in dims)
+    # The magic number and the shape are named, because a damaged header (a changed
+    # type byte or dimension count) shows as a wrong length too.
+    header_text = (
+        f"the header (magic number 0x{data[:4].hex()}: {dtype.newbyteorder('=').name} elements, "
+        f"{ndim} dimension(s), shape {shape_text}) needs {expected} bytes"
+    )
     if len(data) < expected:
         raise DataError(
-            f"{path}: truncated IDX payload: the header promises {shape_text} elements of "
-            f"{dtype.itemsize} byte(s) ({expected} bytes in all), the file has {len(data)}; "
-            f"{FETCH_AGAIN}"
+            f"{path}: {header_text}, but the file has {len(data)}, so it is truncated or its header "
+            f"is damaged; {FETCH_AGAIN}"
         )
     if len(data) > expected:
         raise DataError(
-            f"{path}: {len(data) - expected} trailing bytes after the IDX payload of "
-            f"{shape_text} elements ({expected} bytes expected); {FETCH_AGAIN}"
+            f"{path}: {header_text}, but the file has {len(data) - expected} bytes more, so its "
+            f"header is damaged or other data follows it; {FETCH_AGAIN}"
         )
 
     array = np.frombuffer(data, dtype=dtype, count=count, offset=header_size).reshape(dims)
