@@ -69,6 +69,30 @@ def test_path_idx_count_mismatch(tiny_idx, tmp_path) -> None:
     assert f"{folder / 't10k-labels-idx1-ubyte.gz'} contains 2 labels" in message
 
 
+def test_path_idx_test_image_shape_mismatch(tiny_idx, tmp_path) -> None:
+    # 2 x 8 test images hold as many pixels as the 4 x 4 training images, but not the same ones.
+    test_images = tiny_idx.arrays["test_images"].reshape(3, 2, 8)
+    folder = type(tiny_idx)({**tiny_idx.arrays, "test_images": test_images}).write(tmp_path / "mine")
+
+    with pytest.raises(DataError) as caught:
+        load_dataset(str(folder))
+
+    message = str(caught.value)
+    assert f"{folder / 't10k-images-idx3-ubyte.gz'}: each test sample has shape 2 x 8" in message
+    assert "each training sample" in message
+    assert "has shape 4 x 4; both must hold samples of one shape" in message
+
+
+def test_npz_flat_test_rows_beside_images_accepted(tmp_path) -> None:
+    path = tmp_path / "mixed.npz"
+    x_train = np.zeros((2, 2, 2), dtype=np.uint8)
+    np.savez(path, x_train=x_train, y_train=[0, 1], x_test=np.zeros((1, 4), dtype=np.uint8), y_test=[0])
+
+    data = load_dataset(str(path))
+
+    assert data.x_test.shape == (1, 4)
+
+
 def test_path_empty_folder_rejected(tmp_path) -> None:
     with pytest.raises(DataError, match="no data set found.*train-images-idx3-ubyte.*\\*train\\*.csv"):
         load_dataset(str(tmp_path))

@@ -6,6 +6,7 @@ No checksums apply here; the files are checked for shape, label and pixel ranges
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -54,6 +55,16 @@ def _build(
         if found is not None:
             raise DataError(f"{where}: {found.describe()}")
 
+    # Images of another shape with as many pixels pass the feature count check, but their
+    # pixels would be read in the wrong places. Flat rows beside images are accepted.
+    same_size = math.prod(x_train.shape[1:]) == math.prod(x_test.shape[1:])
+    if same_size and x_train.ndim == x_test.ndim and x_train.shape[1:] != x_test.shape[1:]:
+        raise DataError(
+            f"{x_test_where}: each test sample has shape {_shape_text(x_test)}, but each training "
+            f"sample ({x_train_where}) has shape {_shape_text(x_train)}; both must hold samples "
+            "of one shape"
+        )
+
     labels = {}
     for key, x, x_where in (("y_train", x_train, x_train_where), ("y_test", x_test, x_test_where)):
         y, where = parts[key]
@@ -77,6 +88,10 @@ def _build(
         source=source,
         image_shape=_image_shape(x_train),
     )
+
+
+def _shape_text(x: np.ndarray) -> str:
+    return " x ".join(str(size) for size in x.shape[1:])
 
 
 def find_idx_folder(root: Path) -> FolderMatch | None:
