@@ -609,6 +609,40 @@ def test_interrupted_compare_says_nothing_saved(tmp_path, capsys, monkeypatch):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("out", [None, "new/parents/out"], ids=["default-folder", "new-parents"])
+def test_interrupted_compare_removes_folders_it_created(tmp_path, capsys, monkeypatch, out):
+    # The first run in a folder creates runs/ for its dated folder; an interrupted run
+    # leaves no empty folder behind, at any level it created.
+    import mlpbench.bench.compare as compare_module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compare_module, "run_comparison", interrupted)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("kept\n")
+
+    status = main(["-q", "compare", *FAST_ARGUMENTS, *(["--out", out] if out else [])])
+
+    assert status == 130
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_interrupted_compare_keeps_existing_runs_folder(tmp_path, capsys, monkeypatch):
+    import mlpbench.bench.compare as compare_module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compare_module, "run_comparison", interrupted)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+
+    assert main(["-q", "compare", *FAST_ARGUMENTS]) == 130
+    assert (tmp_path / "runs").is_dir()
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
 def test_compare_marks_learning_engines(compare_run):
     _, _, results = compare_run
     for name, entry in results["engines"].items():

@@ -262,11 +262,16 @@ def run_in_new_folder(
     is removed again when ``body`` fails before writing into it.
     """
     existed = out is not None and Path(out).is_dir()
+    # Folders that preparing the run folder creates above it (runs/ on a first run, or
+    # the parents of a new --out), which a failed run removes too when they stay empty.
+    parents = _missing_folders(Path(out if out is not None else RUNS_FOLDER).absolute())
+    if out is not None:
+        parents = parents[1:]
     try:
         folder = prepare_run_folder(out, kind)
     except FileExistsError as error:
         parser.error(str(error))
-    with removed_if_left_empty(folder, existed):
+    with removed_if_left_empty(folder, existed, parents):
         try:
             return body(folder)
         except KeyboardInterrupt:
@@ -278,12 +283,29 @@ def run_in_new_folder(
             raise
 
 
+def _missing_folders(path: Path) -> list[Path]:
+    """Return ``path`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    return missing
+
+
 @contextlib.contextmanager
-def removed_if_left_empty(folder: Path, existed: bool) -> Iterator[Path]:
-    """Remove ``folder`` when the block fails before writing into it (unless it existed before)."""
+def removed_if_left_empty(folder: Path, existed: bool, parents: Sequence[Path] = ()) -> Iterator[Path]:
+    """Remove ``folder`` when the block fails before writing into it (unless it existed before).
+
+    ``parents``, folders created for it (deepest first), are removed too while empty.
+    """
     try:
         yield folder
     except BaseException:
         if not existed and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
+            for parent in parents:
+                if not parent.is_dir() or any(parent.iterdir()):
+                    break
+                parent.rmdir()
         raise
