@@ -91,6 +91,23 @@ def test_npz_without_known_key_rejected(capsys, checkpoint: Path, tmp_path: Path
     assert_one_line_error(result, "predict", "contains arrays a, b", "x, x_test, images")
 
 
+@pytest.mark.parametrize(
+    ("rows", "fragments"),
+    [
+        (np.array([["a"] * 64]), ("values must be real numbers, got dtype <U1", "integer or float array")),
+        (np.full((1, 64), -0.99), ("pixel values must be >= 0, found -0.99", "not standardized ones")),
+    ],
+    ids=["text", "standardized"],
+)
+def test_unusable_values_get_a_fix(capsys, checkpoint: Path, tmp_path: Path, rows, fragments):
+    inputs = tmp_path / "rows.npy"
+    np.save(inputs, rows)
+
+    result = run_cli(capsys, "predict", "-q", checkpoint, inputs)
+
+    assert_one_line_error(result, "predict", *fragments)
+
+
 def test_npz_with_damaged_array_header_rejected(capsys, checkpoint: Path, tmp_path: Path):
     inputs = tmp_path / "rows.npz"
     np.savez(inputs, x=np.zeros((1, 64)))

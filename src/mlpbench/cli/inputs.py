@@ -174,7 +174,10 @@ def _array_rows(
     value instead of 255 (16 for the digits). Whole numbers up to it are divided by it.
     """
     if array.dtype.kind not in "biuf":
-        raise DataError(f"{path}: values must be real numbers, got dtype {array.dtype}")
+        raise DataError(
+            f"{path}: values must be real numbers, got dtype {array.dtype}; save the samples as an "
+            "integer or float array (numpy.save of the pixel values)"
+        )
     original_shape = array.shape
     single_shapes = {(n_features,)}
     if image_shape is not None:

@@ -196,7 +196,10 @@ def scale_pixels(
     maxima = {name: part.max() if part.size else None for name, part in (("training", train), ("test", test))}
     high = max(value for value in maxima.values() if value is not None)
     if low < 0:
-        raise DataError(f"{where}: pixel values must be >= 0, found {low}")
+        raise DataError(
+            f"{where}: pixel values must be >= 0, found {low}; pass raw pixels in 0..255 or [0, 1], "
+            "not standardized ones (mlpbench scales them itself, and --standardize centres them)"
+        )
 
     if all(is_integral(part) for part in parts):
         if high > 255:

@@ -50,7 +50,10 @@ def _build(
         if x.shape[0] == 0:
             raise DataError(f"{where}: contains no samples")
         if x.dtype.kind not in "biuf":
-            raise DataError(f"{where}: pixel values must be real numbers, got dtype {x.dtype}")
+            raise DataError(
+                f"{where}: pixel values must be real numbers, got dtype {x.dtype}; store the "
+                "images as an integer or float array"
+            )
         found = find_non_finite(x)
         if found is not None:
             raise DataError(f"{where}: {found.describe()}")
