@@ -188,6 +188,24 @@ def test_profile_prints_table_and_note(profile_run):
     assert f"which took {other_epoch}; the other costs' percentages are of that epoch" in text
 
 
+def test_profile_names_the_libraries(profile_run):
+    _, results, out = profile_run
+    environment = results["environment"]
+    line = next(line for line in out.splitlines() if line.startswith("Libraries: "))
+
+    assert line.startswith(f"Libraries: NumPy {environment['numpy']} (openblas ")
+    assert f"PyTorch {environment['torch']['version']} ({environment['torch']['blas']})" in line
+    assert line.endswith(f"scikit-learn {environment['scikit_learn']}.")
+
+
+def test_libraries_line_without_torch_or_blas_details():
+    from mlpbench.bench.environment import describe_libraries
+
+    environment = {"numpy": "2.0.0", "blas": [], "torch": None, "scikit_learn": None}
+
+    assert describe_libraries(environment) == "Libraries: NumPy 2.0.0."
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_torch_profile_keeps_kineto_quiet(tmp_path):
     # In a child process, because Kineto writes to file descriptor 2, outside Python.

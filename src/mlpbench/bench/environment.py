@@ -146,3 +146,21 @@ def collect_environment(threads: int | None = None) -> dict[str, Any]:
             name: os.environ[name] for name in THREAD_ENVIRONMENT_VARIABLES if name in os.environ
         },
     }
+
+
+def describe_libraries(environment: dict[str, Any]) -> str:
+    """Return one line naming NumPy with its BLAS, PyTorch with its BLAS, and scikit-learn."""
+    parts = [f"NumPy {environment['numpy']}"]
+    numpy_blas = [pool for pool in environment.get("blas", []) if pool.get("package") == "numpy"]
+    if numpy_blas:
+        pool = numpy_blas[0]
+        kernels = pool.get("architecture") or pool.get("kernel")
+        detail = f"{pool.get('internal_api')} {pool.get('version') or ''}".strip()
+        parts[0] += f" ({detail}{f', {kernels} kernels' if kernels else ''})"
+    torch_info = environment.get("torch")
+    if torch_info:
+        blas = f" ({torch_info['blas']})" if torch_info.get("blas") else ""
+        parts.append(f"PyTorch {torch_info['version']}{blas}")
+    if environment.get("scikit_learn"):
+        parts.append(f"scikit-learn {environment['scikit_learn']}")
+    return "Libraries: " + ", ".join(parts) + "."

@@ -190,6 +190,7 @@ def build_profile_table(results: dict[str, Any]) -> Table:
 def print_profile(results: dict[str, Any], console: Console | None = None) -> None:
     """Print the profile table, how each engine was measured, and the overhead note."""
     from mlpbench.bench.contention import describe_contention
+    from mlpbench.bench.environment import describe_libraries
     from mlpbench.bench.report import format_seconds
 
     if console is None:
@@ -205,6 +206,7 @@ def print_profile(results: dict[str, Any], console: Console | None = None) -> No
         markup=False,
         highlight=False,
     )
+    console.print(describe_libraries(results["environment"]), markup=False, highlight=False)
     for name, entry in results["engines"].items():
         line = f"{name}: {entry['method']}"
         other_epoch = entry.get("other_costs_epoch_s")
