@@ -112,3 +112,18 @@ def test_error_without_interrupt_is_raised_unchanged(tmp_path) -> None:
     with pytest.raises(RuntimeError, match="second"):
         atomic_write_with(tmp_path / "out.bin", fail)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_write_during_interrupt_clean_up_reports_its_own_error(tmp_path) -> None:
+    # A history written while an interrupt is handled fails on its own: that failure,
+    # not the interrupt being handled, is what the write raises.
+    from mlpbench.atomic import atomic_write_with
+
+    def fail(handle) -> None:
+        raise OSError(28, "No space left on device")
+
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        with pytest.raises(OSError, match="No space left"):
+            atomic_write_with(tmp_path / "history.csv", fail)

@@ -641,6 +641,19 @@ def test_interrupt_while_saving_gives_no_advice_already_taken(capsys, tmp_path: 
     assert "keeps every finished epoch" not in result.err
 
 
+def test_interrupt_names_a_history_that_could_not_be_written(capsys, tmp_path: Path, monkeypatch):
+    interrupt_in_third_epoch(monkeypatch)
+    _fill_disk(monkeypatch)
+    history = tmp_path / "history.csv"
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--epochs", "4", "--history", history)
+
+    assert result.status == 130
+    assert "interrupted during epoch 3" in result.err
+    assert f"cannot write history {history}: No space left on device" in result.err
+    assert not history.exists()
+
+
 def train_until_third_epoch(capsys, monkeypatch, *flags) -> Result:
     """Run a 4-epoch training with ``flags`` that Ctrl-C stops in its third epoch."""
     interrupt_in_third_epoch(monkeypatch)

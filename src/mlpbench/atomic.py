@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +32,9 @@ def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
     except OSError:
         mode = 0o666 & ~_current_umask()
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=folder)
+    # An exception already being handled when the write starts (an interrupt whose
+    # clean-up writes the history) is not one that this write should report.
+    handled_before = sys.exc_info()[1]
     try:
         # mkstemp creates the file as 0600.
         os.fchmod(fd, mode)
@@ -42,7 +46,7 @@ def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
     except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
-        interrupt = interrupt_behind(error)
+        interrupt = interrupt_behind(error, handled_before)
         if interrupt is not None and interrupt is not error:
             # torch.save's writer turns a Ctrl-C inside a write into a RuntimeError;
             # the interrupt is what happened, and the caller's clean-up expects it.
@@ -50,10 +54,13 @@ def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
         raise
 
 
-def interrupt_behind(error: BaseException) -> KeyboardInterrupt | None:
-    """Return the KeyboardInterrupt that ``error`` is, or was raised while handling, else None."""
+def interrupt_behind(error: BaseException, stop: BaseException | None = None) -> KeyboardInterrupt | None:
+    """Return the KeyboardInterrupt that ``error`` is, or was raised while handling, else None.
+
+    The chain of causes is followed back to ``stop`` at most, which is not searched.
+    """
     seen: BaseException | None = error
-    while seen is not None:
+    while seen is not None and seen is not stop:
         if isinstance(seen, KeyboardInterrupt):
             return seen
         seen = seen.__cause__ or seen.__context__
