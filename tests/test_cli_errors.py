@@ -23,6 +23,7 @@ from cli_support import (
 from PIL import Image
 
 from mlpbench import NumpyMLP
+from mlpbench.checkpoint import read_checkpoint
 from mlpbench.cli import main
 from mlpbench.data import load_dataset
 from mlpbench.training.chance import smaller_lr_hint
@@ -489,7 +490,7 @@ def test_model_that_learned_nothing_keeps_earlier_file(capsys, tmp_path: Path, f
     assert result.status == 1
     assert "test accuracy 10.00%" in result.out
     assert "did not learn at --lr 5; try a smaller --lr" in result.err
-    assert f"{path} was not changed: it held an earlier model" in result.err
+    assert f"{path} was not changed: it holds an earlier model" in result.err
     assert "--save it under a new name" in result.err
     assert path.read_bytes() == before
     assert temp_files(tmp_path) == []
@@ -505,6 +506,58 @@ def test_model_that_learned_nothing_saved_to_new_file(capsys, tmp_path: Path):
     assert result.status == 0
     assert "did not learn at --lr 5" in result.err
     assert path.is_file()
+
+
+def test_resumed_run_that_unlearns_keeps_its_checkpoint(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "4", "--stop-after", "2")
+    before = path.read_bytes()
+
+    result = run_cli(capsys, "train", "-q", "--resume", path, "--lr", "5", "--momentum", "0")
+
+    assert result.status == 1
+    assert f"{path} was not changed: it holds the checkpoint this run resumed (epoch 2)" in result.err
+    assert path.read_bytes() == before
+
+
+def test_checkpoint_that_learned_outlives_later_epochs(capsys, tmp_path: Path, monkeypatch):
+    # Epoch 1 learned and was saved; epochs 2 to 4 learned nothing, so none replaced it.
+    import mlpbench.cli.train
+
+    path = tmp_path / "run.npz"
+    verdicts = iter([None] + ["the network did not learn"] * 4)
+    monkeypatch.setattr(mlpbench.cli.train._Trainer, "learning_problem", lambda self: next(verdicts))
+
+    flags = ("--epochs", "4", "--save", path, "--checkpoint-every", "1")
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, *flags)
+
+    assert result.status == 1
+    assert f"{path} keeps epoch 1, the last checkpoint whose model had learned" in result.err
+    assert read_checkpoint(path).epoch == 1
+
+
+def test_empty_save_file_is_not_an_earlier_model(capsys, tmp_path: Path):
+    path = tmp_path / "empty.npz"
+    path.touch()
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--lr", "5", "--save", path)
+
+    assert result.status == 0
+    assert "did not learn" in result.err
+    assert read_checkpoint(path).epoch == 2
+
+
+def test_interrupt_names_checkpoints_skipped_for_learning_nothing(capsys, tmp_path: Path, monkeypatch):
+    path = tmp_path / "good.npz"
+    train_checkpoint(capsys, path)
+    interrupt_in_third_epoch(monkeypatch)
+
+    flags = ("--epochs", "4", "--lr", "5", "--save", path, "--checkpoint-every", "1")
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, *flags)
+
+    assert result.status == 130
+    assert "(the checkpoints were skipped, because the model had learned nothing)" in result.err
+    assert "was being saved" not in result.err
 
 
 def test_slow_first_epoch_replaces_earlier_file_once_learned(capsys, tmp_path: Path, monkeypatch):

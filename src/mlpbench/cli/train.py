@@ -67,16 +67,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group.add_argument(
         "--save",
         metavar="PATH",
-        help="write the trained parameters to a .npz or .pt file; a failed or diverged run "
-        "leaves an existing file unchanged, and a finished one replaces it and says so",
+        help="write the trained parameters to a .npz or .pt file; a failed or diverged run, or "
+        "one whose model learned nothing, leaves an existing file unchanged, and a finished "
+        "one replaces it and says so",
     )
     group.add_argument(
         "--checkpoint-every",
         type=positive_int,
         metavar="N",
         help="also write --save after every N-th epoch, so a later divergence or interruption "
-        "keeps the last good epoch; the checkpoint does not store N, so give --checkpoint-every "
-        "again with --resume",
+        "keeps the last good epoch (an epoch whose model learned nothing does not replace one "
+        "that learned); the checkpoint does not store N, so give --checkpoint-every again with "
+        "--resume",
     )
     group.add_argument(
         "--history",
@@ -159,9 +161,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if args.history:
             write_history(args.history, model.history_)
         raise ModelNotLearnedError(
-            f"{trainer.withheld}. {save_path} was not changed: it held an earlier model, which a "
-            "model that learned nothing does not replace; to keep this one anyway, --save it "
-            "under a new name"
+            f"{trainer.withheld}. {trainer.kept_note()}, which a model that learned nothing does "
+            "not replace; to keep this one anyway, --save it under a new name"
         )
     warning = trainer.learning_problem()
     if warning is not None:
@@ -267,7 +268,9 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         if lost > 0:
             finished = "in this run" if trainer.saved_epoch is None else "after it"
             note += f", so the {lost} epoch(s) finished {finished} are lost"
-            if trainer.checkpoint_every == 1:
+            if trainer.withheld is not None:
+                note += " (the checkpoints were skipped, because the model had learned nothing)"
+            elif trainer.checkpoint_every == 1:
                 # Every epoch is saved already, so the interrupt came while one was being saved.
                 note += f" (the interrupt came while epoch {model.epoch_} was being saved)"
             elif model.engine_name in LOADING_ENGINES:
@@ -278,6 +281,13 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
             note += f"; continue with: {_resume_command(trainer, args)}"
         logger.warning("interrupted during epoch %d: %s", model.epoch_ + 1, note)
         raise
+
+
+def _non_empty_file(path: str) -> bool:
+    try:
+        return Path(path).stat().st_size > 0
+    except OSError:
+        return False
 
 
 def _history_note(history: str | None, model: MLPEstimator, first_epoch: int) -> str:
@@ -384,10 +394,14 @@ class _Trainer:
         self.checkpoint_every = checkpoint_every
         # The epoch stored in the file at save_path, or None when this run did not write or read it.
         self.saved_epoch: int | None = None
-        self.existed_before = save_path is not None and Path(save_path).exists()
+        # An empty file holds nothing to lose, so it counts as absent.
+        self.existed_before = save_path is not None and _non_empty_file(save_path)
         self.first_epoch = model.epoch_
-        # Why the last save was skipped: a model that learned nothing does not replace a
-        # file that existed before the run. None when the last save was written.
+        # Whether the file at save_path holds a model that a model that learned nothing
+        # must not replace: an earlier run's (assumed to have learned) or one of this
+        # run's checkpoints that had learned.
+        self.protected = self.existed_before
+        # Why the last save was skipped, or None when the last save was written.
         self.withheld: str | None = None
 
     def fit(self, stop_after: int | None) -> None:
@@ -427,16 +441,18 @@ class _Trainer:
     def save(self) -> None:
         """Write the checkpoint atomically (``fit`` has already rejected non-finite parameters).
 
-        Until this run has written the file once, a file that existed before it is kept
-        when the model has learned nothing yet, and ``withheld`` says why.
+        A model that has learned nothing does not replace a file holding one that learned
+        (see ``protected``): the save is skipped, and ``withheld`` says why.
         """
         assert self.save_path is not None
-        if self.existed_before and self.saved_epoch is None:
-            self.withheld = self.learning_problem()
-            if self.withheld is not None:
-                logger.debug("kept the earlier %s at epoch %d", self.save_path, self.model.epoch_)
-                return
+        problem = self.learning_problem()
+        if problem is not None and self.protected:
+            self.withheld = problem
+            logger.debug("kept %s at epoch %d: the model learned nothing", self.save_path, self.model.epoch_)
+            return
         save_checkpoint(self.model, self.save_path, dataset=self.metadata)
+        self.withheld = None
+        self.protected = problem is None
         self.saved_epoch = self.model.epoch_
         logger.debug("saved epoch %d to %s", self.model.epoch_, self.save_path)
 
@@ -447,6 +463,15 @@ class _Trainer:
         return learning_warning(
             last["train_loss"], data.y_train, last["test_accuracy"], data.y_test, self.model.lr, default_lr
         )
+
+    def kept_note(self) -> str:
+        """Describe what the save path still holds after a save was withheld."""
+        path, epoch = self.save_path, self.saved_epoch
+        if epoch is not None and epoch > self.first_epoch:
+            return f"{path} keeps epoch {epoch}, the last checkpoint whose model had learned"
+        if epoch is not None:
+            return f"{path} was not changed: it holds the checkpoint this run resumed (epoch {epoch})"
+        return f"{path} was not changed: it holds an earlier model"
 
     def saved_note(self) -> str:
         """Describe the state of the save path after a failure, for the error message."""
