@@ -167,3 +167,26 @@ def test_kinds_recognize_the_files_mlpbench_writes(checkpoint: Path, tmp_path: P
     assert not PREDICTIONS_KIND.matches(start(checkpoint))
     assert JSON_KIND.matches(b'  {"engines": {}}')
     assert not JSON_KIND.matches(b"\x89PNG")
+
+
+def test_csv_kind_reads_names_cut_at_the_sniffed_bytes():
+    # A non-ASCII input name that straddles the end of the bytes read is still text.
+    text = "input,predicted_class\nx" + "手書き数字の画像" * 600
+    start = text.encode()[:4096]
+    # 23 ASCII bytes, then 3 bytes a character: the last character is cut after 2 bytes.
+    assert (4096 - 23) % 3 == 2
+
+    assert PREDICTIONS_KIND.matches(start)
+
+
+def test_output_that_is_not_a_regular_file_is_rejected(capsys, checkpoint: Path, rows: Path, tmp_path: Path):
+    import os
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+
+    result = run_cli(capsys, "predict", "-q", checkpoint, rows, "--out", fifo)
+
+    assert_one_line_error(result, "predict", f"cannot write --out {fifo}: it is not a regular file", status=2)
+    assert fifo.is_fifo()
+

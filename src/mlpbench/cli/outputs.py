@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import csv
 import datetime
@@ -34,14 +35,13 @@ SNIFF_BYTES = 4096
 
 
 def _text_start(start: bytes) -> str | None:
+    """Return the UTF-8 text of a file's first bytes, or None when they are not UTF-8."""
+    # An incremental decoder keeps a character cut off at the end for later instead of
+    # failing on it, so only bytes that are not UTF-8 at all give None.
     try:
-        return start.decode("utf-8")
+        return codecs.getincrementaldecoder("utf-8")().decode(start, final=False)
     except UnicodeDecodeError:
-        # The first bytes may end inside a character.
-        try:
-            return start[:-3].decode("utf-8")
-        except UnicodeDecodeError:
-            return None
+        return None
 
 
 def csv_kind(description: str, first_column: str) -> OutputKind:
@@ -105,8 +105,11 @@ def check_output_path(
         )
     if path.is_dir():
         raise OutputPathError(f"cannot write {flag} {path}: it is a folder; give a file name")
-    if not path.is_file():
+    if not path.exists():
         return
+    if not path.is_file():
+        # A FIFO or a device such as /dev/null would be replaced by a regular file.
+        raise OutputPathError(f"cannot write {flag} {path}: it is not a regular file; give a file name")
     for other, role in inputs:
         if _same_file(path, other):
             raise OutputPathError(
