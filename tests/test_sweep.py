@@ -359,11 +359,19 @@ def test_sweep_takes_compare_style_single_values():
     from mlpbench.cli import build_parser
     from mlpbench.cli.config import parse_arguments
 
-    argv = ["sweep", "--batch-size", "64", "--hidden", "16", "--dtype", "float64", "--threads", "1"]
+    argv = ["sweep", "--batch-size", "64", "--dtype", "float64", "--threads", "1"]
     args = parse_arguments(build_parser(), argv)
 
-    grid = (args.batch_sizes, args.hidden_sizes, args.dtypes, args.threads_list)
-    assert grid == ([64], [16], ["float64"], [1])
+    grid = (args.batch_sizes, args.dtypes, args.threads_list)
+    assert grid == ([64], ["float64"], [1])
+
+
+def test_sweep_hidden_is_not_an_alias(capsys):
+    # compare's --hidden 256,128 is one network of two layers; sweep must not read it as two.
+    result = run_cli(capsys, "sweep", "--hidden", "256,128")
+
+    assert result.status == 2
+    assert "did you mean --hidden-sizes instead of --hidden?" in result.err
 
 
 def test_sweep_plots_whiskers_over_the_quartiles(quick_run):

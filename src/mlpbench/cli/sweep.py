@@ -68,8 +68,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "failed at any point (all outputs are still written)."
         ),
     )
-    # Each grid flag also answers to the single-value name that train and compare use, so
-    # that a command line moved over from them sweeps one value instead of failing.
+    # The batch size, dtype and thread flags also answer to the names that train and
+    # compare use, so that a command line moved over from them sweeps that one value.
+    # --hidden has no such alias: there "256,128" is one network with two hidden layers,
+    # while --hidden-sizes 256,128 sweeps two networks of one hidden layer each.
     grid = parser.add_argument_group("grid")
     grid.add_argument(
         "--engines",
@@ -88,7 +90,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     grid.add_argument(
         "--hidden-sizes",
-        "--hidden",
         type=parse_int_list,
         default=parse_int_list(DEFAULT_HIDDEN_SIZES),
         metavar="LIST",
