@@ -83,6 +83,23 @@ def test_path_idx_test_image_shape_mismatch(tiny_idx, tmp_path) -> None:
     assert "has shape 4 x 4; both must hold samples of one shape" in message
 
 
+@pytest.mark.parametrize(
+    ("test_shape", "accepted"),
+    [((2, 8, 1), False), ((4, 4, 1), True), ((1, 4, 4), True), ((16,), True)],
+    ids=["other-shape-with-channel", "channel-axis", "leading-channel", "flat"],
+)
+def test_npz_test_image_shapes(tmp_path, test_shape, accepted) -> None:
+    path = tmp_path / "images.npz"
+    x_test = np.zeros((1, *test_shape), dtype=np.uint8)
+    np.savez(path, x_train=np.zeros((2, 4, 4), dtype=np.uint8), y_train=[0, 1], x_test=x_test, y_test=[0])
+
+    if accepted:
+        assert load_dataset(str(path)).x_test.shape == (1, 16)
+    else:
+        with pytest.raises(DataError, match="each test sample has shape 2 x 8 x 1"):
+            load_dataset(str(path))
+
+
 def test_npz_flat_test_rows_beside_images_accepted(tmp_path) -> None:
     path = tmp_path / "mixed.npz"
     x_train = np.zeros((2, 2, 2), dtype=np.uint8)

@@ -59,9 +59,11 @@ def _build(
             raise DataError(f"{where}: {found.describe()}")
 
     # Images of another shape with as many pixels pass the feature count check, but their
-    # pixels would be read in the wrong places. Flat rows beside images are accepted.
+    # pixels would be read in the wrong places. Flat rows beside images are accepted, and
+    # axes of size 1 (a channel axis) are ignored.
     same_size = math.prod(x_train.shape[1:]) == math.prod(x_test.shape[1:])
-    if same_size and x_train.ndim == x_test.ndim and x_train.shape[1:] != x_test.shape[1:]:
+    both_images = x_train.ndim > 2 and x_test.ndim > 2
+    if same_size and both_images and _image_axes(x_train) != _image_axes(x_test):
         raise DataError(
             f"{x_test_where}: each test sample has shape {_shape_text(x_test)}, but each training "
             f"sample ({x_train_where}) has shape {_shape_text(x_train)}; both must hold samples "
@@ -91,6 +93,10 @@ def _build(
         source=source,
         image_shape=_image_shape(x_train),
     )
+
+
+def _image_axes(x: np.ndarray) -> tuple[int, ...]:
+    return tuple(size for size in x.shape[1:] if size != 1)
 
 
 def _shape_text(x: np.ndarray) -> str:
