@@ -516,7 +516,10 @@ def test_plot_sweep_draws_whiskers_from_spread_columns(tmp_path, monkeypatch):
     (bars,) = [item for item in axes.collections if isinstance(item, LineCollection)]
     ends = sorted((float(segment[0][1]), float(segment[1][1])) for segment in bars.get_segments())
     assert [end for pair in ends for end in pair] == pytest.approx([0.028, 0.031, 0.05, 0.08])
-    assert len(axes.get_lines()) >= 2
+    # The row without quartiles keeps its point on the torch line.
+    torch_line = next(line for line in axes.get_lines() if line.get_label() == "torch")
+    assert list(torch_line.get_xdata()) == [16.0]
+    assert list(torch_line.get_ydata()) == [0.14]
 
 
 def test_plot_sweep_no_rows(tmp_path):
