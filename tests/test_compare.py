@@ -643,6 +643,22 @@ def test_interrupted_compare_keeps_existing_runs_folder(tmp_path, capsys, monkey
     assert list((tmp_path / "runs").iterdir()) == []
 
 
+def test_shrunk_peak_not_reported_once_a_later_reading_replaced_it():
+    from mlpbench.bench.compare import PEAK_SIZE, MeasuredPeaks, measured_peak_warnings
+    from mlpbench.bench.peak import PeakResult
+
+    def reading(gflops, size):
+        fields = {"dtype": "float32", "threads": 2, "repeats": 3, "seconds": 0.1}
+        return PeakResult(gflops=gflops, median_gflops=gflops, size=size, **fields)
+
+    shrunk = MeasuredPeaks(numpy=reading(15.7, 397), torch=None)
+
+    assert measured_peak_warnings(shrunk, after=reading(386.0, PEAK_SIZE)) == []
+    (message,) = measured_peak_warnings(shrunk, after=reading(10.0, PEAK_SIZE))
+    assert message.startswith("the matmul peak was measured on 397x397 matrices")
+    assert len(measured_peak_warnings(shrunk)) == 1
+
+
 def test_compare_marks_learning_engines(compare_run):
     _, _, results = compare_run
     for name, entry in results["engines"].items():

@@ -413,9 +413,10 @@ def test_sweep_warns_about_peaks_once_per_pair(monkeypatch):
     measure = sweep_module.measure_peaks
 
     def disturbed(config):
-        # What a busy machine would measure: a shrunk NumPy matrix and a slow torch.mm.
+        # What a busy machine would measure: a shrunk NumPy matrix and a slow torch.mm. Its
+        # reading stays above the one after the points, so it remains the yardstick.
         measured = measure(config)
-        numpy_peak = dataclasses.replace(measured.numpy, size=315)
+        numpy_peak = dataclasses.replace(measured.numpy, size=315, gflops=measured.numpy.gflops * 100)
         return MeasuredPeaks(numpy=numpy_peak, torch={"gflops": numpy_peak.gflops / 20})
 
     monkeypatch.setattr(sweep_module, "measure_peaks", disturbed)

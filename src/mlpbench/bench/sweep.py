@@ -643,8 +643,10 @@ def _pair_peak_warnings(
             if (record["dtype"], record["threads"]) == (dtype, threads)
         ]
         fastest = max((gflops for gflops in torch_runs if gflops is not None), default=None)
-        messages += [f"{pair}: {message}" for message in measured_peak_warnings(measured, device, fastest)]
-        change = peak_change_warning(measured.numpy, peaks_after[(dtype, threads)])
+        after = peaks_after[(dtype, threads)]
+        warnings = measured_peak_warnings(measured, device, fastest, after)
+        messages += [f"{pair}: {message}" for message in warnings]
+        change = peak_change_warning(measured.numpy, after)
         if change is not None:
             messages.append(f"{pair}: {change}")
     return messages
