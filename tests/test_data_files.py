@@ -69,6 +69,20 @@ def test_path_idx_count_mismatch(tiny_idx, tmp_path) -> None:
     assert f"{folder / 't10k-labels-idx1-ubyte.gz'} contains 2 labels" in message
 
 
+def test_path_idx_second_copy_is_named(tiny_idx, tmp_path, caplog) -> None:
+    # A truncated uncompressed copy beside the .gz is not read, and the log says so.
+    folder = tiny_idx.write(tmp_path / "mine")
+    (folder / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03 truncated")
+
+    with caplog.at_level("INFO", logger="mlpbench"):
+        data = load_dataset(str(folder))
+
+    assert data.x_train.shape == (6, 16)
+    used, ignored = "train-images-idx3-ubyte.gz", "train-images-idx3-ubyte"
+    expected = f"{folder}: read {used} and ignored {ignored}, another copy of it"
+    assert expected in caplog.messages
+
+
 def test_path_idx_test_image_shape_mismatch(tiny_idx, tmp_path) -> None:
     # 2 x 8 test images hold as many pixels as the 4 x 4 training images, but not the same ones.
     test_images = tiny_idx.arrays["test_images"].reshape(3, 2, 8)

@@ -15,7 +15,7 @@ import numpy as np
 
 from mlpbench.data.dataset import Dataset, check_labels, find_non_finite, scale_pixels, square_shape
 from mlpbench.data.idx import is_gzip, read_idx
-from mlpbench.data.locate import FolderMatch, match_folder
+from mlpbench.data.locate import FolderMatch, log_ignored_copies, match_folder
 from mlpbench.data.sources import MNIST
 from mlpbench.errors import DataError, InputNotFoundError
 from mlpbench.npzfile import READ_ERRORS, describe_read_error, numpy_file_kind
@@ -158,6 +158,7 @@ def _read_start(path: Path) -> bytes:
 
 def load_idx_folder(match: FolderMatch, path: Path, dtype: np.dtype) -> Dataset:
     """Read the four IDX files found by ``find_idx_folder``."""
+    log_ignored_copies(match)
     arrays = {role: read_idx(file) for role, file in match.paths.items()}
     images = {"x_train": "train images", "x_test": "test images"}
     labels = {"y_train": "train labels", "y_test": "test labels"}

@@ -8,12 +8,15 @@ contains all four files wins.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlpbench.data.sources import DATA_ENV, IdxDatasetSpec, IdxFile, cache_dir
 from mlpbench.errors import InputNotFoundError
+
+logger = logging.getLogger("mlpbench")
 
 DATA_DIR_LABEL = "--data-dir"
 """The label of the folder given with ``--data-dir`` in search reports."""
@@ -35,6 +38,8 @@ class FolderMatch:
     folder: Path
     paths: dict[str, Path] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    # Further copies of a role's file under other accepted names, which are not read.
+    ignored: dict[str, list[Path]] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -90,14 +95,26 @@ def match_folder(folder: Path, files: dict[str, IdxFile]) -> FolderMatch:
     """Look for each of ``files`` in ``folder`` under the names it accepts."""
     match = FolderMatch(folder)
     for role, idx_file in files.items():
-        for name in idx_file.accepted_names():
-            candidate = folder / name
-            if candidate.is_file():
-                match.paths[role] = candidate
-                break
-        else:
+        found = [folder / name for name in idx_file.accepted_names() if (folder / name).is_file()]
+        if not found:
             match.missing.append(role)
+            continue
+        match.paths[role] = found[0]
+        if len(found) > 1:
+            match.ignored[role] = found[1:]
     return match
+
+
+def log_ignored_copies(match: FolderMatch) -> None:
+    """Log each file of ``match`` that has another copy in its folder, which is not read.
+
+    A second copy (a gunzipped one beside the .gz, say) may differ from the one used,
+    as when it was truncated.
+    """
+    for role, others in match.ignored.items():
+        names = ", ".join(path.name for path in others)
+        used = match.paths[role].name
+        logger.info("%s: read %s and ignored %s, another copy of it", match.folder, used, names)
 
 
 @dataclass

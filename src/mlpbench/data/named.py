@@ -12,7 +12,7 @@ import numpy as np
 from mlpbench.data.dataset import Dataset, check_labels, scale_pixels
 from mlpbench.data.download import download_file, make_progress
 from mlpbench.data.idx import decompress_if_gzip, is_gzip, parse_idx
-from mlpbench.data.locate import locate, match_folder
+from mlpbench.data.locate import locate, log_ignored_copies, match_folder
 from mlpbench.data.sources import (
     DATA_ENV,
     IDX_DATASETS,
@@ -250,6 +250,7 @@ def load_idx_dataset(
     search = locate(spec, data_dir)
     if search.found is not None:
         folder = search.found.folder
+        log_ignored_copies(search.found)
         # A folder the user named but that was passed over is most likely a mistake.
         for line in search.passed_over:
             logger.warning("%s, so the files in %s were used instead", line, folder)
