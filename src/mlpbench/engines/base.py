@@ -247,8 +247,65 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             check_int("n_epochs", n_epochs, minimum=0)
         if n_classes is not None:
             check_int("n_classes", n_classes, minimum=1)
-        # Every input is checked before the model changes, so a failed call keeps a fitted model.
-        warm = self.warm_start and self.is_fitted
+        X, y = self._prepare_fit(X, y, n_classes, warm=self.warm_start and self.is_fitted)
+
+        stop = self.epochs if n_epochs is None else min(self.epochs, self.epoch_ + n_epochs)
+        if stop <= self.epoch_ and n_epochs != 0:
+            warnings.warn(
+                f"fit() trained nothing: this warm-started model has already run {self.epoch_} of "
+                f"its epochs={self.epochs}, which is the total of the run, not a count per call; "
+                "raise epochs with set_params(epochs=...) to train further",
+                UserWarning,
+                stacklevel=2,
+            )
+        first_epoch = self.epoch_
+        self._train_until(X, y, stop, callback)
+        # Like scikit-learn's ConvergenceWarning, the warning comes when the planned run has
+        # ended, not after a part of it run with n_epochs.
+        if first_epoch < self.epoch_ >= self.epochs:
+            self._warn_if_no_progress(y)
+        return self
+
+    def partial_fit(self, X: np.ndarray, y: np.ndarray, classes: np.ndarray | None = None) -> Self:
+        """Train one epoch on (X, y), continuing the fitted network, as scikit-learn's does.
+
+        The first call builds the network and needs ``classes``: every label that any
+        call will bring, the integers 0..K-1 (such as ``np.arange(10)``). Later calls
+        continue the network whatever ``warm_start`` and ``epochs`` are, and may pass
+        ``classes`` again only unchanged. Each call is one shuffled pass over (X, y) in
+        batches of ``batch_size``, at the constant rate ``lr``: the cosine schedule
+        spans the epochs of ``fit`` and is rejected here.
+        """
+        self._validate_hyperparameters()
+        if self.schedule != "constant":
+            raise ValueError(
+                f"partial_fit needs schedule='constant', got {self.schedule!r}: the cosine schedule "
+                "spans the epochs of fit, and partial_fit has no end to decay towards"
+            )
+        n_classes = None
+        if not self.is_fitted:
+            if classes is None:
+                raise ValueError(
+                    "classes must be given on the first call to partial_fit: every label that "
+                    "any call will bring, such as classes=np.arange(10)"
+                )
+            n_classes = _class_count(classes)
+        elif classes is not None and _class_count(classes) != self.n_classes_:
+            raise ValueError(
+                f"classes has {len(np.asarray(classes))} labels, but the network was built for "
+                f"{self.n_classes_} by the first call to partial_fit; pass the same classes"
+            )
+        X, y = self._prepare_fit(X, y, n_classes, warm=self.is_fitted)
+        self._train_until(X, y, self.epoch_ + 1, None)
+        return self
+
+    def _prepare_fit(
+        self, X: np.ndarray, y: np.ndarray, n_classes: int | None, *, warm: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Check (X, y) and build the network unless ``warm``; return X standardized and the labels.
+
+        Every input is checked before the model changes, so a failed call keeps a fitted model.
+        """
         names = feature_names_of(X)
         if warm:
             self._check_feature_names(names)
@@ -267,7 +324,6 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             n_classes = max(int(np.max(labels, initial=-1)) + 1, 1)
             warn_about_label_gaps(labels, n_classes)
         check_label_range(labels, int(n_classes))
-        y = labels
 
         if not warm:
             self.initialize(X.shape[1], int(n_classes))
@@ -281,28 +337,16 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         elif self.batch_order_.requested_batch_size != self.batch_size:
             # A warm start with another batch size keeps the shuffle sequence going.
             self.batch_order_ = self.batch_order_.with_batch_size(self.batch_size)
+        return X, labels
 
-        stop = self.epochs if n_epochs is None else min(self.epochs, self.epoch_ + n_epochs)
-        if stop <= self.epoch_ and n_epochs != 0:
-            warnings.warn(
-                f"fit() trained nothing: this warm-started model has already run {self.epoch_} of "
-                f"its epochs={self.epochs}, which is the total of the run, not a count per call; "
-                "raise epochs with set_params(epochs=...) to train further",
-                UserWarning,
-                stacklevel=2,
-            )
-        first_epoch = self.epoch_
+    def _train_until(self, X: np.ndarray, y: np.ndarray, stop: int, callback: EpochCallback | None) -> None:
+        """Run epochs until ``epoch_`` reaches ``stop``, calling ``callback`` after each."""
         with limit_threads(self.threads):
             X_engine, y_engine = self._to_engine(X, y)
             while self.epoch_ < stop:
                 record = self._run_epoch(X_engine, y_engine)
                 if callback is not None:
                     callback(record)
-        # Like scikit-learn's ConvergenceWarning, the warning comes when the planned run has
-        # ended, not after a part of it run with n_epochs.
-        if first_epoch < self.epoch_ >= self.epochs:
-            self._warn_if_no_progress(y)
-        return self
 
     def _warn_if_no_progress(self, y: np.ndarray) -> None:
         """Warn when the last epoch's training loss is no better than the class-frequency loss."""
@@ -535,4 +579,16 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         labels = class_labels(y, n_rows, stacklevel=stacklevel)
         check_label_range(labels, self.n_classes_)
         return labels
+
+
+def _class_count(classes: np.ndarray) -> int:
+    """Return K for ``classes`` that are the labels 0..K-1 (or False and True), else raise ValueError."""
+    labels = class_labels(classes, len(np.asarray(classes)))
+    count = len(labels)
+    if count == 0 or not np.array_equal(np.sort(labels), np.arange(count)):
+        raise ValueError(
+            f"classes must be the integers 0..K-1, each once, got {np.asarray(classes).tolist()}; "
+            "encode other labels with sklearn.preprocessing.LabelEncoder"
+        )
+    return count
 

@@ -1,0 +1,110 @@
+"""partial_fit: one epoch per call, continuing the network, as in scikit-learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from mlpbench import NumpyMLP, SklearnMLP, TorchDataLoaderMLP, TorchMLP
+
+ENGINES = [NumpyMLP, TorchMLP, TorchDataLoaderMLP, SklearnMLP]
+CLASSES = np.arange(10)
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+def _parameters(model) -> list[np.ndarray]:
+    return [array for pair in model.get_parameters() for array in pair]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_partial_fit_calls_match_fit_epochs(engine, digits) -> None:
+    # Three calls on the whole data run the same three epochs, batches included, as fit.
+    X, y = digits
+    fitted = engine(hidden=[16], epochs=3, threads=1).fit(X, y)
+    stepped = engine(hidden=[16], epochs=3, threads=1)
+    for _ in range(3):
+        stepped.partial_fit(X, y, classes=CLASSES)
+
+    assert stepped.epoch_ == 3
+    for mine, theirs in zip(_parameters(stepped), _parameters(fitted), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_partial_fit_continues_past_epochs(digits) -> None:
+    # warm_start and epochs bound fit, not partial_fit.
+    X, y = digits
+    model = NumpyMLP(hidden=[16], epochs=1, threads=1).fit(X, y)
+    before = _parameters(model)
+
+    model.partial_fit(X, y)
+
+    assert model.epoch_ == 2
+    assert len(model.history_) == 2
+    assert any(not np.array_equal(a, b) for a, b in zip(before, _parameters(model), strict=True))
+
+
+def test_partial_fit_chunks_without_every_class(digits) -> None:
+    X, y = digits
+    model = NumpyMLP(hidden=[16], threads=1)
+    first = y < 5
+
+    model.partial_fit(X[first], y[first], classes=CLASSES)
+    model.partial_fit(X[~first], y[~first])
+
+    assert model.n_classes_ == 10
+    assert model.predict_proba(X).shape == (len(y), 10)
+
+
+def test_partial_fit_learns(digits) -> None:
+    X, y = digits
+    model = NumpyMLP(hidden=[32], threads=1)
+    for _ in range(5):
+        model.partial_fit(X, y, classes=CLASSES)
+
+    assert model.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "classes", "message"),
+    [
+        ({}, None, "classes must be given on the first call to partial_fit"),
+        ({}, [1, 2, 3], r"classes must be the integers 0..K-1, each once, got \[1, 2, 3\]"),
+        ({}, [0, 0, 1], "each once"),
+        ({"schedule": "cosine"}, CLASSES, "partial_fit needs schedule='constant', got 'cosine'"),
+    ],
+    ids=["no-classes", "not-from-zero", "repeated", "cosine"],
+)
+def test_partial_fit_rejects(digits, kwargs, classes, message) -> None:
+    X, y = digits
+    model = NumpyMLP(hidden=[8], threads=1, **kwargs)
+
+    with pytest.raises(ValueError, match=message):
+        model.partial_fit(X, y, classes=classes)
+
+    assert not model.is_fitted
+
+
+def test_partial_fit_rejects_other_classes_later(digits) -> None:
+    X, y = digits
+    model = NumpyMLP(hidden=[8], threads=1).partial_fit(X, y, classes=CLASSES)
+
+    with pytest.raises(ValueError, match="built for 10 by the first call to partial_fit"):
+        model.partial_fit(X, y, classes=np.arange(12))
+
+    model.partial_fit(X, y, classes=CLASSES)
+    assert model.epoch_ == 2
+
+
+def test_partial_fit_takes_boolean_classes() -> None:
+    X = np.array([[0.0, 1.0], [1.0, 0.0]] * 8)
+    y = np.array([False, True] * 8)
+
+    model = NumpyMLP(hidden=[4], threads=1).partial_fit(X, y, classes=[False, True])
+
+    assert model.n_classes_ == 2
