@@ -87,7 +87,7 @@ def damage_npy_header(path: Path, member: str) -> Path:
     """Rewrite ``member`` of the .npz archive at ``path`` with an unparsable header.
 
     The archive stays valid (its checksums match the new bytes), so only NumPy's
-    header parser sees the damage: an unclosed bracket, which fails in Python's
+    header parser reads the damage: an unclosed bracket, which fails in Python's
     tokenizer rather than with a ValueError. Bytes flipped on disk in a large array's
     header do the same when the checksum is only checked at the array's end.
     """

@@ -114,7 +114,7 @@ def test_error_without_interrupt_is_raised_unchanged(tmp_path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_write_during_interrupt_clean_up_reports_its_own_error(tmp_path) -> None:
+def test_write_in_interrupt_handler_keeps_error(tmp_path) -> None:
     # A history written while an interrupt is handled fails on its own: that failure,
     # not the interrupt being handled, is what the write raises.
     from mlpbench.atomic import atomic_write_with

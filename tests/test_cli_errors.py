@@ -694,7 +694,7 @@ def test_interrupt_while_saving_gives_no_advice_already_taken(capsys, tmp_path: 
     assert "keeps every finished epoch" not in result.err
 
 
-def test_interrupt_names_a_history_that_could_not_be_written(capsys, tmp_path: Path, monkeypatch):
+def test_interrupt_names_unwritten_history(capsys, tmp_path: Path, monkeypatch):
     interrupt_in_third_epoch(monkeypatch)
     _fill_disk(monkeypatch)
     history = tmp_path / "history.csv"

@@ -115,7 +115,7 @@ def test_save_replaces_a_model(capsys, tmp_path: Path, suffix: str):
     assert "(it replaced an earlier file of that name)" in result.out
 
 
-def test_plot_refuses_a_file_that_is_not_an_image(capsys, checkpoint: Path, tmp_path: Path):
+def test_plot_refuses_non_image(capsys, checkpoint: Path, tmp_path: Path):
     notes = tmp_path / "notes.png"
     notes.write_text("not a picture\n")
 
@@ -169,7 +169,7 @@ def test_kinds_recognize_the_files_mlpbench_writes(checkpoint: Path, tmp_path: P
     assert not JSON_KIND.matches(b"\x89PNG")
 
 
-def test_csv_kind_reads_names_cut_at_the_sniffed_bytes():
+def test_csv_kind_reads_cut_character():
     # A non-ASCII input name that straddles the end of the bytes read is still text.
     text = "input,predicted_class\nx" + "手書き数字の画像" * 600
     start = text.encode()[:4096]
@@ -179,7 +179,7 @@ def test_csv_kind_reads_names_cut_at_the_sniffed_bytes():
     assert PREDICTIONS_KIND.matches(start)
 
 
-def test_output_that_is_not_a_regular_file_is_rejected(capsys, checkpoint: Path, rows: Path, tmp_path: Path):
+def test_fifo_output_rejected(capsys, checkpoint: Path, rows: Path, tmp_path: Path):
     import os
 
     fifo = tmp_path / "pipe.csv"

@@ -238,7 +238,7 @@ def test_compare_report_names_every_engine(compare_run):
 
 def test_compare_report_names_each_engines_blas(compare_run):
     # Two OpenBLAS copies are loaded and torch multiplies through a third library, so
-    # the report says which is which.
+    # the report names the library behind each engine.
     _, folder, results = compare_run
     report = (folder / "report.md").read_text(encoding="utf-8")
     torch_info = results["environment"]["torch"]

@@ -108,3 +108,14 @@ def test_partial_fit_takes_boolean_classes() -> None:
     model = NumpyMLP(hidden=[4], threads=1).partial_fit(X, y, classes=[False, True])
 
     assert model.n_classes_ == 2
+
+
+def test_partial_fit_warning_points_at_caller(digits) -> None:
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y = digits
+
+    with pytest.warns(DataConversionWarning) as caught:
+        NumpyMLP(hidden=[8], threads=1).partial_fit(X, y.reshape(-1, 1), classes=CLASSES)
+
+    assert caught[0].filename == __file__

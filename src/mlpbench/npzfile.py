@@ -18,7 +18,7 @@ ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
 NPY_SIGNATURE = b"\x93NUMPY"
 
 READ_ERRORS = (zipfile.BadZipFile, EOFError, OSError, ValueError, SyntaxError, tokenize.TokenError)
-"""What ``np.load`` and reading an array from an archive raise for a damaged file.
+"""Exceptions that ``np.load`` and reading an array from an archive raise for a damaged file.
 
 A damaged ``.npy`` header inside an archive reaches NumPy's header parser, which
 can fail in Python's tokenizer (``tokenize.TokenError``) rather than with a

@@ -60,7 +60,7 @@ def _threadpools() -> list[dict[str, Any]]:
 
 
 def shipping_package(path: Path) -> str | None:
-    """Return the installed package whose wheel holds the library at ``path``, or None.
+    """Return the installed package whose wheel contains the library at ``path``, or None.
 
     Wheels keep their bundled libraries in ``site-packages/<name>.libs`` (numpy,
     scipy, scikit_learn) or inside the package itself (``torch/lib``). Two copies of

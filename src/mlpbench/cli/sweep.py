@@ -68,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "failed at any point (all outputs are still written)."
         ),
     )
-    # The batch size, dtype and thread flags also answer to the names that train and
+    # The batch size, dtype and thread flags also accept the names that train and
     # compare use, so that a command line moved over from them sweeps that one value.
     # --hidden has no such alias: there "256,128" is one network with two hidden layers,
     # while --hidden-sizes 256,128 sweeps two networks of one hidden layer each.

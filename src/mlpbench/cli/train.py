@@ -394,12 +394,12 @@ class _Trainer:
         self.checkpoint_every = checkpoint_every
         # The epoch stored in the file at save_path, or None when this run did not write or read it.
         self.saved_epoch: int | None = None
-        # An empty file holds nothing to lose, so it counts as absent.
+        # An empty file contains nothing to lose, so it counts as absent.
         self.existed_before = save_path is not None and _non_empty_file(save_path)
         self.first_epoch = model.epoch_
-        # Whether the file at save_path holds a model that a model that learned nothing
-        # must not replace: an earlier run's (assumed to have learned) or one of this
-        # run's checkpoints that had learned.
+        # Whether the file at save_path contains a model that learned, which a model that
+        # learned nothing must not replace: an earlier run's (assumed to have learned) or
+        # one of this run's checkpoints that had learned.
         self.protected = self.existed_before
         # Why the last save was skipped, or None when the last save was written.
         self.withheld: str | None = None
@@ -442,7 +442,7 @@ class _Trainer:
         """Write the checkpoint atomically (``fit`` has already rejected non-finite parameters).
 
         A model that has learned nothing does not replace a file holding one that learned
-        (see ``protected``): the save is skipped, and ``withheld`` says why.
+        (see ``protected``): the save is skipped, and ``withheld`` gives the reason.
         """
         assert self.save_path is not None
         problem = self.learning_problem()
@@ -465,7 +465,7 @@ class _Trainer:
         )
 
     def kept_note(self) -> str:
-        """Describe what the save path still holds after a save was withheld."""
+        """Describe what the save path still contains after a save was withheld."""
         path, epoch = self.save_path, self.saved_epoch
         if epoch is not None and epoch > self.first_epoch:
             return f"{path} keeps epoch {epoch}, the last checkpoint whose model had learned"

@@ -396,9 +396,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
     ) -> dict[str, float]:
         probs = self.predict_proba(X)
-        # A warning about y points past this method, evaluate() or score(), and
-        # _validate_y() to the caller.
-        y = self._validate_y(y, probs.shape[0], stacklevel=5)
+        y = self._validate_y(y, probs.shape[0])
         weights = None if sample_weight is None else sample_weights(sample_weight, len(y))
         picked = probs[np.arange(len(y)), y].astype(np.float64)
         # Probabilities that underflow to 0 are clipped so one confident mistake stays finite.
@@ -575,8 +573,8 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         expected = self.n_features_in_ if check_features else None
         return as_feature_array(X, self.dtype, expected=expected, owner=type(self).__name__)
 
-    def _validate_y(self, y: np.ndarray, n_rows: int, *, stacklevel: int) -> np.ndarray:
-        labels = class_labels(y, n_rows, stacklevel=stacklevel)
+    def _validate_y(self, y: np.ndarray, n_rows: int) -> np.ndarray:
+        labels = class_labels(y, n_rows)
         check_label_range(labels, self.n_classes_)
         return labels
 

@@ -6,22 +6,17 @@ the same columns in another order would give wrong predictions and no error.
 
 from __future__ import annotations
 
-import os
-import sys
 import warnings
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 
+from mlpbench.engines.stack import user_stacklevel
 from mlpbench.errors import DataError, DataTypeError
 
 SHOWN_NAMES = 5
 """Column names listed in a message before the rest are counted."""
 
-# Not resolved: frames carry the file names as imported, symbolic links included.
-PACKAGE_FOLDER = str(Path(__file__).parent.parent) + os.sep
-"""The mlpbench package; warnings point at the first calling line outside it."""
 
 
 def feature_names_of(X: object) -> np.ndarray | None:
@@ -82,18 +77,7 @@ def check_feature_names(fitted: np.ndarray | None, names: np.ndarray | None, own
 
 
 def _warn(message: str) -> None:
-    stacklevel = _outside_stacklevel()
-    warnings.warn(f"{message}; the columns are read by position", UserWarning, stacklevel=stacklevel)
-
-
-def _outside_stacklevel() -> int:
-    """Return the stacklevel of the first frame outside mlpbench, counted from ``_warn``'s caller."""
-    frame = sys._getframe(2)
-    level = 2
-    while frame is not None and frame.f_code.co_filename.startswith(PACKAGE_FOLDER):
-        frame = frame.f_back
-        level += 1
-    return level
+    warnings.warn(f"{message}; the columns are read by position", UserWarning, stacklevel=user_stacklevel())
 
 
 def _listed(names: list[str]) -> str:

@@ -9,6 +9,7 @@ from scipy import sparse
 from sklearn.exceptions import DataConversionWarning
 
 from mlpbench.data.dataset import find_non_finite
+from mlpbench.engines.stack import user_stacklevel
 from mlpbench.errors import DataError, DataTypeError
 
 LABEL_ENCODER_HINT = "encode other labels with sklearn.preprocessing.LabelEncoder"
@@ -84,13 +85,12 @@ def _numeric_objects(array: np.ndarray) -> np.ndarray:
         ) from error
 
 
-def class_labels(y: object, n_rows: int, *, stacklevel: int = 3) -> np.ndarray:
+def class_labels(y: object, n_rows: int) -> np.ndarray:
     """Return y as int64 labels of shape (n_rows,), or raise DataError.
 
     A column vector of shape (n_rows, 1) is flattened with a DataConversionWarning,
-    as scikit-learn's classifiers do, and ``stacklevel`` points the warning at the
-    user's call. Labels are not yet checked against a number of classes (see
-    ``check_label_range``).
+    as scikit-learn's classifiers do, and the warning points at the user's call.
+    Labels are not yet checked against a number of classes (see ``check_label_range``).
     """
     if y is None:
         raise DataError(
@@ -104,7 +104,7 @@ def class_labels(y: object, n_rows: int, *, stacklevel: int = 3) -> np.ndarray:
             f"A column-vector y was passed when a 1d array was expected: y has shape "
             f"{labels.shape}. It is flattened, and y.ravel() avoids this warning",
             DataConversionWarning,
-            stacklevel=stacklevel,
+            stacklevel=user_stacklevel(),
         )
         labels = labels.ravel()
     if labels.ndim != 1 or labels.shape[0] != n_rows:
@@ -175,7 +175,7 @@ def warn_about_label_gaps(labels: np.ndarray, n_classes: int) -> None:
         f"0..{n_classes - 1}, because labels must be 0..K-1; encode the labels with "
         "sklearn.preprocessing.LabelEncoder, or pass n_classes=K to fit to keep the gaps",
         UserWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
 
 
