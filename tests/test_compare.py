@@ -609,7 +609,9 @@ def test_interrupted_compare_says_nothing_saved(tmp_path, capsys, monkeypatch):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("out", [None, "new/parents/out"], ids=["default-folder", "new-parents"])
+@pytest.mark.parametrize(
+    "out", [None, "new/parents/out", "new/x/../y"], ids=["default-folder", "new-parents", "dot-dot"]
+)
 def test_interrupted_compare_removes_folders_it_created(tmp_path, capsys, monkeypatch, out):
     # The first run in a folder creates runs/ for its dated folder; an interrupted run
     # leaves no empty folder behind, at any level it created.

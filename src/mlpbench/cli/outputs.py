@@ -292,7 +292,9 @@ def _missing_folders(path: Path) -> list[Path]:
     for folder in (path, *path.parents):
         if folder.exists():
             break
-        missing.append(folder)
+        # In new/x/../y, "new/x/.." names new, which comes again as a parent of its own.
+        if folder.name != "..":
+            missing.append(folder)
     return missing
 
 
