@@ -659,6 +659,9 @@ def test_shrunk_peak_not_reported_once_a_later_reading_replaced_it():
     (message,) = measured_peak_warnings(shrunk, after=reading(10.0, PEAK_SIZE))
     assert message.startswith("the matmul peak was measured on 397x397 matrices")
     assert len(measured_peak_warnings(shrunk)) == 1
+    # A higher reading that was shrunk too is the yardstick, and is reported.
+    (message,) = measured_peak_warnings(shrunk, after=reading(40.0, 256))
+    assert message.startswith("the matmul peak was measured on 256x256 matrices")
 
 
 def test_compare_marks_learning_engines(compare_run):

@@ -99,8 +99,8 @@ def test_path_idx_test_image_shape_mismatch(tiny_idx, tmp_path) -> None:
 
 @pytest.mark.parametrize(
     ("test_shape", "accepted"),
-    [((2, 8, 1), False), ((4, 4, 1), True), ((1, 4, 4), True), ((16,), True)],
-    ids=["other-shape-with-channel", "channel-axis", "leading-channel", "flat"],
+    [((2, 8, 1), False), ((4, 4, 1), True), ((1, 4, 4), True), ((16,), True), ((16, 1), True)],
+    ids=["other-shape-with-channel", "channel-axis", "leading-channel", "flat", "flat-with-channel"],
 )
 def test_npz_test_image_shapes(tmp_path, test_shape, accepted) -> None:
     path = tmp_path / "images.npz"

@@ -658,15 +658,15 @@ def measured_peak_warnings(
     PyTorch's peak is measured on the CPU, so it is judged only when ``device``, where
     the torch engines train, is the CPU too. ``torch_engine_gflops``, the most that a
     torch engine's run reached, shows whether a low PyTorch peak was a disturbance.
-    A NumPy peak measured on smaller matrices is not reported when ``after``, the
-    reading after the runs, is higher and so replaced it as the yardstick.
+    A NumPy peak measured on smaller matrices is reported only when it is the
+    yardstick: ``after``, the reading after the runs, replaces it when higher.
     """
     messages = []
     peak = peaks.numpy
-    replaced = after is not None and after.gflops > peak.gflops
-    if peak.size < PEAK_SIZE and not replaced:
+    yardstick = after if after is not None and after.gflops > peak.gflops else peak
+    if yardstick.size < PEAK_SIZE:
         messages.append(
-            f"{SHRUNK_PEAK_START} {peak.size}x{peak.size} matrices instead of "
+            f"{SHRUNK_PEAK_START} {yardstick.size}x{yardstick.size} matrices instead of "
             f"{PEAK_SIZE}x{PEAK_SIZE} because the machine was slow at that moment, so it is "
             "probably too low and '% of peak' too high unless a later reading replaced it; "
             "run again on a quieter machine"

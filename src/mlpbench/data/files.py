@@ -59,11 +59,12 @@ def _build(
             raise DataError(f"{where}: {found.describe()}")
 
     # Images of another shape with as many pixels pass the feature count check, but their
-    # pixels would be read in the wrong places. Flat rows beside images are accepted, and
-    # axes of size 1 (a channel axis) are ignored.
+    # pixels would be read in the wrong places. Axes of size 1 (a channel axis) are
+    # ignored, and flat rows (one axis left) beside images are accepted.
     same_size = math.prod(x_train.shape[1:]) == math.prod(x_test.shape[1:])
-    both_images = x_train.ndim > 2 and x_test.ndim > 2
-    if same_size and both_images and _image_axes(x_train) != _image_axes(x_test):
+    train_axes, test_axes = _image_axes(x_train), _image_axes(x_test)
+    both_images = len(train_axes) > 1 and len(test_axes) > 1
+    if same_size and both_images and train_axes != test_axes:
         raise DataError(
             f"{x_test_where}: each test sample has shape {_shape_text(x_test)}, but each training "
             f"sample ({x_train_where}) has shape {_shape_text(x_train)}; both must hold samples "
