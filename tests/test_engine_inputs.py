@@ -279,3 +279,18 @@ def test_unusable_device_keeps_model(digits) -> None:
 
     assert model.layer_sizes_ == [64, 16, 10]
     np.testing.assert_array_equal(model.predict_proba(X), before)
+
+
+def test_warning_through_pipeline_points_at_caller() -> None:
+    from sklearn.exceptions import DataConversionWarning
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    pipeline = make_pipeline(StandardScaler(), NumpyMLP(hidden=[8], epochs=1, threads=1))
+
+    with pytest.warns(DataConversionWarning) as caught:
+        pipeline.fit(X, y.reshape(-1, 1))
+
+    assert caught[0].filename == __file__

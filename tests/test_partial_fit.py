@@ -119,3 +119,4 @@ def test_partial_fit_warning_points_at_caller(digits) -> None:
         NumpyMLP(hidden=[8], threads=1).partial_fit(X, y.reshape(-1, 1), classes=CLASSES)
 
     assert caught[0].filename == __file__
+
