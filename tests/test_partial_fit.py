@@ -120,3 +120,17 @@ def test_partial_fit_warning_points_at_caller(digits) -> None:
 
     assert caught[0].filename == __file__
 
+
+
+def test_partial_fit_chunks_of_other_sizes_keep_shuffling(digits) -> None:
+    # A chunk of another row count continues the shuffle sequence instead of starting it
+    # again from the seed, so equal chunks later do not repeat the first order.
+    X, y = digits
+    model = NumpyMLP(hidden=[8], threads=1)
+    model.partial_fit(X[:100], y[:100], classes=CLASSES)
+    first = model.batch_order_.get_state()
+
+    model.partial_fit(X[100:150], y[100:150])
+    model.partial_fit(X[:100], y[:100])
+
+    assert model.batch_order_.get_state() != first

@@ -295,16 +295,18 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
                 f"classes has {len(np.asarray(classes))} labels, but the network was built for "
                 f"{self.n_classes_} by the first call to partial_fit; pass the same classes"
             )
-        X, y = self._prepare_fit(X, y, n_classes, warm=self.is_fitted)
+        X, y = self._prepare_fit(X, y, n_classes, warm=self.is_fitted, continue_order=True)
         self._train_until(X, y, self.epoch_ + 1, None)
         return self
 
     def _prepare_fit(
-        self, X: np.ndarray, y: np.ndarray, n_classes: int | None, *, warm: bool
+        self, X: np.ndarray, y: np.ndarray, n_classes: int | None, *, warm: bool, continue_order: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
         """Check (X, y) and build the network unless ``warm``; return X standardized and the labels.
 
         Every input is checked before the model changes, so a failed call keeps a fitted model.
+        With ``continue_order``, rows of another count continue the shuffle sequence
+        (partial_fit's chunks) instead of starting it again from ``seed``.
         """
         names = feature_names_of(X)
         if warm:
@@ -332,7 +334,9 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             if self.standardize:
                 self._fit_standardization(X)
         X = self._standardize(X)
-        if self.batch_order_ is None or self.batch_order_.n_samples != X.shape[0]:
+        if self.batch_order_ is not None and continue_order:
+            self.batch_order_ = self.batch_order_.resized(X.shape[0], self.batch_size)
+        elif self.batch_order_ is None or self.batch_order_.n_samples != X.shape[0]:
             self.batch_order_ = BatchOrder(X.shape[0], self.batch_size, self.seed)
         elif self.batch_order_.requested_batch_size != self.batch_size:
             # A warm start with another batch size keeps the shuffle sequence going.

@@ -50,7 +50,11 @@ class BatchOrder:
 
     def with_batch_size(self, batch_size: int) -> BatchOrder:
         """Return an order over the same rows with another batch size that continues this shuffle sequence."""
-        order = BatchOrder(self.n_samples, batch_size, seed=0)
+        return self.resized(self.n_samples, batch_size)
+
+    def resized(self, n_samples: int, batch_size: int) -> BatchOrder:
+        """Return an order over ``n_samples`` rows and ``batch_size`` that continues this shuffle sequence."""
+        order = BatchOrder(n_samples, batch_size, seed=0)
         order._rng.bit_generator.state = self._rng.bit_generator.state
         return order
 
