@@ -134,3 +134,43 @@ def test_partial_fit_chunks_of_other_sizes_keep_shuffling(digits) -> None:
     model.partial_fit(X[:100], y[:100])
 
     assert model.batch_order_.get_state() != first
+
+
+@pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP])
+def test_diverged_partial_fit_keeps_the_model(engine, digits) -> None:
+    from mlpbench.errors import TrainingDivergedError
+
+    X, y = digits
+    model = engine(hidden=[16], threads=1, momentum=0.0).partial_fit(X, y, classes=CLASSES)
+    before = _parameters(model)
+    order = model.batch_order_.get_state()
+    accuracy = model.score(X, y)
+
+    model.set_params(lr=1e6)
+    with pytest.raises(TrainingDivergedError):
+        model.partial_fit(X, y)
+
+    assert model.epoch_ == 1
+    assert len(model.history_) == 1
+    assert model.batch_order_.get_state() == order
+    for mine, theirs in zip(_parameters(model), before, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    assert model.score(X, y) == accuracy
+    model.set_params(lr=0.05)
+    assert model.partial_fit(X, y).epoch_ == 2
+
+
+def test_first_partial_fit_that_diverges_leaves_model_unfitted(digits) -> None:
+    from sklearn.exceptions import NotFittedError
+
+    from mlpbench.errors import TrainingDivergedError
+
+    X, y = digits
+    model = NumpyMLP(hidden=[8], lr=1e6, momentum=0.0, threads=1)
+
+    with pytest.raises(TrainingDivergedError):
+        model.partial_fit(X, y, classes=CLASSES)
+
+    assert not model.is_fitted
+    with pytest.raises(NotFittedError):
+        model.predict(X)

@@ -8,12 +8,13 @@ driven the same way.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -295,9 +296,39 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
                 f"classes has {len(np.asarray(classes))} labels, but the network was built for "
                 f"{self.n_classes_} by the first call to partial_fit; pass the same classes"
             )
-        X, y = self._prepare_fit(X, y, n_classes, warm=self.is_fitted, continue_order=True)
-        self._train_until(X, y, self.epoch_ + 1, None)
+        with self._kept_on_divergence():
+            X, y = self._prepare_fit(X, y, n_classes, warm=self.is_fitted, continue_order=True)
+            self._train_until(X, y, self.epoch_ + 1, None)
         return self
+
+    @contextlib.contextmanager
+    def _kept_on_divergence(self) -> Iterator[None]:
+        """Put the model back as it was when training in the block diverges, then re-raise.
+
+        A model fitted before the block gets back its parameters, momentum, batch order,
+        epoch count and history, so a smaller ``lr`` can continue from it; one that was
+        not fitted is left unfitted.
+        """
+        if not self.is_fitted:
+            try:
+                yield
+            except TrainingDivergedError:
+                self.layer_sizes_ = None
+                raise
+            return
+        params, buffers = self.get_parameters(), self._get_momentum_buffers()
+        batch_state = self._get_batch_state()
+        epoch, n_records, n_losses = self.epoch_, len(self.history_), len(self.batch_losses_)
+        try:
+            yield
+        except TrainingDivergedError:
+            self._set_parameters(params)
+            self._set_momentum_buffers(buffers)
+            self._set_batch_state(batch_state)
+            self.epoch_ = epoch
+            del self.history_[n_records:]
+            del self.batch_losses_[n_losses:]
+            raise
 
     def _prepare_fit(
         self, X: np.ndarray, y: np.ndarray, n_classes: int | None, *, warm: bool, continue_order: bool = False
