@@ -94,7 +94,7 @@ def test_partial_fit_rejects_other_classes_later(digits) -> None:
     X, y = digits
     model = NumpyMLP(hidden=[8], threads=1).partial_fit(X, y, classes=CLASSES)
 
-    with pytest.raises(ValueError, match="built for 10 by the first call to partial_fit"):
+    with pytest.raises(ValueError, match="classes has 12 labels, but the fitted network has 10 classes"):
         model.partial_fit(X, y, classes=np.arange(12))
 
     model.partial_fit(X, y, classes=CLASSES)
@@ -174,3 +174,16 @@ def test_first_partial_fit_that_diverges_leaves_model_unfitted(digits) -> None:
     assert not model.is_fitted
     with pytest.raises(NotFittedError):
         model.predict(X)
+
+
+def test_partial_fit_messages_name_its_own_fixes(digits) -> None:
+    from mlpbench.errors import DataError
+
+    X, y = digits
+    model = NumpyMLP(hidden=[8], threads=1).partial_fit(X[y < 5], y[y < 5], classes=np.arange(5))
+
+    with pytest.raises(DataError, match=r"outside 0..4.*\(give every label in classes on the first call\)"):
+        model.partial_fit(X, y)
+    model.set_params(dtype="float64")
+    with pytest.raises(ValueError, match="partial_fit continues the fitted network.*clone the estimator"):
+        model.partial_fit(X[y < 5], y[y < 5])

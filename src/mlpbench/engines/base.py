@@ -293,11 +293,12 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             n_classes = _class_count(classes)
         elif classes is not None and _class_count(classes) != self.n_classes_:
             raise ValueError(
-                f"classes has {len(np.asarray(classes))} labels, but the network was built for "
-                f"{self.n_classes_} by the first call to partial_fit; pass the same classes"
+                f"classes has {len(np.asarray(classes))} labels, but the fitted network has "
+                f"{self.n_classes_} classes; pass the same classes, or clone the estimator to "
+                "train a new network"
             )
         with self._kept_on_divergence():
-            X, y = self._prepare_fit(X, y, n_classes, warm=self.is_fitted, continue_order=True)
+            X, y = self._prepare_fit(X, y, n_classes, warm=self.is_fitted, caller="partial_fit")
             self._train_until(X, y, self.epoch_ + 1, None)
         return self
 
@@ -331,13 +332,13 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             raise
 
     def _prepare_fit(
-        self, X: np.ndarray, y: np.ndarray, n_classes: int | None, *, warm: bool, continue_order: bool = False
+        self, X: np.ndarray, y: np.ndarray, n_classes: int | None, *, warm: bool, caller: str = "fit"
     ) -> tuple[np.ndarray, np.ndarray]:
         """Check (X, y) and build the network unless ``warm``; return X standardized and the labels.
 
         Every input is checked before the model changes, so a failed call keeps a fitted model.
-        With ``continue_order``, rows of another count continue the shuffle sequence
-        (partial_fit's chunks) instead of starting it again from ``seed``.
+        For ``caller`` "partial_fit", rows of another count continue the shuffle sequence
+        (its chunks) instead of starting it again from ``seed``, and messages name its fixes.
         """
         names = feature_names_of(X)
         if warm:
@@ -345,7 +346,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         X = self._validate_X(X, check_features=warm)
         labels = class_labels(y, X.shape[0])
         if warm:
-            self._check_warm_start_settings()
+            self._check_warm_start_settings(caller)
             # Fewer classes than the network has are fine: each label must only have an output.
             if n_classes is not None and n_classes > self.n_classes_:
                 raise ValueError(
@@ -356,7 +357,8 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         elif n_classes is None:
             n_classes = max(int(np.max(labels, initial=-1)) + 1, 1)
             warn_about_label_gaps(labels, n_classes)
-        check_label_range(labels, int(n_classes))
+        fix = "give every label in classes on the first call" if caller == "partial_fit" else None
+        check_label_range(labels, int(n_classes), fix)
 
         if not warm:
             self.initialize(X.shape[1], int(n_classes))
@@ -365,7 +367,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             if self.standardize:
                 self._fit_standardization(X)
         X = self._standardize(X)
-        if self.batch_order_ is not None and continue_order:
+        if self.batch_order_ is not None and caller == "partial_fit":
             self.batch_order_ = self.batch_order_.resized(X.shape[0], self.batch_size)
         elif self.batch_order_ is None or self.batch_order_.n_samples != X.shape[0]:
             self.batch_order_ = BatchOrder(X.shape[0], self.batch_size, self.seed)
@@ -557,7 +559,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
                 f"{self._fitted_dtype}; set dtype back, or save() and load(path, dtype=...) to convert"
             )
 
-    def _check_warm_start_settings(self) -> None:
+    def _check_warm_start_settings(self, caller: str = "fit") -> None:
         """Raise ValueError when a setting that shapes the fitted network changed since it was fitted.
 
         A warm start continues the fitted parameters, so a new ``hidden``, ``dtype`` or
@@ -578,10 +580,13 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         if self.standardize != fitted_standardize:
             changes.append(f"standardize={self.standardize} (fitted with standardize={fitted_standardize})")
         if changes:
+            if caller == "partial_fit":
+                how, new = "partial_fit", "clone the estimator to train a new network"
+            else:
+                how, new = "warm_start=True", "set warm_start=False to train a new network"
             message = (
-                f"warm_start=True continues the fitted network, which cannot take the new "
-                f"{' and '.join(changes)}; set those back, or set warm_start=False to train "
-                "a new network"
+                f"{how} continues the fitted network, which cannot take the new "
+                f"{' and '.join(changes)}; set those back, or {new}"
             )
             # An engine that overrides save() cannot write files, so it cannot convert either.
             if dtype_changed and type(self).save is MLPEstimator.save:

@@ -143,8 +143,11 @@ def _integer_labels(y: np.ndarray) -> np.ndarray:
     raise DataError(f"y must contain integer class labels 0..K-1, got dtype {y.dtype}; {LABEL_ENCODER_HINT}")
 
 
-def check_label_range(labels: np.ndarray, n_classes: int) -> None:
-    """Raise DataError when a label lies outside 0..n_classes-1."""
+def check_label_range(labels: np.ndarray, n_classes: int, fix: str | None = None) -> None:
+    """Raise DataError when a label lies outside 0..n_classes-1.
+
+    ``fix`` replaces the advice given for a label that is too large.
+    """
     negative = np.flatnonzero(labels < 0)
     if negative.size:
         row = int(negative[0])
@@ -158,7 +161,7 @@ def check_label_range(labels: np.ndarray, n_classes: int) -> None:
         classes = "1 class" if n_classes == 1 else f"{n_classes} classes"
         raise DataError(
             f"label {labels[row]} at row {row} is outside 0..{n_classes - 1}; the model has "
-            f"{classes} (when the training labels miss the top classes, pass n_classes=K to fit)"
+            f"{classes} ({fix or 'when the training labels miss the top classes, pass n_classes=K to fit'})"
         )
 
 
