@@ -187,3 +187,39 @@ def test_partial_fit_messages_name_its_own_fixes(digits) -> None:
     model.set_params(dtype="float64")
     with pytest.raises(ValueError, match="partial_fit continues the fitted network.*clone the estimator"):
         model.partial_fit(X[y < 5], y[y < 5])
+
+
+@pytest.mark.parametrize("classes", [10, [[0, 1]]], ids=["scalar", "2-d"])
+def test_partial_fit_rejects_classes_not_1d(digits, classes) -> None:
+    X, y = digits
+
+    with pytest.raises(ValueError, match="classes must be a 1-D array of every label"):
+        NumpyMLP(hidden=[8], threads=1).partial_fit(X, y, classes=classes)
+
+
+def test_partial_fit_takes_classes_by_name_only(digits) -> None:
+    # scikit-learn's third positional argument is sample_weight; it must not be read as classes.
+    X, y = digits
+
+    with pytest.raises(TypeError):
+        NumpyMLP(hidden=[8], threads=1).partial_fit(X, y, CLASSES)
+
+
+@pytest.mark.parametrize(
+    ("standardize", "advice"), [(False, "or inputs scaled"), (True, "standardized already")]
+)
+def test_divergence_advice_fits_the_inputs(digits, standardize, advice) -> None:
+    import warnings
+
+    from mlpbench.errors import TrainingDivergedError
+
+    X, y = digits
+    model = NumpyMLP(hidden=[8], lr=1e6, momentum=0.0, standardize=standardize, threads=1)
+
+    # NumPy's overflow warnings would only come before the error, pointing into the engine.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(TrainingDivergedError) as caught:
+            model.fit(X, y)
+
+    assert advice in str(caught.value)

@@ -17,8 +17,6 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from mlpbench.bench.contention import contention, contention_warnings, cpu_sample
 from mlpbench.checkpoint import SUFFIXES, Checkpoint, read_checkpoint, save_checkpoint
 from mlpbench.cli.loading import (
@@ -240,12 +238,8 @@ def _build_model(
 def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
     """Train and save. On divergence, write the history so far and raise an error naming what was kept."""
     model = trainer.model
-    # A diverging run overflows on the way to the non-finite loss that the engine
-    # reports, and NumPy's overflow warnings would only repeat that error (shown under -v).
-    numpy_warnings = "warn" if args.verbose else "ignore"
     try:
-        with np.errstate(over=numpy_warnings, invalid=numpy_warnings):
-            trainer.fit(args.stop_after)
+        trainer.fit(args.stop_after)
         if trainer.save_path and trainer.saved_epoch != model.epoch_:
             trainer.save()
     except TrainingDivergedError as error:

@@ -45,6 +45,12 @@ PREDICT_CHUNK_ROWS = 4096
 DIVERGED_LOSS_PER_LOG_CLASS = 1000.0
 
 
+STANDARDIZED_DIVERGENCE_FIX = (
+    "try a smaller learning rate (lr in Python, --lr on the command line); the inputs are "
+    "standardized already"
+)
+
+
 class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
     """A ReLU multilayer perceptron classifier trained with mini-batch SGD.
 
@@ -267,7 +273,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             self._warn_if_no_progress(y)
         return self
 
-    def partial_fit(self, X: np.ndarray, y: np.ndarray, classes: np.ndarray | None = None) -> Self:
+    def partial_fit(self, X: np.ndarray, y: np.ndarray, *, classes: np.ndarray | None = None) -> Self:
         """Train one epoch on (X, y), continuing the fitted network, as scikit-learn's does.
 
         The first call builds the network and needs ``classes``: every label that any
@@ -275,7 +281,10 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         continue the network whatever ``warm_start`` and ``epochs`` are, and may pass
         ``classes`` again only unchanged. Each call is one shuffled pass over (X, y) in
         batches of ``batch_size``, at the constant rate ``lr``: the cosine schedule
-        spans the epochs of ``fit`` and is rejected here.
+        spans the epochs of ``fit`` and is rejected here. With ``standardize=True`` the
+        first call's rows set the feature means and scales for good, so it should be a
+        fair sample of the data. ``classes`` is keyword-only, because scikit-learn's
+        third positional argument is ``sample_weight``, which these estimators lack.
         """
         self._validate_hyperparameters()
         if self.schedule != "constant":
@@ -378,7 +387,10 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
 
     def _train_until(self, X: np.ndarray, y: np.ndarray, stop: int, callback: EpochCallback | None) -> None:
         """Run epochs until ``epoch_`` reaches ``stop``, calling ``callback`` after each."""
-        with limit_threads(self.threads):
+        # A diverging run overflows on its way to the non-finite loss that _run_epoch
+        # reports as TrainingDivergedError, so NumPy's overflow warnings would only come
+        # first, pointing into the engine.
+        with limit_threads(self.threads), np.errstate(over="ignore", invalid="ignore"):
             X_engine, y_engine = self._to_engine(X, y)
             while self.epoch_ < stop:
                 record = self._run_epoch(X_engine, y_engine)
@@ -480,17 +492,21 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         # class gets a geometric-mean probability below K ** -1000: no longer learning.
         limit = DIVERGED_LOSS_PER_LOG_CLASS * np.log(max(self.n_classes_, 2))
         bad = np.flatnonzero(~np.isfinite(batch_losses) | (batch_losses > limit))
+        # With the inputs standardized already, only the learning rate is left to change.
+        fix = (STANDARDIZED_DIVERGENCE_FIX,) if self.standardize else ()
         if bad.size:
             raise TrainingDivergedError(
                 f"training diverged: loss is {batch_losses[bad[0]]:.6g} at epoch {self.epoch_ + 1}, "
-                f"batch {bad[0] + 1} of {len(batch_losses)}, learning rate {lr:g}"
+                f"batch {bad[0] + 1} of {len(batch_losses)}, learning rate {lr:g}",
+                *fix,
             )
         # Each loss is measured before its step, so an update that overflows on the
         # epoch's last batch shows only in the parameters.
         if not all(np.isfinite(W).all() and np.isfinite(b).all() for W, b in self.get_parameters()):
             raise TrainingDivergedError(
                 f"training diverged: parameters became NaN or infinite in the last step of epoch "
-                f"{self.epoch_ + 1} (batch {len(batch_losses)}), learning rate {lr:g}"
+                f"{self.epoch_ + 1} (batch {len(batch_losses)}), learning rate {lr:g}",
+                *fix,
             )
         weights = np.asarray(sizes, dtype=np.float64)
         self.epoch_ += 1
@@ -621,6 +637,11 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
 
 def _class_count(classes: np.ndarray) -> int:
     """Return K for ``classes`` that are the labels 0..K-1 (or False and True), else raise ValueError."""
+    if np.ndim(classes) != 1:
+        raise ValueError(
+            f"classes must be a 1-D array of every label, got {classes!r}; for K classes pass "
+            "classes=np.arange(K)"
+        )
     labels = class_labels(classes, len(np.asarray(classes)))
     count = len(labels)
     if count == 0 or not np.array_equal(np.sort(labels), np.arange(count)):
