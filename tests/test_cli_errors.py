@@ -520,6 +520,17 @@ def test_resumed_run_that_unlearns_keeps_its_checkpoint(capsys, tmp_path: Path):
     assert path.read_bytes() == before
 
 
+def test_checkpoint_that_learned_nothing_may_be_replaced(capsys, tmp_path: Path):
+    # Its own history shows that it learned nothing, so there is nothing to protect.
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1", "--lr", "5", "--momentum", "0")
+
+    result = run_cli(capsys, "train", "-q", "--resume", path)
+
+    assert result.status == 0, result.err
+    assert read_checkpoint(path).epoch == 3
+
+
 def test_checkpoint_that_learned_outlives_later_epochs(capsys, tmp_path: Path, monkeypatch):
     # Epoch 1 learned and was saved; epochs 2 to 4 learned nothing, so none replaced it.
     import mlpbench.cli.train
@@ -556,7 +567,9 @@ def test_interrupt_names_checkpoints_skipped_for_learning_nothing(capsys, tmp_pa
     result = run_cli(capsys, "train", "-q", *TINY_TRAINING, *flags)
 
     assert result.status == 130
-    assert "(the checkpoints were skipped, because the model had learned nothing)" in result.err
+    skipped = "(a checkpoint was skipped, because the model had learned nothing)"
+    assert f"{path} was not changed {skipped}" in result.err
+    assert "--checkpoint-every 1 keeps every finished epoch" not in result.err
     assert "was being saved" not in result.err
 
 

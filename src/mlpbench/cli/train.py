@@ -40,7 +40,7 @@ from mlpbench.cli.resume import changed_flags, resumed_dataset, resumed_engine, 
 from mlpbench.data import Dataset
 from mlpbench.engines.base import MLPEstimator
 from mlpbench.engines.registry import ENGINES, LOADING_ENGINES, create_engine
-from mlpbench.errors import ModelNotLearnedError, OutputError, TrainingDivergedError
+from mlpbench.errors import MLPBenchError, ModelNotLearnedError, OutputError, TrainingDivergedError
 from mlpbench.threads import oversubscription_warning
 from mlpbench.training.chance import learning_warning, smaller_lr_hint
 
@@ -262,12 +262,10 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         if lost > 0:
             finished = "in this run" if trainer.saved_epoch is None else "after it"
             note += f", so the {lost} epoch(s) finished {finished} are lost"
-            if trainer.withheld is not None:
-                note += " (the checkpoints were skipped, because the model had learned nothing)"
-            elif trainer.checkpoint_every == 1:
+            if trainer.checkpoint_every == 1 and trainer.withheld is None:
                 # Every epoch is saved already, so the interrupt came while one was being saved.
                 note += f" (the interrupt came while epoch {model.epoch_} was being saved)"
-            elif model.engine_name in LOADING_ENGINES:
+            elif trainer.checkpoint_every != 1 and model.engine_name in LOADING_ENGINES:
                 flags = "--checkpoint-every 1" if trainer.save_path else "--save PATH --checkpoint-every 1"
                 note += f"; {flags} keeps every finished epoch of an interrupted run"
         note += _history_note(args.history, model, trainer.first_epoch)
@@ -392,9 +390,9 @@ class _Trainer:
         self.existed_before = save_path is not None and _non_empty_file(save_path)
         self.first_epoch = model.epoch_
         # Whether the file at save_path contains a model that learned, which a model that
-        # learned nothing must not replace: an earlier run's (assumed to have learned) or
-        # one of this run's checkpoints that had learned.
-        self.protected = self.existed_before
+        # learned nothing must not replace: an earlier file whose own history shows that
+        # it learned, or one of this run's checkpoints that had learned.
+        self.protected = self.existed_before and self._file_learned()
         # Why the last save was skipped, or None when the last save was written.
         self.withheld: str | None = None
 
@@ -450,6 +448,25 @@ class _Trainer:
         self.saved_epoch = self.model.epoch_
         logger.debug("saved epoch %d to %s", self.model.epoch_, self.save_path)
 
+    def _file_learned(self) -> bool:
+        """Tell whether the model in the file at ``save_path`` had learned, by its own history.
+
+        A file whose history is unreadable or lacks a training loss counts as learned,
+        so that it is kept when in doubt.
+        """
+        assert self.save_path is not None
+        try:
+            history = read_checkpoint(self.save_path).history
+        except (OSError, ValueError, MLPBenchError):
+            return True
+        last = history[-1] if history else {}
+        if "train_loss" not in last:
+            return True
+        # A model saved from Python records no test accuracy; its training loss decides.
+        accuracy = last.get("test_accuracy", 1.0)
+        data, lr = self.data, self.model.lr
+        return learning_warning(last["train_loss"], data.y_train, accuracy, data.y_test, lr, lr) is None
+
     def learning_problem(self) -> str | None:
         """Return the warning for a model that has learned nothing so far, or None."""
         last, data = self.model.history_[-1], self.data
@@ -471,8 +488,11 @@ class _Trainer:
         """Describe the state of the save path after a failure, for the error message."""
         if self.save_path is None:
             return "nothing was saved"
+        skipped = ""
+        if self.withheld is not None:
+            skipped = " (a checkpoint was skipped, because the model had learned nothing)"
         if self.saved_epoch is not None:
-            return f"{self.save_path} holds the last good checkpoint (epoch {self.saved_epoch})"
+            return f"{self.save_path} holds the last good checkpoint (epoch {self.saved_epoch}){skipped}"
         if self.existed_before:
-            return f"{self.save_path} was not changed"
+            return f"{self.save_path} was not changed{skipped}"
         return f"{self.save_path} was not written"
