@@ -531,6 +531,27 @@ def test_checkpoint_that_learned_nothing_may_be_replaced(capsys, tmp_path: Path)
     assert read_checkpoint(path).epoch == 3
 
 
+def test_model_of_other_data_is_not_judged_by_this_run(capsys, tmp_path: Path):
+    # A digits model that learned a little (loss about 2.02, against 2.30 for chance on
+    # ten classes) is kept from a run on two-class data that learns nothing, although by
+    # that data's chance loss, 0.69, the digits model would look as if it had not learned.
+    path = tmp_path / "digits.npz"
+    train_checkpoint(capsys, path, "--lr", "0.1", "--momentum", "0")
+    assert 0.7 < read_checkpoint(path).history[-1]["train_loss"] < 2.2
+    before = path.read_bytes()
+    other = tmp_path / "other.npz"
+    rng = np.random.default_rng(0)
+    x_train, x_test = rng.random((40, 64)), rng.random((10, 64))
+    np.savez(other, x_train=x_train, y_train=np.arange(40) % 2, x_test=x_test, y_test=np.arange(10) % 2)
+
+    flags = ("--dataset", other, "--epochs", "1", "--lr", "1e-7", "--save", path)
+    result = run_cli(capsys, "train", "-q", *flags)
+
+    assert result.status == 1
+    assert f"{path} was not changed: it holds an earlier model" in result.err
+    assert path.read_bytes() == before
+
+
 def test_checkpoint_that_learned_outlives_later_epochs(capsys, tmp_path: Path, monkeypatch):
     # Epoch 1 learned and was saved; epochs 2 to 4 learned nothing, so none replaced it.
     import mlpbench.cli.train

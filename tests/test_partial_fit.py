@@ -136,28 +136,68 @@ def test_partial_fit_chunks_of_other_sizes_keep_shuffling(digits) -> None:
     assert model.batch_order_.get_state() != first
 
 
-@pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP])
+def _state(model) -> dict:
+    buffers = model._get_momentum_buffers()
+    return {
+        "parameters": _parameters(model),
+        "momentum": None if buffers is None else [array for pair in buffers for array in pair],
+        "batch order": model._get_batch_state(),
+        "epoch": model.epoch_,
+        "history": len(model.history_),
+        "batch losses": len(model.batch_losses_),
+    }
+
+
+def _assert_same_state(mine: dict, theirs: dict) -> None:
+    for key in ("parameters", "momentum"):
+        assert (mine[key] is None) == (theirs[key] is None), key
+        for a, b in zip(mine[key] or [], theirs[key] or [], strict=True):
+            np.testing.assert_array_equal(a, b)
+    for key in ("batch order", "epoch", "history", "batch losses"):
+        assert mine[key] == theirs[key], key
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_diverged_partial_fit_keeps_the_model(engine, digits) -> None:
+    # Inputs scaled by 1e30 overflow every engine, scikit-learn's included.
     from mlpbench.errors import TrainingDivergedError
 
     X, y = digits
-    model = engine(hidden=[16], threads=1, momentum=0.0).partial_fit(X, y, classes=CLASSES)
-    before = _parameters(model)
-    order = model.batch_order_.get_state()
+    model = engine(hidden=[16], threads=1).partial_fit(X, y, classes=CLASSES)
+    before = _state(model)
     accuracy = model.score(X, y)
 
-    model.set_params(lr=1e6)
     with pytest.raises(TrainingDivergedError):
+        model.partial_fit(X * 1e30, y)
+
+    _assert_same_state(_state(model), before)
+    assert model.score(X, y) == accuracy
+    assert model.partial_fit(X, y).epoch_ == 2
+    assert model.score(X, y) > 0.5
+
+
+def test_interrupted_partial_fit_keeps_the_model(digits, monkeypatch) -> None:
+    X, y = digits
+    model = NumpyMLP(hidden=[16], threads=1).partial_fit(X, y, classes=CLASSES)
+    before = _state(model)
+    train_epoch = NumpyMLP._train_epoch
+
+    def interrupted(self, *args, **kwargs):
+        train_epoch(self, *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(NumpyMLP, "_train_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
         model.partial_fit(X, y)
 
-    assert model.epoch_ == 1
-    assert len(model.history_) == 1
-    assert model.batch_order_.get_state() == order
-    for mine, theirs in zip(_parameters(model), before, strict=True):
-        np.testing.assert_array_equal(mine, theirs)
-    assert model.score(X, y) == accuracy
-    model.set_params(lr=0.05)
-    assert model.partial_fit(X, y).epoch_ == 2
+    _assert_same_state(_state(model), before)
+
+
+def test_sklearn_partial_fit_after_a_fit_of_no_epochs(digits) -> None:
+    X, y = digits
+    model = SklearnMLP(hidden=[8], threads=1).fit(X, y, n_epochs=0)
+
+    assert model.partial_fit(X, y).epoch_ == 1
 
 
 def test_first_partial_fit_that_diverges_leaves_model_unfitted(digits) -> None:
@@ -223,3 +263,26 @@ def test_divergence_advice_fits_the_inputs(digits, standardize, advice) -> None:
             model.fit(X, y)
 
     assert advice in str(caught.value)
+
+
+def test_callback_runs_with_the_users_numpy_error_settings(digits) -> None:
+    # The engine silences overflow warnings while it trains, not in the user's callback.
+    X, y = digits
+    seen = []
+
+    NumpyMLP(hidden=[8], epochs=1, threads=1).fit(X, y, callback=lambda record: seen.append(np.geterr()))
+
+    assert seen[0]["over"] == np.geterr()["over"]
+
+
+def test_no_progress_warning_through_cross_val_score_points_at_caller(digits) -> None:
+    from sklearn.model_selection import cross_val_score
+
+    from mlpbench.training.chance import NoProgressWarning
+
+    X, y = digits
+
+    with pytest.warns(NoProgressWarning) as caught:
+        cross_val_score(NumpyMLP(hidden=[8], epochs=1, lr=1e-7, threads=1), X, y, cv=2)
+
+    assert caught[0].filename == __file__

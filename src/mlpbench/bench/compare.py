@@ -665,11 +665,11 @@ def measured_peak_warnings(
     peak = peaks.numpy
     yardstick = after if after is not None and after.gflops > peak.gflops else peak
     if yardstick.size < PEAK_SIZE:
+        unless = "" if yardstick is after else " unless a later reading replaced it"
         messages.append(
             f"{SHRUNK_PEAK_START} {yardstick.size}x{yardstick.size} matrices instead of "
             f"{PEAK_SIZE}x{PEAK_SIZE} because the machine was slow at that moment, so it is "
-            "probably too low and '% of peak' too high unless a later reading replaced it; "
-            "run again on a quieter machine"
+            f"probably too low and '% of peak' too high{unless}; run again on a quieter machine"
         )
     slow_torch = peaks.torch is not None and peaks.torch["gflops"] < TORCH_PEAK_SHORTFALL * peak.gflops
     if slow_torch and device == "cpu":

@@ -23,6 +23,7 @@ from mlpbench.cli.loading import (
     check_data_fits,
     check_same_training_data,
     dataset_metadata,
+    recorded,
     restore_into,
     training_data_digest,
     training_data_warnings,
@@ -451,15 +452,19 @@ class _Trainer:
     def _file_learned(self) -> bool:
         """Tell whether the model in the file at ``save_path`` had learned, by its own history.
 
-        A file whose history is unreadable or lacks a training loss counts as learned,
-        so that it is kept when in doubt.
+        Its history is judged against this run's data, so a file trained on other data
+        (another training-data digest, or none recorded) counts as learned, as does one
+        whose history is unreadable or lacks a training loss: it is kept when in doubt.
         """
         assert self.save_path is not None
         try:
-            history = read_checkpoint(self.save_path).history
+            checkpoint = read_checkpoint(self.save_path)
         except (OSError, ValueError, MLPBenchError):
             return True
-        last = history[-1] if history else {}
+        digest = recorded(checkpoint, "train_sha256")
+        if digest is None or digest != self.metadata.get("train_sha256"):
+            return True
+        last = checkpoint.history[-1] if checkpoint.history else {}
         if "train_loss" not in last:
             return True
         # A model saved from Python records no test accuracy; its training loss decides.

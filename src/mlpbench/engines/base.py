@@ -30,6 +30,7 @@ from mlpbench.engines.inputs import (
     sample_weights,
     warn_about_label_gaps,
 )
+from mlpbench.engines.stack import user_stacklevel
 from mlpbench.errors import TrainingDivergedError
 from mlpbench.threads import limit_threads
 from mlpbench.training.batches import BatchOrder
@@ -263,7 +264,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
                 f"its epochs={self.epochs}, which is the total of the run, not a count per call; "
                 "raise epochs with set_params(epochs=...) to train further",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         first_epoch = self.epoch_
         self._train_until(X, y, stop, callback)
@@ -313,32 +314,38 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
 
     @contextlib.contextmanager
     def _kept_on_divergence(self) -> Iterator[None]:
-        """Put the model back as it was when training in the block diverges, then re-raise.
+        """Put the model back as it was when training in the block diverges or is interrupted.
 
         A model fitted before the block gets back its parameters, momentum, batch order,
         epoch count and history, so a smaller ``lr`` can continue from it; one that was
-        not fitted is left unfitted.
+        not fitted is left unfitted. The exception is raised again.
         """
         if not self.is_fitted:
             try:
                 yield
-            except TrainingDivergedError:
+            except (TrainingDivergedError, KeyboardInterrupt):
                 self.layer_sizes_ = None
                 raise
             return
-        params, buffers = self.get_parameters(), self._get_momentum_buffers()
-        batch_state = self._get_batch_state()
-        epoch, n_records, n_losses = self.epoch_, len(self.history_), len(self.batch_losses_)
+        state = self._training_state()
         try:
             yield
-        except TrainingDivergedError:
-            self._set_parameters(params)
-            self._set_momentum_buffers(buffers)
-            self._set_batch_state(batch_state)
-            self.epoch_ = epoch
-            del self.history_[n_records:]
-            del self.batch_losses_[n_losses:]
+        except (TrainingDivergedError, KeyboardInterrupt):
+            # _run_epoch counts an epoch and records its history only once it has passed
+            # its checks, so a failed epoch has changed nothing else.
+            self._restore_training_state(state)
             raise
+
+    def _training_state(self) -> Any:
+        """Return a copy of what training changes: parameters, momentum and batch order."""
+        return self.get_parameters(), self._get_momentum_buffers(), self._get_batch_state()
+
+    def _restore_training_state(self, state: Any) -> None:
+        """Put back a state from ``_training_state``."""
+        params, buffers, batch_state = state
+        self._set_parameters(params)
+        self._set_momentum_buffers(buffers)
+        self._set_batch_state(batch_state)
 
     def _prepare_fit(
         self, X: np.ndarray, y: np.ndarray, n_classes: int | None, *, warm: bool, caller: str = "fit"
@@ -387,10 +394,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
 
     def _train_until(self, X: np.ndarray, y: np.ndarray, stop: int, callback: EpochCallback | None) -> None:
         """Run epochs until ``epoch_`` reaches ``stop``, calling ``callback`` after each."""
-        # A diverging run overflows on its way to the non-finite loss that _run_epoch
-        # reports as TrainingDivergedError, so NumPy's overflow warnings would only come
-        # first, pointing into the engine.
-        with limit_threads(self.threads), np.errstate(over="ignore", invalid="ignore"):
+        with limit_threads(self.threads):
             X_engine, y_engine = self._to_engine(X, y)
             while self.epoch_ < stop:
                 record = self._run_epoch(X_engine, y_engine)
@@ -413,7 +417,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             f"{stalled_loss_finding(train_loss, y, self.epoch_)}, so the network "
             f"did not learn at lr={self.lr:g}; try {fix}",
             NoProgressWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -485,7 +489,11 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
 
     def _run_epoch(self, X: Any, y: Any) -> dict[str, Any]:
         lr = learning_rate(self.lr, self.schedule, self.epoch_, self.epochs)
-        seconds, losses, sizes = self._train_epoch(X, y, lr)
+        # A diverging run overflows on its way to the non-finite loss reported below as
+        # TrainingDivergedError, so NumPy's overflow warnings would only come first,
+        # pointing into the engine. The user's epoch callback runs outside this block.
+        with np.errstate(over="ignore", invalid="ignore"):
+            seconds, losses, sizes = self._train_epoch(X, y, lr)
 
         batch_losses = self._losses_to_numpy(losses)
         # A mean cross-entropy above DIVERGED_LOSS_PER_LOG_CLASS * log(K) means the true

@@ -17,6 +17,7 @@ engines as far as scikit-learn allows. What cannot match is listed in
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 import warnings
@@ -28,13 +29,16 @@ import sklearn
 from sklearn.neural_network import MLPClassifier
 
 from mlpbench.engines.base import MLPEstimator, Params
-from mlpbench.errors import CheckpointError, DataError
+from mlpbench.errors import CheckpointError, DataError, TrainingDivergedError
 from mlpbench.training.init import layer_sizes
 
 logger = logging.getLogger("mlpbench")
 
 INTERRUPTED_MESSAGE = "Training interrupted by user"
 """The start of the warning that ``MLPClassifier`` gives instead of raising KeyboardInterrupt."""
+
+NON_FINITE_MESSAGE = "Solver produced non-finite parameter weights"
+"""The start of the ValueError that scikit-learn raises when its parameters overflow."""
 
 
 def sklearn_alpha(weight_decay: float, batch_size: int) -> float:
@@ -196,6 +200,14 @@ class SklearnMLP(MLPEstimator):
         if buffers is not None:
             raise CheckpointError("the sklearn engine cannot restore momentum buffers")
 
+    def _training_state(self) -> Any:
+        # scikit-learn's optimizer keeps its velocities and step count inside the classifier.
+        return copy.deepcopy(self.classifier_), self._get_batch_state()
+
+    def _restore_training_state(self, state: Any) -> None:
+        self.classifier_, batch_state = state
+        self._set_batch_state(batch_state)
+
     def _to_engine(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
         classifier = self._classifier()
         # A batch larger than the data is one full batch, as in BatchOrder; clipping
@@ -227,6 +239,14 @@ class SklearnMLP(MLPEstimator):
             except UserWarning as warning:
                 if INTERRUPTED_MESSAGE in str(warning):
                     raise KeyboardInterrupt from None
+                raise
+            except ValueError as error:
+                # scikit-learn's own check for parameters that overflowed.
+                if NON_FINITE_MESSAGE in str(error):
+                    raise TrainingDivergedError(
+                        f"training diverged: scikit-learn's parameters became NaN or infinite in "
+                        f"epoch {self.epoch_ + 1}"
+                    ) from error
                 raise
             seconds = time.perf_counter() - start
         return seconds, [classifier.loss_], [X.shape[0]]

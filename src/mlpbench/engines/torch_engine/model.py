@@ -156,6 +156,27 @@ class TorchMLP(MLPEstimator):
                 buffer = torch.tensor(np.ascontiguousarray(value), dtype=torch_dtype, device=self._device)
                 self._optimizer.state[tensor] = {"momentum_buffer": buffer}
 
+    def _training_state(self) -> Any:
+        # Clones on the model's device: a round trip through NumPy would double the cost
+        # of a partial_fit call on a small chunk.
+        with torch.no_grad():
+            params = [tensor.detach().clone() for tensor in self._parameters_list]
+        state = self._optimizer.state
+        buffers = [state.get(tensor, {}).get("momentum_buffer") for tensor in self._parameters_list]
+        buffers = [None if buffer is None else buffer.detach().clone() for buffer in buffers]
+        return params, buffers, self._get_batch_state()
+
+    def _restore_training_state(self, state: Any) -> None:
+        params, buffers, batch_state = state
+        with torch.no_grad():
+            for tensor, saved in zip(self._parameters_list, params, strict=True):
+                tensor.copy_(saved)
+        self._optimizer.state.clear()
+        for tensor, buffer in zip(self._parameters_list, buffers, strict=True):
+            if buffer is not None:
+                self._optimizer.state[tensor] = {"momentum_buffer": buffer}
+        self._set_batch_state(batch_state)
+
     def _to_engine(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
         for group in self._optimizer.param_groups:
             group["momentum"] = self.momentum
