@@ -176,21 +176,41 @@ def test_diverged_partial_fit_keeps_the_model(engine, digits) -> None:
     assert model.score(X, y) > 0.5
 
 
-def test_interrupted_partial_fit_keeps_the_model(digits, monkeypatch) -> None:
+def _fail_once(engine, monkeypatch, how: str) -> None:
+    """Make the engine's next epoch fail: diverge, or be interrupted after it was counted."""
+    from mlpbench.errors import TrainingDivergedError
+
+    run_epoch = engine._run_epoch
+
+    def failing(self, *args, **kwargs):
+        monkeypatch.setattr(engine, "_run_epoch", run_epoch)
+        run_epoch(self, *args, **kwargs)
+        # Both come after the epoch changed the parameters and, for Ctrl-C, the counts.
+        raise TrainingDivergedError("training diverged") if how == "diverge" else KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "_run_epoch", failing)
+
+
+@pytest.mark.parametrize("how", ["diverge", "interrupt"])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_failed_call_continues_as_if_it_never_ran(engine, digits, monkeypatch, how) -> None:
+    # After a failed call, three more calls end exactly where a twin without it ends.
+    from mlpbench.errors import TrainingDivergedError
+
     X, y = digits
-    model = NumpyMLP(hidden=[16], threads=1).partial_fit(X, y, classes=CLASSES)
+    twin = engine(hidden=[16], threads=1).partial_fit(X, y, classes=CLASSES)
+    model = engine(hidden=[16], threads=1).partial_fit(X, y, classes=CLASSES)
     before = _state(model)
-    train_epoch = NumpyMLP._train_epoch
 
-    def interrupted(self, *args, **kwargs):
-        train_epoch(self, *args, **kwargs)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(NumpyMLP, "_train_epoch", interrupted)
-    with pytest.raises(KeyboardInterrupt):
+    _fail_once(engine, monkeypatch, how)
+    with pytest.raises((TrainingDivergedError, KeyboardInterrupt)):
         model.partial_fit(X, y)
 
     _assert_same_state(_state(model), before)
+    for _ in range(3):
+        model.partial_fit(X, y)
+        twin.partial_fit(X, y)
+    _assert_same_state(_state(model), _state(twin))
 
 
 def test_sklearn_partial_fit_after_a_fit_of_no_epochs(digits) -> None:
@@ -286,3 +306,14 @@ def test_no_progress_warning_through_cross_val_score_points_at_caller(digits) ->
         cross_val_score(NumpyMLP(hidden=[8], epochs=1, lr=1e-7, threads=1), X, y, cv=2)
 
     assert caught[0].filename == __file__
+
+
+def test_sklearn_divergence_advice_fits_the_inputs(digits) -> None:
+    from mlpbench.errors import TrainingDivergedError
+
+    X, y = digits
+
+    model = SklearnMLP(hidden=[8], standardize=True, lr=1e8, threads=1)
+
+    with pytest.raises(TrainingDivergedError, match=r"learning rate 1e\+08; .*standardized already"):
+        model.partial_fit(X, y, classes=CLASSES)

@@ -465,12 +465,11 @@ class _Trainer:
         if digest is None or digest != self.metadata.get("train_sha256"):
             return True
         last = checkpoint.history[-1] if checkpoint.history else {}
-        if "train_loss" not in last:
+        if "train_loss" not in last or "test_accuracy" not in last:
             return True
-        # A model saved from Python records no test accuracy; its training loss decides.
-        accuracy = last.get("test_accuracy", 1.0)
         data, lr = self.data, self.model.lr
-        return learning_warning(last["train_loss"], data.y_train, accuracy, data.y_test, lr, lr) is None
+        loss, accuracy = last["train_loss"], last["test_accuracy"]
+        return learning_warning(loss, data.y_train, accuracy, data.y_test, lr, lr) is None
 
     def learning_problem(self) -> str | None:
         """Return the warning for a model that has learned nothing so far, or None."""

@@ -328,13 +328,21 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
                 raise
             return
         state = self._training_state()
+        # A divergence comes before _run_epoch counts the epoch, but Ctrl-C may land after.
+        epoch, n_records, n_losses = self.epoch_, len(self.history_), len(self.batch_losses_)
         try:
             yield
         except (TrainingDivergedError, KeyboardInterrupt):
-            # _run_epoch counts an epoch and records its history only once it has passed
-            # its checks, so a failed epoch has changed nothing else.
             self._restore_training_state(state)
+            self.epoch_ = epoch
+            del self.history_[n_records:]
+            del self.batch_losses_[n_losses:]
             raise
+
+    def _divergence_fix(self) -> tuple[str, ...]:
+        """Return the fix for TrainingDivergedError: empty for its default advice."""
+        # With the inputs standardized already, only the learning rate is left to change.
+        return (STANDARDIZED_DIVERGENCE_FIX,) if self.standardize else ()
 
     def _training_state(self) -> Any:
         """Return a copy of what training changes: parameters, momentum and batch order."""
@@ -500,8 +508,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         # class gets a geometric-mean probability below K ** -1000: no longer learning.
         limit = DIVERGED_LOSS_PER_LOG_CLASS * np.log(max(self.n_classes_, 2))
         bad = np.flatnonzero(~np.isfinite(batch_losses) | (batch_losses > limit))
-        # With the inputs standardized already, only the learning rate is left to change.
-        fix = (STANDARDIZED_DIVERGENCE_FIX,) if self.standardize else ()
+        fix = self._divergence_fix()
         if bad.size:
             raise TrainingDivergedError(
                 f"training diverged: loss is {batch_losses[bad[0]]:.6g} at epoch {self.epoch_ + 1}, "

@@ -245,7 +245,8 @@ class SklearnMLP(MLPEstimator):
                 if NON_FINITE_MESSAGE in str(error):
                     raise TrainingDivergedError(
                         f"training diverged: scikit-learn's parameters became NaN or infinite in "
-                        f"epoch {self.epoch_ + 1}"
+                        f"epoch {self.epoch_ + 1}, learning rate {self.lr:g}",
+                        *self._divergence_fix(),
                     ) from error
                 raise
             seconds = time.perf_counter() - start
