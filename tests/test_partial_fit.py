@@ -213,7 +213,7 @@ def test_failed_call_continues_as_if_it_never_ran(engine, digits, monkeypatch, h
     _assert_same_state(_state(model), _state(twin))
 
 
-def test_sklearn_partial_fit_after_a_fit_of_no_epochs(digits) -> None:
+def test_sklearn_partial_fit_after_empty_fit(digits) -> None:
     X, y = digits
     model = SklearnMLP(hidden=[8], threads=1).fit(X, y, n_epochs=0)
 
@@ -295,7 +295,7 @@ def test_callback_runs_with_the_users_numpy_error_settings(digits) -> None:
     assert seen[0]["over"] == np.geterr()["over"]
 
 
-def test_no_progress_warning_through_cross_val_score_points_at_caller(digits) -> None:
+def test_no_progress_warning_via_cross_val_score(digits) -> None:
     from sklearn.model_selection import cross_val_score
 
     from mlpbench.training.chance import NoProgressWarning

@@ -452,9 +452,9 @@ class _Trainer:
     def _file_learned(self) -> bool:
         """Tell whether the model in the file at ``save_path`` had learned, by its own history.
 
-        Its history is judged against this run's data, so a file trained on other data
-        (another training-data digest, or none recorded) counts as learned, as does one
-        whose history is unreadable or lacks a training loss: it is kept when in doubt.
+        Its history is judged against this run's data. So a file trained on other data
+        (another training-data digest, or none recorded) counts as learned. So does one
+        whose history is unreadable or lacks its metrics, because in doubt it is kept.
         """
         assert self.save_path is not None
         try:
