@@ -467,17 +467,17 @@ class _Trainer:
         last = checkpoint.history[-1] if checkpoint.history else {}
         if "train_loss" not in last or "test_accuracy" not in last:
             return True
-        data, lr = self.data, self.model.lr
-        loss, accuracy = last["train_loss"], last["test_accuracy"]
-        return learning_warning(loss, data.y_train, accuracy, data.y_test, lr, lr) is None
+        return self._record_problem(last) is None
 
     def learning_problem(self) -> str | None:
         """Return the warning for a model that has learned nothing so far, or None."""
-        last, data = self.model.history_[-1], self.data
-        default_lr = type(self.model)().lr
-        return learning_warning(
-            last["train_loss"], data.y_train, last["test_accuracy"], data.y_test, self.model.lr, default_lr
-        )
+        return self._record_problem(self.model.history_[-1])
+
+    def _record_problem(self, record: dict[str, Any]) -> str | None:
+        """Return the warning when the epoch of ``record`` shows that nothing was learned, else None."""
+        data, lr, default_lr = self.data, self.model.lr, type(self.model)().lr
+        loss, accuracy = record["train_loss"], record["test_accuracy"]
+        return learning_warning(loss, data.y_train, accuracy, data.y_test, lr, default_lr)
 
     def kept_note(self) -> str:
         """Describe what the save path still contains after a save was withheld."""
