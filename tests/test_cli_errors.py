@@ -531,10 +531,10 @@ def test_checkpoint_that_learned_nothing_may_be_replaced(capsys, tmp_path: Path)
     assert read_checkpoint(path).epoch == 3
 
 
-def test_model_of_other_data_is_not_judged_by_this_run(capsys, tmp_path: Path):
+def test_other_data_model_kept(capsys, tmp_path: Path):
     # A digits model that learned a little (loss about 2.02, against 2.30 for chance on
-    # ten classes) is kept from a run on two-class data that learns nothing, although by
-    # that data's chance loss, 0.69, the digits model would look as if it had not learned.
+    # ten classes) is kept from a run on two-class data that learns nothing. Judged by that
+    # data's chance loss, 0.69, the digits model would look as if it had not learned.
     path = tmp_path / "digits.npz"
     train_checkpoint(capsys, path, "--lr", "0.1", "--momentum", "0")
     assert 0.7 < read_checkpoint(path).history[-1]["train_loss"] < 2.2

@@ -645,7 +645,7 @@ def test_interrupted_compare_keeps_existing_runs_folder(tmp_path, capsys, monkey
     assert list((tmp_path / "runs").iterdir()) == []
 
 
-def test_shrunk_peak_not_reported_once_a_later_reading_replaced_it():
+def test_shrunk_peak_warning_follows_yardstick():
     from mlpbench.bench.compare import PEAK_SIZE, MeasuredPeaks, measured_peak_warnings
     from mlpbench.bench.peak import PeakResult
 
@@ -737,7 +737,7 @@ def _sentence(**engines):
     return fastest_engine_sentence({"engines": engines})
 
 
-def test_fastest_doubted_when_runner_up_had_the_best_epoch():
+def test_fastest_doubted_runner_up_best_epoch():
     # A busy machine slowed more of numpy's epochs, so its median lost although its
     # undisturbed epochs were the fastest.
     numpy = _timed([0.285, 0.30, 1.5, 2.0, 3.0], "timings vary")

@@ -70,7 +70,7 @@ def test_path_idx_count_mismatch(tiny_idx, tmp_path) -> None:
 
 
 def test_path_idx_second_copy_is_named(tiny_idx, tmp_path, caplog) -> None:
-    # A truncated uncompressed copy beside the .gz is not read, and the log says so.
+    # A truncated uncompressed copy beside the .gz is not read, and the log names it.
     folder = tiny_idx.write(tmp_path / "mine")
     (folder / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03 truncated")
 

@@ -176,7 +176,7 @@ def test_diverged_partial_fit_keeps_the_model(engine, digits) -> None:
     assert model.score(X, y) > 0.5
 
 
-def _fail_once(engine, monkeypatch, how: str) -> None:
+def _fail_once(engine, monkeypatch, failure: str) -> None:
     """Make the engine's next epoch fail: diverge, or be interrupted after it was counted."""
     from mlpbench.errors import TrainingDivergedError
 
@@ -186,14 +186,14 @@ def _fail_once(engine, monkeypatch, how: str) -> None:
         monkeypatch.setattr(engine, "_run_epoch", run_epoch)
         run_epoch(self, *args, **kwargs)
         # Both come after the epoch changed the parameters and, for Ctrl-C, the counts.
-        raise TrainingDivergedError("training diverged") if how == "diverge" else KeyboardInterrupt
+        raise TrainingDivergedError("training diverged") if failure == "diverge" else KeyboardInterrupt
 
     monkeypatch.setattr(engine, "_run_epoch", failing)
 
 
-@pytest.mark.parametrize("how", ["diverge", "interrupt"])
+@pytest.mark.parametrize("failure", ["diverge", "interrupt"])
 @pytest.mark.parametrize("engine", ENGINES)
-def test_failed_call_continues_as_if_it_never_ran(engine, digits, monkeypatch, how) -> None:
+def test_failed_call_continues_as_if_it_never_ran(engine, digits, monkeypatch, failure) -> None:
     # After a failed call, three more calls end exactly where a twin without it ends.
     from mlpbench.errors import TrainingDivergedError
 
@@ -202,7 +202,7 @@ def test_failed_call_continues_as_if_it_never_ran(engine, digits, monkeypatch, h
     model = engine(hidden=[16], threads=1).partial_fit(X, y, classes=CLASSES)
     before = _state(model)
 
-    _fail_once(engine, monkeypatch, how)
+    _fail_once(engine, monkeypatch, failure)
     with pytest.raises((TrainingDivergedError, KeyboardInterrupt)):
         model.partial_fit(X, y)
 

@@ -64,7 +64,7 @@ def shipping_package(path: Path) -> str | None:
 
     Wheels keep their bundled libraries in ``site-packages/<name>.libs`` (numpy,
     scipy, scikit_learn) or inside the package itself (``torch/lib``). Two copies of
-    OpenBLAS are often loaded at once, so the package tells which engine calls which.
+    OpenBLAS are often loaded at once, so the package shows which engine calls which.
     """
     parts = path.parts
     for index, part in enumerate(parts[:-1]):

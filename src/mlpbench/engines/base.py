@@ -317,8 +317,8 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         """Put the model back as it was when training in the block diverges or is interrupted.
 
         A model fitted before the block gets back its parameters, momentum, batch order,
-        epoch count and history, so a smaller ``lr`` can continue from it; one that was
-        not fitted is left unfitted. The exception is raised again.
+        epoch count and history, so a smaller ``lr`` can continue from it. A model that
+        was not fitted is left unfitted. The exception is raised again.
         """
         if not self.is_fitted:
             try:
@@ -612,12 +612,12 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             changes.append(f"standardize={self.standardize} (fitted with standardize={fitted_standardize})")
         if changes:
             if caller == "partial_fit":
-                how, new = "partial_fit", "clone the estimator to train a new network"
+                continuing, restart = "partial_fit", "clone the estimator to train a new network"
             else:
-                how, new = "warm_start=True", "set warm_start=False to train a new network"
+                continuing, restart = "warm_start=True", "set warm_start=False to train a new network"
             message = (
-                f"{how} continues the fitted network, which cannot take the new "
-                f"{' and '.join(changes)}; set those back, or {new}"
+                f"{continuing} continues the fitted network, which cannot take the new "
+                f"{' and '.join(changes)}; set those back, or {restart}"
             )
             # An engine that overrides save() cannot write files, so it cannot convert either.
             if dtype_changed and type(self).save is MLPEstimator.save:
