@@ -257,12 +257,14 @@ def test_partial_fit_rejects_classes_not_1d(digits, classes) -> None:
         NumpyMLP(hidden=[8], threads=1).partial_fit(X, y, classes=classes)
 
 
-def test_partial_fit_takes_classes_by_name_only(digits) -> None:
-    # scikit-learn's third positional argument is sample_weight; it must not be read as classes.
+def test_partial_fit_reads_the_third_argument_as_sample_weight(digits) -> None:
+    # The order of scikit-learn's partial_fit(X, y, sample_weight=None, classes=None).
     X, y = digits
 
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match="classes must be given on the first call"):
         NumpyMLP(hidden=[8], threads=1).partial_fit(X, y, CLASSES)
+    model = NumpyMLP(hidden=[8], threads=1).partial_fit(X, y, None, CLASSES)
+    assert model.epoch_ == 1
 
 
 @pytest.mark.parametrize(

@@ -261,7 +261,10 @@ def test_model_pickled_without_fitted_dtype_continues(digits) -> None:
 # The checks that scikit-learn's check_estimator fails, and why. Labels must be the
 # integers 0..K-1, and three checks train on unscaled data, on which the default lr
 # diverges for the numpy and torch engines. The sklearn engine passes those three.
-KNOWN_CHECK_FAILURES = {"check_classifiers_classes"}
+# In float32, weights and repeated rows give probabilities about 1e-7 apart, which
+# is rounding but above the check's tolerance; test_sample_weight.py runs that check
+# in float64, where it passes.
+KNOWN_CHECK_FAILURES = {"check_classifiers_classes", "check_sample_weight_equivalence_on_dense_data"}
 DIVERGING_CHECKS = {"check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in"}
 
 
@@ -297,7 +300,7 @@ def test_score_takes_sample_weight(engine, digits) -> None:
     [
         (np.ones(3), "sample_weight must have shape"),
         (-np.ones(10), "finite values >= 0"),
-        (np.zeros(10), "sums to 0"),
+        (np.zeros(10), "zero for every row"),
     ],
     ids=["shape", "negative", "zero"],
 )

@@ -157,8 +157,14 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         """Convert validated training arrays to the engine's own representation."""
 
     @abstractmethod
-    def _train_step(self, X: Any, y: Any, batch: np.ndarray, lr: float) -> Any:
-        """Run one SGD step on rows ``batch`` and return the batch's mean loss (before the step)."""
+    def _train_step(
+        self, X: Any, y: Any, batch: np.ndarray, lr: float, row_weights: np.ndarray | None = None
+    ) -> Any:
+        """Run one SGD step on rows ``batch`` and return the batch's mean loss (before the step).
+
+        ``row_weights``, when given, holds one weight per row of the batch, summing to 1
+        (see ``batch_row_weights``): the loss is then the weighted sum of the rows' losses.
+        """
 
     @abstractmethod
     def _predict_proba_chunk(self, X: np.ndarray) -> np.ndarray:
@@ -235,6 +241,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         self,
         X: np.ndarray,
         y: np.ndarray,
+        sample_weight: np.ndarray | None = None,
         *,
         n_classes: int | None = None,
         n_epochs: int | None = None,
@@ -243,7 +250,10 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         """Train on (X, y) until ``epoch_`` reaches ``epochs``.
 
         X has shape (n_samples, n_features); y contains integer labels in
-        0..n_classes-1. ``n_classes`` defaults to ``max(y) + 1`` on a fresh fit.
+        0..n_classes-1. ``sample_weight`` (one number >= 0 per row, or None for
+        equal weights) makes each batch's loss and gradient a weighted mean over its
+        rows, as in scikit-learn's ``MLPClassifier``. ``n_classes`` defaults to
+        ``max(y) + 1`` on a fresh fit.
         ``n_epochs`` caps the epochs run by this call (useful to stop early and
         resume later). ``callback`` receives each epoch's history record after the
         epoch's clock has stopped, so its own time is not counted.
@@ -255,7 +265,9 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             check_int("n_epochs", n_epochs, minimum=0)
         if n_classes is not None:
             check_int("n_classes", n_classes, minimum=1)
-        X, y = self._prepare_fit(X, y, n_classes, warm=self.warm_start and self.is_fitted)
+        X, y, weights = self._prepare_fit(
+            X, y, n_classes, warm=self.warm_start and self.is_fitted, sample_weight=sample_weight
+        )
 
         stop = self.epochs if n_epochs is None else min(self.epochs, self.epoch_ + n_epochs)
         if stop <= self.epoch_ and n_epochs != 0:
@@ -267,14 +279,20 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
                 stacklevel=user_stacklevel(),
             )
         first_epoch = self.epoch_
-        self._train_until(X, y, stop, callback)
+        self._train_until(X, y, stop, callback, weights)
         # Like scikit-learn's ConvergenceWarning, the warning comes when the planned run has
         # ended, not after a part of it run with n_epochs.
         if first_epoch < self.epoch_ >= self.epochs:
-            self._warn_if_no_progress(y)
+            self._warn_if_no_progress(y, weights)
         return self
 
-    def partial_fit(self, X: np.ndarray, y: np.ndarray, *, classes: np.ndarray | None = None) -> Self:
+    def partial_fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        classes: np.ndarray | None = None,
+    ) -> Self:
         """Train one epoch on (X, y), continuing the fitted network, as scikit-learn's does.
 
         The first call builds the network and needs ``classes``: every label that any
@@ -284,8 +302,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         batches of ``batch_size``, at the constant rate ``lr``: the cosine schedule
         spans the epochs of ``fit`` and is rejected here. With ``standardize=True`` the
         first call's rows set the feature means and scales for good, so it should be a
-        fair sample of the data. ``classes`` is keyword-only, because scikit-learn's
-        third positional argument is ``sample_weight``, which these estimators lack.
+        fair sample of the data. ``sample_weight`` weights the rows as in ``fit``.
         """
         self._validate_hyperparameters()
         if self.schedule != "constant":
@@ -308,8 +325,10 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
                 "train a new network"
             )
         with self._kept_on_divergence():
-            X, y = self._prepare_fit(X, y, n_classes, warm=self.is_fitted, caller="partial_fit")
-            self._train_until(X, y, self.epoch_ + 1, None)
+            X, y, weights = self._prepare_fit(
+                X, y, n_classes, warm=self.is_fitted, caller="partial_fit", sample_weight=sample_weight
+            )
+            self._train_until(X, y, self.epoch_ + 1, None, weights)
         return self
 
     @contextlib.contextmanager
@@ -356,9 +375,17 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         self._set_batch_state(batch_state)
 
     def _prepare_fit(
-        self, X: np.ndarray, y: np.ndarray, n_classes: int | None, *, warm: bool, caller: str = "fit"
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Check (X, y) and build the network unless ``warm``; return X standardized and the labels.
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        n_classes: int | None,
+        *,
+        warm: bool,
+        caller: str = "fit",
+        sample_weight: object = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Check (X, y) and build the network unless ``warm``; return X standardized, the labels
+        and the sample weights as float64 (None when not given).
 
         Every input is checked before the model changes, so a failed call keeps a fitted model.
         For ``caller`` "partial_fit", rows of another count continue the shuffle sequence
@@ -369,6 +396,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             self._check_feature_names(names)
         X = self._validate_X(X, check_features=warm)
         labels = class_labels(y, X.shape[0])
+        weights = None if sample_weight is None else sample_weights(sample_weight, X.shape[0])
         if warm:
             self._check_warm_start_settings(caller)
             # Fewer classes than the network has are fine: each label must only have an output.
@@ -398,21 +426,31 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         elif self.batch_order_.requested_batch_size != self.batch_size:
             # A warm start with another batch size keeps the shuffle sequence going.
             self.batch_order_ = self.batch_order_.with_batch_size(self.batch_size)
-        return X, labels
+        return X, labels, weights
 
-    def _train_until(self, X: np.ndarray, y: np.ndarray, stop: int, callback: EpochCallback | None) -> None:
+    def _train_until(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        stop: int,
+        callback: EpochCallback | None,
+        weights: np.ndarray | None = None,
+    ) -> None:
         """Run epochs until ``epoch_`` reaches ``stop``, calling ``callback`` after each."""
+        # The weights are passed on only when given, so engines and wrappers that take
+        # no weights keep working unweighted.
+        weighted = () if weights is None else (weights,)
         with limit_threads(self.threads):
             X_engine, y_engine = self._to_engine(X, y)
             while self.epoch_ < stop:
-                record = self._run_epoch(X_engine, y_engine)
+                record = self._run_epoch(X_engine, y_engine, *weighted)
                 if callback is not None:
                     callback(record)
 
-    def _warn_if_no_progress(self, y: np.ndarray) -> None:
+    def _warn_if_no_progress(self, y: np.ndarray, weights: np.ndarray | None = None) -> None:
         """Warn when the last epoch's training loss is no better than the class-frequency loss."""
         train_loss = self.history_[-1]["train_loss"]
-        if not made_no_progress(train_loss, y):
+        if not made_no_progress(train_loss, y, weights):
             return
         default_lr = inspect.signature(type(self)).parameters["lr"].default
         if self.lr > default_lr:
@@ -422,7 +460,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         else:
             fix = "a larger lr, more epochs, or standardize=True"
         warnings.warn(
-            f"{stalled_loss_finding(train_loss, y, self.epoch_)}, so the network "
+            f"{stalled_loss_finding(train_loss, y, self.epoch_, weights)}, so the network "
             f"did not learn at lr={self.lr:g}; try {fix}",
             NoProgressWarning,
             stacklevel=user_stacklevel(),
@@ -495,13 +533,14 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
 
     # ----- the shared loop ----------------------------------------------------------------
 
-    def _run_epoch(self, X: Any, y: Any) -> dict[str, Any]:
+    def _run_epoch(self, X: Any, y: Any, weights: np.ndarray | None = None) -> dict[str, Any]:
         lr = learning_rate(self.lr, self.schedule, self.epoch_, self.epochs)
+        weighted = () if weights is None else (weights,)
         # A diverging run overflows on its way to the non-finite loss reported below as
         # TrainingDivergedError, so NumPy's overflow warnings would only come first,
         # pointing into the engine. The user's epoch callback runs outside this block.
         with np.errstate(over="ignore", invalid="ignore"):
-            seconds, losses, sizes = self._train_epoch(X, y, lr)
+            seconds, losses, sizes = self._train_epoch(X, y, lr, *weighted)
 
         batch_losses = self._losses_to_numpy(losses)
         # A mean cross-entropy above DIVERGED_LOSS_PER_LOG_CLASS * log(K) means the true
@@ -523,34 +562,49 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
                 f"{self.epoch_ + 1} (batch {len(batch_losses)}), learning rate {lr:g}",
                 *fix,
             )
-        weights = np.asarray(sizes, dtype=np.float64)
+        batch_sizes = np.asarray(sizes, dtype=np.float64)
         self.epoch_ += 1
         self.batch_losses_.append(batch_losses)
         record = {
             "epoch": self.epoch_,
             "lr": lr,
-            "train_loss": float(np.dot(batch_losses, weights) / weights.sum()),
+            "train_loss": float(np.dot(batch_losses, batch_sizes) / batch_sizes.sum()),
             "time_s": seconds,
         }
         self.history_.append(record)
         return record
 
-    def _train_epoch(self, X: Any, y: Any, lr: float) -> tuple[float, list[Any], list[int]]:
+    def _train_epoch(
+        self, X: Any, y: Any, lr: float, weights: np.ndarray | None = None
+    ) -> tuple[float, list[Any], list[float]]:
         """Run one epoch of steps; return its wall time in seconds, the batch losses and sizes.
 
-        The clock covers the steps only: the permutation is drawn before it starts.
-        Engines with their own batching (a DataLoader) override this method.
+        A batch's size is its row count, or the sum of its sample weights when
+        ``weights`` are given, so that the epoch's loss is their weighted mean.
+        The clock covers the steps only: the permutation and the weights of each
+        batch's rows are drawn before it starts. Engines with their own batching
+        (a DataLoader) override this method.
         """
         assert self.batch_order_ is not None
         batches = list(self.batch_order_.epoch())
+        if weights is not None:
+            row_weights = [batch_row_weights(weights[batch], self.dtype) for batch in batches]
 
         self._synchronize()
         start = time.perf_counter()
-        losses = [self._train_step(X, y, batch, lr) for batch in batches]
+        if weights is None:
+            losses = [self._train_step(X, y, batch, lr) for batch in batches]
+        else:
+            losses = [
+                self._train_step(X, y, batch, lr, rows)
+                for batch, rows in zip(batches, row_weights, strict=True)
+            ]
         self._synchronize()
         seconds = time.perf_counter() - start
 
-        return seconds, losses, [len(batch) for batch in batches]
+        if weights is None:
+            return seconds, losses, [len(batch) for batch in batches]
+        return seconds, losses, [float(weights[batch].sum()) for batch in batches]
 
     # ----- preprocessing ------------------------------------------------------------------
 
@@ -648,6 +702,18 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         labels = class_labels(y, n_rows)
         check_label_range(labels, self.n_classes_)
         return labels
+
+
+def batch_row_weights(weights: np.ndarray, dtype: str | np.dtype) -> np.ndarray:
+    """Return a batch's sample weights divided by their sum, in ``dtype``.
+
+    Each row's loss and gradient count with this share, so the batch's loss is the
+    weighted mean that scikit-learn's ``MLPClassifier`` takes. A batch whose weights
+    are all 0 keeps them, so its gradient is 0 and the step applies momentum only.
+    """
+    total = weights.sum()
+    shares = weights / total if total > 0 else weights
+    return shares.astype(dtype, copy=False)
 
 
 def _class_count(classes: np.ndarray) -> int:

@@ -201,5 +201,7 @@ def sample_weights(sample_weight: object, n_rows: int) -> np.ndarray:
             "fix or drop that row"
         )
     if weights.sum() == 0:
-        raise DataError("sample_weight sums to 0, so no sample counts; give some sample a positive weight")
+        raise DataError(
+            "sample_weight is zero for every row, so no sample counts; give some row a weight above 0"
+        )
     return weights

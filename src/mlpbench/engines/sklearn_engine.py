@@ -58,7 +58,9 @@ def sklearn_alpha(weight_decay: float, batch_size: int) -> float:
 
     The last, partial batch of an epoch (``r`` rows) then gets
     ``weight_decay * batch_size / r * W``: a larger decay on that one step, which no
-    single ``alpha`` can avoid.
+    single ``alpha`` can avoid. With sample weights, ``sw_sum`` is the batch's weight
+    sum, so each step's decay is ``weight_decay * batch_size / sw_sum * W``: equal to
+    the other engines' only where the weights in a batch sum to its row count.
     """
     return float(weight_decay) * int(batch_size)
 
@@ -219,13 +221,18 @@ class SklearnMLP(MLPEstimator):
         # epoch; changing them before a warm-start fit has no effect.
         return X, y
 
-    def _train_step(self, X: Any, y: Any, batch: np.ndarray, lr: float) -> NoReturn:
+    def _train_step(
+        self, X: Any, y: Any, batch: np.ndarray, lr: float, row_weights: np.ndarray | None = None
+    ) -> NoReturn:
         raise NotImplementedError("the sklearn engine trains whole epochs with partial_fit")
 
-    def _train_epoch(self, X: Any, y: Any, lr: float) -> tuple[float, list[Any], list[int]]:
+    def _train_epoch(
+        self, X: Any, y: Any, lr: float, weights: np.ndarray | None = None
+    ) -> tuple[float, list[Any], list[float]]:
         """Run one ``partial_fit`` pass; return its wall time, the epoch's mean loss and the row count.
 
         ``lr`` is ignored: scikit-learn trains at the constant base learning rate.
+        With sample ``weights`` the size returned is their sum.
         """
         classifier = self._classifier()
         with sklearn.config_context(assume_finite=True), warnings.catch_warnings():
@@ -235,7 +242,14 @@ class SklearnMLP(MLPEstimator):
             warnings.filterwarnings("error", message=INTERRUPTED_MESSAGE, category=UserWarning)
             start = time.perf_counter()
             try:
-                classifier.partial_fit(X, y, classes=self.classes_)
+                classifier.partial_fit(X, y, sample_weight=weights, classes=self.classes_)
+            except ZeroDivisionError as error:
+                # scikit-learn averages each batch's loss with np.average, which raises this.
+                raise DataError(
+                    "scikit-learn cannot train a batch whose sample weights are all 0, and its "
+                    f"shuffle drew one in epoch {self.epoch_ + 1}; give every row a weight above 0, "
+                    "use a larger batch_size, or use the numpy or torch engine"
+                ) from error
             except UserWarning as warning:
                 if INTERRUPTED_MESSAGE in str(warning):
                     raise KeyboardInterrupt from None
@@ -250,10 +264,10 @@ class SklearnMLP(MLPEstimator):
                     ) from error
                 raise
             seconds = time.perf_counter() - start
-        return seconds, [classifier.loss_], [X.shape[0]]
+        return seconds, [classifier.loss_], [X.shape[0] if weights is None else float(weights.sum())]
 
-    def _run_epoch(self, X: Any, y: Any) -> dict[str, Any]:
-        record = super()._run_epoch(X, y)
+    def _run_epoch(self, X: Any, y: Any, weights: np.ndarray | None = None) -> dict[str, Any]:
+        record = super()._run_epoch(X, y, weights)
         # Record the rate scikit-learn used, not the schedule's.
         record["lr"] = self.lr
         return record

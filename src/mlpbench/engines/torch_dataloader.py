@@ -84,26 +84,53 @@ class TorchDataLoaderMLP(TorchMLP):
         )
         return self.loader_, None
 
-    def _train_epoch(self, X: Any, y: Any, lr: float) -> tuple[float, list[Any], list[int]]:
-        """Run one epoch over the DataLoader; return its wall time, the batch losses and sizes."""
+    def _train_epoch(
+        self, X: Any, y: Any, lr: float, weights: np.ndarray | None = None
+    ) -> tuple[float, list[Any], list[float]]:
+        """Run one epoch over the DataLoader; return its wall time, the batch losses and sizes.
+
+        With sample ``weights`` the loader also yields each row's weight, and a batch's
+        size is the sum of its weights, as in ``MLPEstimator._train_epoch``.
+        """
         loader: DataLoader = X
+        if weights is not None:
+            loader = self._weighted_loader(loader, weights)
         for group in self._optimizer.param_groups:
             group["lr"] = lr
         losses: list[torch.Tensor] = []
-        sizes: list[int] = []
+        sizes: list[float] = []
 
         self._synchronize()
         start = time.perf_counter()
-        for xb, yb in loader:
+        for xb, yb, *weighted in loader:
             xb = xb.to(self._device, non_blocking=True)
             yb = yb.to(self._device, non_blocking=True)
             self._optimizer.zero_grad(set_to_none=True)
-            loss = self._loss_fn(self.module_(xb), yb)
+            if weighted:
+                # As batch_row_weights does: shares of the batch's sum, computed in float64.
+                wb = weighted[0]
+                total = wb.sum()
+                shares = wb / total if total > 0 else wb
+                loss = self._batch_loss(self.module_(xb), yb, shares.to(self._device))
+                sizes.append(float(total))
+            else:
+                loss = self._loss_fn(self.module_(xb), yb)
+                sizes.append(len(yb))
             loss.backward()
             self._optimizer.step()
             losses.append(loss.detach())
-            sizes.append(len(yb))
         self._synchronize()
         seconds = time.perf_counter() - start
 
         return seconds, losses, sizes
+
+    def _weighted_loader(self, loader: DataLoader, weights: np.ndarray) -> DataLoader:
+        """Return a loader like ``loader`` whose batches end with each row's sample weight.
+
+        It draws its order from the same generator, so weighting does not change the batches.
+        """
+        X_tensor, y_tensor = loader.dataset.tensors
+        dataset = TensorDataset(X_tensor, y_tensor, torch.from_numpy(weights))
+        return DataLoader(
+            dataset, batch_size=loader.batch_size, shuffle=True, generator=self.loader_generator_
+        )

@@ -15,14 +15,15 @@ class NoProgressWarning(ConvergenceWarning):
     """
 
 
-def class_frequency_loss(y: np.ndarray) -> float:
+def class_frequency_loss(y: np.ndarray, weights: np.ndarray | None = None) -> float:
     """Return the mean cross-entropy of always predicting the class frequencies of ``y``.
 
     This is the entropy of the label distribution in nats: ``log(n_classes)`` for
     balanced classes, less for unbalanced ones. A network whose ReLUs have all died
     can still learn its output biases, so its loss settles here and no lower.
+    With sample ``weights``, frequencies and mean are weighted, as the training loss is.
     """
-    counts = np.bincount(np.asarray(y, dtype=np.int64))
+    counts = np.bincount(np.asarray(y, dtype=np.int64), weights=weights)
     shares = counts[counts > 0] / counts.sum()
     return float(-np.sum(shares * np.log(shares)))
 
@@ -31,25 +32,28 @@ NO_PROGRESS_MARGIN = 0.02
 """Fraction below the class-frequency loss that still counts as no progress."""
 
 
-def made_no_progress(train_loss: float, y: np.ndarray) -> bool:
+def made_no_progress(train_loss: float, y: np.ndarray, weights: np.ndarray | None = None) -> bool:
     """Return True when ``train_loss`` is above or within ``NO_PROGRESS_MARGIN`` of the chance loss.
 
-    The chance loss is ``class_frequency_loss(y)``, that of always predicting the class frequencies.
+    The chance loss is ``class_frequency_loss(y, weights)``, that of always predicting the class
+    frequencies.
 
     Labels of a single class give a class-frequency loss of 0, which any run matches,
     so they never count as no progress.
     """
-    baseline = class_frequency_loss(y)
+    baseline = class_frequency_loss(y, weights)
     return baseline > 0 and train_loss >= (1 - NO_PROGRESS_MARGIN) * baseline
 
 
-def stalled_loss_finding(train_loss: float, y: np.ndarray, epoch: int | None = None) -> str:
+def stalled_loss_finding(
+    train_loss: float, y: np.ndarray, epoch: int | None = None, weights: np.ndarray | None = None
+) -> str:
     """Describe a ``train_loss`` that ``made_no_progress``: above the class-frequency loss, or just below.
 
     The loss is the last epoch's mean of its batch losses. ``epoch``, when given, is
     named after it.
     """
-    baseline = class_frequency_loss(y)
+    baseline = class_frequency_loss(y, weights)
     relation = "no lower than" if train_loss >= baseline else f"within {NO_PROGRESS_MARGIN:.0%} of"
     when = "" if epoch is None else f" after epoch {epoch}"
     return (

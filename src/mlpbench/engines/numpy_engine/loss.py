@@ -22,13 +22,21 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def cross_entropy_with_grad(
-    logits: np.ndarray, y: np.ndarray, *, overwrite_logits: bool = False
+    logits: np.ndarray,
+    y: np.ndarray,
+    *,
+    overwrite_logits: bool = False,
+    row_weights: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     """Return the mean cross-entropy over the batch and d(loss)/d(logits).
 
     The gradient is ``(softmax(logits) - onehot(y)) / batch``. The division makes it
     the gradient of the batch mean, not of the sum. Subtracting 1 at each label's
     column avoids building a one-hot matrix.
+
+    ``row_weights``, one per row and summing to 1, turn the mean into a weighted
+    mean: row i's loss and gradient are multiplied by ``row_weights[i]`` instead of
+    divided by the batch size.
 
     With ``overwrite_logits=True`` the gradient is written into ``logits`` (saving
     an allocation per step) when ``logits`` is C- or F-contiguous. Otherwise, or
@@ -48,9 +56,18 @@ def cross_entropy_with_grad(
     # Log-sum-exp: -log p_y = log(sum_j exp(z_j - m)) - (z_y - m), with m the row
     # maximum, so every exponent is <= 0.
     logits -= logits.max(axis=1, keepdims=True)
-    label_logit_sum = flat[label_index].sum(dtype=np.float64)
+    label_logits = flat[label_index]
     probs = np.exp(logits, out=logits)
     row_sums = probs.sum(axis=1, keepdims=True)
+    if row_weights is not None:
+        row_losses = np.log(row_sums[:, 0], dtype=np.float64) - label_logits
+        dlogits = probs
+        dlogits /= row_sums
+        dlogits *= row_weights[:, np.newaxis]
+        flat[label_index] -= row_weights
+        return float(np.dot(row_weights.astype(np.float64), row_losses)), dlogits
+
+    label_logit_sum = label_logits.sum(dtype=np.float64)
     loss = float(np.log(row_sums, dtype=np.float64).sum() - label_logit_sum) / batch
 
     # One division gives softmax / batch; the label's -1 is divided by the batch as well.

@@ -85,7 +85,14 @@ class NumpyMLP(MLPEstimator):
         self._optimizer.weight_decay = self.weight_decay
         return X, y
 
-    def _train_step(self, X: np.ndarray, y: np.ndarray, batch: np.ndarray, lr: float) -> float:
+    def _train_step(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        batch: np.ndarray,
+        lr: float,
+        row_weights: np.ndarray | None = None,
+    ) -> float:
         workspace = self._workspaces.get(len(batch))
         # mode="clip" avoids the temporary buffer that np.take copies through in its
         # default bounds-checking mode. The rows come from a permutation, so they are in range.
@@ -94,7 +101,9 @@ class NumpyMLP(MLPEstimator):
 
         logits, inputs = forward(self.params_, X_batch, out=workspace.outputs)
         # The gradient is written over the logits, so that buffer now contains d(loss)/d(logits).
-        loss, dlogits = cross_entropy_with_grad(logits, y_batch, overwrite_logits=True)
+        loss, dlogits = cross_entropy_with_grad(
+            logits, y_batch, overwrite_logits=True, row_weights=row_weights
+        )
         blas = numpy_blas() if self.use_blas_update and self.momentum else None
         if blas is None:
             # The gradients land in views of workspace.flat_grads, so one update covers all layers.

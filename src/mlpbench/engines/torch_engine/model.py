@@ -112,6 +112,8 @@ class TorchMLP(MLPEstimator):
                 layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(W.T)))
                 layer.bias.copy_(torch.from_numpy(np.ascontiguousarray(b)))
         self._loss_fn = nn.CrossEntropyLoss()
+        # For sample weights: one loss per row, which the step weights and sums.
+        self._row_loss_fn = nn.CrossEntropyLoss(reduction="none")
         # fused=True runs the whole update (weight decay, momentum, step) as one kernel
         # per parameter instead of several ops, which is measurably faster for small
         # layers on the CPU; the arithmetic is that of the default implementation.
@@ -185,7 +187,14 @@ class TorchMLP(MLPEstimator):
         y_tensor = input_tensor(y).to(self._device)
         return X_tensor, y_tensor
 
-    def _train_step(self, X: torch.Tensor, y: torch.Tensor, batch: np.ndarray, lr: float) -> Any:
+    def _train_step(
+        self,
+        X: torch.Tensor,
+        y: torch.Tensor,
+        batch: np.ndarray,
+        lr: float,
+        row_weights: np.ndarray | None = None,
+    ) -> Any:
         for group in self._optimizer.param_groups:
             group["lr"] = lr
         rows = torch.from_numpy(batch).to(self._device, non_blocking=True)
@@ -197,10 +206,21 @@ class TorchMLP(MLPEstimator):
         for parameter in self._parameters_list:
             parameter.grad = None
         logits = self.module_(X_batch)
-        loss = self._loss_fn(logits, y_batch)
+        loss = self._batch_loss(logits, y_batch, row_weights)
         loss.backward()
         self._optimizer.step()
         return loss.detach()
+
+    def _batch_loss(self, logits: torch.Tensor, y: torch.Tensor, row_weights: Any = None) -> torch.Tensor:
+        """Return the batch's mean cross-entropy on raw logits, weighted when ``row_weights`` are given.
+
+        ``row_weights`` (NumPy or torch, one per row) sum to 1, so the weighted sum of
+        the rows' losses is their weighted mean.
+        """
+        if row_weights is None:
+            return self._loss_fn(logits, y)
+        weights = torch.as_tensor(row_weights, device=self._device, dtype=logits.dtype)
+        return (self._row_loss_fn(logits, y) * weights).sum()
 
     def _losses_to_numpy(self, losses: list[Any]) -> np.ndarray:
         return torch.stack(losses).cpu().numpy().astype(np.float64)

@@ -1,0 +1,199 @@
+"""sample_weight in fit and partial_fit: each batch's loss is a weighted mean, as in scikit-learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from mlpbench import NumpyMLP, SklearnMLP, TorchDataLoaderMLP, TorchMLP
+from mlpbench.errors import DataError
+from mlpbench.training.chance import class_frequency_loss
+
+ENGINES = [NumpyMLP, TorchMLP, TorchDataLoaderMLP, SklearnMLP]
+CLASSES = np.arange(10)
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    X, y = load_digits(return_X_y=True)
+    return X[:400] / 16.0, y[:400]
+
+
+@pytest.fixture(scope="module")
+def weights(digits) -> np.ndarray:
+    return np.random.default_rng(3).uniform(0.0, 2.0, len(digits[1]))
+
+
+def _parameters(model) -> list[np.ndarray]:
+    return [array for pair in model.get_parameters() for array in pair]
+
+
+def _assert_same_parameters(first, second, rtol: float) -> None:
+    for mine, theirs in zip(_parameters(first), _parameters(second), strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9], ids=["plain", "momentum"])
+def test_numpy_and_torch_agree_with_weights(digits, weights, momentum) -> None:
+    # Same batches, same weighted gradients: the hand-written backward pass against autograd.
+    X, y = digits
+    settings = dict(hidden=[32], epochs=3, batch_size=32, momentum=momentum, dtype="float64", threads=1)
+    numpy_model = NumpyMLP(**settings).fit(X, y, weights)
+    torch_model = TorchMLP(**settings).fit(X, y, weights)
+
+    _assert_same_parameters(numpy_model, torch_model, rtol=1e-9)
+    unweighted = NumpyMLP(**settings).fit(X, y)
+    assert not np.allclose(_parameters(numpy_model)[0], _parameters(unweighted)[0])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_equal_weights_change_nothing(engine, digits) -> None:
+    # A weighted mean with equal weights is the plain mean, whatever the weight.
+    X, y = digits
+    settings = dict(hidden=[16], epochs=2, batch_size=50, dtype="float64", threads=1)
+    plain = engine(**settings).fit(X, y)
+    weighted = engine(**settings).fit(X, y, np.full(len(y), 3.0))
+
+    _assert_same_parameters(plain, weighted, rtol=1e-12)
+    assert weighted.history_[-1]["train_loss"] == pytest.approx(plain.history_[-1]["train_loss"], rel=1e-12)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_zero_and_integer_weights_equal_dropped_and_repeated_rows(engine, digits) -> None:
+    # With one batch per epoch the batch is the whole data set, so weight 0 must act as
+    # dropping the row and weight 2 as repeating it, as scikit-learn's own check asks.
+    X, y = digits
+    counts = np.random.default_rng(5).integers(0, 3, len(y))
+    settings = dict(hidden=[16], epochs=3, batch_size=10_000, dtype="float64", threads=1)
+    weighted = engine(**settings).fit(X, y, counts)
+    repeated = engine(**settings).fit(X.repeat(counts, axis=0), y.repeat(counts))
+
+    _assert_same_parameters(weighted, repeated, rtol=1e-10)
+    for mine, theirs in zip(weighted.history_, repeated.history_, strict=True):
+        assert mine["train_loss"] == pytest.approx(theirs["train_loss"], rel=1e-10)
+
+
+def test_passes_scikit_learns_equivalence_check_in_float64() -> None:
+    from sklearn.utils.estimator_checks import check_sample_weight_equivalence_on_dense_data
+
+    check_sample_weight_equivalence_on_dense_data(
+        "NumpyMLP", NumpyMLP(hidden=[16], epochs=5, dtype="float64", threads=1)
+    )
+
+
+def test_epoch_loss_is_the_weighted_mean_before_the_step(digits, weights) -> None:
+    # One full batch: the epoch's loss is measured on the initial parameters.
+    X, y = digits
+    untrained = NumpyMLP(hidden=[16], dtype="float64", seed=4).initialize(X.shape[1], 10)
+    picked = untrained.predict_proba(X)[np.arange(len(y)), y]
+    expected = float(-np.average(np.log(picked), weights=weights))
+
+    model = NumpyMLP(hidden=[16], epochs=1, batch_size=10_000, dtype="float64", seed=4, threads=1)
+    model.fit(X, y, weights)
+
+    assert model.history_[0]["train_loss"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_epoch_loss_weights_each_batch_by_its_weight_sum(digits, weights) -> None:
+    X, y = digits
+    model = NumpyMLP(hidden=[16], epochs=1, batch_size=64, dtype="float64", threads=1)
+    order = [batch.copy() for batch in _first_epoch_batches(model, X, y)]
+    model.fit(X, y, weights)
+
+    sums = np.array([weights[batch].sum() for batch in order])
+    expected = np.dot(model.batch_losses_[0], sums) / weights.sum()
+    assert model.history_[0]["train_loss"] == pytest.approx(expected, rel=1e-12)
+    assert len(order) > 1
+
+
+def _first_epoch_batches(model: NumpyMLP, X: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    from mlpbench.training.batches import BatchOrder
+
+    return list(BatchOrder(len(y), model.batch_size, model.seed).epoch())
+
+
+@pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP, TorchDataLoaderMLP])
+def test_batches_of_zero_weight_do_not_move_the_parameters(engine, digits) -> None:
+    # Without momentum or decay, a step on rows of weight 0 changes nothing, so training
+    # on every row with only row 0 weighted equals training on row 0 alone.
+    X, y = digits
+    only_first = np.zeros(len(y))
+    only_first[0] = 1.0
+    settings = dict(hidden=[16], epochs=2, batch_size=1, momentum=0.0, dtype="float64", threads=1)
+    weighted = engine(**settings).fit(X, y, only_first)
+    alone = engine(**settings).fit(X[:1], y[:1], n_classes=10)
+
+    _assert_same_parameters(weighted, alone, rtol=1e-12)
+    assert all(np.isfinite(record["train_loss"]) for record in weighted.history_)
+
+
+def test_sklearn_engine_names_a_batch_of_zero_weight(digits) -> None:
+    X, y = digits
+    weights = np.ones(len(y))
+    weights[::2] = 0.0
+
+    with pytest.raises(DataError, match="cannot train a batch whose sample weights are all 0"):
+        SklearnMLP(hidden=[8], epochs=1, batch_size=1, threads=1).fit(X, y, weights)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_partial_fit_calls_match_weighted_fit(engine, digits, weights) -> None:
+    X, y = digits
+    fitted = engine(hidden=[16], epochs=3, threads=1).fit(X, y, weights)
+    stepped = engine(hidden=[16], epochs=3, threads=1)
+    stepped.partial_fit(X, y, weights, CLASSES)
+    for _ in range(2):
+        stepped.partial_fit(X, y, sample_weight=weights)
+
+    for mine, theirs in zip(_parameters(stepped), _parameters(fitted), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+@pytest.mark.parametrize(
+    ("bad", "fragment"),
+    [
+        (np.ones(3), r"sample_weight must have shape \(400,\)"),
+        (-np.ones(400), "entry 0 is -1.0"),
+        (np.zeros(400), "zero for every row"),
+        (np.full(400, np.nan), "entry 0 is nan"),
+    ],
+    ids=["shape", "negative", "zero", "nan"],
+)
+def test_bad_weights_leave_a_fitted_model_unchanged(digits, bad, fragment) -> None:
+    X, y = digits
+    model = NumpyMLP(hidden=[8], threads=1).partial_fit(X, y, classes=CLASSES)
+    before = _parameters(model)
+
+    with pytest.raises(DataError, match=fragment):
+        model.partial_fit(X, y, sample_weight=bad)
+    with pytest.raises(DataError, match=fragment):
+        model.set_params(warm_start=True, epochs=3).fit(X, y, bad)
+
+    assert model.epoch_ == 1
+    for mine, theirs in zip(_parameters(model), before, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_no_progress_baseline_uses_the_weights() -> None:
+    y = np.array([0, 0, 1])
+    assert class_frequency_loss(y) == pytest.approx(-(2 / 3) * np.log(2 / 3) - (1 / 3) * np.log(1 / 3))
+    # Weighted, the two classes weigh the same, so the baseline is log 2.
+    assert class_frequency_loss(y, np.array([1.0, 1.0, 2.0])) == pytest.approx(np.log(2))
+
+
+def test_weights_pass_through_cross_val_score_and_pipeline(digits, weights) -> None:
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = digits
+    scores = cross_val_score(
+        NumpyMLP(hidden=[16], epochs=2, threads=1), X, y, cv=2, params={"sample_weight": weights}
+    )
+    assert scores.shape == (2,)
+
+    pipeline = make_pipeline(StandardScaler(), NumpyMLP(hidden=[16], epochs=2, threads=1))
+    pipeline.fit(X, y, numpymlp__sample_weight=weights)
+    direct = NumpyMLP(hidden=[16], epochs=2, threads=1).fit(StandardScaler().fit_transform(X), y, weights)
+    np.testing.assert_array_equal(pipeline[-1].get_parameters()[0][0], direct.get_parameters()[0][0])
