@@ -266,3 +266,23 @@ def test_stray_argument_named_without_guess(capsys):
 
     assert result.status == 2
     assert "mlpbench evaluate: error: unrecognized arguments: scores.json\n" in result.err
+
+
+def test_sweep_config_takes_the_flag_aliases(capsys, tmp_path: Path):
+    # sweep's --batch-size, --dtype and --threads are aliases of its list flags.
+    config = write_config(tmp_path, 'batch-size = 64\ndtype = "float64"\nthreads = [1, 2]\n')
+
+    values = printed_config(capsys, "sweep", "--config", config)
+
+    assert values["batch-sizes"] == [64]
+    assert values["dtypes"] == ["float64"]
+    assert values["threads-list"] == [1, 2]
+
+
+def test_alias_and_its_flag_in_one_file_rejected(capsys, tmp_path: Path):
+    config = write_config(tmp_path, "batch-size = 64\nbatch-sizes = [32]\n")
+
+    result = run_cli(capsys, "sweep", "--config", config, "--print-config")
+
+    assert result.status == 2
+    assert "sets the same flag as" in result.err

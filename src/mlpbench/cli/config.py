@@ -2,10 +2,10 @@
 
 A config file contains one ``key = value`` line per flag. Keys are the long flag names
 without the leading dashes; ``batch-size`` is the written form (``--print-config``
-uses it) and ``batch_size`` is accepted too. Values go through the flag's own type
-and choices, so ``hidden = [256, 128]`` and ``hidden = "256,128"`` both work, and a
-bad value fails like the same flag would, naming the file and the key. Flags given
-on the command line override the file.
+uses it) and ``batch_size`` is accepted too, as is a flag's other long name. Values
+go through the flag's own type and choices, so ``hidden = [256, 128]`` and
+``hidden = "256,128"`` both work, and a bad value fails like the same flag would,
+naming the file and the key. Flags given on the command line override the file.
 """
 
 from __future__ import annotations
@@ -138,7 +138,14 @@ def load_config(
         subparser.error(f"config file {path} is not valid UTF-8 TOML: {error}")
 
     actions = config_actions(subparser)
-    by_normalized = {name.replace("_", "-"): name for name in actions}
+    # Every long name of a flag is a key, so sweep's --batch-size, an alias of
+    # --batch-sizes, works in its file as it does on its command line.
+    by_normalized = {
+        option[2:].replace("_", "-"): name
+        for name, action in actions.items()
+        for option in action.option_strings
+        if option.startswith("--")
+    }
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for key, raw in table.items():
