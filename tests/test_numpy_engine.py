@@ -13,7 +13,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 import mlpbench.engines.base as base
-from mlpbench import NumpyMLP, TorchMLP
+from mlpbench import NumpyMLP, SklearnMLP, TorchMLP
 from mlpbench.engines.numpy_engine.forward import forward
 from mlpbench.engines.numpy_engine.loss import softmax
 from mlpbench.errors import DataError, TrainingDivergedError
@@ -402,9 +402,33 @@ def test_warm_start_zero_epochs_is_silent() -> None:
     assert model.epoch_ == 1
 
 
-def test_integer_hidden_rejected_with_list_hint() -> None:
-    with pytest.raises(ValueError, match=r"such as \[32\] for one layer of 32 units"):
-        NumpyMLP(hidden=32, epochs=1).fit(np.eye(3), np.array([0, 1, 2]))
+@pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP, SklearnMLP])
+def test_integer_hidden_is_one_layer(engine, blobs) -> None:
+    # As hidden_layer_sizes=16 in scikit-learn's MLPClassifier.
+    X, y = blobs
+    single = engine(hidden=16, epochs=2, threads=1).fit(X, y)
+    listed = engine(hidden=[16], epochs=2, threads=1).fit(X, y)
+
+    assert single.layer_sizes_ == listed.layer_sizes_ == [X.shape[1], 16, 3]
+    assert single.get_config()["hidden"] == [16]
+    for (W, b), (W_listed, b_listed) in zip(single.get_parameters(), listed.get_parameters(), strict=True):
+        np.testing.assert_array_equal(W, W_listed)
+        np.testing.assert_array_equal(b, b_listed)
+
+
+@pytest.mark.parametrize("hidden", [0, -4, np.int64(0)])
+def test_integer_hidden_below_one_rejected(hidden) -> None:
+    with pytest.raises(ValueError, match="hidden must be a positive layer size or a list of them"):
+        NumpyMLP(hidden=hidden, epochs=1).fit(np.eye(3), np.array([0, 1, 2]))
+
+
+def test_integer_hidden_saves_and_loads(tmp_path, blobs) -> None:
+    X, y = blobs
+    model = NumpyMLP(hidden=np.int64(8), epochs=1, threads=1).fit(X, y)
+    path = model.save(tmp_path / "one-layer.npz")
+
+    assert NumpyMLP.load(path).layer_sizes_ == [X.shape[1], 8, 3]
+    assert NumpyMLP.load(path, hidden=8).predict(X).tolist() == model.predict(X).tolist()
 
 
 def test_warm_start_fit_past_epochs_warns() -> None:

@@ -38,6 +38,7 @@ from mlpbench.atomic import atomic_writer
 from mlpbench.errors import CheckpointError, CheckpointNotFoundError
 from mlpbench.npzfile import READ_ERRORS, describe_read_error, numpy_file_kind
 from mlpbench.training.hyperparams import DTYPES
+from mlpbench.training.init import hidden_sizes, layer_sizes
 
 if TYPE_CHECKING:
     from mlpbench.engines.base import MLPEstimator, Params
@@ -205,7 +206,7 @@ def restore_model(
     saved order raises CheckpointError too, unless ``need_batch_order`` is False (for
     models that only predict).
     """
-    expected = [checkpoint.layer_sizes[0], *model.hidden, checkpoint.layer_sizes[-1]]
+    expected = layer_sizes(checkpoint.layer_sizes[0], model.hidden, checkpoint.layer_sizes[-1])
     if expected != checkpoint.layer_sizes:
         for index in range(max(len(expected), len(checkpoint.layer_sizes)) - 1):
             want = tuple(expected[index : index + 2])
@@ -213,7 +214,7 @@ def restore_model(
             if want != have:
                 raise CheckpointError(
                     f"{source}: layer {index} has weight shape {have}, but the model with "
-                    f"hidden={list(model.hidden)} needs {want}"
+                    f"hidden={hidden_sizes(model.hidden)} needs {want}"
                 )
     model.layer_sizes_ = list(checkpoint.layer_sizes)
     model._set_parameters(checkpoint.params)

@@ -36,7 +36,7 @@ from mlpbench.threads import limit_threads
 from mlpbench.training.batches import BatchOrder
 from mlpbench.training.chance import NoProgressWarning, made_no_progress, stalled_loss_finding
 from mlpbench.training.hyperparams import check_int, validate_hyperparameters
-from mlpbench.training.init import he_normal_init, layer_sizes
+from mlpbench.training.init import he_normal_init, hidden_sizes, layer_sizes
 from mlpbench.training.schedule import learning_rate
 
 Params = list[tuple[np.ndarray, np.ndarray]]
@@ -63,7 +63,8 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
 
     Parameters
     ----------
-    hidden : sizes of the hidden layers; an empty sequence gives softmax regression.
+    hidden : sizes of the hidden layers, or one integer for a single layer; an empty
+        sequence gives softmax regression.
     epochs : total number of epochs; ``fit`` trains until ``epoch_`` reaches it.
     batch_size : rows per mini-batch; the last partial batch of an epoch is kept.
     lr : base learning rate.
@@ -102,7 +103,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
 
     def __init__(
         self,
-        hidden: Sequence[int] = (128,),
+        hidden: int | Sequence[int] = (128,),
         *,
         epochs: int = 10,
         batch_size: int = 64,
@@ -519,7 +520,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
     def get_config(self) -> dict[str, Any]:
         """Return the constructor arguments as plain Python values."""
         return {
-            "hidden": list(self.hidden),
+            "hidden": hidden_sizes(self.hidden),
             "epochs": self.epochs,
             "batch_size": self.batch_size,
             "lr": self.lr,
@@ -656,7 +657,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         changes = []
         if expected != self.layer_sizes_:
             changes.append(
-                f"hidden={list(self.hidden)} (the fitted layer sizes, input to output, "
+                f"hidden={hidden_sizes(self.hidden)} (the fitted layer sizes, input to output, "
                 f"are {self.layer_sizes_})"
             )
         dtype_changed = self.dtype_name != fitted_dtype

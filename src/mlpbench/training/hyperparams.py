@@ -18,7 +18,7 @@ MAX_SEED = 2**32 - 1
 
 def validate_hyperparameters(
     *,
-    hidden: Sequence[int],
+    hidden: int | Sequence[int],
     epochs: int,
     batch_size: int,
     lr: float,
@@ -29,19 +29,7 @@ def validate_hyperparameters(
     seed: int = 0,
 ) -> None:
     """Raise ValueError naming the first invalid value and the accepted range."""
-    if isinstance(hidden, int | np.integer) and not isinstance(hidden, bool) and hidden > 0:
-        raise ValueError(
-            f"hidden must be a list of layer sizes, such as [{hidden}] for one layer of "
-            f"{hidden} units, got {hidden!r}"
-        )
-    if isinstance(hidden, str | bool | int | np.integer | float):
-        raise ValueError(f"hidden must be a list of layer sizes, such as [256, 128], got {hidden!r}")
-    for size in hidden:
-        if isinstance(size, bool) or not isinstance(size, int | np.integer) or size <= 0:
-            raise ValueError(
-                f"hidden layer sizes must be positive integers, got {list(hidden)}; "
-                "use an empty list for no hidden layer"
-            )
+    _check_hidden(hidden)
     check_int("epochs", epochs, minimum=1)
     check_int("batch_size", batch_size, minimum=1)
     for name, value in (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay)):
@@ -63,6 +51,26 @@ def validate_hyperparameters(
     check_int("seed", seed, minimum=0)
     if seed > MAX_SEED:
         raise ValueError(f"seed must be at most 2**32 - 1 = {MAX_SEED}, got {seed}")
+
+
+def _check_hidden(hidden: object) -> None:
+    """Raise ValueError unless ``hidden`` is a positive integer (one layer) or a sequence of them."""
+    # A single integer is one hidden layer, as hidden_layer_sizes=100 is in scikit-learn.
+    if isinstance(hidden, int | np.integer) and not isinstance(hidden, bool):
+        if hidden <= 0:
+            raise ValueError(
+                f"hidden must be a positive layer size or a list of them, got {hidden!r}; "
+                "use an empty list for no hidden layer"
+            )
+        return
+    if isinstance(hidden, str | bool | float) or not isinstance(hidden, Sequence | np.ndarray):
+        raise ValueError(f"hidden must be a list of layer sizes, such as [256, 128], got {hidden!r}")
+    for size in hidden:
+        if isinstance(size, bool) or not isinstance(size, int | np.integer) or size <= 0:
+            raise ValueError(
+                f"hidden layer sizes must be positive integers, got {list(hidden)}; "
+                "use an empty list for no hidden layer"
+            )
 
 
 def _is_dtype(value: object) -> bool:

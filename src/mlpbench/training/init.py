@@ -9,9 +9,16 @@ import numpy as np
 from mlpbench.training.seeding import init_rng
 
 
-def layer_sizes(n_features: int, hidden: Sequence[int], n_classes: int) -> list[int]:
+def hidden_sizes(hidden: int | Sequence[int]) -> list[int]:
+    """Return the hidden layer widths as a list; a single integer is one layer, as in scikit-learn."""
+    if isinstance(hidden, int | np.integer):
+        return [int(hidden)]
+    return [int(size) for size in hidden]
+
+
+def layer_sizes(n_features: int, hidden: int | Sequence[int], n_classes: int) -> list[int]:
     """Return the width of every layer, input first and output last."""
-    return [int(n_features), *(int(h) for h in hidden), int(n_classes)]
+    return [int(n_features), *hidden_sizes(hidden), int(n_classes)]
 
 
 def he_normal_init(

@@ -67,7 +67,7 @@ class TorchMLP(MLPEstimator):
     # signature of __init__ and ignores **kwargs.
     def __init__(
         self,
-        hidden: Sequence[int] = (128,),
+        hidden: int | Sequence[int] = (128,),
         *,
         epochs: int = 10,
         batch_size: int = 64,
