@@ -7,6 +7,7 @@ import re
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import sparse
 from sklearn.base import clone
@@ -352,8 +353,24 @@ def test_unfitted_model_has_no_classes() -> None:
 
 
 def test_string_labels_rejected_with_encoder_hint() -> None:
-    with pytest.raises(DataError, match="got dtype <U3; encode other labels with sklearn"):
+    with pytest.raises(DataError, match="text labels of dtype <U3; .* or encode other labels with sklearn"):
         NumpyMLP(hidden=[4], epochs=1).fit(np.zeros((3, 2)), np.array(["cat", "dog", "cat"]))
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([0, "1", 2], dtype=object),
+        pd.Series(["0", "1", "2"]),
+        pd.Series(["0", "1", "2"], dtype="string"),
+        np.array([0, 1, b"2"], dtype=object),
+    ],
+    ids=["object-array", "pandas-object", "pandas-string", "bytes"],
+)
+def test_numbers_written_as_text_rejected_like_other_text(labels) -> None:
+    # As a NumPy text array they were refused; in an object array they were read as numbers.
+    with pytest.raises(DataError, match=r"label at row \d is the text .*; convert numbers written as text"):
+        NumpyMLP(hidden=[4], epochs=1).fit(np.eye(3), labels)
 
 
 def test_missing_top_class_error_names_n_classes() -> None:

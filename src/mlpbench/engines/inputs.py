@@ -117,6 +117,14 @@ def _integer_labels(y: np.ndarray) -> np.ndarray:
         # False and True are classes 0 and 1, as scikit-learn's classifiers take them.
         return y.astype(np.int64)
     if y.dtype == object:
+        # float() would read the text "3" as 3, yet predict would then return 3, not "3".
+        text_row = next((row for row, value in enumerate(y) if isinstance(value, str | bytes)), None)
+        if text_row is not None:
+            raise DataError(
+                f"y must contain integer class labels 0..K-1, but the label at row {text_row} is "
+                f"the text {y[text_row]!r}; convert numbers written as text with y.astype(int), "
+                f"or {LABEL_ENCODER_HINT}"
+            )
         try:
             y = y.astype(np.float64)
         except (TypeError, ValueError) as error:
@@ -139,6 +147,11 @@ def _integer_labels(y: np.ndarray) -> np.ndarray:
         raise DataError(
             f"y must contain integer class labels 0..K-1, but label {y.flat[index]} at row {index} "
             "is not a whole number; continuous targets (regression) are not supported"
+        )
+    if y.dtype.kind in "US":
+        raise DataError(
+            f"y must contain integer class labels 0..K-1, got text labels of dtype {y.dtype}; convert "
+            f"numbers written as text with y.astype(int), or {LABEL_ENCODER_HINT}"
         )
     raise DataError(f"y must contain integer class labels 0..K-1, got dtype {y.dtype}; {LABEL_ENCODER_HINT}")
 
