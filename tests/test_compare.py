@@ -799,3 +799,17 @@ def test_ctrl_c_inside_sklearn_stops_compare(tmp_path, capsys, monkeypatch):
     assert status == 130
     assert "interrupted before compare wrote its results" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_train_thread_warning_names_no_peak(tmp_path, capsys, monkeypatch):
+    # train measures no matmul peak, so its warning speaks of training only.
+    import os
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+
+    assert main(["train", "--hidden", "8", "--epochs", "1", "--threads", "2"]) == 0
+
+    err = capsys.readouterr().err
+    assert "2 threads is more than the 1 logical CPU(s)" in err
+    assert "training runs slower" in err
+    assert "peak" not in err

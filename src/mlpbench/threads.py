@@ -40,16 +40,19 @@ def affinity_cpu_count() -> int | None:
     return len(os.sched_getaffinity(0))
 
 
-def oversubscription_warning(threads: int) -> str | None:
+def oversubscription_warning(threads: int, *, measures_peak: bool = True) -> str | None:
     """Return a warning when ``threads`` exceeds the logical CPUs this process may use.
 
     The CPUs are those of its affinity mask where the platform has one, else ``os.cpu_count()``.
+    ``measures_peak`` says whether the command also measures the matmul peak, which the
+    warning then names.
     """
     cpus = affinity_cpu_count() or os.cpu_count() or 1
     if threads <= cpus:
         return None
+    slowed = "both the engines and the matmul peak run" if measures_peak else "training runs"
     return (
         f"{threads} threads is more than the {cpus} logical CPU(s) this process may use, so the threads "
-        f"take turns on the cores and both the engines and the matmul peak run slower; use at most "
+        f"take turns on the cores and {slowed} slower; use at most "
         f"{cpus} thread(s) to study how training scales"
     )

@@ -112,7 +112,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         )
     data_warnings = training_data_warnings(data, args.batch_size)
     threads = args.threads if args.threads is not None else (os.cpu_count() or 1)
-    thread_warning = oversubscription_warning(threads)
+    thread_warning = oversubscription_warning(threads, measures_peak=False)
     if thread_warning is not None:
         data_warnings.insert(0, thread_warning)
     for message in data_warnings:

@@ -130,7 +130,9 @@ CONTENTION_MIN_SECONDS = 0.5
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     validate_training_arguments(args, parser)
-    thread_warning = oversubscription_warning(args.threads) if args.threads is not None else None
+    thread_warning = (
+        oversubscription_warning(args.threads, measures_peak=False) if args.threads is not None else None
+    )
     if thread_warning is not None:
         logger.warning(thread_warning)
     save_path = args.save or args.resume
