@@ -286,3 +286,34 @@ def test_alias_and_its_flag_in_one_file_rejected(capsys, tmp_path: Path):
 
     assert result.status == 2
     assert "sets the same flag as" in result.err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "hint"),
+    [
+        (["train", "--hidden", "64", "32"], "--hidden 64,32 instead of --hidden 64 32"),
+        (
+            ["sweep", "--batch-sizes", "16", "32", "64"],
+            "--batch-sizes 16,32,64 instead of --batch-sizes 16 32 64",
+        ),
+        (
+            ["compare", "--engines", "numpy", "torch"],
+            "--engines numpy,torch instead of --engines numpy torch",
+        ),
+    ],
+    ids=["hidden", "batch-sizes", "engines"],
+)
+def test_spaced_list_gets_comma_hint(capsys, arguments: list[str], hint: str):
+    result = run_cli(capsys, *arguments, "--print-config")
+
+    assert result.status == 2
+    assert f"did you mean {hint} (one comma list, no spaces)?" in result.err
+    assert result.err.count("instead of") == 1
+
+
+def test_extra_number_after_single_value_flag_gets_no_list_hint(capsys):
+    result = run_cli(capsys, "train", "--epochs", "3", "4", "--print-config")
+
+    assert result.status == 2
+    assert "unrecognized arguments: 4" in result.err
+    assert "comma list" not in result.err

@@ -79,9 +79,14 @@ def _parse_all(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse
         names = [name for action in subparser._actions for name in action.option_strings]
         flags = [name[2:] for name in names if name.startswith("--")]
         guesses = []
+        # One hint per list flag, written for the last value that followed it.
+        spaced: dict[str, str] = {}
         for word in unknown:
             name = word.split("=")[0]
             if not name.startswith("--"):
+                found = _spaced_list_hint(subparser, argv, word)
+                if found:
+                    spaced[found[0]] = found[1]
                 continue
             # Flags must be written in full, so a shortened one is most likely meant as
             # the flag it starts; other typos get the closest spelling.
@@ -91,9 +96,31 @@ def _parse_all(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse
             if close:
                 options = " or ".join(f"--{flag}" for flag in close)
                 guesses.append(f"{options} instead of {name}")
+        guesses += spaced.values()
         hint = f"; did you mean {', '.join(guesses)}?" if guesses else ""
         subparser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
     return args
+
+
+def _spaced_list_hint(
+    subparser: argparse.ArgumentParser, argv: Sequence[str], word: str
+) -> tuple[str, str] | None:
+    """Return the flag and ``--flag A,B instead of --flag A B`` when ``word`` continues a comma list."""
+    if word not in argv:
+        return None
+    # The last copy: a value repeated earlier may belong to another flag.
+    position = len(argv) - 1 - list(reversed(argv)).index(word)
+    start = position - 1
+    while start >= 0 and not argv[start].startswith("-"):
+        start -= 1
+    if start < 0 or "=" in argv[start]:
+        return None
+    flag = argv[start]
+    action = next((action for action in subparser._actions if flag in action.option_strings), None)
+    if action is None or "comma list" not in (action.help or ""):
+        return None
+    values = argv[start + 1 : position + 1]
+    return flag, f"{flag} {','.join(values)} instead of {flag} {' '.join(values)} (one comma list, no spaces)"
 
 
 def _dests_given(
