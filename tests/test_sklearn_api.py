@@ -324,3 +324,30 @@ def test_score_names_the_bad_weight(digits) -> None:
     weights[4] = np.nan
     with pytest.raises(DataError, match="entry 4 is nan; fix or drop that row"):
         model.score(X[:10], y[:10], sample_weight=weights)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("name", "meant"), [("learning_rate", "lr"), ("max_iter", "epochs"), ("hiden", "hidden")]
+)
+def test_unknown_parameter_names_the_engine_and_the_likely_one(engine, name, meant) -> None:
+    with pytest.raises(TypeError) as caught:
+        engine(**{name: 1})
+
+    message = str(caught.value)
+    assert message.startswith(f"{engine.__name__} got an unexpected keyword argument {name!r}")
+    assert f"did you mean {meant!r}?" in message
+
+
+def test_unknown_parameter_without_a_likely_one_lists_them() -> None:
+    with pytest.raises(TypeError, match=r"'colour' \(its parameters: hidden, epochs, batch_size, lr,"):
+        NumpyMLP(colour=1)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_signature_shows_the_parameters(engine) -> None:
+    # help() and editors read it; the check of unknown names must not hide it.
+    import inspect
+
+    assert set(inspect.signature(engine).parameters) == set(engine().get_params(deep=False))
+    assert "lr" in inspect.signature(engine).parameters

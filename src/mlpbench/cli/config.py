@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from mlpbench.training.hyperparams import suggest_name
+
 # Flags that control the config machinery or the logging and are never read from a file.
 NOT_CONFIGURABLE = frozenset({"help", "config", "print_config", "verbose", "quiet"})
 
@@ -191,27 +193,9 @@ def load_config(
     return values, sources
 
 
-# Names that scikit-learn, PyTorch and common training scripts use for settings that
-# mlpbench names differently, which a spelling match cannot find.
-_OTHER_NAMES = {
-    "learning-rate": "lr",
-    "learning-rate-init": "lr",
-    "hidden-layer-sizes": "hidden",
-    "hidden-sizes": "hidden",
-    "max-iter": "epochs",
-    "n-epochs": "epochs",
-    "num-epochs": "epochs",
-    "random-state": "seed",
-    "num-threads": "threads",
-}
-
-
 def _unknown_key_message(key: str, valid: list[str]) -> str:
-    normalized = key.replace("_", "-").lower()
-    close = difflib.get_close_matches(normalized, valid, n=1, cutoff=0.6)
-    if normalized in _OTHER_NAMES and _OTHER_NAMES[normalized] in valid:
-        close = [_OTHER_NAMES[normalized]]
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    close = suggest_name(key, valid, separator="-")
+    hint = f"; did you mean {close!r}?" if close else ""
     return f"unknown key {key!r}{hint} (valid keys: {', '.join(valid)})"
 
 

@@ -35,7 +35,7 @@ from mlpbench.errors import TrainingDivergedError
 from mlpbench.threads import limit_threads
 from mlpbench.training.batches import BatchOrder
 from mlpbench.training.chance import NoProgressWarning, made_no_progress, stalled_loss_finding
-from mlpbench.training.hyperparams import check_int, validate_hyperparameters
+from mlpbench.training.hyperparams import check_int, suggest_name, validate_hyperparameters
 from mlpbench.training.init import he_normal_init, hidden_sizes, layer_sizes
 from mlpbench.training.schedule import learning_rate
 
@@ -100,6 +100,25 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
     history_: Sequence[dict[str, Any]] = ()
     batch_losses_: Sequence[np.ndarray] = ()
     batch_order_: BatchOrder | None = None
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        # Python's own error for an unknown keyword names the class that defines __init__
+        # (MLPEstimator for NumpyMLP) and gives no hint, so it is raised here first.
+        valid = list(inspect.signature(cls).parameters)
+        for name in kwargs:
+            if name not in valid:
+                close = suggest_name(name, valid)
+                hint = f"; did you mean {close!r}?" if close else ""
+                raise TypeError(
+                    f"{cls.__name__} got an unexpected keyword argument {name!r}{hint} "
+                    f"(its parameters: {', '.join(valid)})"
+                )
+        return super().__new__(cls)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Without it, help() and inspect.signature() would show __new__'s (*args, **kwargs).
+        cls.__signature__ = _init_signature(cls)
 
     def __init__(
         self,
@@ -703,6 +722,16 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         labels = class_labels(y, n_rows)
         check_label_range(labels, self.n_classes_)
         return labels
+
+
+def _init_signature(cls: type) -> inspect.Signature:
+    """Return the signature of ``cls(...)``: that of its ``__init__`` without ``self``."""
+    signature = inspect.signature(cls.__init__)
+    parameters = list(signature.parameters.values())[1:]
+    return signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty)
+
+
+MLPEstimator.__signature__ = _init_signature(MLPEstimator)  # type: ignore[attr-defined]
 
 
 def batch_row_weights(weights: np.ndarray, dtype: str | np.dtype) -> np.ndarray:
