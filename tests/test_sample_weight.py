@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
@@ -59,13 +61,17 @@ def test_equal_weights_change_nothing(engine, digits) -> None:
     assert weighted.history_[-1]["train_loss"] == pytest.approx(plain.history_[-1]["train_loss"], rel=1e-12)
 
 
+@pytest.mark.parametrize("standardize", [False, True], ids=["raw", "standardized"])
 @pytest.mark.parametrize("engine", ENGINES)
-def test_zero_and_integer_weights_equal_dropped_and_repeated_rows(engine, digits) -> None:
+def test_zero_and_integer_weights_equal_dropped_and_repeated_rows(engine, standardize, digits) -> None:
     # With one batch per epoch the batch is the whole data set, so weight 0 must act as
-    # dropping the row and weight 2 as repeating it, as scikit-learn's own check asks.
+    # dropping the row and weight 2 as repeating it, as scikit-learn's own check asks;
+    # standardize=True must weight the feature means and scales alike.
     X, y = digits
     counts = np.random.default_rng(5).integers(0, 3, len(y))
-    settings = dict(hidden=[16], epochs=3, batch_size=10_000, dtype="float64", threads=1)
+    settings = dict(
+        hidden=[16], epochs=3, batch_size=10_000, dtype="float64", standardize=standardize, threads=1
+    )
     weighted = engine(**settings).fit(X, y, counts)
     repeated = engine(**settings).fit(X.repeat(counts, axis=0), y.repeat(counts))
 
@@ -197,3 +203,123 @@ def test_weights_pass_through_cross_val_score_and_pipeline(digits, weights) -> N
     pipeline.fit(X, y, numpymlp__sample_weight=weights)
     direct = NumpyMLP(hidden=[16], epochs=2, threads=1).fit(StandardScaler().fit_transform(X), y, weights)
     np.testing.assert_array_equal(pipeline[-1].get_parameters()[0][0], direct.get_parameters()[0][0])
+
+
+@pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP, TorchDataLoaderMLP])
+def test_epoch_loss_is_the_weighted_mean_over_rows_across_batches(engine, digits, weights) -> None:
+    # At a learning rate of 1e-12 the parameters stay where they started, so every batch's
+    # loss is measured on the initial network, whatever rows the shuffle put in it, and
+    # the epoch's loss must be the weighted mean of the rows' initial losses.
+    X, y = digits
+    settings = dict(hidden=[16], epochs=1, batch_size=7, lr=1e-12, momentum=0.0, dtype="float64", seed=2)
+    untrained = NumpyMLP(**settings).initialize(X.shape[1], 10)
+    picked = untrained.predict_proba(X)[np.arange(len(y)), y]
+    uneven = weights * np.where(y < 5, 10.0, 1.0)
+
+    model = engine(**settings, threads=1).fit(X, y, uneven)
+
+    expected = float(-np.average(np.log(picked), weights=uneven))
+    assert model.history_[0]["train_loss"] == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_only_the_ratios_of_the_weights_matter(engine, digits, weights) -> None:
+    X, y = digits
+    settings = dict(hidden=[16], epochs=2, batch_size=50, weight_decay=1e-2, dtype="float64", threads=1)
+    small = engine(**settings).fit(X, y, weights)
+    large = engine(**settings).fit(X, y, weights * 1e306)  # their sum overflows float64
+
+    _assert_same_parameters(small, large, rtol=1e-12)
+    assert np.isfinite(large.history_[-1]["train_loss"])
+
+
+def test_batches_of_zero_weight_apply_momentum_and_decay_alike(digits) -> None:
+    # Most batches of 2 have only rows of weight 0; both engines must still take the
+    # momentum and weight-decay step for them, and agree on it.
+    X, y = digits
+    sparse = np.where(np.random.default_rng(8).random(len(y)) < 0.15, 1.0, 0.0)
+    settings = dict(hidden=[16], epochs=2, batch_size=2, weight_decay=1e-3, dtype="float64", threads=1)
+    numpy_model = NumpyMLP(**settings).fit(X, y, sparse)
+    torch_model = TorchMLP(**settings).fit(X, y, sparse)
+
+    _assert_same_parameters(numpy_model, torch_model, rtol=1e-9)
+    skipped = NumpyMLP(**settings).fit(X[sparse > 0], y[sparse > 0], n_classes=10)
+    assert not np.allclose(_parameters(numpy_model)[0], _parameters(skipped)[0])
+
+
+def test_no_progress_warning_compares_with_the_weighted_baseline(digits) -> None:
+    import warnings
+
+    from mlpbench.training.chance import NoProgressWarning
+
+    # Class 0 holds most rows; the weights balance the classes again, so the weighted
+    # baseline is log(10) = 2.303, against 1.29 without the weights.
+    X, y = digits
+    rows = np.concatenate([np.flatnonzero(y == 0).repeat(20), np.flatnonzero(y != 0)])
+    X, y = X[rows], y[rows]
+    balancing = 1.0 / np.bincount(y)[y]
+    model = NumpyMLP(hidden=[8], epochs=1, threads=1).fit(X, y, balancing)
+
+    model.history_[-1]["train_loss"] = 1.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NoProgressWarning)
+        model._warn_if_no_progress(y, balancing)
+    model.history_[-1]["train_loss"] = 2.3
+    with pytest.warns(NoProgressWarning, match="within 2% of the 2.303 of always predicting"):
+        model._warn_if_no_progress(y, balancing)
+
+
+def test_sklearn_engine_gives_no_false_no_progress_warning(digits) -> None:
+    import warnings
+
+    from mlpbench.training.chance import NoProgressWarning
+
+    # scikit-learn's loss_ is not the weighted mean, so it must not be held against the
+    # weighted baseline (0.009 here), which a network that learned would seem to miss.
+    X, y = digits
+    favour_zeros = np.where(y == 0, 100.0, 0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NoProgressWarning)
+        model = SklearnMLP(hidden=[32], epochs=10, threads=1).fit(X, y, favour_zeros)
+    assert model.score(X, y, sample_weight=favour_zeros) > 0.99
+
+
+def test_cross_val_score_trains_each_fold_with_its_weights(digits, weights) -> None:
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    X, y = digits
+    settings = dict(hidden=[16], epochs=2, threads=1)
+    folds = StratifiedKFold(2)
+    scores = cross_val_score(NumpyMLP(**settings), X, y, cv=folds, params={"sample_weight": weights})
+
+    expected = [
+        NumpyMLP(**settings).fit(X[train], y[train], weights[train]).score(X[test], y[test])
+        for train, test in folds.split(X, y)
+    ]
+    assert scores.tolist() == expected
+    unweighted = cross_val_score(NumpyMLP(**settings), X, y, cv=folds)
+    assert scores.tolist() != unweighted.tolist()
+
+
+@pytest.mark.parametrize(
+    ("bad", "fragment"),
+    [
+        (["a"] * 400, "must contain numbers, one per row of X, but entry 0 is 'a'"),
+        ([1.0] * 399 + [None], "entry 399 is None"),
+        (np.full(400, 1j), "sample_weight has dtype complex128; pass its real part"),
+        ([[1.0, 2.0], [3.0]], "must be a list or 1-D array of numbers"),
+    ],
+    ids=["text", "none", "complex", "ragged"],
+)
+def test_weights_that_are_not_numbers_named(digits, bad, fragment) -> None:
+    X, y = digits
+    with pytest.raises(DataError, match=re.escape(fragment)):
+        NumpyMLP(hidden=[8], epochs=1, threads=1).fit(X, y, bad)
+
+
+def test_classes_in_the_weights_place_gets_a_hint(digits) -> None:
+    X, y = digits
+    model = NumpyMLP(hidden=[8], threads=1).partial_fit(X, y, classes=CLASSES)
+
+    with pytest.raises(DataError, match=r"got \(10,\); classes comes fourth, so pass it as classes=\.\.\."):
+        model.partial_fit(X, y, CLASSES)

@@ -416,7 +416,16 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             self._check_feature_names(names)
         X = self._validate_X(X, check_features=warm)
         labels = class_labels(y, X.shape[0])
-        weights = None if sample_weight is None else sample_weights(sample_weight, X.shape[0])
+        weights = None
+        if sample_weight is not None:
+            # partial_fit(X, y, classes) meant as scikit-learn's order reads the classes as weights.
+            fix = "classes comes fourth, so pass it as classes=..." if caller == "partial_fit" else None
+            weights = sample_weights(sample_weight, X.shape[0], shape_fix=fix)
+            # Divided by their mean, a batch's weights sum to about its row count, so the
+            # sklearn engine's weight decay stays near weight_decay (see sklearn_alpha);
+            # the other engines depend only on the ratios.
+            weights = weights / weights.max()
+            weights /= weights.mean()
         if warm:
             self._check_warm_start_settings(caller)
             # Fewer classes than the network has are fine: each label must only have an output.
@@ -437,7 +446,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             # Set here as well as in initialize, which engines may override.
             self._set_feature_names(names)
             if self.standardize:
-                self._fit_standardization(X)
+                self._fit_standardization(X, weights)
         X = self._standardize(X)
         if self.batch_order_ is not None and caller == "partial_fit":
             self.batch_order_ = self.batch_order_.resized(X.shape[0], self.batch_size)
@@ -628,9 +637,17 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
 
     # ----- preprocessing ------------------------------------------------------------------
 
-    def _fit_standardization(self, X: np.ndarray) -> None:
-        mean = X.mean(axis=0, dtype=np.float64)
-        scale = X.std(axis=0, dtype=np.float64)
+    def _fit_standardization(self, X: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Learn each feature's mean and standard deviation, weighted by the sample weights if any.
+
+        Weighted, a row of weight 2 counts as two rows, as in StandardScaler's ``sample_weight``.
+        """
+        if weights is None:
+            mean = X.mean(axis=0, dtype=np.float64)
+            scale = X.std(axis=0, dtype=np.float64)
+        else:
+            mean = np.average(X, axis=0, weights=weights)
+            scale = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=weights))
         scale[scale == 0] = 1.0
         self.feature_mean_ = mean.astype(self.dtype)
         self.feature_scale_ = scale.astype(self.dtype)

@@ -195,25 +195,56 @@ def warn_about_label_gaps(labels: np.ndarray, n_classes: int) -> None:
     )
 
 
-def sample_weights(sample_weight: object, n_rows: int) -> np.ndarray:
+def _is_number(value: object) -> bool:
+    try:
+        float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _plain(value: object) -> object:
+    """Return a NumPy scalar as the Python value, so that messages show 'a' rather than np.str_('a')."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def sample_weights(sample_weight: object, n_rows: int, *, shape_fix: str | None = None) -> np.ndarray:
     """Return ``sample_weight`` as float64 of shape (n_rows,), or raise DataError.
 
     A single number weights every row alike, as in scikit-learn. Weights must be
-    finite and >= 0 with a positive sum, as a weighted mean needs.
+    finite and >= 0 with a positive sum, as a weighted mean needs. ``shape_fix`` is
+    added to the message about a wrong shape.
     """
-    weights = np.asarray(sample_weight, dtype=np.float64)
+    try:
+        raw = np.asarray(sample_weight)
+    except ValueError as error:
+        # NumPy refuses nested lists of unequal lengths.
+        raise DataError(
+            f"sample_weight must be a list or 1-D array of numbers, one per row of X: {error}"
+        ) from error
+    _reject_complex(raw, "sample_weight", "pass its real part")
+    try:
+        weights = raw.astype(np.float64)
+    except (TypeError, ValueError) as error:
+        index, value = next(((i, v) for i, v in enumerate(raw.flat) if not _is_number(v)), (None, None))
+        where = "" if index is None else f", but entry {index} is {_plain(value)!r}"
+        raise DataError(
+            f"sample_weight must contain numbers, one per row of X{where}; fix or drop that row"
+        ) from error
     if weights.ndim == 0:
         weights = np.full(n_rows, float(weights))
     if weights.shape != (n_rows,):
-        raise DataError(f"sample_weight must have shape ({n_rows},) to match X, got {weights.shape}")
+        fix = f"; {shape_fix}" if shape_fix else ""
+        raise DataError(f"sample_weight must have shape ({n_rows},) to match X, got {weights.shape}{fix}")
     bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
     if bad.size:
         index = int(bad[0])
+        value = _plain(raw.flat[index] if raw.ndim else raw.item())
         raise DataError(
-            f"sample_weight must contain finite values >= 0, but entry {index} is {weights[index]}; "
+            f"sample_weight must contain finite values >= 0, but entry {index} is {value!r}; "
             "fix or drop that row"
         )
-    if weights.sum() == 0:
+    if not weights.any():
         raise DataError(
             "sample_weight is zero for every row, so no sample counts; give some row a weight above 0"
         )

@@ -59,8 +59,10 @@ def sklearn_alpha(weight_decay: float, batch_size: int) -> float:
     The last, partial batch of an epoch (``r`` rows) then gets
     ``weight_decay * batch_size / r * W``: a larger decay on that one step, which no
     single ``alpha`` can avoid. With sample weights, ``sw_sum`` is the batch's weight
-    sum, so each step's decay is ``weight_decay * batch_size / sw_sum * W``: equal to
-    the other engines' only where the weights in a batch sum to its row count.
+    sum, so each step's decay is ``weight_decay * batch_size / sw_sum * W``. ``fit``
+    divides the weights by their mean first, so a batch's weights sum to about its
+    row count and the decay stays near ``weight_decay * W``, whatever scale the
+    weights were given in.
     """
     return float(weight_decay) * int(batch_size)
 
@@ -79,7 +81,10 @@ class SklearnMLP(MLPEstimator):
     per-call input checks and label binarization (finiteness checks are skipped
     with ``assume_finite``, because ``fit`` has already checked the data).
     The recorded training loss is scikit-learn's ``loss_``, which adds the L2
-    penalty ``0.5 * weight_decay * sum(||W||^2)`` when weight decay is not 0.
+    penalty ``0.5 * weight_decay * sum(||W||^2)`` when weight decay is not 0. With
+    sample weights, ``loss_`` averages each batch's weighted loss by the batch's
+    row count, where the other engines weight each batch by its weight sum, so
+    the no-progress warning is not given then.
 
     Parameters are not saved to or loaded from files: ``save`` and ``load`` raise
     CheckpointError.
@@ -265,6 +270,13 @@ class SklearnMLP(MLPEstimator):
                 raise
             seconds = time.perf_counter() - start
         return seconds, [classifier.loss_], [X.shape[0] if weights is None else float(weights.sum())]
+
+    def _warn_if_no_progress(self, y: np.ndarray, weights: np.ndarray | None = None) -> None:
+        # With sample weights, scikit-learn's loss_ averages the batches' weighted losses
+        # by their row counts, not by their weights, so it cannot be held against the
+        # weighted class-frequency loss.
+        if weights is None:
+            super()._warn_if_no_progress(y)
 
     def _run_epoch(self, X: Any, y: Any, weights: np.ndarray | None = None) -> dict[str, Any]:
         record = super()._run_epoch(X, y, weights)
