@@ -319,3 +319,18 @@ def test_sklearn_divergence_advice_fits_the_inputs(digits) -> None:
 
     with pytest.raises(TrainingDivergedError, match=r"learning rate 1e\+08; .*standardized already"):
         model.partial_fit(X, y, classes=CLASSES)
+
+
+def test_dataloader_engine_drops_its_loader_with_the_restored_shuffle(digits) -> None:
+    # Its loader drew from the generator that the failed call advanced; iterating it
+    # would not give the order that the restored generator gives next.
+    from mlpbench.errors import TrainingDivergedError
+
+    X, y = digits
+    model = TorchDataLoaderMLP(hidden=[16], threads=1).partial_fit(X, y, classes=CLASSES)
+    with pytest.raises(TrainingDivergedError):
+        model.partial_fit(X * 1e30, y)
+
+    assert model.loader_ is None
+    model.partial_fit(X, y)
+    assert model.loader_.generator is model.loader_generator_

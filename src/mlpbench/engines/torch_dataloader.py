@@ -54,6 +54,9 @@ class TorchDataLoaderMLP(TorchMLP):
 
     def _set_batch_state(self, state: str | None) -> bool:
         self.loader_generator_ = None
+        # A loader built before would go on drawing from the replaced generator; the next
+        # fit builds one on the restored generator.
+        self.loader_ = None
         fields = json.loads(state) if state is not None else {}
         if "torch_generator" not in fields:
             return False
