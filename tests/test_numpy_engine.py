@@ -404,7 +404,7 @@ def test_boolean_labels_are_classes_0_and_1() -> None:
 
 
 def test_string_hidden_rejected_with_list_hint() -> None:
-    with pytest.raises(ValueError, match=r"such as \[256, 128\], got '256,128'"):
+    with pytest.raises(ValueError, match=r"or one integer, such as \[256, 128\] or 64, got '256,128'"):
         NumpyMLP(hidden="256,128", epochs=1).fit(np.eye(3), np.array([0, 1, 2]))
 
 

@@ -261,7 +261,7 @@ def test_partial_fit_reads_the_third_argument_as_sample_weight(digits) -> None:
     # The order of scikit-learn's partial_fit(X, y, sample_weight=None, classes=None).
     X, y = digits
 
-    with pytest.raises(ValueError, match="classes must be given on the first call"):
+    with pytest.raises(ValueError, match="the third argument is sample_weight, so pass classes by name"):
         NumpyMLP(hidden=[8], threads=1).partial_fit(X, y, CLASSES)
     model = NumpyMLP(hidden=[8], threads=1).partial_fit(X, y, None, CLASSES)
     assert model.epoch_ == 1

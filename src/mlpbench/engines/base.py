@@ -35,8 +35,9 @@ from mlpbench.errors import TrainingDivergedError
 from mlpbench.threads import limit_threads
 from mlpbench.training.batches import BatchOrder
 from mlpbench.training.chance import NoProgressWarning, made_no_progress, stalled_loss_finding
-from mlpbench.training.hyperparams import check_int, suggest_name, validate_hyperparameters
+from mlpbench.training.hyperparams import check_int, validate_hyperparameters
 from mlpbench.training.init import he_normal_init, hidden_sizes, layer_sizes
+from mlpbench.training.names import name_hint
 from mlpbench.training.schedule import learning_rate
 
 Params = list[tuple[np.ndarray, np.ndarray]]
@@ -102,18 +103,40 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
     batch_order_: BatchOrder | None = None
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Self:
-        # Python's own error for an unknown keyword names the class that defines __init__
-        # (MLPEstimator for NumpyMLP) and gives no hint, so it is raised here first.
-        valid = list(inspect.signature(cls).parameters)
+        # Python's own errors for these name the class that defines __init__ (MLPEstimator
+        # for NumpyMLP) and give no hint, so they are raised here first.
+        signature = inspect.signature(cls)
+        valid = list(signature.parameters)
+        positional = [
+            name
+            for name, parameter in signature.parameters.items()
+            if parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+        ]
+        if len(args) > len(positional):
+            raise TypeError(
+                f"{cls.__name__} takes {len(positional)} argument(s) by position "
+                f"({', '.join(positional)}) but {len(args)} were given; pass the others by name, "
+                f"such as {cls.__name__}(hidden=[64], epochs=10) (its parameters: {', '.join(valid)})"
+            )
         for name in kwargs:
             if name not in valid:
-                close = suggest_name(name, valid)
-                hint = f"; did you mean {close!r}?" if close else ""
                 raise TypeError(
-                    f"{cls.__name__} got an unexpected keyword argument {name!r}{hint} "
-                    f"(its parameters: {', '.join(valid)})"
+                    f"{cls.__name__} got an unexpected keyword argument {name!r}"
+                    f"{name_hint(name, valid)} (its parameters: {', '.join(valid)})"
                 )
         return super().__new__(cls)
+
+    def set_params(self, **params: Any) -> Self:
+        """Set parameters as scikit-learn's ``set_params`` does, with a hint for an unknown name."""
+        valid = list(self.get_params(deep=False))
+        for name in params:
+            if name not in valid:
+                # The start of scikit-learn's own message, which its tools may look for.
+                raise ValueError(
+                    f"Invalid parameter {name!r} for estimator {type(self).__name__}. Valid "
+                    f"parameters are: {sorted(valid)!r}{name_hint(name, valid)}"
+                )
+        return super().set_params(**params)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -333,9 +356,15 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         n_classes = None
         if not self.is_fitted:
             if classes is None:
+                # partial_fit(X, y, np.arange(10)) puts the classes in sample_weight's place.
+                third = (
+                    "; the third argument is sample_weight, so pass classes by name"
+                    if sample_weight is not None
+                    else ""
+                )
                 raise ValueError(
                     "classes must be given on the first call to partial_fit: every label that "
-                    "any call will bring, such as classes=np.arange(10)"
+                    f"any call will bring, such as classes=np.arange(10){third}"
                 )
             n_classes = _class_count(classes)
         elif classes is not None and _class_count(classes) != self.n_classes_:

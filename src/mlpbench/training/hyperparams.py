@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import numbers
 from collections.abc import Sequence
@@ -12,37 +11,6 @@ import numpy as np
 from mlpbench.training.schedule import SCHEDULES
 
 DTYPES = ("float32", "float64")
-
-OTHER_NAMES = {
-    "learning_rate": "lr",
-    "learning_rate_init": "lr",
-    "hidden_layer_sizes": "hidden",
-    "hidden_sizes": "hidden",
-    "max_iter": "epochs",
-    "n_epochs": "epochs",
-    "num_epochs": "epochs",
-    "random_state": "seed",
-    "num_threads": "threads",
-    "n_jobs": "threads",
-    "alpha": "weight_decay",
-}
-"""Names that scikit-learn, PyTorch and common training scripts use for settings that
-mlpbench names differently, which a spelling match cannot find."""
-
-
-def suggest_name(name: str, valid: list[str], separator: str = "_") -> str | None:
-    """Return the name in ``valid`` that a mistyped or foreign setting ``name`` most likely means.
-
-    ``separator`` is the one ``valid`` uses between words: ``_`` for Python
-    parameters, ``-`` for flags and config keys. Returns None when nothing is close.
-    """
-    normalized = name.replace("-", separator).replace("_", separator).lower()
-    other = OTHER_NAMES.get(normalized.replace(separator, "_"))
-    if other is not None and other.replace("_", separator) in valid:
-        return other.replace("_", separator)
-    close = difflib.get_close_matches(normalized, valid, n=1, cutoff=0.6)
-    return close[0] if close else None
-
 
 MAX_SEED = 2**32 - 1
 """The largest seed that every engine accepts: scikit-learn's RandomState takes no larger one."""
@@ -96,7 +64,9 @@ def _check_hidden(hidden: object) -> None:
             )
         return
     if isinstance(hidden, str | bool | float) or not isinstance(hidden, Sequence | np.ndarray):
-        raise ValueError(f"hidden must be a list of layer sizes, such as [256, 128], got {hidden!r}")
+        raise ValueError(
+            f"hidden must be a list of layer sizes or one integer, such as [256, 128] or 64, got {hidden!r}"
+        )
     for size in hidden:
         if isinstance(size, bool) or not isinstance(size, int | np.integer) or size <= 0:
             raise ValueError(
