@@ -83,7 +83,7 @@ def test_unknown_key_names_file_and_key(capsys, tmp_path: Path):
 
     assert result.status == 2
     assert str(config) in result.err
-    assert "unknown key 'learning-rate'; did you mean 'lr'?" in result.err
+    assert "unknown key 'learning-rate'; did you mean 'lr' or 'schedule'?" in result.err
 
 
 @pytest.mark.parametrize(
@@ -142,7 +142,7 @@ def test_file_value_overridden_before_validation(capsys, tmp_path: Path):
         ("epochs = 0", "expected a positive integer, got 0"),
         ('schedule = "linear"', "invalid choice 'linear'"),
         ("lr = true", "expected a number, got 'true'"),
-        ("print_config = 1", "unknown key"),
+        ("print_config = 1", "key 'print_config' cannot be set in a config file; give --print-config"),
         ("[training]\nlr = 0.1", "unknown key 'training'"),
     ],
 )
@@ -317,3 +317,47 @@ def test_extra_number_after_single_value_flag_gets_no_list_hint(capsys):
     assert result.status == 2
     assert "unrecognized arguments: 4" in result.err
     assert "comma list" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "hint"),
+    [
+        (["--max-iter", "5"], "did you mean --epochs instead of --max-iter?"),
+        (["--learning-rate", "0.1"], "did you mean --lr or --schedule instead of --learning-rate?"),
+        (["--shuffle"], "mlpbench has no --shuffle: every epoch is shuffled"),
+        (["--hidden=64", "32"], "did you mean --hidden 64,32 instead of --hidden=64 32"),
+        (["--epochs", "3", "--", "--lr", "1"], "'--' ends the flags, so the words after it are not read"),
+    ],
+    ids=["scikit-learn-name", "two-meanings", "no-counterpart", "equals-list", "double-dash"],
+)
+def test_unknown_arguments_get_the_right_hint(capsys, arguments: list[str], hint: str):
+    result = run_cli(capsys, "train", *arguments, "--print-config")
+
+    assert result.status == 2
+    assert hint in result.err
+
+
+def test_list_hint_only_for_a_value_the_flag_takes(capsys):
+    result = run_cli(capsys, "train", "--hidden", "64", "digits", "--print-config")
+
+    assert result.status == 2
+    assert "unrecognized arguments: digits" in result.err
+    assert "64,digits" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("verbose = true", "key 'verbose' cannot be set in a config file; give -v or --verbose"),
+        ('standardize = "true"', "got 'true' (a TOML boolean is written without quotes)"),
+        ("shuffle = true", "unknown key 'shuffle'; mlpbench has no such setting: every epoch is shuffled"),
+    ],
+    ids=["command-line-only", "quoted-boolean", "no-counterpart"],
+)
+def test_config_key_messages(capsys, tmp_path: Path, line: str, message: str):
+    config = write_config(tmp_path, line + "\n")
+
+    result = run_cli(capsys, "train", "--config", config, "--print-config")
+
+    assert result.status == 2
+    assert message in result.err

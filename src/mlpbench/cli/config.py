@@ -11,7 +11,6 @@ naming the file and the key. Flags given on the command line override the file.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import math
 import tomllib
@@ -19,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mlpbench.training.hyperparams import suggest_name
+from mlpbench.training.names import NO_COUNTERPART, name_hint, suggest_names
 
 # Flags that control the config machinery or the logging and are never read from a file.
 NOT_CONFIGURABLE = frozenset({"help", "config", "print_config", "verbose", "quiet"})
@@ -81,9 +80,14 @@ def _parse_all(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse
         names = [name for action in subparser._actions for name in action.option_strings]
         flags = [name[2:] for name in names if name.startswith("--")]
         guesses = []
+        lacking = []
         # One hint per list flag, written for the last value that followed it.
         spaced: dict[str, str] = {}
         for word in unknown:
+            if word == "--":
+                # argparse reads every word after it as a plain word, flags included.
+                lacking.append("'--' ends the flags, so the words after it are not read as flags; remove it")
+                break
             name = word.split("=")[0]
             if not name.startswith("--"):
                 found = _spaced_list_hint(subparser, argv, word)
@@ -91,15 +95,21 @@ def _parse_all(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse
                     spaced[found[0]] = found[1]
                 continue
             # Flags must be written in full, so a shortened one is most likely meant as
-            # the flag it starts; other typos get the closest spelling.
+            # the flag it starts; other names get the flag they name elsewhere, or the
+            # closest spelling.
             close = [flag for flag in flags if flag.startswith(name[2:])]
             if not close:
-                close = difflib.get_close_matches(name[2:], flags, n=1)
+                reason = NO_COUNTERPART.get(name[2:].replace("-", "_").lower())
+                if reason is not None:
+                    lacking.append(f"mlpbench has no {name}: {reason}")
+                    continue
+                close = suggest_names(name[2:], flags, separator="-")
             if close:
                 options = " or ".join(f"--{flag}" for flag in close)
                 guesses.append(f"{options} instead of {name}")
         guesses += spaced.values()
         hint = f"; did you mean {', '.join(guesses)}?" if guesses else ""
+        hint += "".join(f"; {line}" for line in lacking)
         subparser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
     return args
 
@@ -115,14 +125,22 @@ def _spaced_list_hint(
     start = position - 1
     while start >= 0 and not argv[start].startswith("-"):
         start -= 1
-    if start < 0 or "=" in argv[start]:
+    if start < 0:
         return None
-    flag = argv[start]
+    flag, equals, first = argv[start].partition("=")
     action = next((action for action in subparser._actions if flag in action.option_strings), None)
     if action is None or "comma list" not in (action.help or ""):
         return None
-    values = argv[start + 1 : position + 1]
-    return flag, f"{flag} {','.join(values)} instead of {flag} {' '.join(values)} (one comma list, no spaces)"
+    values = [first] if equals else []
+    values += argv[start + 1 : position + 1]
+    joined = ",".join(values)
+    try:
+        action.type(joined)  # type: ignore[misc]
+    except (argparse.ArgumentTypeError, ValueError, TypeError):
+        # Not a value the flag takes even with commas: another mistake, which gets no hint.
+        return None
+    written = f"{flag}={first} {' '.join(values[1:])}" if equals else f"{flag} {' '.join(values)}"
+    return flag, f"{flag} {joined} instead of {written} (one comma list, no spaces)"
 
 
 def _dests_given(
@@ -180,6 +198,12 @@ def load_config(
     for key, raw in table.items():
         name = by_normalized.get(key.replace("_", "-"))
         if name is None:
+            command_line_only = _command_line_only(subparser, key)
+            if command_line_only:
+                subparser.error(
+                    f"{path}: key {key!r} cannot be set in a config file; give {command_line_only} "
+                    "on the command line"
+                )
             subparser.error(f"{path}: {_unknown_key_message(key, list(actions))}")
         action = actions[name]
         source = f"{path}, key {key!r}"
@@ -193,9 +217,17 @@ def load_config(
     return values, sources
 
 
+def _command_line_only(subparser: argparse.ArgumentParser, key: str) -> str | None:
+    """Return the flags of ``key`` (``-v or --verbose``) when it names one that files may not set."""
+    for action in subparser._actions:
+        long_names = [name[2:] for name in action.option_strings if name.startswith("--")]
+        if action.dest in NOT_CONFIGURABLE and key.replace("_", "-") in long_names:
+            return " or ".join(action.option_strings)
+    return None
+
+
 def _unknown_key_message(key: str, valid: list[str]) -> str:
-    close = suggest_name(key, valid, separator="-")
-    hint = f"; did you mean {close!r}?" if close else ""
+    hint = name_hint(key, valid, separator="-")
     return f"unknown key {key!r}{hint} (valid keys: {', '.join(valid)})"
 
 
@@ -206,7 +238,8 @@ def _convert(action: argparse.Action, raw: Any) -> Any:
     if action.nargs == 0:
         # A switch such as --print-config or --no-progress: true means "given".
         if not isinstance(raw, bool):
-            raise TypeError(f"expected true or false, got {raw!r}")
+            quoted = " (a TOML boolean is written without quotes)" if isinstance(raw, str) else ""
+            raise TypeError(f"expected true or false, got {raw!r}{quoted}")
         return action.const if raw else action.default
 
     takes_list = action.nargs in ("*", "+") or isinstance(action.nargs, int)
