@@ -308,9 +308,8 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             check_int("n_epochs", n_epochs, minimum=0)
         if n_classes is not None:
             check_int("n_classes", n_classes, minimum=1)
-        X, y, weights = self._prepare_fit(
-            X, y, n_classes, warm=self.warm_start and self.is_fitted, sample_weight=sample_weight
-        )
+        fresh = not (self.warm_start and self.is_fitted)
+        X, y, weights = self._prepare_fit(X, y, n_classes, warm=not fresh, sample_weight=sample_weight)
 
         stop = self.epochs if n_epochs is None else min(self.epochs, self.epoch_ + n_epochs)
         if stop <= self.epoch_ and n_epochs != 0:
@@ -322,7 +321,13 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
                 stacklevel=user_stacklevel(),
             )
         first_epoch = self.epoch_
-        self._train_until(X, y, stop, callback, weights)
+        try:
+            self._train_until(X, y, stop, callback, weights)
+        except (TrainingDivergedError, KeyboardInterrupt):
+            # A fresh network that finished no epoch has learned nothing to keep.
+            if fresh and self.epoch_ == 0:
+                self.layer_sizes_ = None
+            raise
         # Like scikit-learn's ConvergenceWarning, the warning comes when the planned run has
         # ended, not after a part of it run with n_epochs.
         if first_epoch < self.epoch_ >= self.epochs:
@@ -494,14 +499,21 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         callback: EpochCallback | None,
         weights: np.ndarray | None = None,
     ) -> None:
-        """Run epochs until ``epoch_`` reaches ``stop``, calling ``callback`` after each."""
+        """Run epochs until ``epoch_`` reaches ``stop``, calling ``callback`` after each.
+
+        An epoch that diverges or is interrupted is undone: the model goes back to where
+        that epoch started, so it matches ``epoch_`` and ``history_``, and a smaller
+        ``lr`` can continue from it.
+        """
         # The weights are passed on only when given, so engines and wrappers that take
         # no weights keep working unweighted.
         weighted = () if weights is None else (weights,)
         with limit_threads(self.threads):
             X_engine, y_engine = self._to_engine(X, y)
             while self.epoch_ < stop:
-                record = self._run_epoch(X_engine, y_engine, *weighted)
+                # The state is copied outside the epoch's clock, a small cost next to an epoch.
+                with self._kept_on_divergence():
+                    record = self._run_epoch(X_engine, y_engine, *weighted)
                 if callback is not None:
                     callback(record)
 

@@ -1,0 +1,86 @@
+"""fit after a divergence or Ctrl-C: the failed epoch is undone, the finished ones stay."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
+
+from mlpbench import NumpyMLP, SklearnMLP, TorchDataLoaderMLP, TorchMLP
+from mlpbench.errors import TrainingDivergedError
+
+ENGINES = [NumpyMLP, TorchMLP, TorchDataLoaderMLP, SklearnMLP]
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    X, y = load_digits(return_X_y=True)
+    return X[:300] / 16.0, y[:300]
+
+
+def _parameters(model) -> list[np.ndarray]:
+    return [array for pair in model.get_parameters() for array in pair]
+
+
+def _fail_in_epoch(engine, monkeypatch, epoch: int, failure: type[BaseException]) -> None:
+    """Make epoch ``epoch`` (1-based) fail after it changed the parameters and was counted."""
+    run_epoch = engine._run_epoch
+
+    def failing(self, *args, **kwargs):
+        record = run_epoch(self, *args, **kwargs)
+        if self.epoch_ == epoch:
+            raise failure("training diverged") if failure is TrainingDivergedError else failure
+        return record
+
+    monkeypatch.setattr(engine, "_run_epoch", failing)
+
+
+@pytest.mark.parametrize("failure", [TrainingDivergedError, KeyboardInterrupt], ids=["diverge", "interrupt"])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_failed_epoch_is_undone_and_finished_ones_stay(engine, digits, monkeypatch, failure) -> None:
+    X, y = digits
+    twin = engine(hidden=[16], epochs=2, threads=1).fit(X, y)
+    model = engine(hidden=[16], epochs=5, threads=1)
+
+    _fail_in_epoch(engine, monkeypatch, 3, failure)
+    with pytest.raises(failure):
+        model.fit(X, y)
+
+    assert model.epoch_ == 2
+    assert [record["epoch"] for record in model.history_] == [1, 2]
+    assert len(model.batch_losses_) == 2
+    for mine, theirs in zip(_parameters(model), _parameters(twin), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_fresh_fit_that_fails_in_its_first_epoch_is_not_fitted(engine, digits, monkeypatch) -> None:
+    X, y = digits
+    model = engine(hidden=[16], epochs=3, threads=1)
+
+    _fail_in_epoch(engine, monkeypatch, 1, TrainingDivergedError)
+    with pytest.raises(TrainingDivergedError):
+        model.fit(X, y)
+
+    assert not model.is_fitted
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+@pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP])
+def test_warm_fit_continues_at_a_smaller_rate_after_diverging(engine, digits) -> None:
+    # Before, the diverged parameters stayed, and every later fit failed with a NaN loss.
+    X, y = digits
+    model = engine(hidden=[16], epochs=2, warm_start=True, threads=1).fit(X, y)
+    before = _parameters(model)
+
+    with pytest.raises(TrainingDivergedError):
+        model.set_params(epochs=4, lr=1e6).fit(X * 1e3, y)
+
+    assert model.epoch_ == 2
+    for mine, theirs in zip(_parameters(model), before, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    model.set_params(lr=0.01).fit(X, y)
+    assert model.epoch_ == 4
+    assert np.isfinite(model.history_[-1]["train_loss"])
