@@ -133,3 +133,31 @@ def test_checkpoint_rejects_zero_scale(tmp_path) -> None:
 
     with pytest.raises(CheckpointError, match="feature_scale contains invalid values"):
         read_checkpoint(path)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_constant_feature_that_rounds_off_zero_keeps_scale_one(dtype, weighted) -> None:
+    # A column of 0.1 has a computed deviation of about 7e-17, not 0; dividing by it
+    # would turn a later 0.2 into about 1e15.
+    X, y = make_data()
+    X[:, 2] = 0.1
+    weights = np.linspace(0.5, 2.0, len(y)) if weighted else None
+    model = NumpyMLP(hidden=[8], epochs=1, dtype=dtype, standardize=True, threads=1).fit(X, y, weights)
+
+    assert model.feature_scale_[2] == 1.0
+    probe = X[:3].copy()
+    probe[:, 2] = 0.2
+    assert np.abs(model._standardize(probe.astype(dtype))[:, 2]).max() < 1.0
+
+
+def test_constant_among_weighted_rows_keeps_scale_one() -> None:
+    # Rows of weight 0 do not count, so a feature that varies only there is constant.
+    X, y = make_data()
+    weights = np.ones(len(y))
+    weights[:50] = 0.0
+    X[50:, 4] = 0.1  # its computed deviation over those rows is about 1e-17, not 0
+    model = NumpyMLP(hidden=[8], epochs=1, dtype="float64", standardize=True, threads=1)
+    model.fit(X, y, weights)
+
+    assert model.feature_scale_[4] == 1.0

@@ -686,10 +686,14 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         if weights is None:
             mean = X.mean(axis=0, dtype=np.float64)
             scale = X.std(axis=0, dtype=np.float64)
+            counted = X
         else:
             mean = np.average(X, axis=0, weights=weights)
             scale = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=weights))
-        scale[scale == 0] = 1.0
+            counted = X[weights > 0]
+        # A constant feature keeps scale 1. Its deviation need not come out as exactly 0:
+        # a column of 0.1 gives about 7e-17, which would blow later inputs up by 1e16.
+        scale[(counted.min(axis=0) == counted.max(axis=0)) | (scale == 0)] = 1.0
         self.feature_mean_ = mean.astype(self.dtype)
         self.feature_scale_ = scale.astype(self.dtype)
 
