@@ -84,3 +84,31 @@ def test_warm_fit_continues_at_a_smaller_rate_after_diverging(engine, digits) ->
     model.set_params(lr=0.01).fit(X, y)
     assert model.epoch_ == 4
     assert np.isfinite(model.history_[-1]["train_loss"])
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"threads": 0}, "threads must be an integer >= 1, got 0"),
+        ({"threads": "2"}, "threads must be an integer >= 1, got '2'"),
+        ({"warm_start": "no"}, "warm_start must be True or False, got 'no'"),
+        ({"standardize": 1}, "standardize must be True or False, got 1"),
+        ({"dtype": None}, "dtype must be one of float32, float64, got None"),
+    ],
+    ids=["threads-zero", "threads-text", "warm-start-text", "standardize-int", "dtype-none"],
+)
+def test_bad_setting_refused_before_the_model_changes(digits, setting, message) -> None:
+    # threads was checked only once training started, after the network was built.
+    X, y = digits
+    model = NumpyMLP(hidden=[8], epochs=1, **setting)
+
+    with pytest.raises(ValueError, match=message):
+        model.fit(X, y)
+    assert not model.is_fitted
+
+
+def test_numpy_integer_thread_count_accepted(digits) -> None:
+    X, y = digits
+    model = NumpyMLP(hidden=[8], epochs=1, threads=np.int64(1)).fit(X, y)
+
+    assert model.predict(X).shape == y.shape

@@ -717,6 +717,14 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             dtype=self.dtype,
             seed=self.seed,
         )
+        # Checked here, before fit changes the model; limit_threads would find a bad value
+        # only once training starts.
+        if self.threads is not None:
+            check_int("threads", self.threads, minimum=1)
+        for name in ("warm_start", "standardize"):
+            value = getattr(self, name)
+            if not isinstance(value, bool | np.bool_):
+                raise ValueError(f"{name} must be True or False, got {value!r}")
 
     def _check_dtype_unchanged(self) -> None:
         """Raise ValueError when ``dtype`` was set to another type than the fitted parameters'."""

@@ -76,6 +76,9 @@ def _check_hidden(hidden: object) -> None:
 
 
 def _is_dtype(value: object) -> bool:
+    # np.dtype(None) is float64, which would let dtype=None through.
+    if value is None:
+        return False
     try:
         np.dtype(value)  # type: ignore[call-overload]
     except TypeError:
