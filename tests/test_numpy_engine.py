@@ -484,3 +484,27 @@ def test_predict_proba_in_chunks(monkeypatch: pytest.MonkeyPatch, fitted: NumpyM
     assert chunked.shape == (10_000, 3)
     np.testing.assert_allclose(chunked, whole, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(chunked.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [np.array([0, 1, 2, 2**63], dtype=np.uint64), np.array([0.0, 1.0, 2.0, 1e19])],
+    ids=["uint64", "float"],
+)
+def test_label_beyond_int64_named_as_given(labels) -> None:
+    # Cast to int64 first, it wrapped round and was reported as a negative label.
+    with pytest.raises(DataError, match=r"label (9223372036854775808|1e\+19) at row 3 is too large"):
+        NumpyMLP(hidden=[4], epochs=1).fit(np.eye(4), labels)
+
+
+def test_one_stray_large_label_refused_before_allocating() -> None:
+    # K = 2**40 + 1 outputs once needed terabytes before any message.
+    with pytest.raises(DataError, match=r"label 1099511627776 at row 3 would make 1099511627777 classes"):
+        NumpyMLP(hidden=[4], epochs=1).fit(np.eye(4), np.array([0, 1, 2, 2**40]))
+
+
+def test_many_classes_allowed_when_given_or_when_rows_are_many() -> None:
+    with pytest.warns(UserWarning, match="no training sample has label 3, 4"):
+        assert NumpyMLP(hidden=[4], epochs=1).fit(np.eye(4), np.array([0, 1, 2, 999])).n_classes_ == 1000
+    model = NumpyMLP(hidden=[4], epochs=1).fit(np.eye(4), np.array([0, 1, 2, 1500]), n_classes=1501)
+    assert model.n_classes_ == 1501

@@ -25,6 +25,7 @@ from sklearn.exceptions import NotFittedError
 from mlpbench.engines.feature_names import check_feature_names, feature_names_of
 from mlpbench.engines.inputs import (
     as_feature_array,
+    check_inferred_class_count,
     check_label_range,
     class_labels,
     sample_weights,
@@ -471,6 +472,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             n_classes = self.n_classes_
         elif n_classes is None:
             n_classes = max(int(np.max(labels, initial=-1)) + 1, 1)
+            check_inferred_class_count(labels, n_classes)
             warn_about_label_gaps(labels, n_classes)
         fix = "give every label in classes on the first call" if caller == "partial_fit" else None
         check_label_range(labels, int(n_classes), fix)

@@ -132,6 +132,15 @@ def _integer_labels(y: np.ndarray) -> np.ndarray:
                 f"y must contain integer class labels 0..K-1, got an object array with a value that "
                 f"is not a number ({error}); {LABEL_ENCODER_HINT}"
             ) from error
+    if np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating):
+        # Larger labels would wrap around in int64 and be reported as other numbers.
+        beyond = np.flatnonzero(y >= 2**63)
+        if beyond.size:
+            index = int(beyond[0])
+            raise DataError(
+                f"label {y.flat[index]} at row {index} is too large for a class index; y must "
+                f"contain class labels 0..K-1, so {LABEL_ENCODER_HINT}"
+            )
     if np.issubdtype(y.dtype, np.integer):
         return y.astype(np.int64, copy=False)
     if np.issubdtype(y.dtype, np.floating):
@@ -154,6 +163,28 @@ def _integer_labels(y: np.ndarray) -> np.ndarray:
             f"numbers written as text with y.astype(int), or {LABEL_ENCODER_HINT}"
         )
     raise DataError(f"y must contain integer class labels 0..K-1, got dtype {y.dtype}; {LABEL_ENCODER_HINT}")
+
+
+MAX_INFERRED_CLASSES = 1000
+"""The most classes ``fit`` infers from labels without a check on the row count (see below)."""
+
+
+def check_inferred_class_count(labels: np.ndarray, n_classes: int) -> None:
+    """Raise DataError when the largest label asks for far more outputs than the data has rows.
+
+    K is the largest label plus one, so one stray label such as 2**40 would build an
+    output layer of that width, or fail allocating it. Up to ``MAX_INFERRED_CLASSES``
+    classes, or ten per row, are taken as meant.
+    """
+    limit = max(MAX_INFERRED_CLASSES, 10 * len(labels))
+    if n_classes <= limit:
+        return
+    row = int(np.argmax(labels))
+    raise DataError(
+        f"label {labels[row]} at row {row} would make {n_classes} classes for {len(labels)} rows, "
+        f"because labels must be 0..K-1; {LABEL_ENCODER_HINT}, or pass n_classes=K to fit if so "
+        "many classes are meant"
+    )
 
 
 def check_label_range(labels: np.ndarray, n_classes: int, fix: str | None = None) -> None:
