@@ -112,3 +112,21 @@ def test_numpy_integer_thread_count_accepted(digits) -> None:
     model = NumpyMLP(hidden=[8], epochs=1, threads=np.int64(1)).fit(X, y)
 
     assert model.predict(X).shape == y.shape
+
+
+def test_warm_start_refuses_a_new_device_it_would_ignore(digits, monkeypatch) -> None:
+    # The device is read when the parameters are installed; a warm start keeps them.
+    # No GPU here, so "cuda" is let through the availability check.
+    import torch
+
+    import mlpbench.engines.torch_engine.model as torch_model
+
+    X, y = digits
+    model = TorchMLP(hidden=[8], epochs=1, warm_start=True, threads=1).fit(X, y)
+    monkeypatch.setattr(torch_model, "resolve_device", lambda device: torch.device(device))
+
+    model.set_params(device="cuda", epochs=2)
+    with pytest.raises(ValueError, match="network on cpu, which cannot take the new device='cuda'"):
+        model.fit(X, y)
+    model.set_params(device="cpu:0").fit(X, y)
+    assert model.epoch_ == 2

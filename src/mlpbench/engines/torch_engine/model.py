@@ -53,6 +53,19 @@ def resolve_device(device: str) -> torch.device:
     raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
 
 
+def _same_device(first: torch.device, second: torch.device) -> bool:
+    """Tell whether two devices are one: "cpu" and "cpu:0" are, as are "cuda" and the current GPU."""
+    if first.type != second.type:
+        return False
+    if first.type == "cpu":
+        return True
+    # NOTE: never run here (no GPU); "cuda" without an index means the current device.
+    current = torch.cuda.current_device()
+    return (first.index if first.index is not None else current) == (
+        second.index if second.index is not None else current
+    )
+
+
 class TorchMLP(MLPEstimator):
     """Multilayer perceptron trained by PyTorch autograd.
 
@@ -102,6 +115,18 @@ class TorchMLP(MLPEstimator):
         super()._validate_hyperparameters()
         # Checked with the other settings, before fit() changes the model.
         resolve_device(self.device)
+
+    def _check_warm_start_settings(self, caller: str = "fit") -> None:
+        # The device is read when the parameters are installed, so a new one would be
+        # ignored while get_params() reported it.
+        if not _same_device(resolve_device(self.device), self._device):
+            continuing = "partial_fit" if caller == "partial_fit" else "warm_start=True"
+            raise ValueError(
+                f"{continuing} continues the fitted network on {self._device}, which cannot take "
+                f"the new device={self.device!r}; set device back, or save() and "
+                f"load(path, device={self.device!r}) to move it"
+            )
+        super()._check_warm_start_settings(caller)
 
     def _set_parameters(self, params: Params) -> None:
         self._device = resolve_device(self.device)
@@ -179,10 +204,14 @@ class TorchMLP(MLPEstimator):
                 self._optimizer.state[tensor] = {"momentum_buffer": buffer}
         self._set_batch_state(batch_state)
 
-    def _to_engine(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
+    def _sync_optimizer_settings(self) -> None:
+        """Copy momentum and weight decay into the optimizer: they may have changed since a warm start."""
         for group in self._optimizer.param_groups:
             group["momentum"] = self.momentum
             group["weight_decay"] = self.weight_decay
+
+    def _to_engine(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
+        self._sync_optimizer_settings()
         X_tensor = input_tensor(X).to(self._device)
         y_tensor = input_tensor(y).to(self._device)
         return X_tensor, y_tensor
