@@ -326,3 +326,24 @@ def test_unknown_device_raises(digits: Digits) -> None:
 
     with pytest.raises(ValueError, match="'mps'"):
         TorchMLP(hidden=[8], epochs=1, device="mps").fit(X_train, y_train)
+
+
+def test_dataloader_step_matches_the_others_on_full_batches() -> None:
+    # The DataLoader engine has its own training loop. With one batch per epoch its
+    # batches hold the same rows as the others', so a softmax added in front of its
+    # CrossEntropyLoss, or a summed loss, would show here directly.
+    from sklearn.datasets import load_digits
+
+    from mlpbench import NumpyMLP, TorchDataLoaderMLP
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300] / 16.0, y[:300]
+    settings = dict(hidden=[16], epochs=3, batch_size=1000, dtype="float64", threads=1)
+    numpy_model = NumpyMLP(**settings).fit(X, y)
+    loader_model = TorchDataLoaderMLP(**settings).fit(X, y)
+
+    for (W, b), (W_loader, b_loader) in zip(
+        numpy_model.get_parameters(), loader_model.get_parameters(), strict=True
+    ):
+        np.testing.assert_allclose(W_loader, W, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(b_loader, b, rtol=1e-10, atol=1e-12)
