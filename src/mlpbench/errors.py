@@ -6,7 +6,11 @@ class MLPBenchError(Exception):
 
 
 class TrainingDivergedError(MLPBenchError):
-    """Training produced a non-finite loss; the message is the problem, then what to try."""
+    """Training diverged; the message is the problem, then what to try.
+
+    Raised for a batch loss that is not finite or far above that of guessing, and for
+    parameters that became NaN or infinite.
+    """
 
     def __init__(
         self,

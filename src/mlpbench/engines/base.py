@@ -302,7 +302,9 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         resume later). ``callback`` receives each epoch's history record after the
         epoch's clock has stopped, so its own time is not counted.
 
-        Raises TrainingDivergedError when a batch loss is not finite.
+        Raises TrainingDivergedError when a batch loss is not finite or far above chance
+        (``DIVERGED_LOSS_PER_LOG_CLASS``), or the parameters stop being finite; the
+        epoch where that happened is undone, so the model is as after the epoch before.
         """
         self._validate_hyperparameters()
         if n_epochs is not None:

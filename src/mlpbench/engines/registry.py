@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 from mlpbench.engines.base import MLPEstimator
@@ -31,6 +32,6 @@ def engine_class(name: str) -> type[MLPEstimator]:
 def create_engine(name: str, *, device: str = "cpu", **settings: Any) -> MLPEstimator:
     """Build an unfitted estimator; ``device`` is passed only to engines that take one."""
     cls = engine_class(name)
-    if "device" in cls.__init__.__code__.co_varnames:
+    if "device" in inspect.signature(cls).parameters:
         settings["device"] = device
     return cls(**settings)

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from mlpbench.engines.base import batch_row_weights
 from mlpbench.engines.torch_engine import TorchMLP
 from mlpbench.engines.torch_engine.model import input_tensor
 
@@ -71,10 +72,7 @@ class TorchDataLoaderMLP(TorchMLP):
         return True
 
     def _to_engine(self, X: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
-        # Settings may have changed since the parameters were installed (warm start).
-        for group in self._optimizer.param_groups:
-            group["momentum"] = self.momentum
-            group["weight_decay"] = self.weight_decay
+        self._sync_optimizer_settings()
         if getattr(self, "loader_generator_", None) is None:
             # Restored from a file without a loader state: start from the seed.
             self.loader_generator_ = torch.Generator().manual_seed(self.seed)
@@ -110,12 +108,9 @@ class TorchDataLoaderMLP(TorchMLP):
             yb = yb.to(self._device, non_blocking=True)
             self._optimizer.zero_grad(set_to_none=True)
             if weighted:
-                # As batch_row_weights does: shares of the batch's sum, computed in float64.
-                wb = weighted[0]
-                total = wb.sum()
-                shares = wb / total if total > 0 else wb
-                loss = self._batch_loss(self.module_(xb), yb, shares.to(self._device))
-                sizes.append(float(total))
+                wb = weighted[0].numpy()
+                loss = self._batch_loss(self.module_(xb), yb, batch_row_weights(wb, self.dtype))
+                sizes.append(float(wb.sum()))
             else:
                 loss = self._loss_fn(self.module_(xb), yb)
                 sizes.append(len(yb))
