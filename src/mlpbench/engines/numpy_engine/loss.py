@@ -59,20 +59,22 @@ def cross_entropy_with_grad(
     label_logits = flat[label_index]
     probs = np.exp(logits, out=logits)
     row_sums = probs.sum(axis=1, keepdims=True)
-    if row_weights is not None:
-        row_losses = np.log(row_sums[:, 0], dtype=np.float64) - label_logits
-        dlogits = probs
+    row_losses = np.log(row_sums[:, 0], dtype=np.float64) - label_logits
+    if row_weights is None:
+        loss = float(row_losses.sum()) / batch
+    else:
+        loss = float(np.dot(row_weights.astype(np.float64), row_losses))
+
+    # d(loss)/d(logits) = (softmax - onehot(y)) times each row's share of the loss,
+    # which is 1/batch for the mean, or the row's weight. The -1 at the label is
+    # scaled alike.
+    dlogits = probs
+    if row_weights is None:
+        row_sums *= batch  # one division then gives softmax / batch
+        dlogits /= row_sums
+        flat[label_index] -= 1 / batch
+    else:
         dlogits /= row_sums
         dlogits *= row_weights[:, np.newaxis]
         flat[label_index] -= row_weights
-        return float(np.dot(row_weights.astype(np.float64), row_losses)), dlogits
-
-    label_logit_sum = label_logits.sum(dtype=np.float64)
-    loss = float(np.log(row_sums, dtype=np.float64).sum() - label_logit_sum) / batch
-
-    # One division gives softmax / batch; the label's -1 is divided by the batch as well.
-    row_sums *= batch
-    dlogits = probs
-    dlogits /= row_sums
-    flat[label_index] -= 1 / batch
     return loss, dlogits
