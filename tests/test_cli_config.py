@@ -361,3 +361,27 @@ def test_config_key_messages(capsys, tmp_path: Path, line: str, message: str):
 
     assert result.status == 2
     assert message in result.err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "hint"),
+    [
+        (["sweep", "--threads", "1", "2", "--batch-size", "2"], "--threads 1,2 instead of --threads 1 2"),
+        (["train", "--epochs", "64", "--hidden", "128", "64"], "--hidden 128,64 instead of --hidden 128 64"),
+        (["train", "--hidden", "128", "64", "--epochs", "64"], "--hidden 128,64 instead of --hidden 128 64"),
+    ],
+    ids=["value-repeated-later", "value-given-earlier", "value-repeated-after"],
+)
+def test_comma_hint_finds_the_stray_value_by_position(capsys, arguments: list[str], hint: str):
+    result = run_cli(capsys, *arguments, "--print-config")
+
+    assert result.status == 2
+    assert f"did you mean {hint} (one comma list, no spaces)?" in result.err
+
+
+def test_flags_after_double_dash_get_no_spelling_hint(capsys):
+    result = run_cli(capsys, "train", "--epochs", "3", "--", "--print-config")
+
+    assert result.status == 2
+    assert "'--' ends the flags" in result.err
+    assert "instead of" not in result.err

@@ -81,8 +81,6 @@ def _parse_all(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse
         flags = [name[2:] for name in names if name.startswith("--")]
         guesses = []
         lacking = []
-        # One hint per list flag, written for the last value that followed it.
-        spaced: dict[str, str] = {}
         for word in unknown:
             if word == "--":
                 # argparse reads every word after it as a plain word, flags included.
@@ -90,9 +88,6 @@ def _parse_all(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse
                 break
             name = word.split("=")[0]
             if not name.startswith("--"):
-                found = _spaced_list_hint(subparser, argv, word)
-                if found:
-                    spaced[found[0]] = found[1]
                 continue
             # Flags must be written in full, so a shortened one is most likely meant as
             # the flag it starts; other names get the flag they name elsewhere, or the
@@ -107,40 +102,52 @@ def _parse_all(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse
             if close:
                 options = " or ".join(f"--{flag}" for flag in close)
                 guesses.append(f"{options} instead of {name}")
-        guesses += spaced.values()
+        guesses += _spaced_list_hints(subparser, argv, unknown)
         hint = f"; did you mean {', '.join(guesses)}?" if guesses else ""
         hint += "".join(f"; {line}" for line in lacking)
         subparser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
     return args
 
 
-def _spaced_list_hint(
-    subparser: argparse.ArgumentParser, argv: Sequence[str], word: str
-) -> tuple[str, str] | None:
-    """Return the flag and ``--flag A,B instead of --flag A B`` when ``word`` continues a comma list."""
-    if word not in argv:
-        return None
-    # The last copy: a value repeated earlier may belong to another flag.
-    position = len(argv) - 1 - list(reversed(argv)).index(word)
-    start = position - 1
-    while start >= 0 and not argv[start].startswith("-"):
-        start -= 1
-    if start < 0:
-        return None
-    flag, equals, first = argv[start].partition("=")
-    action = next((action for action in subparser._actions if flag in action.option_strings), None)
-    if action is None or "comma list" not in (action.help or ""):
-        return None
-    values = [first] if equals else []
-    values += argv[start + 1 : position + 1]
-    joined = ",".join(values)
-    try:
-        action.type(joined)  # type: ignore[misc]
-    except (argparse.ArgumentTypeError, ValueError, TypeError):
-        # Not a value the flag takes even with commas: another mistake, which gets no hint.
-        return None
-    written = f"{flag}={first} {' '.join(values[1:])}" if equals else f"{flag} {' '.join(values)}"
-    return flag, f"{flag} {joined} instead of {written} (one comma list, no spaces)"
+def _spaced_list_hints(
+    subparser: argparse.ArgumentParser, argv: Sequence[str], unknown: list[str]
+) -> list[str]:
+    """Return ``--flag A,B instead of --flag A B`` for each comma-list flag whose value went past a space.
+
+    ``argv`` is scanned in order: the words right after a comma-list flag's value that
+    argparse left over are that value's continuation. Finding them by position, not by
+    text, keeps a repeated word (``--threads 1 2 --batch-size 2``) with its own flag.
+    """
+    left_over = list(unknown)
+    hints = []
+    index = 0
+    while index < len(argv):
+        flag, equals, first = argv[index].partition("=")
+        action = next((action for action in subparser._actions if flag in action.option_strings), None)
+        index += 1
+        if action is None or "comma list" not in (action.help or ""):
+            continue
+        if not equals:
+            if index >= len(argv):
+                break
+            first = argv[index]
+            index += 1
+        values = [first]
+        while index < len(argv) and not argv[index].startswith("-") and argv[index] in left_over:
+            left_over.remove(argv[index])
+            values.append(argv[index])
+            index += 1
+        if len(values) == 1:
+            continue
+        try:
+            action.type(",".join(values))  # type: ignore[misc]
+        except (argparse.ArgumentTypeError, ValueError, TypeError):
+            # Not a value the flag takes even with commas: another mistake, which gets no hint.
+            continue
+        written = f"{flag}={first}" if equals else f"{flag} {first}"
+        spaced = " ".join(values[1:])
+        hints.append(f"{flag} {','.join(values)} instead of {written} {spaced} (one comma list, no spaces)")
+    return hints
 
 
 def _dests_given(
