@@ -130,3 +130,42 @@ def test_warm_start_refuses_a_new_device_it_would_ignore(digits, monkeypatch) ->
         model.fit(X, y)
     model.set_params(device="cpu:0").fit(X, y)
     assert model.epoch_ == 2
+
+
+@pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP])
+def test_failed_first_step_leaves_no_momentum_behind(engine, digits, monkeypatch) -> None:
+    # Built by fit(n_epochs=0), the model has no momentum yet; a failed epoch must not
+    # leave the momentum it built, or the next fit would differ from a fresh one.
+    X, y = digits
+    twin = engine(hidden=[16], epochs=2, threads=1).fit(X, y)
+    model = engine(hidden=[16], epochs=2, warm_start=True, threads=1).fit(X, y, n_epochs=0)
+
+    _fail_in_epoch(engine, monkeypatch, 1, TrainingDivergedError)
+    with pytest.raises(TrainingDivergedError):
+        model.fit(X, y)
+    monkeypatch.undo()
+    model.fit(X, y)
+
+    for mine, theirs in zip(_parameters(model), _parameters(twin), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_sklearn_engine_undoes_the_epoch_of_a_zero_weight_batch(digits) -> None:
+    from mlpbench.errors import DataError
+
+    X, y = digits
+    model = SklearnMLP(hidden=[8], epochs=1, batch_size=4, warm_start=True, threads=1).fit(X, y)
+    before = _parameters(model)
+    weights = np.zeros(len(y))
+    weights[:50] = 1.0
+
+    with pytest.raises(DataError, match="cannot train a batch whose sample weights are all 0"):
+        model.set_params(epochs=3).fit(X, y, weights)
+
+    assert model.epoch_ == 1
+    for mine, theirs in zip(_parameters(model), before, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    fresh = SklearnMLP(hidden=[8], epochs=1, batch_size=4, threads=1)
+    with pytest.raises(DataError):
+        fresh.fit(X, y, weights)
+    assert not fresh.is_fitted

@@ -487,13 +487,17 @@ def test_predict_proba_in_chunks(monkeypatch: pytest.MonkeyPatch, fitted: NumpyM
 
 
 @pytest.mark.parametrize(
-    "labels",
-    [np.array([0, 1, 2, 2**63], dtype=np.uint64), np.array([0.0, 1.0, 2.0, 1e19])],
-    ids=["uint64", "float"],
+    ("labels", "shown"),
+    [
+        (np.array([0, 1, 2, 2**63], dtype=np.uint64), "9223372036854775808"),
+        (np.array([0.0, 1.0, 2.0, 1e19]), "1e+19"),
+        (np.array([0.0, 1.0, 2.0, -1e30]), "-1e+30"),
+    ],
+    ids=["uint64", "float", "negative-float"],
 )
-def test_label_beyond_int64_named_as_given(labels) -> None:
-    # Cast to int64 first, it wrapped round and was reported as a negative label.
-    with pytest.raises(DataError, match=r"label (9223372036854775808|1e\+19) at row 3 is too large"):
+def test_label_beyond_int64_named_as_given(labels, shown) -> None:
+    # Cast to int64 first, it wrapped round and was reported as another number.
+    with pytest.raises(DataError, match=re.escape(f"label {shown} at row 3 is out of the range")):
         NumpyMLP(hidden=[4], epochs=1).fit(np.eye(4), labels)
 
 
@@ -508,3 +512,10 @@ def test_many_classes_allowed_when_given_or_when_rows_are_many() -> None:
         assert NumpyMLP(hidden=[4], epochs=1).fit(np.eye(4), np.array([0, 1, 2, 999])).n_classes_ == 1000
     model = NumpyMLP(hidden=[4], epochs=1).fit(np.eye(4), np.array([0, 1, 2, 1500]), n_classes=1501)
     assert model.n_classes_ == 1501
+    # Ten classes per row: 200 rows may bring a label of 1500 (limit 2000), 100 rows may not.
+    labels = np.arange(200) % 10
+    labels[-1] = 1500
+    with pytest.warns(UserWarning, match="no training sample has label"):
+        assert NumpyMLP(hidden=[4], epochs=1).fit(np.eye(200), labels).n_classes_ == 1501
+    with pytest.raises(DataError, match="would make 1501 classes for 100 rows"):
+        NumpyMLP(hidden=[4], epochs=1).fit(np.eye(100), labels[-100:])

@@ -321,5 +321,35 @@ def test_classes_in_the_weights_place_gets_a_hint(digits) -> None:
     X, y = digits
     model = NumpyMLP(hidden=[8], threads=1).partial_fit(X, y, classes=CLASSES)
 
-    with pytest.raises(DataError, match=r"got \(10,\); classes comes fourth, so pass it as classes=\.\.\."):
+    with pytest.raises(DataError, match=r"got \(10,\); it looks like the classes, which come fourth"):
         model.partial_fit(X, y, CLASSES)
+    # Weights of the wrong length given by name get no such hint.
+    with pytest.raises(DataError, match=r"got \(3,\)$"):
+        model.partial_fit(X, y, sample_weight=np.ones(3))
+
+
+def test_sklearn_engine_passes_weights_scaled_to_mean_one(digits, weights) -> None:
+    # scikit-learn divides its L2 term by each batch's weight sum, so the engine gives
+    # it weights of mean 1, keeping the decay near weight_decay whatever their scale.
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = digits
+    model = SklearnMLP(hidden=[8], epochs=2, batch_size=32, weight_decay=1e-2, dtype="float64", threads=1)
+    model.fit(X, y, weights * 7.0)
+
+    reference = MLPClassifier(
+        hidden_layer_sizes=[8],
+        solver="sgd",
+        alpha=1e-2 * 32,
+        batch_size=32,
+        learning_rate_init=model.lr,
+        momentum=model.momentum,
+        nesterovs_momentum=False,
+        random_state=np.random.RandomState(model.seed),
+    )
+    for _ in range(2):
+        reference.partial_fit(X, y, sample_weight=weights / weights.mean(), classes=CLASSES)
+    ours = _parameters(model)
+    theirs = [array for pair in zip(reference.coefs_, reference.intercepts_, strict=True) for array in pair]
+    for mine, expected in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(mine, expected, rtol=1e-10, atol=1e-12)

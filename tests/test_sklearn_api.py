@@ -262,9 +262,10 @@ def test_model_pickled_without_fitted_dtype_continues(digits) -> None:
 # integers 0..K-1, and three checks train on unscaled data, on which the default lr
 # diverges for the numpy and torch engines. The sklearn engine passes those three.
 # In float32, weights and repeated rows give probabilities about 1e-7 apart, which
-# is rounding but above the check's tolerance; test_sample_weight.py runs that check
-# in float64, where it passes.
-KNOWN_CHECK_FAILURES = {"check_classifiers_classes", "check_sample_weight_equivalence_on_dense_data"}
+# is rounding but around the check's tolerance, so that check may pass or fail;
+# test_sample_weight.py runs it in float64, where it must pass.
+KNOWN_CHECK_FAILURES = {"check_classifiers_classes"}
+ROUNDING_CHECKS = {"check_sample_weight_equivalence_on_dense_data"}
 DIVERGING_CHECKS = {"check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in"}
 
 
@@ -278,7 +279,7 @@ def test_check_estimator_failures_known(engine) -> None:
 
     failed = {result["check_name"] for result in results if result["status"] == "failed"}
     expected = KNOWN_CHECK_FAILURES | (set() if engine is SklearnMLP else DIVERGING_CHECKS)
-    assert failed == expected
+    assert failed - ROUNDING_CHECKS == expected
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -380,3 +381,25 @@ def test_set_params_and_grid_search_hint_at_the_name(digits) -> None:
     with pytest.raises(ValueError, match="did you mean 'epochs'"):
         GridSearchCV(NumpyMLP(hidden=[8], epochs=1, threads=1), {"max_iter": [3]}, cv=2).fit(X, y)
     assert NumpyMLP().set_params(lr=0.1, epochs=3).get_params()["epochs"] == 3
+
+
+def test_subclass_that_passes_keywords_on_still_builds(digits) -> None:
+    # The argument check reads the subclass's own __init__, and leaves *args and **kwargs to Python.
+    class WithExtra(NumpyMLP):
+        def __init__(self, extra: int = 3, **settings) -> None:
+            super().__init__(**settings)
+            self.extra = extra
+
+    X, y = digits
+    model = WithExtra(epochs=1, hidden=[8], threads=1).fit(X, y)
+    assert model.epochs == 1 and model.extra == 3
+
+
+def test_hidden_given_twice_named() -> None:
+    with pytest.raises(TypeError, match="^NumpyMLP got 'hidden' twice, by position and by name"):
+        NumpyMLP((8,), hidden=(4,))
+
+
+def test_zero_dimensional_hidden_is_one_layer(digits) -> None:
+    X, y = digits
+    assert NumpyMLP(hidden=np.array(8), epochs=1, threads=1).fit(X, y).layer_sizes_ == [64, 8, 10]

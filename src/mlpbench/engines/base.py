@@ -105,8 +105,13 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Self:
         # Python's own errors for these name the class that defines __init__ (MLPEstimator
-        # for NumpyMLP) and give no hint, so they are raised here first.
-        signature = inspect.signature(cls)
+        # for NumpyMLP) and give no hint, so they are raised here first. The signature is
+        # read now, not from __signature__, in case __init__ was replaced since.
+        signature = _init_signature(cls)
+        kinds = {parameter.kind for parameter in signature.parameters.values()}
+        if kinds & {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}:
+            # A subclass that passes *args or **kwargs on is left to Python's own checks.
+            return super().__new__(cls)
         valid = list(signature.parameters)
         positional = [
             name
@@ -124,6 +129,11 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
                 raise TypeError(
                     f"{cls.__name__} got an unexpected keyword argument {name!r}"
                     f"{name_hint(name, valid)} (its parameters: {', '.join(valid)})"
+                )
+        for name in positional[: len(args)]:
+            if name in kwargs:
+                raise TypeError(
+                    f"{cls.__name__} got {name!r} twice, by position and by name; give it once"
                 )
         return super().__new__(cls)
 
@@ -326,7 +336,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         first_epoch = self.epoch_
         try:
             self._train_until(X, y, stop, callback, weights)
-        except (TrainingDivergedError, KeyboardInterrupt):
+        except (Exception, KeyboardInterrupt):
             # A fresh network that finished no epoch has learned nothing to keep.
             if fresh and self.epoch_ == 0:
                 self.layer_sizes_ = None
@@ -390,16 +400,18 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
 
     @contextlib.contextmanager
     def _kept_on_divergence(self) -> Iterator[None]:
-        """Put the model back as it was when training in the block diverges or is interrupted.
+        """Put the model back as it was when training in the block diverges, is interrupted or fails.
 
         A model fitted before the block gets back its parameters, momentum, batch order,
         epoch count and history, so a smaller ``lr`` can continue from it. A model that
         was not fitted is left unfitted. The exception is raised again.
         """
+        # Other errors, such as the sklearn engine's DataError for a batch of zero weights,
+        # are undone as well.
         if not self.is_fitted:
             try:
                 yield
-            except (TrainingDivergedError, KeyboardInterrupt):
+            except (Exception, KeyboardInterrupt):
                 self.layer_sizes_ = None
                 raise
             return
@@ -408,7 +420,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         epoch, n_records, n_losses = self.epoch_, len(self.history_), len(self.batch_losses_)
         try:
             yield
-        except (TrainingDivergedError, KeyboardInterrupt):
+        except (Exception, KeyboardInterrupt):
             self._restore_training_state(state)
             self.epoch_ = epoch
             del self.history_[n_records:]
@@ -455,8 +467,10 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         labels = class_labels(y, X.shape[0])
         weights = None
         if sample_weight is not None:
-            # partial_fit(X, y, classes) meant as scikit-learn's order reads the classes as weights.
-            fix = "classes comes fourth, so pass it as classes=..." if caller == "partial_fit" else None
+            # partial_fit(X, y, np.arange(K)), meant the old way, reads the classes as weights.
+            fix = None
+            if caller == "partial_fit" and _looks_like_classes(sample_weight):
+                fix = "it looks like the classes, which come fourth, so pass them as classes=..."
             weights = sample_weights(sample_weight, X.shape[0], shape_fix=fix)
             # Divided by their mean, a batch's weights sum to about its row count, so the
             # sklearn engine's weight decay stays near weight_decay (see sklearn_alpha);
@@ -526,7 +540,8 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         train_loss = self.history_[-1]["train_loss"]
         if not made_no_progress(train_loss, y, weights):
             return
-        default_lr = inspect.signature(type(self)).parameters["lr"].default
+        # Read from MLPEstimator: a subclass may take **kwargs and name no lr of its own.
+        default_lr = inspect.signature(MLPEstimator.__init__).parameters["lr"].default
         if self.lr > default_lr:
             fix = "a smaller lr"
         elif self.standardize:
@@ -818,6 +833,15 @@ def batch_row_weights(weights: np.ndarray, dtype: str | np.dtype) -> np.ndarray:
     total = weights.sum()
     shares = weights / total if total > 0 else weights
     return shares.astype(dtype, copy=False)
+
+
+def _looks_like_classes(sample_weight: object) -> bool:
+    """Tell whether ``sample_weight`` is the list 0..K-1, as classes would be."""
+    try:
+        values = np.asarray(sample_weight)
+    except ValueError:
+        return False
+    return values.ndim == 1 and np.array_equal(values, np.arange(len(values)))
 
 
 def _class_count(classes: np.ndarray) -> int:

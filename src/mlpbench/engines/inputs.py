@@ -133,13 +133,13 @@ def _integer_labels(y: np.ndarray) -> np.ndarray:
                 f"is not a number ({error}); {LABEL_ENCODER_HINT}"
             ) from error
     if np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating):
-        # Larger labels would wrap around in int64 and be reported as other numbers.
-        beyond = np.flatnonzero(y >= 2**63)
+        # Labels beyond int64 would wrap around in the cast and be reported as other numbers.
+        beyond = np.flatnonzero((y >= 2**63) | (y < -(2**63)))
         if beyond.size:
             index = int(beyond[0])
             raise DataError(
-                f"label {y.flat[index]} at row {index} is too large for a class index; y must "
-                f"contain class labels 0..K-1, so {LABEL_ENCODER_HINT}"
+                f"label {y.flat[index]} at row {index} is out of the range of class indices; y "
+                f"must contain class labels 0..K-1, so {LABEL_ENCODER_HINT}"
             )
     if np.issubdtype(y.dtype, np.integer):
         return y.astype(np.int64, copy=False)

@@ -55,6 +55,8 @@ def validate_hyperparameters(
 
 def _check_hidden(hidden: object) -> None:
     """Raise ValueError unless ``hidden`` is a positive integer (one layer) or a sequence of them."""
+    if isinstance(hidden, np.ndarray) and hidden.ndim == 0:
+        hidden = hidden.item()
     # A single integer is one hidden layer, as hidden_layer_sizes=100 is in scikit-learn.
     if isinstance(hidden, int | np.integer) and not isinstance(hidden, bool):
         if hidden <= 0:

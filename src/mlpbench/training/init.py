@@ -11,8 +11,8 @@ from mlpbench.training.seeding import init_rng
 
 def hidden_sizes(hidden: int | Sequence[int]) -> list[int]:
     """Return the hidden layer widths as a list; a single integer is one layer, as in scikit-learn."""
-    if isinstance(hidden, int | np.integer):
-        return [int(hidden)]
+    if isinstance(hidden, int | np.integer) or np.ndim(hidden) == 0:
+        return [int(hidden)]  # type: ignore[arg-type]
     return [int(size) for size in hidden]
 
 

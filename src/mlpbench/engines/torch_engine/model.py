@@ -137,8 +137,6 @@ class TorchMLP(MLPEstimator):
                 layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(W.T)))
                 layer.bias.copy_(torch.from_numpy(np.ascontiguousarray(b)))
         self._loss_fn = nn.CrossEntropyLoss()
-        # For sample weights: one loss per row, which the step weights and sums.
-        self._row_loss_fn = nn.CrossEntropyLoss(reduction="none")
         # fused=True runs the whole update (weight decay, momentum, step) as one kernel
         # per parameter instead of several ops, which is measurably faster for small
         # layers on the CPU; the arithmetic is that of the default implementation.
@@ -249,7 +247,8 @@ class TorchMLP(MLPEstimator):
         if row_weights is None:
             return self._loss_fn(logits, y)
         weights = torch.as_tensor(row_weights, device=self._device, dtype=logits.dtype)
-        return (self._row_loss_fn(logits, y) * weights).sum()
+        # One loss per row, on the raw logits, which the weights turn into their mean.
+        return (nn.functional.cross_entropy(logits, y, reduction="none") * weights).sum()
 
     def _losses_to_numpy(self, losses: list[Any]) -> np.ndarray:
         return torch.stack(losses).cpu().numpy().astype(np.float64)
