@@ -379,8 +379,11 @@ def test_comma_hint_finds_the_stray_value_by_position(capsys, arguments: list[st
     assert f"did you mean {hint} (one comma list, no spaces)?" in result.err
 
 
-def test_flags_after_double_dash_get_no_spelling_hint(capsys):
-    result = run_cli(capsys, "train", "--epochs", "3", "--", "--print-config")
+@pytest.mark.parametrize(
+    "after", [["--print-config"], ["--hidden", "128", "64"]], ids=["flag", "spaced-list"]
+)
+def test_words_after_double_dash_get_no_hint(capsys, after: list[str]):
+    result = run_cli(capsys, "train", "--epochs", "3", "--", *after)
 
     assert result.status == 2
     assert "'--' ends the flags" in result.err

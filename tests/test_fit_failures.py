@@ -143,6 +143,8 @@ def test_failed_first_step_leaves_no_momentum_behind(engine, digits, monkeypatch
     _fail_in_epoch(engine, monkeypatch, 1, TrainingDivergedError)
     with pytest.raises(TrainingDivergedError):
         model.fit(X, y)
+    # Built before this call, the network stays, at epoch 0.
+    assert model.is_fitted and model.epoch_ == 0
     monkeypatch.undo()
     model.fit(X, y)
 
@@ -169,3 +171,36 @@ def test_sklearn_engine_undoes_the_epoch_of_a_zero_weight_batch(digits) -> None:
     with pytest.raises(DataError):
         fresh.fit(X, y, weights)
     assert not fresh.is_fitted
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_refused_partial_fit_leaves_the_parameters_untouched(engine, digits) -> None:
+    # A dtype changed before a warm call is refused; the refusal must not convert them.
+    X, y = digits
+    model = engine(hidden=[8], threads=1).partial_fit(X, y, classes=np.arange(10))
+    before = _parameters(model)
+
+    with pytest.raises(ValueError, match="dtype='float64'"):
+        model.set_params(dtype="float64").partial_fit(X, y)
+
+    for mine, theirs in zip(_parameters(model), before, strict=True):
+        assert mine.dtype == theirs.dtype
+        np.testing.assert_array_equal(mine, theirs)
+    assert model.set_params(dtype="float32").partial_fit(X, y).epoch_ == 2
+
+
+def test_error_in_the_undo_keeps_the_original_error(digits, monkeypatch) -> None:
+    X, y = digits
+    model = NumpyMLP(hidden=[8], epochs=3, threads=1)
+    _fail_in_epoch(NumpyMLP, monkeypatch, 2, TrainingDivergedError)
+
+    def broken_restore(self, state):
+        raise MemoryError("no room to copy")
+
+    monkeypatch.setattr(NumpyMLP, "_restore_training_state", broken_restore)
+    with pytest.raises(TrainingDivergedError) as caught:
+        model.fit(X, y)
+
+    note = caught.value.__notes__[0]
+    assert "could not be put back as before the epoch: MemoryError('no room to copy')" in note
+    assert model.epoch_ == 1

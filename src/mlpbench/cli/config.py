@@ -122,6 +122,8 @@ def _spaced_list_hints(
     hints = []
     index = 0
     while index < len(argv):
+        if argv[index] == "--":
+            break  # the words after it are no flag's values
         flag, equals, first = argv[index].partition("=")
         action = next((action for action in subparser._actions if flag in action.option_strings), None)
         index += 1

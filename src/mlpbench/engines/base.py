@@ -391,37 +391,40 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
                 f"{self.n_classes_} classes; pass the same classes, or clone the estimator to "
                 "train a new network"
             )
-        with self._kept_on_divergence():
+        # The checks in _prepare_fit come before any change, and _train_until undoes a
+        # failed epoch, so only a network built by this call is left to remove.
+        fresh = not self.is_fitted
+        try:
             X, y, weights = self._prepare_fit(
-                X, y, n_classes, warm=self.is_fitted, caller="partial_fit", sample_weight=sample_weight
+                X, y, n_classes, warm=not fresh, caller="partial_fit", sample_weight=sample_weight
             )
             self._train_until(X, y, self.epoch_ + 1, None, weights)
+        except (Exception, KeyboardInterrupt):
+            if fresh:
+                self.layer_sizes_ = None
+            raise
         return self
 
     @contextlib.contextmanager
-    def _kept_on_divergence(self) -> Iterator[None]:
-        """Put the model back as it was when training in the block diverges, is interrupted or fails.
+    def _epoch_undone_on_failure(self) -> Iterator[None]:
+        """Put the model back as it was when the epoch in the block diverges, is interrupted or fails.
 
-        A model fitted before the block gets back its parameters, momentum, batch order,
-        epoch count and history, so a smaller ``lr`` can continue from it. A model that
-        was not fitted is left unfitted. The exception is raised again.
+        The parameters, momentum, batch order, epoch count and history come back, so
+        the model matches ``epoch_`` and ``history_`` and a smaller ``lr`` can continue
+        from it. Errors other than divergence, such as the sklearn engine's DataError
+        for a batch of zero weights, are undone as well. The exception is raised again.
         """
-        # Other errors, such as the sklearn engine's DataError for a batch of zero weights,
-        # are undone as well.
-        if not self.is_fitted:
-            try:
-                yield
-            except (Exception, KeyboardInterrupt):
-                self.layer_sizes_ = None
-                raise
-            return
         state = self._training_state()
         # A divergence comes before _run_epoch counts the epoch, but Ctrl-C may land after.
         epoch, n_records, n_losses = self.epoch_, len(self.history_), len(self.batch_losses_)
         try:
             yield
-        except (Exception, KeyboardInterrupt):
-            self._restore_training_state(state)
+        except (Exception, KeyboardInterrupt) as error:
+            try:
+                self._restore_training_state(state)
+            except Exception as restore_error:
+                # The user should see the error that stopped training, not this one.
+                error.add_note(f"the model could not be put back as before the epoch: {restore_error!r}")
             self.epoch_ = epoch
             del self.history_[n_records:]
             del self.batch_losses_[n_losses:]
@@ -530,7 +533,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             X_engine, y_engine = self._to_engine(X, y)
             while self.epoch_ < stop:
                 # The state is copied outside the epoch's clock, a small cost next to an epoch.
-                with self._kept_on_divergence():
+                with self._epoch_undone_on_failure():
                     record = self._run_epoch(X_engine, y_engine, *weighted)
                 if callback is not None:
                     callback(record)
