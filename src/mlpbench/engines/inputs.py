@@ -166,7 +166,7 @@ def _integer_labels(y: np.ndarray) -> np.ndarray:
 
 
 MAX_INFERRED_CLASSES = 1000
-"""The most classes ``fit`` infers from labels without a check on the row count (see below)."""
+"""The largest class count that ``fit`` infers from labels whatever the row count (see below)."""
 
 
 def check_inferred_class_count(labels: np.ndarray, n_classes: int) -> None:
