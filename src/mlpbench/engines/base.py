@@ -334,13 +334,8 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
                 stacklevel=user_stacklevel(),
             )
         first_epoch = self.epoch_
-        try:
+        with self._untrained_network_removed(fresh):
             self._train_until(X, y, stop, callback, weights)
-        except (Exception, KeyboardInterrupt):
-            # A fresh network that finished no epoch has learned nothing to keep.
-            if fresh and self.epoch_ == 0:
-                self.layer_sizes_ = None
-            raise
         # Like scikit-learn's ConvergenceWarning, the warning comes when the planned run has
         # ended, not after a part of it run with n_epochs.
         if first_epoch < self.epoch_ >= self.epochs:
@@ -394,16 +389,25 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         # The checks in _prepare_fit come before any change, and _train_until undoes a
         # failed epoch, so only a network built by this call is left to remove.
         fresh = not self.is_fitted
-        try:
+        with self._untrained_network_removed(fresh):
             X, y, weights = self._prepare_fit(
                 X, y, n_classes, warm=not fresh, caller="partial_fit", sample_weight=sample_weight
             )
             self._train_until(X, y, self.epoch_ + 1, None, weights)
+        return self
+
+    @contextlib.contextmanager
+    def _untrained_network_removed(self, fresh: bool) -> Iterator[None]:
+        """Remove the network that the block built (``fresh``) when the block fails before any epoch finished.
+
+        Such a network has learned nothing to keep, so the model is left unfitted.
+        """
+        try:
+            yield
         except (Exception, KeyboardInterrupt):
-            if fresh:
+            if fresh and self.epoch_ == 0:
                 self.layer_sizes_ = None
             raise
-        return self
 
     @contextlib.contextmanager
     def _epoch_undone_on_failure(self) -> Iterator[None]:
@@ -522,9 +526,9 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
     ) -> None:
         """Run epochs until ``epoch_`` reaches ``stop``, calling ``callback`` after each.
 
-        An epoch that diverges or is interrupted is undone: the model goes back to where
-        that epoch started, so it matches ``epoch_`` and ``history_``, and a smaller
-        ``lr`` can continue from it.
+        An epoch that diverges, is interrupted or raises an error is undone: the model
+        goes back to where that epoch started, so it matches ``epoch_`` and ``history_``,
+        and a smaller ``lr`` can continue from it.
         """
         # The weights are passed on only when given, so engines and wrappers that take
         # no weights keep working unweighted.
@@ -679,8 +683,12 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         """
         assert self.batch_order_ is not None
         batches = list(self.batch_order_.epoch())
-        if weights is not None:
-            row_weights = [batch_row_weights(weights[batch], self.dtype) for batch in batches]
+        if weights is None:
+            sizes = [float(len(batch)) for batch in batches]
+        else:
+            batch_weights = [weights[batch] for batch in batches]
+            row_weights = [batch_row_weights(rows, self.dtype) for rows in batch_weights]
+            sizes = [float(rows.sum()) for rows in batch_weights]
 
         self._synchronize()
         start = time.perf_counter()
@@ -694,9 +702,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         self._synchronize()
         seconds = time.perf_counter() - start
 
-        if weights is None:
-            return seconds, losses, [len(batch) for batch in batches]
-        return seconds, losses, [float(weights[batch].sum()) for batch in batches]
+        return seconds, losses, sizes
 
     # ----- preprocessing ------------------------------------------------------------------
 
@@ -831,7 +837,8 @@ def batch_row_weights(weights: np.ndarray, dtype: str | np.dtype) -> np.ndarray:
 
     Each row's loss and gradient count with this share, so the batch's loss is the
     weighted mean that scikit-learn's ``MLPClassifier`` takes. A batch whose weights
-    are all 0 keeps them, so its gradient is 0 and the step applies momentum only.
+    are all 0 keeps them, so its gradient is 0 and the step applies only momentum and
+    weight decay.
     """
     total = weights.sum()
     shares = weights / total if total > 0 else weights
