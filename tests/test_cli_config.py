@@ -311,7 +311,7 @@ def test_spaced_list_gets_comma_hint(capsys, arguments: list[str], hint: str):
     assert result.err.count("instead of") == 1
 
 
-def test_extra_number_after_single_value_flag_gets_no_list_hint(capsys):
+def test_single_value_flag_no_list_hint(capsys):
     result = run_cli(capsys, "train", "--epochs", "3", "4", "--print-config")
 
     assert result.status == 2
@@ -337,7 +337,7 @@ def test_unknown_arguments_get_the_right_hint(capsys, arguments: list[str], hint
     assert hint in result.err
 
 
-def test_list_hint_only_for_a_value_the_flag_takes(capsys):
+def test_list_hint_needs_valid_value(capsys):
     result = run_cli(capsys, "train", "--hidden", "64", "digits", "--print-config")
 
     assert result.status == 2

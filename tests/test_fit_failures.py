@@ -55,7 +55,7 @@ def test_failed_epoch_is_undone_and_finished_ones_stay(engine, digits, monkeypat
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_fresh_fit_that_fails_in_its_first_epoch_is_not_fitted(engine, digits, monkeypatch) -> None:
+def test_failed_first_epoch_leaves_unfitted(engine, digits, monkeypatch) -> None:
     X, y = digits
     model = engine(hidden=[16], epochs=3, threads=1)
 
@@ -69,7 +69,7 @@ def test_fresh_fit_that_fails_in_its_first_epoch_is_not_fitted(engine, digits, m
 
 
 @pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP])
-def test_warm_fit_continues_at_a_smaller_rate_after_diverging(engine, digits) -> None:
+def test_warm_fit_recovers_after_divergence(engine, digits) -> None:
     # Before, the diverged parameters stayed, and every later fit failed with a NaN loss.
     X, y = digits
     model = engine(hidden=[16], epochs=2, warm_start=True, threads=1).fit(X, y)
@@ -114,7 +114,7 @@ def test_numpy_integer_thread_count_accepted(digits) -> None:
     assert model.predict(X).shape == y.shape
 
 
-def test_warm_start_refuses_a_new_device_it_would_ignore(digits, monkeypatch) -> None:
+def test_warm_start_rejects_new_device(digits, monkeypatch) -> None:
     # The device is read when the parameters are installed; a warm start keeps them.
     # No GPU here, so "cuda" is let through the availability check.
     import torch
@@ -152,7 +152,7 @@ def test_failed_first_step_leaves_no_momentum_behind(engine, digits, monkeypatch
         np.testing.assert_array_equal(mine, theirs)
 
 
-def test_sklearn_engine_undoes_the_epoch_of_a_zero_weight_batch(digits) -> None:
+def test_sklearn_zero_weight_batch_undone(digits) -> None:
     from mlpbench.errors import DataError
 
     X, y = digits

@@ -507,7 +507,7 @@ def test_one_stray_large_label_refused_before_allocating() -> None:
         NumpyMLP(hidden=[4], epochs=1).fit(np.eye(4), np.array([0, 1, 2, 2**40]))
 
 
-def test_many_classes_allowed_when_given_or_when_rows_are_many() -> None:
+def test_many_classes_allowed_when_justified() -> None:
     with pytest.warns(UserWarning, match="no training sample has label 3, 4"):
         assert NumpyMLP(hidden=[4], epochs=1).fit(np.eye(4), np.array([0, 1, 2, 999])).n_classes_ == 1000
     model = NumpyMLP(hidden=[4], epochs=1).fit(np.eye(4), np.array([0, 1, 2, 1500]), n_classes=1501)

@@ -257,7 +257,7 @@ def test_partial_fit_rejects_classes_not_1d(digits, classes) -> None:
         NumpyMLP(hidden=[8], threads=1).partial_fit(X, y, classes=classes)
 
 
-def test_partial_fit_reads_the_third_argument_as_sample_weight(digits) -> None:
+def test_partial_fit_third_argument_weights(digits) -> None:
     # The order of scikit-learn's partial_fit(X, y, sample_weight=None, classes=None).
     X, y = digits
 
@@ -321,7 +321,7 @@ def test_sklearn_divergence_advice_fits_the_inputs(digits) -> None:
         model.partial_fit(X, y, classes=CLASSES)
 
 
-def test_dataloader_engine_drops_its_loader_with_the_restored_shuffle(digits) -> None:
+def test_dataloader_drops_loader_on_restore(digits) -> None:
     # Its loader drew from the generator that the failed call advanced; iterating it
     # would not give the order that the restored generator gives next.
     from mlpbench.errors import TrainingDivergedError

@@ -63,9 +63,9 @@ def test_equal_weights_change_nothing(engine, digits) -> None:
 
 @pytest.mark.parametrize("standardize", [False, True], ids=["raw", "standardized"])
 @pytest.mark.parametrize("engine", ENGINES)
-def test_zero_and_integer_weights_equal_dropped_and_repeated_rows(engine, standardize, digits) -> None:
+def test_weights_match_dropped_and_repeated_rows(engine, standardize, digits) -> None:
     # With one batch per epoch the batch is the whole data set, so weight 0 must act as
-    # dropping the row and weight 2 as repeating it, as scikit-learn's own check asks;
+    # dropping the row and weight 2 as repeating it, as scikit-learn's own check requires.
     # standardize=True must weight the feature means and scales alike.
     X, y = digits
     counts = np.random.default_rng(5).integers(0, 3, len(y))
@@ -88,7 +88,7 @@ def test_passes_scikit_learns_equivalence_check_in_float64() -> None:
     )
 
 
-def test_epoch_loss_is_the_weighted_mean_before_the_step(digits, weights) -> None:
+def test_epoch_loss_weighted_before_step(digits, weights) -> None:
     # One full batch: the epoch's loss is measured on the initial parameters.
     X, y = digits
     untrained = NumpyMLP(hidden=[16], dtype="float64", seed=4).initialize(X.shape[1], 10)
@@ -101,7 +101,7 @@ def test_epoch_loss_is_the_weighted_mean_before_the_step(digits, weights) -> Non
     assert model.history_[0]["train_loss"] == pytest.approx(expected, rel=1e-12)
 
 
-def test_epoch_loss_weights_each_batch_by_its_weight_sum(digits, weights) -> None:
+def test_epoch_loss_weights_batches_by_sum(digits, weights) -> None:
     X, y = digits
     model = NumpyMLP(hidden=[16], epochs=1, batch_size=64, dtype="float64", threads=1)
     order = [batch.copy() for batch in _first_epoch_batches(model, X, y)]
@@ -120,7 +120,7 @@ def _first_epoch_batches(model: NumpyMLP, X: np.ndarray, y: np.ndarray) -> list[
 
 
 @pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP, TorchDataLoaderMLP])
-def test_batches_of_zero_weight_do_not_move_the_parameters(engine, digits) -> None:
+def test_zero_weight_batches_keep_parameters(engine, digits) -> None:
     # Without momentum or decay, a step on rows of weight 0 changes nothing, so training
     # on every row with only row 0 weighted equals training on row 0 alone.
     X, y = digits
@@ -206,8 +206,8 @@ def test_weights_pass_through_cross_val_score_and_pipeline(digits, weights) -> N
 
 
 @pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP, TorchDataLoaderMLP])
-def test_epoch_loss_is_the_weighted_mean_over_rows_across_batches(engine, digits, weights) -> None:
-    # At a learning rate of 1e-12 the parameters stay where they started, so every batch's
+def test_epoch_loss_weighted_across_batches(engine, digits, weights) -> None:
+    # At a learning rate of 1e-12 the parameters stay where they started. So every batch's
     # loss is measured on the initial network, whatever rows the shuffle put in it, and
     # the epoch's loss must be the weighted mean of the rows' initial losses.
     X, y = digits
@@ -233,7 +233,7 @@ def test_only_the_ratios_of_the_weights_matter(engine, digits, weights) -> None:
     assert np.isfinite(large.history_[-1]["train_loss"])
 
 
-def test_batches_of_zero_weight_apply_momentum_and_decay_alike(digits) -> None:
+def test_zero_weight_batches_apply_momentum(digits) -> None:
     # Most batches of 2 have only rows of weight 0; both engines must still take the
     # momentum and weight-decay step for them, and agree on it.
     X, y = digits
@@ -252,7 +252,7 @@ def test_no_progress_warning_compares_with_the_weighted_baseline(digits) -> None
 
     from mlpbench.training.chance import NoProgressWarning
 
-    # Class 0 holds most rows; the weights balance the classes again, so the weighted
+    # Class 0 has most rows, and the weights balance the classes again. So the weighted
     # baseline is log(10) = 2.303, against 1.29 without the weights.
     X, y = digits
     rows = np.concatenate([np.flatnonzero(y == 0).repeat(20), np.flatnonzero(y != 0)])
@@ -284,7 +284,7 @@ def test_sklearn_engine_gives_no_false_no_progress_warning(digits) -> None:
     assert model.score(X, y, sample_weight=favour_zeros) > 0.99
 
 
-def test_cross_val_score_trains_each_fold_with_its_weights(digits, weights) -> None:
+def test_cross_val_score_uses_fold_weights(digits, weights) -> None:
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
     X, y = digits

@@ -261,8 +261,8 @@ def test_model_pickled_without_fitted_dtype_continues(digits) -> None:
 # The checks that scikit-learn's check_estimator fails, and why. Labels must be the
 # integers 0..K-1, and three checks train on unscaled data, on which the default lr
 # diverges for the numpy and torch engines. The sklearn engine passes those three.
-# In float32, weights and repeated rows give probabilities about 1e-7 apart, which
-# is rounding but around the check's tolerance, so that check may pass or fail;
+# In float32, weights and repeated rows give probabilities about 1e-7 apart. That is
+# rounding, but close to the check's tolerance, so the check may pass or fail.
 # test_sample_weight.py runs it in float64, where it must pass.
 KNOWN_CHECK_FAILURES = {"check_classifiers_classes"}
 ROUNDING_CHECKS = {"check_sample_weight_equivalence_on_dense_data"}
@@ -332,7 +332,7 @@ def test_score_names_the_bad_weight(digits) -> None:
     ("name", "meant"),
     [("learning_rate", "'lr' or 'schedule'"), ("max_iter", "'epochs'"), ("hiden", "'hidden'")],
 )
-def test_unknown_parameter_names_the_engine_and_the_likely_one(engine, name, meant) -> None:
+def test_unknown_parameter_suggests_name(engine, name, meant) -> None:
     with pytest.raises(TypeError) as caught:
         engine(**{name: 1})
 
@@ -372,7 +372,7 @@ def test_positional_arguments_after_hidden_named() -> None:
         NumpyMLP((64,), "relu")
 
 
-def test_set_params_and_grid_search_hint_at_the_name(digits) -> None:
+def test_set_params_suggests_name(digits) -> None:
     from sklearn.model_selection import GridSearchCV
 
     X, y = digits
@@ -392,7 +392,8 @@ def test_subclass_that_passes_keywords_on_still_builds(digits) -> None:
 
     X, y = digits
     model = WithExtra(epochs=1, hidden=[8], threads=1).fit(X, y)
-    assert model.epochs == 1 and model.extra == 3
+    assert model.epochs == 1
+    assert model.extra == 3
 
 
 def test_hidden_given_twice_named() -> None:

@@ -137,7 +137,7 @@ def test_checkpoint_rejects_zero_scale(tmp_path) -> None:
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-def test_constant_feature_that_rounds_off_zero_keeps_scale_one(dtype, weighted) -> None:
+def test_near_zero_deviation_keeps_scale_one(dtype, weighted) -> None:
     # A column of 0.1 has a computed deviation of about 7e-17, not 0; dividing by it
     # would turn a later 0.2 into about 1e15.
     X, y = make_data()

@@ -112,6 +112,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         if kinds & {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}:
             # A subclass that passes *args or **kwargs on is left to Python's own checks.
             return super().__new__(cls)
+
         valid = list(signature.parameters)
         positional = [
             name
@@ -124,17 +125,20 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
                 f"({', '.join(positional)}) but {len(args)} were given; pass the others by name, "
                 f"such as {cls.__name__}(hidden=[64], epochs=10) (its parameters: {', '.join(valid)})"
             )
+
         for name in kwargs:
             if name not in valid:
                 raise TypeError(
                     f"{cls.__name__} got an unexpected keyword argument {name!r}"
                     f"{name_hint(name, valid)} (its parameters: {', '.join(valid)})"
                 )
+
         for name in positional[: len(args)]:
             if name in kwargs:
                 raise TypeError(
                     f"{cls.__name__} got {name!r} twice, by position and by name; give it once"
                 )
+
         return super().__new__(cls)
 
     def set_params(self, **params: Any) -> Self:
@@ -216,7 +220,7 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
     ) -> Any:
         """Run one SGD step on rows ``batch`` and return the batch's mean loss (before the step).
 
-        ``row_weights``, when given, holds one weight per row of the batch, summing to 1
+        ``row_weights``, when given, contains one weight per row of the batch, summing to 1
         (see ``batch_row_weights``): the loss is then the weighted sum of the rows' losses.
         """
 
@@ -480,8 +484,8 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
                 fix = "it looks like the classes, which come fourth, so pass them as classes=..."
             weights = sample_weights(sample_weight, X.shape[0], shape_fix=fix)
             # Divided by their mean, a batch's weights sum to about its row count, so the
-            # sklearn engine's weight decay stays near weight_decay (see sklearn_alpha);
-            # the other engines depend only on the ratios.
+            # sklearn engine's weight decay stays near weight_decay (see sklearn_alpha).
+            # The other engines depend only on the ratios.
             weights = weights / weights.max()
             weights /= weights.mean()
         if warm:

@@ -166,11 +166,14 @@ def _integer_labels(y: np.ndarray) -> np.ndarray:
 
 
 MAX_INFERRED_CLASSES = 1000
-"""The largest class count that ``fit`` infers from labels whatever the row count (see below)."""
+"""The largest class count that ``fit`` infers from labels whatever the row count.
+
+See ``check_inferred_class_count``, which also allows ten classes per row.
+"""
 
 
 def check_inferred_class_count(labels: np.ndarray, n_classes: int) -> None:
-    """Raise DataError when the largest label asks for far more outputs than the data has rows.
+    """Raise DataError when the largest label requires far more outputs than the data has rows.
 
     K is the largest label plus one, so one stray label such as 2**40 would build an
     output layer of that width, or fail allocating it. Up to ``MAX_INFERRED_CLASSES``
@@ -249,7 +252,7 @@ def sample_weights(sample_weight: object, n_rows: int, *, shape_fix: str | None 
     try:
         raw = np.asarray(sample_weight)
     except ValueError as error:
-        # NumPy refuses nested lists of unequal lengths.
+        # NumPy rejects nested lists of unequal lengths.
         raise DataError(
             f"sample_weight must be a list or 1-D array of numbers, one per row of X: {error}"
         ) from error

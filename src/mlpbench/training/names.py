@@ -1,7 +1,7 @@
 """Hints for settings written under the names that scikit-learn, PyTorch and training scripts use.
 
 For an unknown name, the estimators, ``set_params``, the config files and the
-command line name the setting it most likely means, or say that mlpbench has none.
+command line name the setting it most likely means, or report that mlpbench has none.
 """
 
 from __future__ import annotations

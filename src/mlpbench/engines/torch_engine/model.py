@@ -59,7 +59,7 @@ def _same_device(first: torch.device, second: torch.device) -> bool:
         return False
     if first.type == "cpu":
         return True
-    # NOTE: never run here (no GPU); "cuda" without an index means the current device.
+    # NOTE: untested on a GPU. "cuda" without an index is taken to mean the current device.
     current = torch.cuda.current_device()
     return (first.index if first.index is not None else current) == (
         second.index if second.index is not None else current
