@@ -1,20 +1,18 @@
-"""The estimator API and the training loop that every engine shares.
+"""The estimator API that every engine shares.
 
 An engine subclass supplies the numeric work: one SGD step, class probabilities and
-parameter access. This module owns the loop over epochs and batches, the learning
-rate schedule, divergence checks, timing and input validation, so every engine is
-driven the same way.
+parameter access. This module owns fit, partial_fit, prediction, standardization and
+input validation, and ``loop.py`` the loop over epochs and batches with its timing
+and divergence checks, so every engine is driven the same way.
 """
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import json
-import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -31,30 +29,21 @@ from mlpbench.engines.inputs import (
     sample_weights,
     warn_about_label_gaps,
 )
+from mlpbench.engines.loop import EpochCallback, EpochLoop
 from mlpbench.engines.stack import user_stacklevel
-from mlpbench.errors import TrainingDivergedError
 from mlpbench.threads import limit_threads
 from mlpbench.training.batches import BatchOrder
 from mlpbench.training.chance import NoProgressWarning, made_no_progress, stalled_loss_finding
 from mlpbench.training.hyperparams import check_int, validate_hyperparameters
 from mlpbench.training.init import he_normal_init, hidden_sizes, layer_sizes
 from mlpbench.training.names import name_hint
-from mlpbench.training.schedule import learning_rate
 
 Params = list[tuple[np.ndarray, np.ndarray]]
-EpochCallback = Callable[[dict[str, Any]], None]
 
 PREDICT_CHUNK_ROWS = 4096
-DIVERGED_LOSS_PER_LOG_CLASS = 1000.0
 
 
-STANDARDIZED_DIVERGENCE_FIX = (
-    "try a smaller learning rate (lr in Python, --lr on the command line); the inputs are "
-    "standardized already"
-)
-
-
-class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
+class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
     """A ReLU multilayer perceptron classifier trained with mini-batch SGD.
 
     The public methods follow scikit-learn's estimator conventions, and
@@ -244,12 +233,6 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
         self.batch_order_ = BatchOrder.from_state(state)
         return True
 
-    def _losses_to_numpy(self, losses: list[Any]) -> np.ndarray:
-        return np.asarray(losses, dtype=np.float64)
-
-    def _synchronize(self) -> None:  # noqa: B027 (optional hook; CPU engines need nothing)
-        """Wait for queued device work before a clock is read (a no-op on the CPU)."""
-
     # ----- public API ---------------------------------------------------------------------
 
     @property
@@ -400,60 +383,6 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             self._train_until(X, y, self.epoch_ + 1, None, weights)
         return self
 
-    @contextlib.contextmanager
-    def _untrained_network_removed(self, fresh: bool) -> Iterator[None]:
-        """Remove the network that the block built (``fresh``) when the block fails before any epoch finished.
-
-        Such a network has learned nothing to keep, so the model is left unfitted.
-        """
-        try:
-            yield
-        except (Exception, KeyboardInterrupt):
-            if fresh and self.epoch_ == 0:
-                self.layer_sizes_ = None
-            raise
-
-    @contextlib.contextmanager
-    def _epoch_undone_on_failure(self) -> Iterator[None]:
-        """Put the model back as it was when the epoch in the block diverges, is interrupted or fails.
-
-        The parameters, momentum, batch order, epoch count and history come back, so
-        the model matches ``epoch_`` and ``history_`` and a smaller ``lr`` can continue
-        from it. Errors other than divergence, such as the sklearn engine's DataError
-        for a batch of zero weights, are undone as well. The exception is raised again.
-        """
-        state = self._training_state()
-        # A divergence comes before _run_epoch counts the epoch, but Ctrl-C may land after.
-        epoch, n_records, n_losses = self.epoch_, len(self.history_), len(self.batch_losses_)
-        try:
-            yield
-        except (Exception, KeyboardInterrupt) as error:
-            try:
-                self._restore_training_state(state)
-            except Exception as restore_error:
-                # The user should see the error that stopped training, not this one.
-                error.add_note(f"the model could not be put back as before the epoch: {restore_error!r}")
-            self.epoch_ = epoch
-            del self.history_[n_records:]
-            del self.batch_losses_[n_losses:]
-            raise
-
-    def _divergence_fix(self) -> tuple[str, ...]:
-        """Return the fix for TrainingDivergedError: empty for its default advice."""
-        # With the inputs standardized already, only the learning rate is left to change.
-        return (STANDARDIZED_DIVERGENCE_FIX,) if self.standardize else ()
-
-    def _training_state(self) -> Any:
-        """Return a copy of what training changes: parameters, momentum and batch order."""
-        return self.get_parameters(), self._get_momentum_buffers(), self._get_batch_state()
-
-    def _restore_training_state(self, state: Any) -> None:
-        """Put back a state from ``_training_state``."""
-        params, buffers, batch_state = state
-        self._set_parameters(params)
-        self._set_momentum_buffers(buffers)
-        self._set_batch_state(batch_state)
-
     def _prepare_fit(
         self,
         X: np.ndarray,
@@ -519,32 +448,6 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             # A warm start with another batch size keeps the shuffle sequence going.
             self.batch_order_ = self.batch_order_.with_batch_size(self.batch_size)
         return X, labels, weights
-
-    def _train_until(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        stop: int,
-        callback: EpochCallback | None,
-        weights: np.ndarray | None = None,
-    ) -> None:
-        """Run epochs until ``epoch_`` reaches ``stop``, calling ``callback`` after each.
-
-        An epoch that diverges, is interrupted or raises an error is undone: the model
-        goes back to where that epoch started, so it matches ``epoch_`` and ``history_``,
-        and a smaller ``lr`` can continue from it.
-        """
-        # The weights are passed on only when given, so engines and wrappers that take
-        # no weights keep working unweighted.
-        weighted = () if weights is None else (weights,)
-        with limit_threads(self.threads):
-            X_engine, y_engine = self._to_engine(X, y)
-            while self.epoch_ < stop:
-                # The state is copied outside the epoch's clock, a small cost next to an epoch.
-                with self._epoch_undone_on_failure():
-                    record = self._run_epoch(X_engine, y_engine, *weighted)
-                if callback is not None:
-                    callback(record)
 
     def _warn_if_no_progress(self, y: np.ndarray, weights: np.ndarray | None = None) -> None:
         """Warn when the last epoch's training loss is no better than the class-frequency loss."""
@@ -630,83 +533,6 @@ class MLPEstimator(ClassifierMixin, BaseEstimator, ABC):
             "seed": self.seed,
             "standardize": self.standardize,
         }
-
-    # ----- the shared loop ----------------------------------------------------------------
-
-    def _run_epoch(self, X: Any, y: Any, weights: np.ndarray | None = None) -> dict[str, Any]:
-        lr = learning_rate(self.lr, self.schedule, self.epoch_, self.epochs)
-        weighted = () if weights is None else (weights,)
-        # A diverging run overflows on its way to the non-finite loss reported below as
-        # TrainingDivergedError, so NumPy's overflow warnings would only come first,
-        # pointing into the engine. The user's epoch callback runs outside this block.
-        with np.errstate(over="ignore", invalid="ignore"):
-            seconds, losses, sizes = self._train_epoch(X, y, lr, *weighted)
-
-        batch_losses = self._losses_to_numpy(losses)
-        # A mean cross-entropy above DIVERGED_LOSS_PER_LOG_CLASS * log(K) means the true
-        # class gets a geometric-mean probability below K ** -1000: no longer learning.
-        limit = DIVERGED_LOSS_PER_LOG_CLASS * np.log(max(self.n_classes_, 2))
-        bad = np.flatnonzero(~np.isfinite(batch_losses) | (batch_losses > limit))
-        fix = self._divergence_fix()
-        if bad.size:
-            raise TrainingDivergedError(
-                f"training diverged: loss is {batch_losses[bad[0]]:.6g} at epoch {self.epoch_ + 1}, "
-                f"batch {bad[0] + 1} of {len(batch_losses)}, learning rate {lr:g}",
-                *fix,
-            )
-        # Each loss is measured before its step, so an update that overflows on the
-        # epoch's last batch shows only in the parameters.
-        if not all(np.isfinite(W).all() and np.isfinite(b).all() for W, b in self.get_parameters()):
-            raise TrainingDivergedError(
-                f"training diverged: parameters became NaN or infinite in the last step of epoch "
-                f"{self.epoch_ + 1} (batch {len(batch_losses)}), learning rate {lr:g}",
-                *fix,
-            )
-        batch_sizes = np.asarray(sizes, dtype=np.float64)
-        self.epoch_ += 1
-        self.batch_losses_.append(batch_losses)
-        record = {
-            "epoch": self.epoch_,
-            "lr": lr,
-            "train_loss": float(np.dot(batch_losses, batch_sizes) / batch_sizes.sum()),
-            "time_s": seconds,
-        }
-        self.history_.append(record)
-        return record
-
-    def _train_epoch(
-        self, X: Any, y: Any, lr: float, weights: np.ndarray | None = None
-    ) -> tuple[float, list[Any], list[float]]:
-        """Run one epoch of steps; return its wall time in seconds, the batch losses and sizes.
-
-        A batch's size is its row count, or the sum of its sample weights when
-        ``weights`` are given, so that the epoch's loss is their weighted mean.
-        The clock covers the steps only: the permutation and the weights of each
-        batch's rows are drawn before it starts. Engines with their own batching
-        (a DataLoader) override this method.
-        """
-        assert self.batch_order_ is not None
-        batches = list(self.batch_order_.epoch())
-        if weights is None:
-            sizes = [float(len(batch)) for batch in batches]
-        else:
-            batch_weights = [weights[batch] for batch in batches]
-            row_weights = [batch_row_weights(rows, self.dtype) for rows in batch_weights]
-            sizes = [float(rows.sum()) for rows in batch_weights]
-
-        self._synchronize()
-        start = time.perf_counter()
-        if weights is None:
-            losses = [self._train_step(X, y, batch, lr) for batch in batches]
-        else:
-            losses = [
-                self._train_step(X, y, batch, lr, rows)
-                for batch, rows in zip(batches, row_weights, strict=True)
-            ]
-        self._synchronize()
-        seconds = time.perf_counter() - start
-
-        return seconds, losses, sizes
 
     # ----- preprocessing ------------------------------------------------------------------
 
@@ -836,19 +662,6 @@ def _init_signature(cls: type) -> inspect.Signature:
 MLPEstimator.__signature__ = _init_signature(MLPEstimator)  # type: ignore[attr-defined]
 
 
-def batch_row_weights(weights: np.ndarray, dtype: str | np.dtype) -> np.ndarray:
-    """Return a batch's sample weights divided by their sum, in ``dtype``.
-
-    Each row's loss and gradient count with this share, so the batch's loss is the
-    weighted mean that scikit-learn's ``MLPClassifier`` takes. A batch whose weights
-    are all 0 keeps them, so its gradient is 0 and the step applies only momentum and
-    weight decay.
-    """
-    total = weights.sum()
-    shares = weights / total if total > 0 else weights
-    return shares.astype(dtype, copy=False)
-
-
 def _looks_like_classes(sample_weight: object) -> bool:
     """Tell whether ``sample_weight`` is the list 0..K-1, as classes would be."""
     try:
@@ -873,4 +686,3 @@ def _class_count(classes: np.ndarray) -> int:
             "encode other labels with sklearn.preprocessing.LabelEncoder"
         )
     return count
-

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from mlpbench.engines.base import batch_row_weights
+from mlpbench.engines.loop import batch_row_weights
 from mlpbench.engines.torch_engine import TorchMLP
 from mlpbench.engines.torch_engine.model import input_tensor
 
@@ -91,7 +91,7 @@ class TorchDataLoaderMLP(TorchMLP):
         """Run one epoch over the DataLoader; return its wall time, the batch losses and sizes.
 
         With sample ``weights`` the loader also yields each row's weight, and a batch's
-        size is the sum of its weights, as in ``MLPEstimator._train_epoch``.
+        size is the sum of its weights, as in ``EpochLoop._train_epoch``.
         """
         loader: DataLoader = X
         if weights is not None:
