@@ -657,11 +657,13 @@ def test_shrunk_peak_warning_follows_yardstick():
 
     assert measured_peak_warnings(shrunk, after=reading(386.0, PEAK_SIZE)) == []
     (message,) = measured_peak_warnings(shrunk, after=reading(10.0, PEAK_SIZE))
-    assert message.startswith("the matmul peak was measured on 397x397 matrices")
+    assert message.startswith("the matmul peak used for '% of peak' (15.7 GFLOP/s, read before the runs)")
+    assert "measured on 397x397 matrices" in message
     assert len(measured_peak_warnings(shrunk)) == 1
     # A higher reading that was shrunk too is the yardstick, and is reported.
     (message,) = measured_peak_warnings(shrunk, after=reading(40.0, 256))
-    assert message.startswith("the matmul peak was measured on 256x256 matrices")
+    assert message.startswith("the matmul peak used for '% of peak' (40 GFLOP/s, read after the runs)")
+    assert "measured on 256x256 matrices" in message
 
 
 def test_compare_marks_learning_engines(compare_run):
@@ -757,6 +759,15 @@ def test_fastest_doubted_when_noisy_timings_overlap():
 
     assert sentence.startswith("Fastest: numpy, 400 ms")
     assert "the middle halves of numpy's and torch's epoch times overlap" in sentence
+
+
+def test_fastest_doubted_with_one_epoch_each():
+    # One epoch per engine: a clear gap in a single sample may be a moment of other work.
+    sentence = _sentence(numpy=_timed([14.5]), torch=_timed([5.65]))
+
+    assert sentence.startswith("Fastest: torch, 5.65 s per epoch (median); but ")
+    assert "torch and numpy were timed over 1 and 1 epoch(s), too few to rank them" in sentence
+    assert "more --repeats or --epochs (at least 3 epochs each)" in sentence
 
 
 def test_fastest_stated_plainly_when_clear():

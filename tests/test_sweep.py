@@ -427,7 +427,8 @@ def test_sweep_warns_about_peaks_once_per_pair(monkeypatch):
     slow_torch = [message for message in results["warnings"] if "PyTorch's matmul peak" in message]
     assert len(shrunk) == 1
     assert len(slow_torch) == 1
-    assert shrunk[0].startswith("float32 on 1 thread(s): the matmul peak was measured on 315x315")
+    assert shrunk[0].startswith("float32 on 1 thread(s): the matmul peak used for '% of peak' (")
+    assert "measured on 315x315 matrices" in shrunk[0]
     assert all(any("315x315" in message for message in point["warnings"]) for point in results["points"])
 
 

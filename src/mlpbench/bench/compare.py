@@ -624,7 +624,7 @@ def peak_change_warning(before: PeakResult, after: PeakResult) -> str | None:
     )
 
 
-SHRUNK_PEAK_START = "the matmul peak was measured on"
+SHRUNK_PEAK_START = "the matmul peak used for '% of peak'"
 SLOW_TORCH_PEAK_START = "PyTorch's matmul peak"
 
 
@@ -665,11 +665,15 @@ def measured_peak_warnings(
     peak = peaks.numpy
     yardstick = after if after is not None and after.gflops > peak.gflops else peak
     if yardstick.size < PEAK_SIZE:
+        # Name the reading: the progress line shows the one before the runs, which an
+        # unshrunk reading after them may have replaced.
+        when = "after the runs" if yardstick is after else "before the runs"
         unless = "" if yardstick is after else " unless a later reading replaced it"
         messages.append(
-            f"{SHRUNK_PEAK_START} {yardstick.size}x{yardstick.size} matrices instead of "
-            f"{PEAK_SIZE}x{PEAK_SIZE} because the machine was slow at that moment, so it is "
-            f"probably too low and '% of peak' too high{unless}; run again on a quieter machine"
+            f"{SHRUNK_PEAK_START} ({yardstick.gflops:.3g} GFLOP/s, read {when}) was measured on "
+            f"{yardstick.size}x{yardstick.size} matrices instead of {PEAK_SIZE}x{PEAK_SIZE} because "
+            f"the machine was slow at that moment, so it is probably too low and '% of peak' too "
+            f"high{unless}; run again on a quieter machine"
         )
     slow_torch = peaks.torch is not None and peaks.torch["gflops"] < TORCH_PEAK_SHORTFALL * peak.gflops
     if slow_torch and device == "cpu":

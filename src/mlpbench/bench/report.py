@@ -77,6 +77,9 @@ CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL = 160
 
 NOT_APPLICABLE = "-"
 
+MIN_RANKING_EPOCHS = 3
+"""Timed epochs per engine below which the report does not rank two engines without a caution."""
+
 
 # ----- formatting -------------------------------------------------------------------------
 
@@ -165,12 +168,20 @@ def ranking_doubt(
 ) -> str | None:
     """Return why the median ranking of two engines may not hold, or None when it is clear.
 
-    The ranking is in doubt when the runner-up's fastest epoch beat the winner's by 1%,
+    The ranking is in doubt when either engine was timed over fewer than
+    ``MIN_RANKING_EPOCHS`` epochs, when the runner-up's fastest epoch beat the winner's by 1%,
     or when the timings of either engine vary widely and the middle halves of
-    their epoch times overlap. On a busy machine either happens when the slow
+    their epoch times overlap. On a busy machine the last two happen when the slow
     epochs fall more on one engine than on the other.
     """
     mine, theirs = first["epoch_time_s"], second["epoch_time_s"]
+    fewest = min(mine["n"], theirs["n"])
+    if fewest < MIN_RANKING_EPOCHS:
+        # One or two epochs cannot tell a lasting difference from a moment of other work.
+        return (
+            f"{fastest} and {runner_up} were timed over {mine['n']} and {theirs['n']} epoch(s), too few "
+            f"to rank them; rerun with more --repeats or --epochs (at least {MIN_RANKING_EPOCHS} epochs each)"
+        )
     advice = "so the ranking is uncertain; rerun when the machine is idle, or with more --repeats"
     # A margin of 1%, so that two equal best epochs are not reported as one beating the other.
     if theirs["min"] < 0.99 * mine["min"]:
