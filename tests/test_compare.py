@@ -352,7 +352,12 @@ def test_compare_names_a_divergence_fix_once(tmp_path, capsys):
 
     assert "error: engine numpy failed: TrainingDivergedError: training diverged: loss is" in result.err
     assert "; it is not run again" in result.err
-    assert (result.out + result.err).count("try a smaller learning rate") == 1
+    output = result.out + result.err
+    assert output.count("try a smaller --lr") == 1
+    # The command-line form, as train gives it: the flag and an lr to try, no Python advice.
+    assert "try a smaller --lr (for example --lr 0.05, the default)" in output
+    assert "lr in Python" not in output
+    assert "scaled to [0, 1]" not in output
 
 
 # ----- output folder and arguments --------------------------------------------------------

@@ -44,7 +44,7 @@ from mlpbench.bench.peak import PeakResult, measure_matmul_peak, measure_torch_m
 from mlpbench.bench.stats import spread_warning, summarize
 from mlpbench.engines.registry import create_engine, engine_class
 from mlpbench.errors import TrainingDivergedError
-from mlpbench.training.chance import learning_warning
+from mlpbench.training.chance import learning_warning, smaller_lr_hint
 from mlpbench.training.init import layer_sizes
 
 if TYPE_CHECKING:
@@ -351,6 +351,13 @@ class _RunContext:
         # reported in its row so that the other engines still run; KeyboardInterrupt
         # is not an Exception and still stops the whole comparison.
         except Exception as error:
+            if isinstance(error, TrainingDivergedError):
+                # The engine's advice is for Python and the command line alike. Here it
+                # names the flag, as train does, and an lr to try.
+                default_lr = engine_class(name)().lr
+                lr = self.settings.get("lr", default_lr)
+                fix = f"try a smaller --lr ({smaller_lr_hint(lr, default_lr)})"
+                error = TrainingDivergedError(error.problem, fix)
             # The problem alone: the warnings after the results repeat it with its fix.
             problem = error.problem if isinstance(error, TrainingDivergedError) else str(error)
             kind = type(error).__name__
