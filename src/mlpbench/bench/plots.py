@@ -324,7 +324,9 @@ def plot_sweep(
         _log_y_axis(axes, ylabel or y)
 
     if series or hline is not None:
-        axes.legend(title=group if series else None)
+        # Below the axes: inside, the legend can cover the peak line or the points near it.
+        entries = len(series) + (hline is not None)
+        figure.legend(loc="outside lower center", ncols=min(entries, 3), title=group if series else None)
     if not series:
         _note_no_data(axes)
     return _save(figure, path)
