@@ -762,6 +762,30 @@ def test_interrupt_keeps_history(capsys, tmp_path: Path, monkeypatch):
     assert expected in result.err
 
 
+def test_interrupt_names_replaced_earlier_file(capsys, tmp_path: Path, monkeypatch):
+    # The first checkpoint replaces a model that was there before; Ctrl-C cannot bring it back.
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path)
+
+    result = train_until_third_epoch(capsys, monkeypatch, "--save", path, "--checkpoint-every", "1")
+
+    assert result.status == 130
+    # Epoch 1 had learned too little to replace a model that learned, so epoch 2 replaced it.
+    assert f"the checkpoint of epoch 2 replaced the earlier file {path}" in result.err
+    assert result.err.count("replaced the earlier file") == 2
+    expected = "holds the last good checkpoint (epoch 2) (the first checkpoint replaced the earlier file)"
+    assert expected in result.err
+
+
+def test_checkpoints_into_new_file_name_no_replacement(capsys, tmp_path: Path, monkeypatch):
+    path = tmp_path / "run.npz"
+
+    result = train_until_third_epoch(capsys, monkeypatch, "--save", path, "--checkpoint-every", "1")
+
+    assert result.status == 130
+    assert "replaced" not in result.err
+
+
 def test_interrupt_blames_no_history(capsys, tmp_path: Path, monkeypatch):
     history = tmp_path / "history.csv"
 

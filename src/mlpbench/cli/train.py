@@ -67,8 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--save",
         metavar="PATH",
         help="write the trained parameters to a .npz or .pt file; a failed or diverged run, or "
-        "one whose model learned nothing, leaves an existing file unchanged, and a finished "
-        "one replaces it and says so",
+        "one whose model learned nothing, leaves an existing file unchanged (unless a "
+        "--checkpoint-every checkpoint has replaced it), and a finished one replaces it and says so",
     )
     group.add_argument(
         "--checkpoint-every",
@@ -76,8 +76,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="also write --save after every N-th epoch, so a later divergence or interruption "
         "keeps the last good epoch (an epoch whose model learned nothing does not replace one "
-        "that learned); the checkpoint does not store N, so give --checkpoint-every again with "
-        "--resume",
+        "that learned); the first checkpoint replaces an existing --save file, and says so; the "
+        "checkpoint does not store N, so give --checkpoint-every again with --resume",
     )
     group.add_argument(
         "--history",
@@ -398,10 +398,15 @@ class _Trainer:
         self.protected = self.existed_before and self._file_learned()
         # Why the last save was skipped, or None when the last save was written.
         self.withheld: str | None = None
+        # Whether a save of this run replaced a file that was there before it, and the
+        # epoch that fit() trains to, past which a save is no longer a checkpoint.
+        self.replaced_earlier = False
+        self.stop_epoch = model.epochs
 
     def fit(self, stop_after: int | None) -> None:
         model = self.model
         stop = model.epochs if stop_after is None else min(model.epochs, model.epoch_ + stop_after)
+        self.stop_epoch = stop
         engine = model.engine_name
         with progress_bar(stop - model.epoch_, f"training {engine}") as advance:
 
@@ -446,10 +451,23 @@ class _Trainer:
             logger.debug("kept %s at epoch %d: the model learned nothing", self.save_path, self.model.epoch_)
             return
         save_checkpoint(self.model, self.save_path, dataset=self.metadata)
+        # No save of this run (or the checkpoint it resumed in place) was there yet, so
+        # this one replaced a file the user had.
+        first_replacement = self.existed_before and self.saved_epoch is None
         self.withheld = None
         self.protected = problem is None
         self.saved_epoch = self.model.epoch_
         logger.debug("saved epoch %d to %s", self.model.epoch_, self.save_path)
+        if first_replacement:
+            self.replaced_earlier = True
+            if self.model.epoch_ < self.stop_epoch:
+                # A finished run reports the replacement when it ends. A checkpoint reports it
+                # now, because an interruption or divergence will not bring the earlier file back.
+                logger.warning(
+                    "the checkpoint of epoch %d replaced the earlier file %s",
+                    self.model.epoch_,
+                    self.save_path,
+                )
 
     def _file_learned(self) -> bool:
         """Tell whether the model in the file at ``save_path`` had learned, by its own history.
@@ -498,7 +516,9 @@ class _Trainer:
         if self.withheld is not None:
             skipped = " (a checkpoint was skipped, because the model had learned nothing)"
         if self.saved_epoch is not None:
-            return f"{self.save_path} holds the last good checkpoint (epoch {self.saved_epoch}){skipped}"
+            replaced = " (the first checkpoint replaced the earlier file)" if self.replaced_earlier else ""
+            epoch = self.saved_epoch
+            return f"{self.save_path} holds the last good checkpoint (epoch {epoch}){replaced}{skipped}"
         if self.existed_before:
             return f"{self.save_path} was not changed{skipped}"
         return f"{self.save_path} was not written"
