@@ -365,7 +365,7 @@ def test_label_gap_warns_in_train(capsys, tmp_path: Path):
     assert result.status == 0, result.err
     assert "no training sample has labels 10, 11, although the labels of both splits" in result.err
     assert "run up to 12" in result.err
-    assert "the usual cause is a stray label 12: correct it" in result.err
+    assert "the usual cause is a stray label 12 in the training split: correct it" in result.err
 
 
 def test_labels_from_one_warn_renumber(capsys, tmp_path: Path):
@@ -389,8 +389,36 @@ def test_missing_zero_with_zero_in_test_blames_split(capsys, tmp_path: Path):
     result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", path)
 
     assert result.status == 0, result.err
-    assert "the usual cause is a training split that lacks those classes" in result.err
+    assert "the usual cause is a training split that lacks classes the test split has" in result.err
     assert "start at 1" not in result.err
+
+
+def test_test_only_classes_not_called_stray(capsys, tmp_path: Path):
+    # Training labels 0..4 and test labels 0..9: half the classes are missing, none stray.
+    data = load_dataset("digits")
+    low = data.y_train < 5
+    path = tmp_path / "half.npz"
+    x_train, y_train = data.x_train[low], data.y_train[low]
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=data.x_test, y_test=data.y_test)
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", path)
+
+    in_test = int((data.y_test >= 5).sum())
+    expected = f"lacks classes the test split has ({in_test} of its {len(data.y_test)} rows carry them)"
+    assert expected in result.err
+    assert "stray" not in result.err
+
+
+def test_stray_test_label_named(capsys, tmp_path: Path):
+    data = load_dataset("digits")
+    y_test = data.y_test.copy()
+    y_test[3] = 12
+    path = tmp_path / "stray-test.npz"
+    np.savez(path, x_train=data.x_train, y_train=data.y_train, x_test=data.x_test, y_test=y_test)
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", path)
+
+    assert "the usual cause is a stray label 12 in the test split: correct it" in result.err
 
 
 def test_batch_larger_than_data_warns(capsys):

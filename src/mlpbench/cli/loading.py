@@ -137,8 +137,18 @@ def _untrained_class_cause(counts: np.ndarray, missing: np.ndarray, y_test: np.n
     largest = len(counts) - 1
     if missing.tolist() == [0] and not np.any(y_test == 0):
         return "labels that start at 1: renumber them 0..K-1"
-    if counts[largest] <= 2 and largest - 1 in missing:
-        return f"a stray label {largest}: correct it"
+    # Test rows whose labels no training row has: one or two are stray, many are classes.
+    in_test = int(np.isin(y_test, missing).sum())
+    if largest - 1 in missing:
+        if 1 <= counts[largest] <= 2:
+            return f"a stray label {largest} in the training split: correct it"
+        if counts[largest] == 0 and 1 <= in_test <= 2:
+            return f"a stray label {largest} in the test split: correct it"
+    if in_test:
+        return (
+            f"a training split that lacks classes the test split has ({in_test} of its {len(y_test)} "
+            "rows carry them): add training samples of every class"
+        )
     return "a training split that lacks those classes: add samples of every class"
 
 
