@@ -610,8 +610,42 @@ def test_interrupted_compare_says_nothing_saved(tmp_path, capsys, monkeypatch):
     status = main(["-q", "compare", *FAST_ARGUMENTS, "--out", str(out)])
 
     assert status == 130
-    assert "interrupted before compare wrote its results" in capsys.readouterr().err
+    assert "interrupted before compare had written all its results" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "stop", [KeyboardInterrupt, OSError(28, "No space left on device")], ids=["ctrl-c", "disk"]
+)
+@pytest.mark.parametrize("existed", [False, True], ids=["new-out", "empty-out"])
+def test_compare_stopped_while_writing_leaves_no_partial(tmp_path, capsys, monkeypatch, stop, existed):
+    import mlpbench.bench.report as report_module
+
+    def write_some_then_stop(results, folder):
+        (folder / "loss.png").write_bytes(b"part of a plot")
+        raise stop
+
+    monkeypatch.setattr(report_module, "write_outputs", write_some_then_stop)
+    out = tmp_path / "out"
+    if existed:
+        out.mkdir()
+
+    status = main(["-q", "compare", *FAST_ARGUMENTS, "--out", str(out)])
+
+    assert status == (130 if stop is KeyboardInterrupt else 1)
+
+    err = capsys.readouterr().err
+    # The parameter files written before the plots are gone too, and a rerun may use --out again.
+    if existed:
+        assert list(out.iterdir()) == []
+    else:
+        assert not out.exists()
+    if stop is KeyboardInterrupt:
+        assert "interrupted before compare had written all its results" in err
+    else:
+        # numpy.npz, torch.pt, torch-dataloader.pt and the plot.
+        assert f"removed the 4 partial result file(s) from {out}" in err
+        assert "No space left on device" in err
 
 
 @pytest.mark.parametrize(
@@ -813,7 +847,7 @@ def test_ctrl_c_inside_sklearn_stops_compare(tmp_path, capsys, monkeypatch):
     status = main(["-q", "compare", *FAST_ARGUMENTS, "--engines", "sklearn", "--out", str(out)])
 
     assert status == 130
-    assert "interrupted before compare wrote its results" in capsys.readouterr().err
+    assert "interrupted before compare had written all its results" in capsys.readouterr().err
     assert not out.exists()
 
 

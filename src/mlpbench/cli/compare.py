@@ -15,7 +15,7 @@ from mlpbench.cli.options import (
     positive_int,
     validate_training_arguments,
 )
-from mlpbench.cli.outputs import RUNS_FOLDER, prepare_run_folder, run_in_new_folder
+from mlpbench.cli.outputs import RUNS_FOLDER, prepare_run_folder, run_in_new_folder, written_completely
 from mlpbench.cli.progress import progress_bar
 from mlpbench.engines.registry import ENGINES
 from mlpbench.threads import oversubscription_warning
@@ -142,8 +142,9 @@ def _compare(args: argparse.Namespace, folder: Path) -> int:
     comparison.results["warnings"] = data_warnings + comparison.results["warnings"]
 
     metadata = dataset_metadata(data, args.dataset, training_data_digest(data))
-    save_parameter_files(comparison.models, comparison.results, folder, metadata)
-    write_outputs(comparison.results, folder)
+    with written_completely(folder):
+        save_parameter_files(comparison.models, comparison.results, folder, metadata)
+        write_outputs(comparison.results, folder)
     print_summary(comparison.results)
     print(f"results written to {folder}")
 

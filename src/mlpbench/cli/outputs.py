@@ -10,6 +10,7 @@ import datetime
 import io
 import logging
 import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -280,10 +281,46 @@ def run_in_new_folder(
         except KeyboardInterrupt:
             if not any(folder.iterdir()):
                 logger.warning(
-                    "interrupted before %s wrote its results, which it does at the end; nothing was saved",
+                    "interrupted before %s had written all its results, which it does at the end; "
+                    "nothing was saved",
                     kind,
                 )
             raise
+
+
+@contextlib.contextmanager
+def written_completely(folder: Path) -> Iterator[None]:
+    """Remove what the block wrote into ``folder`` when it fails, so that no partial results stay.
+
+    The folder was empty when the run began (see ``prepare_run_folder``), so all it
+    contains is this run's output. Without its results.json, a folder of plots and
+    parameter files would look like a finished run and block a rerun with that --out.
+    """
+    try:
+        yield
+    except BaseException as error:
+        entries = sorted(folder.iterdir()) if folder.is_dir() else []
+        try:
+            for entry in entries:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+        except OSError as cleanup_error:
+            logger.warning(
+                "the results in %s are incomplete and could not be removed (%s); remove them before "
+                "using that folder again",
+                folder,
+                cleanup_error,
+            )
+        else:
+            if entries and not isinstance(error, KeyboardInterrupt):
+                logger.warning(
+                    "removed the %d partial result file(s) from %s, written before the error",
+                    len(entries),
+                    folder,
+                )
+        raise
 
 
 def _missing_folders(path: Path) -> list[Path]:

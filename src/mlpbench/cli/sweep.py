@@ -19,7 +19,7 @@ from mlpbench.cli.options import (
     flag_message,
     positive_int,
 )
-from mlpbench.cli.outputs import RUNS_FOLDER, prepare_run_folder, run_in_new_folder
+from mlpbench.cli.outputs import RUNS_FOLDER, prepare_run_folder, run_in_new_folder, written_completely
 from mlpbench.cli.progress import progress_bar
 from mlpbench.threads import oversubscription_warning
 from mlpbench.training.hyperparams import DTYPES
@@ -344,7 +344,8 @@ def _sweep(args: argparse.Namespace, folder: Path) -> int:
         results = run_sweep(sweep_data, config, on_run=on_run)
     results["warnings"] = thread_warnings + results["warnings"]
 
-    write_sweep_outputs(results, folder)
+    with written_completely(folder):
+        write_sweep_outputs(results, folder)
     print_sweep_summary(results)
     print(f"results written to {folder}")
 
