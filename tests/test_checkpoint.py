@@ -266,6 +266,22 @@ def test_missing_array_rejected(tmp_path: Path, blobs: tuple[np.ndarray, np.ndar
         pytest.param({"engine": np.array("tensorflow")}, "engine entry is 'tensorflow'", id="engine"),
         pytest.param({"dtype": np.array("float16")}, "dtype entry is 'float16'", id="dtype"),
         pytest.param({"W0": np.zeros((6, 16), dtype=np.int32)}, "W0 has dtype int32", id="int-weights"),
+        pytest.param({"w0": np.zeros((6, 16), dtype=np.float32)}, "unknown array 'w0'", id="unknown-array"),
+        pytest.param({"config": np.array("[1]")}, "'config' entry must be a JSON object", id="config-list"),
+        pytest.param(
+            {"config": np.array('{"batch_size": "x"}')}, "'config' entry has an invalid setting", id="setting"
+        ),
+        pytest.param({"config": np.array('{"max_iter": 3}')}, "max_iter", id="unknown-setting"),
+        pytest.param({"history": np.array("{}")}, "'history' entry must be a JSON list", id="history"),
+        pytest.param({"history": np.array("[1, 2]")}, "record 1 of its 'history' entry is a", id="record"),
+        pytest.param(
+            {"history": np.array('[{"train_loss": "low"}]')}, "has train_loss='low'", id="history-text"
+        ),
+        pytest.param({"dataset": np.array("[1]")}, "'dataset' entry must be a JSON object", id="dataset"),
+        pytest.param({"dataset": np.array('{"name": 5}')}, "has name=5, which should be a string", id="name"),
+        pytest.param(
+            {"dataset": np.array('{"class_names": [1, 2]}')}, "should list strings", id="class-names"
+        ),
     ],
 )
 def test_edited_npz_rejected(
@@ -304,6 +320,8 @@ def test_npz_missing_one_momentum_array_rejected(
         pytest.param(lambda p: p.update(momentum={}), "'momentum' entry is missing tensor", id="momentum"),
         pytest.param(lambda p: p.update(epoch="three"), "'epoch' entry is 'three'", id="epoch"),
         pytest.param(lambda p: p.update(layer_sizes="abc"), "'layer_sizes' entry 'abc'", id="sizes"),
+        pytest.param(lambda p: p.update(dataset="[1]"), "'dataset' entry must be a JSON", id="dataset"),
+        pytest.param(lambda p: p.update(config="[1]"), "'config' entry must be a JSON object", id="config"),
     ],
 )
 def test_edited_pt_rejected(
@@ -326,10 +344,12 @@ def test_object_array_in_npz_not_unpickled(tmp_path: Path, blobs: tuple[np.ndarr
     bad = rewrite_npz(good, tmp_path / "bad.npz", W0=np.array([UnpickleRecorder()], dtype=object))
     UnpickleRecorder.rebuilt.clear()
 
-    with pytest.raises(CheckpointError, match="not a readable .npz file"):
+    with pytest.raises(CheckpointError, match="not a readable .npz file") as error:
         NumpyMLP.load(bad)
 
     assert UnpickleRecorder.rebuilt == []
+    assert "an array holds Python objects, which mlpbench does not load" in str(error.value)
+    assert "truncated" not in str(error.value)
 
 
 def test_damaged_array_header_in_npz_named(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:

@@ -36,7 +36,7 @@ import numpy as np
 
 from mlpbench.atomic import atomic_writer
 from mlpbench.errors import CheckpointError, CheckpointNotFoundError
-from mlpbench.npzfile import READ_ERRORS, describe_read_error, numpy_file_kind
+from mlpbench.npzfile import READ_ERRORS, describe_read_error, is_object_array_error, numpy_file_kind
 from mlpbench.training.hyperparams import DTYPES
 from mlpbench.training.init import hidden_sizes, layer_sizes
 
@@ -50,6 +50,7 @@ SUFFIXES = (".npz", ".pt")
 _SAVE_AGAIN = (
     "it may be truncated or not a checkpoint, so save the model again (mlpbench train --save writes one)"
 )
+_SAVE_AGAIN_ONLY = "save the model again (mlpbench train --save writes one)"
 
 Estimator = TypeVar("Estimator", bound="MLPEstimator")
 
@@ -107,6 +108,7 @@ class Checkpoint:
             )
         if len(self.layer_sizes) < 2:
             raise CheckpointError(f"{source}: layer sizes {self.layer_sizes} need at least 2 entries")
+        self._check_json_entries(source)
         if len(self.params) != len(self.layer_sizes) - 1:
             raise CheckpointError(
                 f"{source}: {len(self.params)} layers of parameters, but layer sizes "
@@ -137,6 +139,83 @@ class Checkpoint:
                     _check_floating(source, name, array)
                     if not np.isfinite(array).all():
                         raise CheckpointError(f"{source}: array {name} contains NaN or infinity")
+
+
+    def _check_json_entries(self, source: str) -> None:
+        """Raise CheckpointError when the config, history or dataset entry has the wrong structure.
+
+        The settings in config must build the file's engine, so that a hand-edited value
+        fails here with the file's name instead of later with a traceback.
+        """
+        from mlpbench.engines.registry import engine_class
+
+        edited = "the file was edited or not written by mlpbench"
+        if not isinstance(self.config, dict):
+            raise CheckpointError(
+                f"{source}: its 'config' entry must be a JSON object of settings, but is a "
+                f"{_json_type(self.config)}; {edited}"
+            )
+        try:
+            engine_class(self.engine)(**self.model_settings())._validate_hyperparameters()
+        except (TypeError, ValueError) as error:
+            raise CheckpointError(
+                f"{source}: its 'config' entry has an invalid setting ({error}); {edited}"
+            ) from error
+        if not isinstance(self.history, list):
+            raise CheckpointError(
+                f"{source}: its 'history' entry must be a JSON list of per-epoch records, but is a "
+                f"{_json_type(self.history)}; {edited}"
+            )
+        for number, record in enumerate(self.history, start=1):
+            if not isinstance(record, dict):
+                raise CheckpointError(
+                    f"{source}: record {number} of its 'history' entry is a {_json_type(record)}, not an "
+                    f"object of per-epoch numbers; {edited}"
+                )
+            for key, value in record.items():
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                    raise CheckpointError(
+                        f"{source}: record {number} of its 'history' entry has {key}={value!r}, but "
+                        f"the records contain numbers; {edited}"
+                    )
+        problem = _dataset_problem(self.dataset)
+        if problem is not None:
+            raise CheckpointError(f"{source}: its 'dataset' entry {problem}; {edited}")
+
+
+def _json_type(value: object) -> str:
+    """Return the JSON name of a parsed JSON value's type, such as "list" or "string"."""
+    names = {dict: "object", list: "list", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+DATASET_ENTRY_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "train_sha256": (str,),
+    "n_classes": (int,),
+    "class_names": (list,),
+    "image_shape": (list,),
+}
+"""Types of the dataset entry's fields that mlpbench reads; each may also be null."""
+
+
+def _dataset_problem(dataset: object) -> str | None:
+    """Describe what is wrong with a checkpoint's dataset entry, or return None when it fits."""
+    if dataset is None:
+        return None
+    if not isinstance(dataset, dict):
+        return f"must be a JSON object, but is a {_json_type(dataset)}"
+    for key, types in DATASET_ENTRY_TYPES.items():
+        value = dataset.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, types):
+            return f"has {key}={value!r}, which should be a {_json_type(types[0]())}"
+    for key, item_type in (("class_names", str), ("image_shape", int)):
+        items = dataset.get(key) or []
+        if not all(isinstance(item, item_type) and not isinstance(item, bool) for item in items):
+            return f"has {key}={items!r}, which should list {_json_type(item_type())}s"
+    return None
 
 
 def _check_floating(source: str, name: str, array: np.ndarray) -> None:
@@ -406,6 +485,27 @@ def _write_npz(checkpoint: Checkpoint, handle: Any) -> None:
     np.savez(handle, **arrays)
 
 
+_NPZ_PARAMETER_NAME = r"(?:momentum_)?[Wb](\d+)"
+_NPZ_ENTRIES = frozenset(
+    (
+        "format",
+        "format_version",
+        "layer_sizes",
+        "dtype",
+        "engine",
+        "config",
+        "epoch",
+        "history",
+        "dataset",
+        "feature_names",
+        "feature_mean",
+        "feature_scale",
+        "batch_rng_state",
+    )
+)
+"""The arrays of a .npz checkpoint other than the parameters and momentum buffers."""
+
+
 def _read_npz(path: Path) -> Checkpoint:
     try:
         if numpy_file_kind(path) != "npz":
@@ -414,7 +514,9 @@ def _read_npz(path: Path) -> Checkpoint:
             arrays = {name: data[name] for name in data.files}
     except READ_ERRORS as error:
         reason = describe_read_error(error)
-        raise CheckpointError(f"{path} is not a readable .npz file ({reason}); {_SAVE_AGAIN}") from error
+        # An object array is intact, just refused, so "it may be truncated" would mislead.
+        fix = _SAVE_AGAIN_ONLY if is_object_array_error(error) else _SAVE_AGAIN
+        raise CheckpointError(f"{path} is not a readable .npz file ({reason}); {fix}") from error
     if "layer_sizes" not in arrays:
         # torch.save writes a zip archive too, whose pickle is data.pkl inside one folder.
         if any(name.endswith("/data.pkl") for name in arrays):
@@ -425,7 +527,17 @@ def _read_npz(path: Path) -> Checkpoint:
         raise CheckpointError(f"{path} has no 'layer_sizes' array; it was not written by mlpbench")
     _check_format(path, arrays.get("format"), arrays.get("format_version"))
     sizes = _layer_sizes(path, arrays["layer_sizes"])
-    _check_no_extra_layers(path, list(arrays), r"(?:momentum_)?[Wb](\d+)", len(sizes) - 1)
+    _check_no_extra_layers(path, list(arrays), _NPZ_PARAMETER_NAME, len(sizes) - 1)
+    # As for a .pt file's unknown tensor: an array that mlpbench does not read may be a
+    # misspelt parameter, which must not be left out silently.
+    unknown = sorted(
+        name for name in arrays if name not in _NPZ_ENTRIES and not re.fullmatch(_NPZ_PARAMETER_NAME, name)
+    )
+    if unknown:
+        raise CheckpointError(
+            f"{path} has the unknown array {unknown[0]!r}, which mlpbench does not write; "
+            "the file was edited or not written by mlpbench"
+        )
 
     def pairs(prefix: str) -> Params:
         out = []

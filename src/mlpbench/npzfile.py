@@ -26,10 +26,23 @@ ValueError, when the archive's checksum is only checked at the end of the array.
 """
 
 
+OBJECT_ARRAY_REASON = (
+    "an array holds Python objects, which mlpbench does not load, because unpickling them could run code"
+)
+
+
+def is_object_array_error(error: BaseException) -> bool:
+    """Tell whether ``np.load(..., allow_pickle=False)`` raised ``error`` for an object array."""
+    # NumPy 1.x and 2.x raise ValueError("Object arrays cannot be loaded when allow_pickle=False").
+    return isinstance(error, ValueError) and "allow_pickle" in str(error)
+
+
 def describe_read_error(error: BaseException) -> str:
     """Return ``error`` as a short reason; a tokenizer error's own text names no file or array."""
     if isinstance(error, tokenize.TokenError | SyntaxError):
         return "an array's header is damaged"
+    if is_object_array_error(error):
+        return OBJECT_ARRAY_REASON
     return str(error)
 
 
