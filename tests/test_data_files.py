@@ -33,6 +33,23 @@ def test_path_idx_folder(tiny_idx, tmp_path) -> None:
     assert dataset.y_train.dtype == np.int64
 
 
+def test_path_idx_label_header_with_three_dimensions(tiny_idx, tmp_path) -> None:
+    # A damaged header whose dimension count says 3: its sizes would need exabytes, so
+    # the message names the count, not an absurd byte total.
+    folder = tiny_idx.write(tmp_path / "mine", compress=False)
+    labels = folder / "train-labels-idx1-ubyte"
+    data = bytearray(labels.read_bytes())
+    data[3] = 3
+    labels.write_bytes(bytes(data))
+
+    with pytest.raises(DataError) as caught:
+        load_dataset(str(folder))
+
+    message = str(caught.value)
+    assert f"{labels}: its IDX header gives 3 dimension(s), but a train labels file has 1" in message
+    assert "needs" not in message
+
+
 def test_path_idx_torchvision_layout(tiny_idx, tmp_path) -> None:
     raw = tiny_idx.write(tmp_path / "root" / "FashionMNIST" / "raw")
 

@@ -160,7 +160,7 @@ def _read_start(path: Path) -> bytes:
 def load_idx_folder(match: FolderMatch, path: Path, dtype: np.dtype) -> Dataset:
     """Read the four IDX files found by ``find_idx_folder``."""
     log_ignored_copies(match)
-    arrays = {role: read_idx(file) for role, file in match.paths.items()}
+    arrays = {role: read_idx(file, role) for role, file in match.paths.items()}
     images = {"x_train": "train images", "x_test": "test images"}
     labels = {"y_train": "train labels", "y_test": "test labels"}
     parts = {key: (arrays[role], str(match.paths[role])) for key, role in (images | labels).items()}

@@ -56,7 +56,7 @@ def decompress_if_gzip(data: bytes, path: str | Path) -> bytes:
         raise DataError(f"{path}: corrupt gzip stream ({error}); {FETCH_AGAIN}") from error
 
 
-def parse_idx(data: bytes, path: str | Path) -> np.ndarray:
+def parse_idx(data: bytes, path: str | Path, role: str | None = None) -> np.ndarray:
     """Parse the uncompressed bytes of an IDX file.
 
     Parameters
@@ -65,6 +65,9 @@ def parse_idx(data: bytes, path: str | Path) -> np.ndarray:
         The whole file content, already decompressed.
     path
         The file the bytes came from, used only in error messages.
+    role
+        What the file should contain, such as ``"train labels"``. A label file must
+        be 1-D, and a header that says otherwise is named as such.
 
     Returns
     -------
@@ -79,6 +82,8 @@ def parse_idx(data: bytes, path: str | Path) -> np.ndarray:
         If the magic number, the element type, the header or the payload length is
         invalid. The message names ``path`` and the bad value.
     """
+    expected_ndim = 1 if role is not None and role.endswith("labels") else None
+    file_kind = f"a {role}" if role is not None else "this"
     if len(data) < 4:
         raise DataError(f"{path}: not an IDX file: {len(data)} bytes, shorter than the 4-byte magic number")
     if is_gzip(data):
@@ -93,6 +98,12 @@ def parse_idx(data: bytes, path: str | Path) -> np.ndarray:
         raise DataError(f"{path}: unsupported IDX element type 0x{type_code:02X}; supported: {supported}")
     if ndim == 0:
         raise DataError(f"{path}: invalid IDX header: 0 dimensions")
+    if expected_ndim is not None and ndim != expected_ndim:
+        # Checked before the sizes, whose product a damaged header can make absurd.
+        raise DataError(
+            f"{path}: its IDX header gives {ndim} dimension(s), but {file_kind} file has {expected_ndim}; "
+            f"check that this is the right file, or {FETCH_AGAIN}"
+        )
 
     header_size = 4 + 4 * ndim
     if len(data) < header_size:
@@ -127,13 +138,15 @@ def parse_idx(data: bytes, path: str | Path) -> np.ndarray:
     return array.astype(dtype.newbyteorder("="), copy=True)
 
 
-def read_idx(path: str | Path) -> np.ndarray:
+def read_idx(path: str | Path, role: str | None = None) -> np.ndarray:
     """Read an IDX file, gzip-compressed or not.
 
     Parameters
     ----------
     path
         File to read. Compression is detected from the content, not the name.
+    role
+        What the file should contain (see ``parse_idx``).
 
     Returns
     -------
@@ -151,7 +164,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         raw = Path(path).read_bytes()
     except OSError as error:
         raise DataError(f"cannot read IDX file {path}: {error.strerror or error}") from error
-    return parse_idx(decompress_if_gzip(raw, path), path)
+    return parse_idx(decompress_if_gzip(raw, path), path, role)
 
 
 def encode_idx(array: np.ndarray) -> bytes:

@@ -78,7 +78,7 @@ def read_verified(path: Path, idx_file: IdxFile, spec: IdxDatasetSpec, role: str
                     f"which skips checksum checks: --dataset {path.parent}"
                 )
             verified = True
-    return LoadedFile(path, parse_idx(content, path), compressed, verified)
+    return LoadedFile(path, parse_idx(content, path, role), compressed, verified)
 
 
 def _owner(spec: IdxDatasetSpec, role: str, md5: str | None, sha256: str) -> IdxDatasetSpec | None:
