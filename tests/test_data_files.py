@@ -270,7 +270,16 @@ def test_npz_full_byte_range_scales_silently(tmp_path, caplog) -> None:
         ({"x_train": np.zeros((2, 4)), "y_train": [0, 1]}, "is missing arrays x_test, y_test"),
         (
             {"x_train": np.full((2, 4), 1.5), "y_train": [0, 1], "x_test": np.zeros((1, 4)), "y_test": [0]},
-            "fractional pixel values must lie in [0, 1], found maximum 1.5",
+            "fractional pixel values must lie in [0, 1], but the training values reach 1.5",
+        ),
+        (
+            {
+                "x_train": np.array([[0.0, 0.5]]),
+                "y_train": [0],
+                "x_test": np.array([[0, 240]], dtype=np.uint8),
+                "y_test": [0],
+            },
+            "training values are fractional, in [0, 0.5], but the test values are whole numbers up to 240",
         ),
         (
             {"x_train": np.zeros((2, 4)), "y_train": [0, -1], "x_test": np.zeros((1, 4)), "y_test": [0]},
@@ -301,6 +310,7 @@ def test_npz_full_byte_range_scales_silently(tmp_path, caplog) -> None:
     ids=[
         "missing-keys",
         "float-above-1",
+        "splits-on-two-scales",
         "negative-label",
         "fractional-label",
         "feature-count",

@@ -222,9 +222,20 @@ def scale_pixels(
             scale = dtype.type(255)
             return np.divide(train, scale, dtype=dtype), np.divide(test, scale, dtype=dtype)
     elif high > 1:
+        # Name the split that contains the maximum, and say so when only the other split is
+        # fractional: whole numbers up to 255 beside values in [0, 1] are two scales.
+        splits = {"training": train, "test": test}
+        above = next(name for name, value in maxima.items() if value is not None and value > 1)
+        other = "test" if above == "training" else "training"
+        if is_integral(splits[above]) and splits[other].size and not is_integral(splits[other]):
+            raise DataError(
+                f"{where}: the {other} values are fractional, in [0, {maxima[other]}], but the {above} "
+                f"values are whole numbers up to {maxima[above]}; store both splits on one scale, "
+                "both in [0, 1] or both 0..255"
+            )
         raise DataError(
-            f"{where}: fractional pixel values must lie in [0, 1], found maximum {high}; "
-            "scale the data to [0, 1] or store whole numbers 0..255"
+            f"{where}: fractional pixel values must lie in [0, 1], but the {above} values reach "
+            f"{maxima[above]}; scale the data to [0, 1] or store whole numbers 0..255"
         )
     return train.astype(dtype), test.astype(dtype)
 
