@@ -228,6 +228,22 @@ def test_profile_records_failing_engine(digits):
     assert entry["error_type"] == "TrainingDivergedError"
 
 
+def test_profile_all_failed_keeps_earlier_json(capsys, tmp_path):
+    path = tmp_path / "profile.json"
+    arguments = ["--dataset", "digits", "--hidden", "8", "--engines", "numpy", "--threads", "1"]
+    arguments += ["--json", path]
+    assert run_cli(capsys, "-q", "profile", *arguments).status == 0
+    earlier = path.read_bytes()
+
+    # lr 1e30 makes every engine diverge, so the run measures nothing.
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = run_cli(capsys, "-q", "profile", *arguments, "--lr", "1e30")
+
+    assert result.status == 1
+    assert path.read_bytes() == earlier
+    assert f"every engine failed, so {path} was not replaced and keeps its earlier results" in result.err
+
+
 def test_profile_rejects_too_many_samples(capsys):
     arguments = ["--dataset", "digits", "--samples", "5000", "--engines", "numpy"]
     result = run_cli(capsys, "-q", "profile", *arguments)

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -61,7 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--json",
         metavar="FILE",
-        help="also write the results as JSON to FILE (its folder must exist)",
+        help="also write the results as JSON to FILE (its folder must exist); a run in which "
+        "every engine fails leaves an existing FILE unchanged",
     )
     add_data_arguments(parser)
     parser.set_defaults(dataset=DEFAULT_DATASET)
@@ -137,11 +139,19 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         logger.warning(message)
     # The data warnings were shown before the work; the JSON file keeps them too.
     results["warnings"] = data_warnings + results["warnings"]
-    if args.json is not None:
-        write_json(results, args.json)
-        print(f"results written to {args.json}")
-
     failed = [name for name, entry in results["engines"].items() if entry["status"] == "failed"]
+    if args.json is not None:
+        # A run in which every engine failed measured nothing, so it does not replace
+        # earlier results; the errors are in the table and the log.
+        earlier = Path(args.json).is_file() and Path(args.json).stat().st_size > 0
+        if len(failed) == len(results["engines"]) and earlier:
+            logger.warning(
+                "every engine failed, so %s was not replaced and keeps its earlier results", args.json
+            )
+        else:
+            write_json(results, args.json)
+            print(f"results written to {args.json}")
+
     if failed:
         print(f"failed engine(s): {', '.join(failed)}; see the table")
         return 1
