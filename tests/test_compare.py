@@ -648,6 +648,33 @@ def test_compare_stopped_while_writing_leaves_no_partial(tmp_path, capsys, monke
         assert "No space left on device" in err
 
 
+def test_compare_failed_write_keeps_files_it_did_not_write(tmp_path, capsys, monkeypatch):
+    import mlpbench.bench.compare as compare_module
+    import mlpbench.bench.report as report_module
+
+    out = tmp_path / "out"
+    run_comparison = compare_module.run_comparison
+
+    def user_adds_a_file(*args, **kwargs):
+        comparison = run_comparison(*args, **kwargs)
+        (out / "my-notes.txt").write_text("mine", encoding="utf-8")
+        return comparison
+
+    def render_fails(results):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(compare_module, "run_comparison", user_adds_a_file)
+    monkeypatch.setattr(report_module, "render_markdown", render_fails)
+
+    status = main(["-q", "compare", *FAST_ARGUMENTS, "--engines", "numpy", "--out", str(out)])
+
+    assert status == 1
+    # The parameter file, the plots and results.csv were this run's, and results.json
+    # never came, so only the user's file is left.
+    assert [path.name for path in out.iterdir()] == ["my-notes.txt"]
+    assert "No space left on device" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "out", [None, "new/parents/out", "new/x/../y"], ids=["default-folder", "new-parents", "dot-dot"]
 )

@@ -392,12 +392,15 @@ def write_plots(results: Mapping[str, Any], folder: str | Path) -> dict[str, Pat
 
 
 def write_outputs(results: dict[str, Any], folder: str | Path) -> dict[str, Path]:
-    """Write the plots, results.json, results.csv and report.md into ``folder``; return their paths."""
+    """Write the plots, results.csv, report.md and results.json into ``folder``; return their paths.
+
+    results.json comes last, so that a folder containing it holds a finished run.
+    """
     folder = Path(folder)
     paths = {f"plot_{key}": path for key, path in write_plots(results, folder).items()}
-    paths["json"] = write_json(results, folder / RESULTS_JSON)
     paths["csv"] = write_csv(results, folder / RESULTS_CSV)
     paths["markdown"] = atomic_write_text(folder / REPORT_MD, render_markdown(results))
+    paths["json"] = write_json(results, folder / RESULTS_JSON)
     return paths
 
 

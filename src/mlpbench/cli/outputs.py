@@ -290,18 +290,19 @@ def run_in_new_folder(
 
 @contextlib.contextmanager
 def written_completely(folder: Path) -> Iterator[None]:
-    """Remove what the block wrote into ``folder`` when it fails, so that no partial results stay.
+    """Remove the files that the block adds to ``folder`` when it fails, so that no partial results stay.
 
-    The folder was empty when the run began (see ``prepare_run_folder``), so all it
-    contains is this run's output. Without its results.json, a folder of plots and
-    parameter files would look like a finished run and block a rerun with that --out.
+    The block must write results.json last: without it, a folder of plots and
+    parameter files would look like a finished run and block a rerun with that
+    --out. Entries that were in the folder before the block are kept.
     """
+    before = set(folder.iterdir())
     try:
         yield
     except BaseException as error:
-        entries = sorted(folder.iterdir()) if folder.is_dir() else []
+        added = sorted(set(folder.iterdir()) - before) if folder.is_dir() else []
         try:
-            for entry in entries:
+            for entry in added:
                 if entry.is_dir() and not entry.is_symlink():
                     shutil.rmtree(entry)
                 else:
@@ -314,10 +315,10 @@ def written_completely(folder: Path) -> Iterator[None]:
                 cleanup_error,
             )
         else:
-            if entries and not isinstance(error, KeyboardInterrupt):
+            if added and not isinstance(error, KeyboardInterrupt):
                 logger.warning(
                     "removed the %d partial result file(s) from %s, written before the error",
-                    len(entries),
+                    len(added),
                     folder,
                 )
         raise
