@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_support import TINY_TRAINING, load_params, run_cli, train_checkpoint
+from cli_support import TINY_TRAINING, assert_one_line_error, load_params, run_cli, train_checkpoint
 
 from mlpbench.checkpoint import read_checkpoint
 from mlpbench.data import load_dataset
@@ -458,3 +458,37 @@ def test_resume_rejects_turning_off_standardize(capsys, tmp_path: Path):
     assert "; pass --standardize" in result.err
     assert "False" not in result.err
     assert "True" not in result.err
+
+
+def _edit_config(path: Path, **changes: object) -> None:
+    """Change settings in the stored config of the .npz checkpoint at ``path``, as an edit would."""
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    config = json.loads(str(arrays["config"]))
+    config.update(changes)
+    arrays["config"] = np.array(json.dumps(config))
+    np.savez(path, **arrays)
+
+
+def test_resume_names_invalid_stored_setting(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
+    _edit_config(path, batch_size="x")
+
+    result = run_cli(capsys, "train", "-q", "--resume", path)
+
+    expected = f"cannot resume {path}: a setting stored in it is invalid"
+    assert_one_line_error(result, "train", expected, "batch_size")
+
+
+def test_evaluate_reads_setting_an_older_version_allowed(capsys, tmp_path: Path):
+    # A model that only predicts never uses its training settings, so a seed beyond
+    # 2**32 - 1, which an older mlpbench wrote, does not stop evaluate.
+    path = tmp_path / "old.npz"
+    train_checkpoint(capsys, path)
+    _edit_config(path, seed=5_000_000_000)
+
+    result = run_cli(capsys, "evaluate", "-q", path)
+
+    assert result.status == 0, result.err
+    assert "accuracy" in result.out

@@ -144,23 +144,16 @@ class Checkpoint:
     def _check_json_entries(self, source: str) -> None:
         """Raise CheckpointError when the config, history or dataset entry has the wrong structure.
 
-        The settings in config must build the file's engine, so that a hand-edited value
-        fails here with the file's name instead of later with a traceback.
+        The values of the settings in config are not judged here: a model that only
+        predicts never uses them, and an older mlpbench accepted some that this one
+        rejects. ``load_into`` and ``train --resume`` check them when they train.
         """
-        from mlpbench.engines.registry import engine_class
-
         edited = "the file was edited or not written by mlpbench"
-        if not isinstance(self.config, dict):
+        if not isinstance(self.config, dict) or not all(isinstance(key, str) for key in self.config):
             raise CheckpointError(
                 f"{source}: its 'config' entry must be a JSON object of settings, but is a "
                 f"{_json_type(self.config)}; {edited}"
             )
-        try:
-            engine_class(self.engine)(**self.model_settings())._validate_hyperparameters()
-        except (TypeError, ValueError) as error:
-            raise CheckpointError(
-                f"{source}: its 'config' entry has an invalid setting ({error}); {edited}"
-            ) from error
         if not isinstance(self.history, list):
             raise CheckpointError(
                 f"{source}: its 'history' entry must be a JSON list of per-epoch records, but is a "
@@ -390,12 +383,31 @@ def load_into(cls: type[Estimator], path: str | Path, **overrides: Any) -> Estim
             f"{path} was trained with standardize={config['standardize']}, so it cannot be loaded "
             f"with standardize={overrides['standardize']}; leave standardize out, or train a new model"
         )
+    stored = dict(config)
     config.update(overrides)
-    model = cls(**config)
-    # The overrides (a dtype, most often) must be valid before the parameters are cast to them.
-    model._validate_hyperparameters()
+    try:
+        model = cls(**config)
+        # The overrides (a dtype, most often) must be valid before the parameters are cast to them.
+        model._validate_hyperparameters()
+    except (TypeError, ValueError) as error:
+        if overrides and _builds(cls, stored):
+            raise
+        # A setting from the file: an older mlpbench accepted it, or the file was edited.
+        raise CheckpointError(
+            f"{path}: a setting stored in it is invalid ({error}); pass that setting to load() "
+            "with a valid value to replace it"
+        ) from error
     restore_model(model, checkpoint, str(path))
     return model
+
+
+def _builds(cls: type[Estimator], settings: dict[str, Any]) -> bool:
+    """Tell whether ``cls(**settings)`` builds an estimator whose settings are valid."""
+    try:
+        cls(**settings)._validate_hyperparameters()
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _json_entry(path: Path, name: str, text: object) -> Any:

@@ -20,8 +20,23 @@ from typing import Any
 from mlpbench.checkpoint import Checkpoint
 from mlpbench.cli.loading import default_engine, recorded
 from mlpbench.cli.options import model_settings
+from mlpbench.errors import CheckpointError
+from mlpbench.training.hyperparams import validate_hyperparameters
 
 logger = logging.getLogger("mlpbench")
+
+HYPERPARAMETERS = (
+    "hidden",
+    "epochs",
+    "batch_size",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "schedule",
+    "dtype",
+    "seed",
+)
+"""The settings that ``validate_hyperparameters`` checks."""
 
 # dest -> the reason the stored value cannot change on resume.
 FIXED_ON_RESUME = {
@@ -86,6 +101,16 @@ def resumed_settings(
             logger.info(
                 "resuming with %s %s (the checkpoint has %s)", _flag(dest), _show(flags[dest]), _show(value)
             )
+
+    # Flags were checked when parsed, so an invalid value here comes from the file.
+    try:
+        validate_hyperparameters(**{name: settings[name] for name in HYPERPARAMETERS})
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(
+            f"cannot resume {args.resume}: a setting stored in it is invalid ({error}); pass a valid "
+            f"value with that setting's flag, or, for {', '.join(FIXED_ON_RESUME)}, which a resumed "
+            "run keeps, train a new model"
+        ) from error
 
     if settings["epochs"] <= checkpoint.epoch:
         parser.error(
