@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from cli_support import damage_npy_header
 
-from mlpbench.data import load_dataset
+from mlpbench.data import load_dataset, write_idx
 from mlpbench.errors import DataError
 
 
@@ -33,21 +33,38 @@ def test_path_idx_folder(tiny_idx, tmp_path) -> None:
     assert dataset.y_train.dtype == np.int64
 
 
-def test_path_idx_label_header_with_three_dimensions(tiny_idx, tmp_path) -> None:
-    # A damaged header whose dimension count says 3: its sizes would need exabytes, so
-    # the message names the count, not an absurd byte total.
+@pytest.mark.parametrize(
+    ("name", "ndim", "role", "allowed"),
+    [
+        ("train-labels-idx1-ubyte", 3, "train labels", "1 to 2"),
+        ("t10k-images-idx3-ubyte", 7, "test images", "2 to 4"),
+    ],
+)
+def test_path_idx_header_dimension_count_named(tiny_idx, tmp_path, name, ndim, role, allowed) -> None:
+    # A damaged dimension count: the sizes it makes up would need exabytes, so the
+    # message names the count, not an absurd byte total.
     folder = tiny_idx.write(tmp_path / "mine", compress=False)
-    labels = folder / "train-labels-idx1-ubyte"
-    data = bytearray(labels.read_bytes())
-    data[3] = 3
-    labels.write_bytes(bytes(data))
+    path = folder / name
+    data = bytearray(path.read_bytes())
+    data[3] = ndim
+    path.write_bytes(bytes(data))
 
     with pytest.raises(DataError) as caught:
         load_dataset(str(folder))
 
     message = str(caught.value)
-    assert f"{labels}: its IDX header gives 3 dimension(s), but a train labels file has 1" in message
+    assert f"{path}: its IDX header gives {ndim} dimension(s), but a {role} file has {allowed}" in message
     assert "needs" not in message
+
+
+def test_path_idx_labels_of_shape_n_by_1(tiny_idx, tmp_path) -> None:
+    folder = tiny_idx.write(tmp_path / "mine", compress=False)
+    labels = tiny_idx.arrays["train_labels"]
+    write_idx(folder / "train-labels-idx1-ubyte", labels.reshape(-1, 1))
+
+    dataset = load_dataset(str(folder))
+
+    np.testing.assert_array_equal(dataset.y_train, labels)
 
 
 def test_path_idx_torchvision_layout(tiny_idx, tmp_path) -> None:
