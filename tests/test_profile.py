@@ -242,6 +242,9 @@ def test_profile_all_failed_keeps_earlier_json(capsys, tmp_path):
     assert result.status == 1
     assert path.read_bytes() == earlier
     assert f"every engine failed, so {path} was not replaced and keeps its earlier results" in result.err
+    # The advice names the flag, as train and compare do, with no Python advice.
+    assert "try a smaller --lr (for example --lr 0.05, the default)" in result.err
+    assert "lr in Python" not in result.err
 
 
 def test_profile_rejects_too_many_samples(capsys):

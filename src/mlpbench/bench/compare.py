@@ -352,12 +352,7 @@ class _RunContext:
         # is not an Exception and still stops the whole comparison.
         except Exception as error:
             if isinstance(error, TrainingDivergedError):
-                # The engine's advice is for Python and the command line alike. Here it
-                # names the flag, as train does, and an lr to try.
-                default_lr = engine_class(name)().lr
-                lr = self.settings.get("lr", default_lr)
-                fix = f"try a smaller --lr ({smaller_lr_hint(lr, default_lr)})"
-                error = TrainingDivergedError(error.problem, fix)
+                error = command_line_divergence(error, name, self.settings)
             # The problem alone: the warnings after the results repeat it with its fix.
             problem = error.problem if isinstance(error, TrainingDivergedError) else str(error)
             kind = type(error).__name__
@@ -426,6 +421,18 @@ def _run_rounds(
                 models[name] = model
             if on_run is not None:
                 on_run({**record, "engine": name, "done": done, "total": total})
+
+
+def command_line_divergence(
+    error: TrainingDivergedError, name: str, settings: dict[str, Any]
+) -> TrainingDivergedError:
+    """Return ``error`` with the advice that train gives: the --lr flag and a value to try.
+
+    The engine's own advice is written for Python and the command line alike.
+    """
+    default_lr = engine_class(name)().lr
+    lr = settings.get("lr", default_lr)
+    return TrainingDivergedError(error.problem, f"try a smaller --lr ({smaller_lr_hint(lr, default_lr)})")
 
 
 def _failed_record(error: Exception) -> dict[str, Any]:
@@ -675,7 +682,8 @@ def measured_peak_warnings(
         # Name the reading: the progress line shows the one before the runs, which an
         # unshrunk reading after them may have replaced.
         when = "after the runs" if yardstick is after else "before the runs"
-        unless = "" if yardstick is after else " unless a later reading replaced it"
+        # Only a reading before the runs with none after them may still be replaced.
+        unless = " unless a later reading replaced it" if after is None else ""
         messages.append(
             f"{SHRUNK_PEAK_START} ({yardstick.gflops:.3g} GFLOP/s, read {when}) was measured on "
             f"{yardstick.size}x{yardstick.size} matrices instead of {PEAK_SIZE}x{PEAK_SIZE} because "

@@ -51,10 +51,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mlpbench import __version__
+from mlpbench.bench.compare import command_line_divergence
 from mlpbench.bench.contention import contention, contention_warnings, cpu_sample
 from mlpbench.bench.environment import collect_environment
 from mlpbench.engines.numpy_engine.blas import Blas
 from mlpbench.engines.registry import ENGINES, create_engine
+from mlpbench.errors import TrainingDivergedError
 
 if TYPE_CHECKING:
     from mlpbench.data import Dataset
@@ -429,6 +431,8 @@ def profile_engine(
     # Any exception of one engine (a missing module, a diverged run) is reported in its
     # row so that the other engines are still profiled.
     except Exception as error:
+        if isinstance(error, TrainingDivergedError):
+            error = command_line_divergence(error, name, settings)
         logger.error("engine %s failed: %s: %s", name, type(error).__name__, error)
         record.update(
             status="failed",
