@@ -363,8 +363,8 @@ def test_label_gap_warns_in_train(capsys, tmp_path: Path):
     result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", path)
 
     assert result.status == 0, result.err
-    assert "no training sample has labels 10, 11, although the labels of both splits" in result.err
-    assert "run up to 12" in result.err
+    assert "no training sample has labels 10, 11, although the two splits together" in result.err
+    assert "have labels up to 12" in result.err
     assert "the usual cause is a stray label 12 in the training split: correct it" in result.err
 
 

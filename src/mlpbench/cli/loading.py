@@ -166,7 +166,7 @@ def _untrained_classes_message(data: Dataset) -> str | None:
     listed = ", ".join(str(label) for label in missing[:5]) + (", ..." if missing.size > 5 else "")
     return (
         f"data set {data.name}: no training sample has {'label' if missing.size == 1 else 'labels'} "
-        f"{listed}, although the labels of both splits run up to {data.n_classes - 1}, so the model "
+        f"{listed}, although the two splits together have labels up to {data.n_classes - 1}, so the model "
         f"gets {data.n_classes} outputs and cannot learn "
         f"{'that class' if missing.size == 1 else 'those classes'}; the usual cause is "
         f"{_untrained_class_cause(counts, missing, data.y_test)}"

@@ -210,7 +210,7 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
         """Run one SGD step on rows ``batch`` and return the batch's mean loss (before the step).
 
         ``row_weights``, when given, contains one weight per row of the batch, summing to 1
-        (see ``batch_row_weights``): the loss is then the weighted sum of the rows' losses.
+        (see ``loop.batch_row_weights``): the loss is then the weighted sum of the rows' losses.
         """
 
     @abstractmethod
@@ -300,7 +300,7 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
         epoch's clock has stopped, so its own time is not counted.
 
         Raises TrainingDivergedError when a batch loss is not finite or far above chance
-        (``DIVERGED_LOSS_PER_LOG_CLASS``), or the parameters stop being finite; the
+        (``loop.DIVERGED_LOSS_PER_LOG_CLASS``), or the parameters stop being finite; the
         epoch where that happened is undone, so the model is as after the epoch before.
         """
         self._validate_hyperparameters()

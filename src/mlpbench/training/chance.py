@@ -9,6 +9,8 @@ from sklearn.exceptions import ConvergenceWarning
 class NoProgressWarning(ConvergenceWarning):
     """Warning that ``fit`` ended with a training loss no better than predicting the class frequencies.
 
+    No better means above that loss or less than ``NO_PROGRESS_MARGIN`` (2%) below it.
+
     It is a ConvergenceWarning, as scikit-learn's estimators give for training that failed
     to converge. The command line reports such runs itself, with the flag to change, and
     ignores this warning.
