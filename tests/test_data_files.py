@@ -37,12 +37,12 @@ def test_path_idx_folder(tiny_idx, tmp_path) -> None:
     ("name", "ndim", "role", "allowed"),
     [
         ("train-labels-idx1-ubyte", 3, "train labels", "1 to 2"),
-        ("t10k-images-idx3-ubyte", 7, "test images", "2 to 4"),
+        ("t10k-images-idx3-ubyte", 1, "test images", "at least 2"),
     ],
 )
 def test_path_idx_header_dimension_count_named(tiny_idx, tmp_path, name, ndim, role, allowed) -> None:
-    # A damaged dimension count: the sizes it makes up would need exabytes, so the
-    # message names the count, not an absurd byte total.
+    # A damaged dimension count, which for labels makes up sizes that would need
+    # exabytes: the message names the count, not a byte total.
     folder = tiny_idx.write(tmp_path / "mine", compress=False)
     path = folder / name
     data = bytearray(path.read_bytes())
@@ -55,6 +55,17 @@ def test_path_idx_header_dimension_count_named(tiny_idx, tmp_path, name, ndim, r
     message = str(caught.value)
     assert f"{path}: its IDX header gives {ndim} dimension(s), but a {role} file has {allowed}" in message
     assert "needs" not in message
+
+
+def test_path_idx_images_of_five_dimensions(tiny_idx, tmp_path) -> None:
+    folder = tiny_idx.write(tmp_path / "mine", compress=False)
+    images = tiny_idx.arrays["train_images"]
+    write_idx(folder / "train-images-idx3-ubyte", images.reshape(-1, 2, 2, 2, 2))
+    write_idx(folder / "t10k-images-idx3-ubyte", tiny_idx.arrays["test_images"].reshape(-1, 2, 2, 2, 2))
+
+    dataset = load_dataset(str(folder))
+
+    np.testing.assert_array_equal(dataset.x_train, _scaled(images))
 
 
 def test_path_idx_labels_of_shape_n_by_1(tiny_idx, tmp_path) -> None:

@@ -67,7 +67,7 @@ def parse_idx(data: bytes, path: str | Path, role: str | None = None) -> np.ndar
         The file the bytes came from, used only in error messages.
     role
         What the file should contain, such as ``"train labels"``. A label file must
-        have 1 or 2 dimensions and an image file 2 to 4, and a header that says
+        have 1 or 2 dimensions and an image file at least 2, and a header that says
         otherwise is named as such.
 
     Returns
@@ -83,8 +83,8 @@ def parse_idx(data: bytes, path: str | Path, role: str | None = None) -> np.ndar
         If the magic number, the element type, the header or the payload length is
         invalid. The message names ``path`` and the bad value.
     """
-    # Labels are (n,) or (n, 1); images (n, features), (n, rows, columns) or with channels.
-    allowed_ndim = None if role is None else (1, 2) if role.endswith("labels") else (2, 4)
+    # Labels are (n,) or (n, 1); images have a sample axis and at least one more.
+    allowed_ndim = None if role is None else (1, 2) if role.endswith("labels") else (2, None)
     if len(data) < 4:
         raise DataError(f"{path}: not an IDX file: {len(data)} bytes, shorter than the 4-byte magic number")
     if is_gzip(data):
@@ -99,11 +99,12 @@ def parse_idx(data: bytes, path: str | Path, role: str | None = None) -> np.ndar
         raise DataError(f"{path}: unsupported IDX element type 0x{type_code:02X}; supported: {supported}")
     if ndim == 0:
         raise DataError(f"{path}: invalid IDX header: 0 dimensions")
-    if allowed_ndim is not None and not allowed_ndim[0] <= ndim <= allowed_ndim[1]:
+    if allowed_ndim is not None and not allowed_ndim[0] <= ndim <= (allowed_ndim[1] or ndim):
         # Checked before the sizes, whose product a damaged header can make absurd.
         low, high = allowed_ndim
+        expected = f"{low} to {high}" if high is not None else f"at least {low}"
         raise DataError(
-            f"{path}: its IDX header gives {ndim} dimension(s), but a {role} file has {low} to {high}; "
+            f"{path}: its IDX header gives {ndim} dimension(s), but a {role} file has {expected}; "
             f"check that this is the right file, or {FETCH_AGAIN}"
         )
 
