@@ -269,6 +269,9 @@ def test_missing_array_rejected(tmp_path: Path, blobs: tuple[np.ndarray, np.ndar
         pytest.param({"W0": np.zeros((6, 16), dtype=np.int32)}, "W0 has dtype int32", id="int-weights"),
         pytest.param({"w0": np.zeros((6, 16), dtype=np.float32)}, "unknown array 'w0'", id="unknown-array"),
         pytest.param({"config": np.array("[1]")}, "'config' entry must be a JSON object", id="config-list"),
+        pytest.param(
+            {"config": np.array('{"max_iter": 3}')}, "setting 'max_iter', which the numpy", id="unknown"
+        ),
         pytest.param({"history": np.array("{}")}, "'history' entry must be a JSON list", id="history"),
         pytest.param({"history": np.array("[1, 2]")}, "record 1 of its 'history' entry is a", id="record"),
         pytest.param(
@@ -307,7 +310,6 @@ def _with_config(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], **changes
     ("changes", "expected"),
     [
         pytest.param({"batch_size": "x"}, "batch_size", id="text-batch-size"),
-        pytest.param({"max_iter": 3}, "max_iter", id="unknown-setting"),
         # An older mlpbench accepted seeds beyond 2**32 - 1.
         pytest.param({"seed": 5_000_000_000}, "seed must be at most", id="large-seed"),
     ],
@@ -338,10 +340,12 @@ def test_load_override_replaces_invalid_stored_setting(
     assert model.predict(X).shape == (len(X),)
 
 
+@pytest.mark.parametrize("stored_seed", [0, 5_000_000_000], ids=["valid-file", "invalid-seed-in-file"])
 def test_load_invalid_override_raises_its_own_error(
-    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], stored_seed: int
 ) -> None:
-    path = train(NumpyMLP, blobs).save(tmp_path / "good.npz")
+    # The override is at fault, whatever else the file holds.
+    path = _with_config(tmp_path, blobs, seed=stored_seed)
 
     with pytest.raises(ValueError, match="batch_size") as error:
         NumpyMLP.load(path, batch_size=0)

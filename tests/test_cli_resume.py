@@ -492,3 +492,38 @@ def test_evaluate_reads_setting_an_older_version_allowed(capsys, tmp_path: Path)
 
     assert result.status == 0, result.err
     assert "accuracy" in result.out
+
+
+def test_resume_stored_seed_out_of_range_names_file(capsys, tmp_path: Path):
+    # A resumed run cannot change its seed, so no flag can replace an invalid stored one.
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
+    _edit_config(path, seed=5_000_000_000)
+
+    result = run_cli(capsys, "train", "-q", "--resume", path, "--seed", "1")
+
+    expected = f"cannot resume {path}: its stored seed is invalid"
+    assert_one_line_error(result, "train", expected, "train a new model")
+    assert "--seed 5000000000" not in result.err
+
+
+@pytest.mark.parametrize("command", ["evaluate", "resume"])
+def test_invalid_stored_threads_names_file(capsys, tmp_path: Path, command: str):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
+    _edit_config(path, threads="x")
+
+    arguments = ["evaluate", "-q", path] if command == "evaluate" else ["train", "-q", "--resume", path]
+    result = run_cli(capsys, *arguments)
+
+    assert_one_line_error(result, arguments[0], f"{path}: a setting stored in it is invalid", "threads")
+
+
+def test_evaluate_unknown_stored_setting_one_line(capsys, tmp_path: Path):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path)
+    _edit_config(path, max_iter=3)
+
+    result = run_cli(capsys, "evaluate", "-q", path)
+
+    assert_one_line_error(result, "evaluate", "setting 'max_iter', which the numpy engine does not take")

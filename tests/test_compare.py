@@ -648,6 +648,25 @@ def test_compare_stopped_while_writing_leaves_no_partial(tmp_path, capsys, monke
         assert "No space left on device" in err
 
 
+def test_compare_writes_results_json_last(tmp_path, capsys, monkeypatch):
+    # A folder containing results.json must hold a finished run, so it comes after report.md.
+    import mlpbench.bench.report as report_module
+
+    out = tmp_path / "out"
+    seen = []
+    render_markdown = report_module.render_markdown
+
+    def render_and_look(results):
+        seen.append((out / "results.json").exists())
+        return render_markdown(results)
+
+    monkeypatch.setattr(report_module, "render_markdown", render_and_look)
+
+    assert main(["-q", "compare", *FAST_ARGUMENTS, "--engines", "numpy", "--out", str(out)]) == 0
+    assert seen == [False]
+    assert (out / "results.json").is_file()
+
+
 def test_compare_failed_write_keeps_files_it_did_not_write(tmp_path, capsys, monkeypatch):
     import mlpbench.bench.compare as compare_module
     import mlpbench.bench.report as report_module

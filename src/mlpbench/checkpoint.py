@@ -24,6 +24,7 @@ unicode arrays, so the file loads with ``allow_pickle=False``.
 
 from __future__ import annotations
 
+import inspect
 import json
 import pickle
 import re
@@ -144,15 +145,25 @@ class Checkpoint:
     def _check_json_entries(self, source: str) -> None:
         """Raise CheckpointError when the config, history or dataset entry has the wrong structure.
 
-        The values of the settings in config are not judged here: a model that only
-        predicts never uses them, and an older mlpbench accepted some that this one
-        rejects. ``load_into`` and ``train --resume`` check them when they train.
+        The config may name only settings of the file's engine. Their values are not
+        judged here: a model that only predicts never uses them, and an older mlpbench
+        accepted some that this one rejects. ``load_into`` checks them when it builds
+        the model, and ``train --resume`` before it trains.
         """
+        from mlpbench.engines.registry import engine_class
+
         edited = "the file was edited or not written by mlpbench"
         if not isinstance(self.config, dict) or not all(isinstance(key, str) for key in self.config):
             raise CheckpointError(
                 f"{source}: its 'config' entry must be a JSON object of settings, but is a "
                 f"{_json_type(self.config)}; {edited}"
+            )
+        known = inspect.signature(engine_class(self.engine)).parameters
+        unknown = sorted(key for key in self.config if key not in known)
+        if unknown:
+            raise CheckpointError(
+                f"{source}: its 'config' entry has the setting {unknown[0]!r}, which the {self.engine} "
+                f"engine does not take; {edited}"
             )
         if not isinstance(self.history, list):
             raise CheckpointError(
@@ -383,14 +394,14 @@ def load_into(cls: type[Estimator], path: str | Path, **overrides: Any) -> Estim
             f"{path} was trained with standardize={config['standardize']}, so it cannot be loaded "
             f"with standardize={overrides['standardize']}; leave standardize out, or train a new model"
         )
-    stored = dict(config)
     config.update(overrides)
     try:
         model = cls(**config)
         # The overrides (a dtype, most often) must be valid before the parameters are cast to them.
         model._validate_hyperparameters()
     except (TypeError, ValueError) as error:
-        if overrides and _builds(cls, stored):
+        # An override that is invalid on its own is the caller's error, not the file's.
+        if overrides and not _builds(cls, overrides):
             raise
         # A setting from the file: an older mlpbench accepted it, or the file was edited.
         raise CheckpointError(

@@ -11,6 +11,14 @@ from collections.abc import Iterator
 from threadpoolctl import threadpool_limits
 
 
+def check_threads(threads: object) -> None:
+    """Raise ValueError unless ``threads`` is an integer >= 1 or None."""
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
+        raise ValueError(f"threads must be an integer >= 1 or None, got {threads!r}")
+
+
 @contextlib.contextmanager
 def limit_threads(threads: int | None) -> Iterator[None]:
     """Limit BLAS and OpenMP pools, and PyTorch's intra-op pool if loaded, inside the block.
@@ -20,8 +28,7 @@ def limit_threads(threads: int | None) -> Iterator[None]:
     if threads is None:
         yield
         return
-    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
-        raise ValueError(f"threads must be an integer >= 1 or None, got {threads!r}")
+    check_threads(threads)
     threads = int(threads)
     torch = sys.modules.get("torch")
     previous = torch.get_num_threads() if torch is not None else None

@@ -20,6 +20,7 @@ from mlpbench.data import Dataset, dataset_names
 from mlpbench.engines.base import MLPEstimator
 from mlpbench.engines.registry import ENGINES, create_engine
 from mlpbench.errors import CheckpointError, DataError
+from mlpbench.threads import check_threads
 
 logger = logging.getLogger("mlpbench")
 
@@ -38,10 +39,30 @@ def load_model(
     for a missing, corrupt or inconsistent file.
     """
     checkpoint = read_checkpoint(path)
-    settings = checkpoint.model_settings()
-    model = create_engine(engine or default_engine(checkpoint), device=device, **settings)
+    model = engine_from_checkpoint(engine or default_engine(checkpoint), checkpoint, path, device=device)
     restore_into(model, checkpoint, path, need_batch_order=False)
     return model, checkpoint
+
+
+def engine_from_checkpoint(
+    engine: str, checkpoint: Checkpoint, path: str | Path, *, device: str = "cpu", **settings: Any
+) -> MLPEstimator:
+    """Build ``engine`` from the checkpoint's stored settings, with ``settings`` replacing them.
+
+    The estimator checks some settings as it is built. One that fails there came from
+    the file, because the command line checks its flags when it parses them, so the
+    CheckpointError names the file.
+    """
+    try:
+        model = create_engine(engine, device=device, **{**checkpoint.model_settings(), **settings})
+        # Used by every prediction, unlike the training settings, which fit checks.
+        check_threads(model.threads)
+        return model
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(
+            f"{path}: a setting stored in it is invalid ({error}); the file was edited or not "
+            "written by mlpbench"
+        ) from error
 
 
 def restore_into(

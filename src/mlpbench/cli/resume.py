@@ -75,6 +75,25 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def _check_kept_settings(path: str, flags: dict[str, Any], stored: dict[str, Any]) -> None:
+    """Raise CheckpointError for an invalid stored setting that a resumed run keeps.
+
+    No flag can replace such a setting, so the resume stops here, before any advice
+    to pass the stored value again.
+    """
+    defaults = {name: flags[name] for name in HYPERPARAMETERS}
+    for dest, reason in FIXED_ON_RESUME.items():
+        if dest not in HYPERPARAMETERS or dest not in stored:
+            continue
+        try:
+            validate_hyperparameters(**{**defaults, dest: stored[dest]})
+        except (TypeError, ValueError) as error:
+            raise CheckpointError(
+                f"cannot resume {path}: its stored {dest} is invalid ({error}), and a resumed run "
+                f"cannot change it ({reason}); train a new model instead"
+            ) from error
+
+
 def resumed_settings(
     args: argparse.Namespace, checkpoint: Checkpoint, parser: argparse.ArgumentParser
 ) -> dict[str, Any]:
@@ -86,6 +105,7 @@ def resumed_settings(
     explicit = getattr(args, "explicit_options", frozenset())
     flags = model_settings(args)
     stored = checkpoint.model_settings()
+    _check_kept_settings(args.resume, flags, stored)
 
     # Stored settings without a flag are carried over as they are.
     settings = dict(flags)
@@ -108,8 +128,7 @@ def resumed_settings(
     except (TypeError, ValueError) as error:
         raise CheckpointError(
             f"cannot resume {args.resume}: a setting stored in it is invalid ({error}); pass a valid "
-            f"value with that setting's flag, or, for {', '.join(FIXED_ON_RESUME)}, which a resumed "
-            "run keeps, train a new model"
+            "value with that setting's flag"
         ) from error
 
     if settings["epochs"] <= checkpoint.epoch:

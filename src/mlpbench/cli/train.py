@@ -23,6 +23,7 @@ from mlpbench.cli.loading import (
     check_data_fits,
     check_same_training_data,
     dataset_metadata,
+    engine_from_checkpoint,
     recorded,
     restore_into,
     training_data_digest,
@@ -217,9 +218,12 @@ def _build_model(
     )
     for message in training_data_warnings(data, settings["batch_size"]):
         logger.warning(message)
-    model = create_engine(engine, device=args.device, **settings)
     if checkpoint is None:
+        model = create_engine(engine, device=args.device, **settings)
         return model, data, dataset, training_data_digest(data) if digest else None
+
+    # The settings come from the checkpoint unless a flag replaced them.
+    model = engine_from_checkpoint(engine, checkpoint, args.resume, device=args.device, **settings)
 
     check_data_fits(checkpoint, data, args.resume)
     train_sha256 = training_data_digest(data)
