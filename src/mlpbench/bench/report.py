@@ -394,7 +394,7 @@ def write_plots(results: Mapping[str, Any], folder: str | Path) -> dict[str, Pat
 def write_outputs(results: dict[str, Any], folder: str | Path) -> dict[str, Path]:
     """Write the plots, results.csv, report.md and results.json into ``folder``; return their paths.
 
-    results.json comes last, so that a folder containing it holds a finished run.
+    results.json is written last, so its presence marks a finished run.
     """
     folder = Path(folder)
     paths = {f"plot_{key}": path for key, path in write_plots(results, folder).items()}

@@ -235,7 +235,7 @@ def write_sweep_outputs(results: dict[str, Any], folder: str | Path) -> dict[str
     """Write the plots, results.csv and results.json into ``folder``; return their paths.
 
     The file names are recorded in ``results["files"]`` before results.json is written.
-    results.json comes last, so that a folder containing it holds a finished run.
+    results.json is written last, so its presence marks a finished run.
     """
     folder = Path(folder)
     paths = write_plots(results, folder)
