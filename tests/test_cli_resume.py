@@ -507,16 +507,29 @@ def test_resume_stored_seed_out_of_range_names_file(capsys, tmp_path: Path):
     assert "--seed 5000000000" not in result.err
 
 
-@pytest.mark.parametrize("command", ["evaluate", "resume"])
-def test_invalid_stored_threads_names_file(capsys, tmp_path: Path, command: str):
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_evaluate_invalid_stored_lr_names_file(capsys, tmp_path: Path, engine: str):
+    # The torch engine builds its optimizer from lr, so even evaluating needs a valid one.
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path)
+    _edit_config(path, lr="x")
+
+    result = run_cli(capsys, "evaluate", "-q", path, "--engine", engine)
+
+    expected = f"{path}: a setting stored in it is invalid"
+    assert_one_line_error(result, "evaluate", expected, "lr must be a number")
+
+
+def test_resume_invalid_stored_lr_names_flag(capsys, tmp_path: Path):
     path = tmp_path / "run.npz"
     train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
-    _edit_config(path, threads="x")
+    _edit_config(path, lr="x")
 
-    arguments = ["evaluate", "-q", path] if command == "evaluate" else ["train", "-q", "--resume", path]
-    result = run_cli(capsys, *arguments)
+    result = run_cli(capsys, "train", "-q", "--resume", path)
 
-    assert_one_line_error(result, arguments[0], f"{path}: a setting stored in it is invalid", "threads")
+    expected = f"cannot resume {path}: a setting stored in it is invalid"
+    assert_one_line_error(result, "train", expected, "lr must be a number", "that setting's flag")
+    assert run_cli(capsys, "train", "-q", "--resume", path, "--lr", "0.05").status == 0
 
 
 def test_evaluate_unknown_stored_setting_one_line(capsys, tmp_path: Path):
@@ -526,4 +539,4 @@ def test_evaluate_unknown_stored_setting_one_line(capsys, tmp_path: Path):
 
     result = run_cli(capsys, "evaluate", "-q", path)
 
-    assert_one_line_error(result, "evaluate", "setting 'max_iter', which the numpy engine does not take")
+    assert_one_line_error(result, "evaluate", "setting 'max_iter', which mlpbench does not write")

@@ -38,7 +38,8 @@ import numpy as np
 from mlpbench.atomic import atomic_writer
 from mlpbench.errors import CheckpointError, CheckpointNotFoundError
 from mlpbench.npzfile import READ_ERRORS, describe_read_error, is_object_array_error, numpy_file_kind
-from mlpbench.training.hyperparams import DTYPES
+from mlpbench.threads import check_threads
+from mlpbench.training.hyperparams import DTYPES, validate_hyperparameters
 from mlpbench.training.init import hidden_sizes, layer_sizes
 
 if TYPE_CHECKING:
@@ -145,25 +146,22 @@ class Checkpoint:
     def _check_json_entries(self, source: str) -> None:
         """Raise CheckpointError when the config, history or dataset entry has the wrong structure.
 
-        The config may name only settings of the file's engine. Their values are not
-        judged here: a model that only predicts never uses them, and an older mlpbench
-        accepted some that this one rejects. ``load_into`` checks them when it builds
-        the model, and ``train --resume`` before it trains.
+        The config may name only the settings in ``CONFIG_KEYS``. Their values are not
+        judged here: a model that only predicts uses few of them, and an older mlpbench
+        accepted some that this one rejects. ``check_restore_settings`` checks those that
+        restoring uses, ``train --resume`` the rest before it trains, and ``fit`` all.
         """
-        from mlpbench.engines.registry import engine_class
-
         edited = "the file was edited or not written by mlpbench"
         if not isinstance(self.config, dict) or not all(isinstance(key, str) for key in self.config):
             raise CheckpointError(
                 f"{source}: its 'config' entry must be a JSON object of settings, but is a "
                 f"{_json_type(self.config)}; {edited}"
             )
-        known = inspect.signature(engine_class(self.engine)).parameters
-        unknown = sorted(key for key in self.config if key not in known)
+        unknown = sorted(key for key in self.config if key not in CONFIG_KEYS)
         if unknown:
             raise CheckpointError(
-                f"{source}: its 'config' entry has the setting {unknown[0]!r}, which the {self.engine} "
-                f"engine does not take; {edited}"
+                f"{source}: its 'config' entry has the setting {unknown[0]!r}, which mlpbench does not "
+                f"write; {edited}"
             )
         if not isinstance(self.history, list):
             raise CheckpointError(
@@ -185,6 +183,39 @@ class Checkpoint:
         problem = _dataset_problem(self.dataset)
         if problem is not None:
             raise CheckpointError(f"{source}: its 'dataset' entry {problem}; {edited}")
+
+
+CONFIG_KEYS = frozenset(
+    (
+        "hidden",
+        "epochs",
+        "batch_size",
+        "lr",
+        "momentum",
+        "weight_decay",
+        "schedule",
+        "dtype",
+        "seed",
+        "standardize",
+    )
+)
+"""The settings that ``MLPEstimator.get_config`` writes into a checkpoint's config (the same in
+every earlier version)."""
+
+
+def check_restore_settings(model: MLPEstimator) -> None:
+    """Raise TypeError or ValueError for a setting of ``model`` that restoring or predicting uses.
+
+    Those are dtype (the parameters are cast to it), lr, momentum and weight_decay (the
+    torch engine builds its optimizer with them) and threads. The settings that only
+    ``fit`` uses, such as seed or batch_size, are left for ``fit`` to check.
+    """
+    defaults = type(model)().get_config()
+    names = inspect.signature(validate_hyperparameters).parameters
+    values = {name: defaults[name] for name in names}
+    values.update(lr=model.lr, momentum=model.momentum, weight_decay=model.weight_decay, dtype=model.dtype)
+    validate_hyperparameters(**values)
+    check_threads(model.threads)
 
 
 def _json_type(value: object) -> str:
@@ -394,15 +425,16 @@ def load_into(cls: type[Estimator], path: str | Path, **overrides: Any) -> Estim
             f"{path} was trained with standardize={config['standardize']}, so it cannot be loaded "
             f"with standardize={overrides['standardize']}; leave standardize out, or train a new model"
         )
+    # An override is the caller's own argument, so it is checked in full and on its own;
+    # its error is the caller's, not the file's.
+    if overrides:
+        cls(**overrides)._validate_hyperparameters()
     config.update(overrides)
     try:
         model = cls(**config)
-        # The overrides (a dtype, most often) must be valid before the parameters are cast to them.
-        model._validate_hyperparameters()
+        # The parameters are cast to dtype, and the torch engine builds its optimizer.
+        check_restore_settings(model)
     except (TypeError, ValueError) as error:
-        # An override that is invalid on its own is the caller's error, not the file's.
-        if overrides and not _builds(cls, overrides):
-            raise
         # A setting from the file: an older mlpbench accepted it, or the file was edited.
         raise CheckpointError(
             f"{path}: a setting stored in it is invalid ({error}); pass that setting to load() "
@@ -410,15 +442,6 @@ def load_into(cls: type[Estimator], path: str | Path, **overrides: Any) -> Estim
         ) from error
     restore_model(model, checkpoint, str(path))
     return model
-
-
-def _builds(cls: type[Estimator], settings: dict[str, Any]) -> bool:
-    """Tell whether ``cls(**settings)`` builds an estimator whose settings are valid."""
-    try:
-        cls(**settings)._validate_hyperparameters()
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def _json_entry(path: Path, name: str, text: object) -> Any:

@@ -15,12 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from mlpbench.checkpoint import Checkpoint, read_checkpoint, restore_model
+from mlpbench.checkpoint import Checkpoint, check_restore_settings, read_checkpoint, restore_model
 from mlpbench.data import Dataset, dataset_names
 from mlpbench.engines.base import MLPEstimator
 from mlpbench.engines.registry import ENGINES, create_engine
 from mlpbench.errors import CheckpointError, DataError
-from mlpbench.threads import check_threads
 
 logger = logging.getLogger("mlpbench")
 
@@ -49,14 +48,13 @@ def engine_from_checkpoint(
 ) -> MLPEstimator:
     """Build ``engine`` from the checkpoint's stored settings, with ``settings`` replacing them.
 
-    The estimator checks some settings as it is built. One that fails there came from
-    the file, because the command line checks its flags when it parses them, so the
-    CheckpointError names the file.
+    The settings that restoring uses are checked (``check_restore_settings``). One
+    that fails came from the file, because the command line checks its flags when it
+    parses them, so the CheckpointError names the file.
     """
     try:
         model = create_engine(engine, device=device, **{**checkpoint.model_settings(), **settings})
-        # Used by every prediction, unlike the training settings, which fit checks.
-        check_threads(model.threads)
+        check_restore_settings(model)
         return model
     except (TypeError, ValueError) as error:
         raise CheckpointError(

@@ -89,8 +89,8 @@ def _check_kept_settings(path: str, flags: dict[str, Any], stored: dict[str, Any
             validate_hyperparameters(**{**defaults, dest: stored[dest]})
         except (TypeError, ValueError) as error:
             raise CheckpointError(
-                f"cannot resume {path}: its stored {dest} is invalid ({error}), and a resumed run "
-                f"cannot change it ({reason}); train a new model instead"
+                f"cannot resume {path}: its stored {dest} is invalid ({error}), and {_flag(dest)} "
+                f"cannot replace it on resume ({reason}); train a new model instead"
             ) from error
 
 
