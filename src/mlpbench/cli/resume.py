@@ -13,6 +13,7 @@ batch-order generator replaces it. The training data must be the same too:
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 import shlex
 from typing import Any
@@ -25,17 +26,7 @@ from mlpbench.training.hyperparams import validate_hyperparameters
 
 logger = logging.getLogger("mlpbench")
 
-HYPERPARAMETERS = (
-    "hidden",
-    "epochs",
-    "batch_size",
-    "lr",
-    "momentum",
-    "weight_decay",
-    "schedule",
-    "dtype",
-    "seed",
-)
+HYPERPARAMETERS = tuple(inspect.signature(validate_hyperparameters).parameters)
 """The settings that ``validate_hyperparameters`` checks."""
 
 # dest -> the reason the stored value cannot change on resume.
