@@ -750,3 +750,28 @@ def test_config_keys_are_what_get_config_writes(cls: type[MLPEstimator]) -> None
     from mlpbench.checkpoint import CONFIG_KEYS
 
     assert set(cls().get_config()) == CONFIG_KEYS
+
+
+@pytest.mark.parametrize("cls", ENGINES)
+def test_save_rejects_setting_loading_needs(
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], cls: type[MLPEstimator]
+) -> None:
+    # set_params does not check values; a file saved with this one could not be loaded.
+    model = train(cls, blobs).set_params(momentum=1.5)
+    path = tmp_path / ("model" + (".pt" if cls is TorchMLP else ".npz"))
+
+    with pytest.raises(CheckpointError, match=r"cannot save the model: .*momentum must be in \[0, 1\)"):
+        model.save(path)
+
+    assert not path.exists()
+
+
+def test_load_override_judged_in_file_dtype(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    # lr 1e39 fits in float64, the file's dtype, though not in float32, the default.
+    X, y = blobs
+    model = NumpyMLP(hidden=[4], epochs=1, dtype="float64", lr=1e-3, seed=0).fit(X, y)
+    path = model.save(tmp_path / "wide.npz")
+
+    loaded = NumpyMLP.load(path, lr=1e39)
+
+    assert loaded.lr == 1e39

@@ -290,11 +290,21 @@ def checkpoint_from_model(model: MLPEstimator, dataset: dict[str, Any] | None = 
         "dtype": model._fitted_dtype or model.dtype_name,
         "standardize": model.feature_mean_ is not None,
     }
+    config = {**model.get_config(), **fitted}
+    # set_params does not check values, so a setting that loading needs may be invalid
+    # now; a file written with it could not be loaded again.
+    try:
+        check_restore_settings(type(model)(**config))
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(
+            f"cannot save the model: a setting that loading it needs is invalid ({error}); set a "
+            "valid value with set_params() and save again"
+        ) from error
     return Checkpoint(
         layer_sizes=sizes,
         dtype=fitted["dtype"],
         engine=model.engine_name,
-        config={**model.get_config(), **fitted},
+        config=config,
         params=model.get_parameters(),
         epoch=model.epoch_,
         batch_rng_state=model._get_batch_state(),
@@ -428,7 +438,8 @@ def load_into(cls: type[Estimator], path: str | Path, **overrides: Any) -> Estim
     # An override is the caller's own argument, so it is checked in full and on its own;
     # its error is the caller's, not the file's.
     if overrides:
-        cls(**overrides)._validate_hyperparameters()
+        # In the file's dtype unless overridden, which decides the largest lr.
+        cls(**{"dtype": config["dtype"], **overrides})._validate_hyperparameters()
     config.update(overrides)
     try:
         model = cls(**config)

@@ -58,8 +58,9 @@ def engine_from_checkpoint(
         return model
     except (TypeError, ValueError) as error:
         raise CheckpointError(
-            f"{path}: a setting stored in it is invalid ({error}); the file was edited or not "
-            "written by mlpbench"
+            f"{path}: a setting stored in it is invalid ({error}); to repair the file, pass a valid "
+            "value for that setting to load() in Python, as in NumpyMLP.load(path, lr=0.05), and "
+            "save the model again"
         ) from error
 
 
