@@ -667,7 +667,7 @@ def test_compare_writes_results_json_last(tmp_path, capsys, monkeypatch):
     assert (out / "results.json").is_file()
 
 
-def test_compare_failed_write_keeps_files_it_did_not_write(tmp_path, capsys, monkeypatch):
+def test_failed_write_keeps_other_files(tmp_path, capsys, monkeypatch):
     import mlpbench.bench.compare as compare_module
     import mlpbench.bench.report as report_module
 
