@@ -24,7 +24,6 @@ unicode arrays, so the file loads with ``allow_pickle=False``.
 
 from __future__ import annotations
 
-import inspect
 import json
 import pickle
 import re
@@ -39,7 +38,7 @@ from mlpbench.atomic import atomic_writer
 from mlpbench.errors import CheckpointError, CheckpointNotFoundError
 from mlpbench.npzfile import READ_ERRORS, describe_read_error, is_object_array_error, numpy_file_kind
 from mlpbench.threads import check_threads
-from mlpbench.training.hyperparams import DTYPES, validate_hyperparameters
+from mlpbench.training.hyperparams import DTYPES, validate_some_hyperparameters
 from mlpbench.training.init import hidden_sizes, layer_sizes
 
 if TYPE_CHECKING:
@@ -142,7 +141,6 @@ class Checkpoint:
                     if not np.isfinite(array).all():
                         raise CheckpointError(f"{source}: array {name} contains NaN or infinity")
 
-
     def _check_json_entries(self, source: str) -> None:
         """Raise CheckpointError when the config, history or dataset entry has the wrong structure.
 
@@ -210,11 +208,8 @@ def check_restore_settings(model: MLPEstimator) -> None:
     torch engine builds its optimizer with them) and threads. The settings that only
     ``fit`` uses, such as seed or batch_size, are left for ``fit`` to check.
     """
-    defaults = type(model)().get_config()
-    names = inspect.signature(validate_hyperparameters).parameters
-    values = {name: defaults[name] for name in names}
-    values.update(lr=model.lr, momentum=model.momentum, weight_decay=model.weight_decay, dtype=model.dtype)
-    validate_hyperparameters(**values)
+    used = {name: getattr(model, name) for name in ("dtype", "lr", "momentum", "weight_decay")}
+    validate_some_hyperparameters(used, valid=type(model)().get_config())
     check_threads(model.threads)
 
 

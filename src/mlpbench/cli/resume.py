@@ -13,7 +13,6 @@ batch-order generator replaces it. The training data must be the same too:
 from __future__ import annotations
 
 import argparse
-import inspect
 import logging
 import shlex
 from typing import Any
@@ -22,12 +21,9 @@ from mlpbench.checkpoint import Checkpoint
 from mlpbench.cli.loading import default_engine, recorded
 from mlpbench.cli.options import model_settings
 from mlpbench.errors import CheckpointError
-from mlpbench.training.hyperparams import validate_hyperparameters
+from mlpbench.training.hyperparams import HYPERPARAMETERS, validate_some_hyperparameters
 
 logger = logging.getLogger("mlpbench")
-
-HYPERPARAMETERS = tuple(inspect.signature(validate_hyperparameters).parameters)
-"""The settings that ``validate_hyperparameters`` checks."""
 
 # dest -> the reason the stored value cannot change on resume.
 FIXED_ON_RESUME = {
@@ -72,12 +68,11 @@ def _check_kept_settings(path: str, flags: dict[str, Any], stored: dict[str, Any
     No flag can replace such a setting, so the resume stops here, before any advice
     to pass the stored value again.
     """
-    defaults = {name: flags[name] for name in HYPERPARAMETERS}
     for dest, reason in FIXED_ON_RESUME.items():
         if dest not in HYPERPARAMETERS or dest not in stored:
             continue
         try:
-            validate_hyperparameters(**{**defaults, dest: stored[dest]})
+            validate_some_hyperparameters({dest: stored[dest]}, valid=flags)
         except (TypeError, ValueError) as error:
             raise CheckpointError(
                 f"cannot resume {path}: its stored {dest} is invalid ({error}), and {_flag(dest)} "
@@ -115,7 +110,7 @@ def resumed_settings(
 
     # Flags were checked when parsed, so an invalid value here comes from the file.
     try:
-        validate_hyperparameters(**{name: settings[name] for name in HYPERPARAMETERS})
+        validate_some_hyperparameters(settings, valid=flags)
     except (TypeError, ValueError) as error:
         raise CheckpointError(
             f"cannot resume {args.resume}: a setting stored in it is invalid ({error}); pass a valid "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -51,6 +53,20 @@ def validate_hyperparameters(
     check_int("seed", seed, minimum=0)
     if seed > MAX_SEED:
         raise ValueError(f"seed must be at most 2**32 - 1 = {MAX_SEED}, got {seed}")
+
+
+HYPERPARAMETERS = tuple(inspect.signature(validate_hyperparameters).parameters)
+"""The settings that ``validate_hyperparameters`` checks, in the order of its arguments."""
+
+
+def validate_some_hyperparameters(values: Mapping[str, Any], valid: Mapping[str, Any]) -> None:
+    """Check the hyperparameters in ``values`` as ``validate_hyperparameters`` does.
+
+    ``valid`` supplies the ones that ``values`` lacks, and must contain only valid
+    values, so that an error names a setting of ``values``.
+    """
+    settings = {name: values[name] if name in values else valid[name] for name in HYPERPARAMETERS}
+    validate_hyperparameters(**settings)
 
 
 def _check_hidden(hidden: object) -> None:
