@@ -141,6 +141,14 @@ def _same_file(path: Path, other: str | Path) -> bool:
         return False
 
 
+def non_empty_file(path: str | Path) -> bool:
+    """Tell whether ``path`` exists with content; an empty file has nothing to lose."""
+    try:
+        return Path(path).stat().st_size > 0
+    except OSError:
+        return False
+
+
 def write_output(path: str | Path, write: Callable[[BinaryIO], object], description: str) -> Path:
     """Call ``write(file)`` on a temporary file and rename it to ``path``; raise OutputError on failure.
 

@@ -6,7 +6,6 @@ import argparse
 import dataclasses
 import logging
 import os
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -96,7 +95,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from mlpbench.bench.profile import ProfileConfig, run_profile
     from mlpbench.bench.report import write_json
     from mlpbench.cli.loading import training_data_warnings
-    from mlpbench.cli.outputs import JSON_KIND, check_output_path
+    from mlpbench.cli.outputs import JSON_KIND, check_output_path, non_empty_file
     from mlpbench.data import load_dataset
 
     validate_arguments(args, parser)
@@ -143,8 +142,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.json is not None:
         # A run in which every engine failed measured nothing, so it does not replace
         # earlier results; the errors are in the table and the log.
-        earlier = Path(args.json).is_file() and Path(args.json).stat().st_size > 0
-        if len(failed) == len(results["engines"]) and earlier:
+        if len(failed) == len(results["engines"]) and non_empty_file(args.json):
             logger.warning(
                 "every engine failed, so %s was not replaced and keeps its earlier results", args.json
             )

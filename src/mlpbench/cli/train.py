@@ -36,7 +36,7 @@ from mlpbench.cli.options import (
     positive_int,
     validate_training_arguments,
 )
-from mlpbench.cli.outputs import HISTORY_KIND, MODEL_KIND, check_output_path, write_history
+from mlpbench.cli.outputs import HISTORY_KIND, MODEL_KIND, check_output_path, non_empty_file, write_history
 from mlpbench.cli.progress import progress_bar
 from mlpbench.cli.resume import changed_flags, resumed_dataset, resumed_engine, resumed_settings
 from mlpbench.data import Dataset
@@ -282,13 +282,6 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         raise
 
 
-def _non_empty_file(path: str) -> bool:
-    try:
-        return Path(path).stat().st_size > 0
-    except OSError:
-        return False
-
-
 def _history_note(history: str | None, model: MLPEstimator, first_epoch: int) -> str:
     """Write the epochs trained so far to ``history`` and return a clause saying so.
 
@@ -394,7 +387,7 @@ class _Trainer:
         # The epoch stored in the file at save_path, or None when this run did not write or read it.
         self.saved_epoch: int | None = None
         # An empty file contains nothing to lose, so it counts as absent.
-        self.existed_before = save_path is not None and _non_empty_file(save_path)
+        self.existed_before = save_path is not None and non_empty_file(save_path)
         self.first_epoch = model.epoch_
         # Whether the file at save_path contains a model that learned, which a model that
         # learned nothing must not replace: an earlier file whose own history shows that
