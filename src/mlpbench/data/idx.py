@@ -83,8 +83,6 @@ def parse_idx(data: bytes, path: str | Path, role: str | None = None) -> np.ndar
         If the magic number, the element type, the header or the payload length is
         invalid. The message names ``path`` and the bad value.
     """
-    # Labels are (n,) or (n, 1); images have a sample axis and at least one more.
-    allowed_ndim = None if role is None else (1, 2) if role.endswith("labels") else (2, None)
     if len(data) < 4:
         raise DataError(f"{path}: not an IDX file: {len(data)} bytes, shorter than the 4-byte magic number")
     if is_gzip(data):
@@ -99,14 +97,16 @@ def parse_idx(data: bytes, path: str | Path, role: str | None = None) -> np.ndar
         raise DataError(f"{path}: unsupported IDX element type 0x{type_code:02X}; supported: {supported}")
     if ndim == 0:
         raise DataError(f"{path}: invalid IDX header: 0 dimensions")
-    if allowed_ndim is not None and not allowed_ndim[0] <= ndim <= (allowed_ndim[1] or ndim):
-        # Checked before the sizes, whose product a damaged header can make absurd.
-        low, high = allowed_ndim
-        expected = f"{low} to {high}" if high is not None else f"at least {low}"
-        raise DataError(
-            f"{path}: its IDX header gives {ndim} dimension(s), but a {role} file has {expected}; "
-            f"check that this is the right file, or {FETCH_AGAIN}"
-        )
+    # Checked before the sizes, whose product a damaged header can make absurd. Labels
+    # are (n,) or (n, 1); images have a sample axis and at least one more.
+    if role is not None:
+        is_labels = role.endswith("labels")
+        if (is_labels and ndim > 2) or (not is_labels and ndim < 2):
+            expected = "1 to 2" if is_labels else "at least 2"
+            raise DataError(
+                f"{path}: its IDX header gives {ndim} dimension(s), but a {role} file has {expected}; "
+                f"check that this is the right file, or {FETCH_AGAIN}"
+            )
 
     header_size = 4 + 4 * ndim
     if len(data) < header_size:
