@@ -343,8 +343,8 @@ def test_load_override_replaces_invalid_stored_setting(
 def test_load_reads_seed_an_older_version_allowed(
     tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], cls: type[MLPEstimator]
 ) -> None:
-    # Restoring does not use the seed, so a file with one beyond 2**32 - 1, which an older
-    # mlpbench wrote, loads and predicts; fit checks the seed, as it checks every setting.
+    # An older mlpbench wrote seeds beyond 2**32 - 1. Restoring does not use the seed, so
+    # such a file loads and predicts, and fit checks the seed as it checks every setting.
     X, y = blobs
     path = _with_config(tmp_path, blobs, seed=5_000_000_000)
 

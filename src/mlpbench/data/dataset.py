@@ -222,8 +222,8 @@ def scale_pixels(
             scale = dtype.type(255)
             return np.divide(train, scale, dtype=dtype), np.divide(test, scale, dtype=dtype)
     elif high > 1:
-        # Name the split that contains the maximum, and say so when only the other split is
-        # fractional: whole numbers up to 255 beside values in [0, 1] are two scales.
+        # Name the split that contains the maximum. Whole numbers up to 255 in one split
+        # beside fractions in [0, 1] in the other are two scales, which gets its own message.
         splits = {"training": train, "test": test}
         above = next(name for name, value in maxima.items() if value is not None and value > 1)
         other = "test" if above == "training" else "training"
