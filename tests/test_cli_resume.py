@@ -470,15 +470,23 @@ def _edit_config(path: Path, **changes: object) -> None:
     np.savez(path, **arrays)
 
 
-def test_resume_names_invalid_stored_setting(capsys, tmp_path: Path):
+@pytest.mark.parametrize(
+    ("setting", "problem", "flag", "valid"),
+    [("batch_size", "batch_size", "--batch-size", "64"), ("lr", "lr must be a number", "--lr", "0.05")],
+)
+def test_resume_invalid_stored_setting_names_flag(
+    capsys, tmp_path: Path, setting: str, problem: str, flag: str, valid: str
+):
     path = tmp_path / "run.npz"
     train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
-    _edit_config(path, batch_size="x")
+    _edit_config(path, **{setting: "x"})
 
     result = run_cli(capsys, "train", "-q", "--resume", path)
 
     expected = f"cannot resume {path}: a setting stored in it is invalid"
-    assert_one_line_error(result, "train", expected, "batch_size")
+    assert_one_line_error(result, "train", expected, problem, "that setting's flag")
+    # The flag that the message points to replaces the stored value.
+    assert run_cli(capsys, "train", "-q", "--resume", path, flag, valid).status == 0
 
 
 def test_evaluate_reads_setting_an_older_version_allowed(capsys, tmp_path: Path):
@@ -518,18 +526,6 @@ def test_evaluate_invalid_stored_lr_names_file(capsys, tmp_path: Path, engine: s
 
     expected = f"{path}: a setting stored in it is invalid"
     assert_one_line_error(result, "evaluate", expected, "lr must be a number")
-
-
-def test_resume_invalid_stored_lr_names_flag(capsys, tmp_path: Path):
-    path = tmp_path / "run.npz"
-    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")
-    _edit_config(path, lr="x")
-
-    result = run_cli(capsys, "train", "-q", "--resume", path)
-
-    expected = f"cannot resume {path}: a setting stored in it is invalid"
-    assert_one_line_error(result, "train", expected, "lr must be a number", "that setting's flag")
-    assert run_cli(capsys, "train", "-q", "--resume", path, "--lr", "0.05").status == 0
 
 
 def test_evaluate_unknown_stored_setting_one_line(capsys, tmp_path: Path):
