@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from mlpbench.engines.numpy_engine.sgd import SGD
+from mlpbench.engines.numpy_engine.sgd import SGD, VANISHING_MARGIN, zeroing_period
 
 
 def test_momentum_and_weight_decay_two_steps() -> None:
@@ -77,3 +78,43 @@ def test_shape_change_between_steps() -> None:
     # p = p - 1.0 * (0 + 0.1 * p) = 0.9 * p
     np.testing.assert_allclose(p_small, [0.9], rtol=1e-15)
     np.testing.assert_allclose(p_large, [0.9, 1.8, 2.7], rtol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("momentum", [0.1, 0.9])
+def test_decaying_momentum_never_turns_subnormal(dtype: type, momentum: float) -> None:
+    # Zero gradients leave only the decay: buf *= momentum per step. Without the zeroing, a
+    # value of 1 would cross into the subnormal range after log(tiny) / log(momentum) steps.
+    tiny = np.finfo(dtype).tiny
+    steps = int(np.log(tiny) / np.log(momentum)) + 50
+    optimizer = SGD(momentum=momentum)
+    p = np.zeros(3, dtype=dtype)
+    optimizer.step([p], [np.array([1.0, -1.0, 0.0], dtype=dtype)], lr=0.5)
+
+    for _ in range(steps):
+        optimizer.step([p], [np.zeros(3, dtype=dtype)], lr=0.5)
+        buf = optimizer.buffers[0]
+        assert not np.any((buf != 0) & (np.abs(buf) < tiny)), buf
+
+    np.testing.assert_array_equal(optimizer.buffers[0], 0)
+
+
+def test_zeroing_keeps_values_above_the_margin() -> None:
+    # A value at the margin must survive a whole period of decay (and so stays normal).
+    tiny = np.finfo(np.float32).tiny
+    margin_value = np.float32(tiny * VANISHING_MARGIN * 1.01)
+    buf = np.array([margin_value, margin_value / 2, 0.5, -margin_value / 2], dtype=np.float32)
+    optimizer = SGD(momentum=0.9)
+    optimizer.buffers = [buf]
+
+    for _ in range(zeroing_period(0.9)):
+        optimizer.zero_vanishing_momentum()
+
+    np.testing.assert_array_equal(buf, [margin_value, 0, 0.5, 0])
+    assert margin_value * np.float32(0.9) ** zeroing_period(0.9) >= tiny
+
+
+def test_zeroing_period_for_momentum() -> None:
+    assert zeroing_period(0.9) == 210
+    assert zeroing_period(0.5) == 32
+    assert zeroing_period(1e-9) == 1

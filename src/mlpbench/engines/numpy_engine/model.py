@@ -130,6 +130,7 @@ class NumpyMLP(MLPEstimator):
             workspace=workspace,
             blas=blas,
         )
+        self._optimizer.zero_vanishing_momentum()
         return loss
 
     def _predict_proba_chunk(self, X: np.ndarray) -> np.ndarray:
