@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -102,19 +104,66 @@ def test_decaying_momentum_never_turns_subnormal(dtype: type, momentum: float) -
 def test_zeroing_keeps_values_above_the_margin() -> None:
     # A value at the margin must survive a whole period of decay (and so stays normal).
     tiny = np.finfo(np.float32).tiny
+    period = zeroing_period(0.9, np.float32)
     margin_value = np.float32(tiny * VANISHING_MARGIN * 1.01)
     buf = np.array([margin_value, margin_value / 2, 0.5, -margin_value / 2], dtype=np.float32)
     optimizer = SGD(momentum=0.9)
     optimizer.buffers = [buf]
 
-    for _ in range(zeroing_period(0.9)):
+    for _ in range(period):
         optimizer.zero_vanishing_momentum()
 
     np.testing.assert_array_equal(buf, [margin_value, 0, 0.5, 0])
-    assert margin_value * np.float32(0.9) ** zeroing_period(0.9) >= tiny
+    assert margin_value * np.float32(0.9) ** period >= tiny
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("momentum", [0.1, 2**-0.5, 0.9, 0.9899, 0.9985, 0.9996])
+def test_margin_value_stays_normal_for_period(dtype: type, momentum: float) -> None:
+    # Multiplied by the momentum rounded to the dtype, with each product rounded, as
+    # training does. These momenta ran one or two steps past tiny when the period
+    # ignored that rounding.
+    tiny = np.finfo(dtype).tiny
+    value = dtype(tiny * VANISHING_MARGIN)
+    factor = dtype(momentum)
+
+    for _ in range(zeroing_period(momentum, dtype)):
+        value = value * factor
+
+    assert value >= tiny
 
 
 def test_zeroing_period_for_momentum() -> None:
-    assert zeroing_period(0.9) == 210
-    assert zeroing_period(0.5) == 32
-    assert zeroing_period(1e-9) == 1
+    assert zeroing_period(0.9, np.float32) == 203
+    assert zeroing_period(0.5, np.float64) == 31
+    assert zeroing_period(1e-9, np.float32) == 1
+    # 1 - 1e-8 rounds to 1 in float32, so the buffer does not decay there.
+    assert zeroing_period(1 - 1e-8, np.float32) is None
+    assert zeroing_period(1 - 1e-8, np.float64) > 10**9
+
+
+def test_start_epoch_zeroes_at_next_step() -> None:
+    tiny_value = np.float32(np.finfo(np.float32).tiny * 4)
+    optimizer = SGD(momentum=0.9)
+    optimizer.buffers = [np.array([tiny_value, 1.0], dtype=np.float32)]
+    optimizer.zero_vanishing_momentum()
+    assert optimizer.buffers[0][0] == tiny_value
+
+    optimizer.start_epoch()
+    optimizer.zero_vanishing_momentum()
+
+    np.testing.assert_array_equal(optimizer.buffers[0], [0, 1])
+    assert optimizer._steps_since_zeroing == 0
+
+
+def test_sgd_pickled_without_zeroing_state_steps() -> None:
+    optimizer = SGD(momentum=0.9)
+    p = np.ones(3)
+    optimizer.step([p], [np.full(3, 0.5)], lr=0.1)
+    # An SGD pickled before the zeroing existed has neither attribute.
+    del optimizer._steps_since_zeroing, optimizer._zero_at_next_step
+    restored = pickle.loads(pickle.dumps(optimizer))
+
+    restored.step([p], [np.full(3, 0.5)], lr=0.1)
+
+    np.testing.assert_allclose(restored.buffers[0], 0.95)

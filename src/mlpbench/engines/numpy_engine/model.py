@@ -85,6 +85,12 @@ class NumpyMLP(MLPEstimator):
         self._optimizer.weight_decay = self.weight_decay
         return X, y
 
+    def _train_epoch(
+        self, X: np.ndarray, y: np.ndarray, lr: float, weights: np.ndarray | None = None
+    ) -> tuple[float, list[Any], list[float]]:
+        self._optimizer.start_epoch()
+        return super()._train_epoch(X, y, lr, weights)
+
     def _train_step(
         self,
         X: np.ndarray,
