@@ -75,12 +75,16 @@ class SGD:
         rarely anything but blank, keeps only its momentum, which shrinks by the factor
         ``momentum`` each step until it becomes subnormal (below ``np.finfo(dtype).tiny``).
         Rounding then keeps it there: with momentum 0.9 in float32, 1 to 4 times the
-        smallest subnormal round back to themselves. The CPU computes with subnormal numbers many
-        times slower. On Fashion-MNIST at batch size 64 (float32, 2-core Xeon, OpenBLAS),
-        5% of the buffer was subnormal after one epoch, and each later epoch took about
-        1.35 times as long as with this zeroing (420-470 ms against 300-315). The CPU's
-        flush-to-zero mode, set in the main thread, left them as slow, because the BLAS
-        threads that update the buffers keep their own mode.
+        smallest subnormal round back to themselves. The CPU computes with subnormal
+        numbers many times slower. On Fashion-MNIST at batch size 64 (float32, 2-core
+        Xeon, OpenBLAS), 5% of the buffer was subnormal after one epoch, and each later
+        epoch took about 1.4 times as long as with this zeroing. The CPU's flush-to-zero
+        mode would not help: OpenBLAS's worker threads did not take it from the main
+        thread, whether it was set before or after NumPy was imported.
+
+        Only values at or above the margin at the last zeroing are sure to stay normal
+        until the next. A gradient that leaves a value below it can still make it subnormal
+        for a few steps, which is rare.
         """
         if self.buffers is None or not 0 < self.momentum < 1:
             return
