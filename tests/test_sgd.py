@@ -121,8 +121,8 @@ def test_zeroing_keeps_values_above_the_margin() -> None:
 @pytest.mark.parametrize("momentum", [0.1, 2**-0.5, 0.9, 0.9899, 0.9985, 0.9996])
 def test_margin_value_stays_normal_for_period(dtype: type, momentum: float) -> None:
     # Multiplied by the momentum rounded to the dtype, with each product rounded, as
-    # training does. These momenta ran one or two steps past tiny when the period
-    # ignored that rounding.
+    # training does. A period computed from the exact momentum lets these momenta run
+    # one or two steps past tiny in float32.
     tiny = np.finfo(dtype).tiny
     value = dtype(tiny * VANISHING_MARGIN)
     factor = dtype(momentum)
