@@ -858,6 +858,32 @@ def test_fastest_doubted_with_one_epoch_each():
     assert "more --repeats or --epochs (at least 3 epochs each)" in sentence
 
 
+def test_fastest_doubted_by_slower_third_engine():
+    # numpy's median fell to third place, but its undisturbed epochs beat the winner's.
+    numpy = _timed([0.31, 0.32, 1.5, 2.0, 18.8], "timings vary")
+    torch = _timed([0.454, 0.48, 0.481, 0.49, 0.509])
+    sklearn = _timed([0.70, 0.72, 0.75, 0.78, 0.80])
+
+    sentence = _sentence(numpy=numpy, torch=torch, sklearn=sklearn)
+
+    assert sentence.startswith("Fastest: torch, 481 ms per epoch (median); but ")
+    assert "numpy's fastest epoch (310 ms) beat torch's (454 ms)" in sentence
+
+
+def test_fastest_doubted_on_busy_machine():
+    engines = {"numpy": _timed([0.30, 0.301, 0.302]), "torch": _timed([0.40, 0.401, 0.402])}
+    busy = {"wait_share": 0.47, "busiest_thread_wait_share": 0.52, "steal_share": 0.0}
+    quiet = {"wait_share": 0.01, "busiest_thread_wait_share": 0.02, "steal_share": None}
+
+    doubted = fastest_engine_sentence({"engines": engines, "cpu_contention": busy})
+    plain = fastest_engine_sentence({"engines": engines, "cpu_contention": quiet})
+
+    assert doubted.startswith("Fastest: numpy, 301 ms per epoch (median); but other work held the CPUs")
+    assert "up to 52% of the time" in doubted
+    assert doubted.endswith("rerun when the machine is idle.")
+    assert plain == "Fastest: numpy, 301 ms per epoch (median)."
+
+
 def test_fastest_stated_plainly_when_clear():
     # Overlapping but steady timings, or a clear gap despite noise, keep the plain sentence.
     steady = _sentence(numpy=_timed([0.300, 0.301, 0.302]), torch=_timed([0.301, 0.3015, 0.303]))

@@ -22,7 +22,7 @@ from rich.text import Text
 
 from mlpbench.atomic import atomic_write_text
 from mlpbench.bench.compare import PARITY_ENGINES, REFERENCE_ENGINE, TORCH_ENGINES
-from mlpbench.bench.contention import describe_contention
+from mlpbench.bench.contention import WAIT_SHARE_WARNING, describe_contention, largest_share
 from mlpbench.bench.plots import plot_accuracy, plot_epoch_times, plot_loss_curves
 from mlpbench.checkpoint import save_checkpoint
 from mlpbench.errors import CheckpointError
@@ -156,11 +156,25 @@ def fastest_engine_sentence(results: Mapping[str, Any]) -> str | None:
     if left_out:
         verb = "was" if len(left_out) == 1 else "were"
         sentence += f", among the engines that learned ({', '.join(left_out)} {verb} left out)"
-    if len(ranked) > 1:
-        doubt = ranking_doubt(fastest, summaries[fastest], ranked[1], summaries[ranked[1]])
-        if doubt:
-            return f"{sentence}; but {doubt}."
+    # Every slower engine is checked, not only the runner-up: on a busy machine the
+    # engine with the fastest undisturbed epochs can end anywhere in the ranking.
+    doubts = (ranking_doubt(fastest, summaries[fastest], other, summaries[other]) for other in ranked[1:])
+    doubt = next((reason for reason in doubts if reason), None)
+    if doubt is None and len(ranked) > 1:
+        doubt = contention_doubt(results.get("cpu_contention"))
+    if doubt:
+        return f"{sentence}; but {doubt}."
     return sentence + "."
+
+
+def contention_doubt(measured: Mapping[str, Any] | None) -> str | None:
+    """Return why a ranking may not hold when other work held the CPUs, or None."""
+    if measured is None or largest_share(measured) <= WAIT_SHARE_WARNING:
+        return None
+    return (
+        f"other work held the CPUs up to {largest_share(measured):.0%} of the time (see the "
+        "warnings), so it may have slowed one engine more than another; rerun when the machine is idle"
+    )
 
 
 def ranking_doubt(
