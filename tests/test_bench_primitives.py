@@ -328,6 +328,34 @@ def test_spread_warning_spread_and_tight():
     assert spread_warning(tight) is None
 
 
+
+def test_spread_warning_names_steady_slowdown():
+    # scikit-learn at batch 64 on Fashion-MNIST: each run's second epoch is slower.
+    runs = [[0.714, 0.833], [0.715, 0.838], [0.668, 0.770], [0.646, 0.756]]
+    summary = summarize([seconds for run in runs for seconds in run])
+
+    message = spread_warning(summary, epochs_per_run=runs)
+
+    assert message.startswith("timings vary by 11% (IQR/median) because in every run the epochs after")
+    assert "median 1.17 times the first" in message
+    assert "machine may be busy" not in message
+
+
+@pytest.mark.parametrize(
+    "runs",
+    [
+        [[0.7, 0.83], [0.7, 0.70], [0.6, 0.75]],  # one run without the slowdown
+        [[0.7, 0.83]],  # a single run proves nothing
+        [[0.7], [0.9]],  # one epoch per run
+        [[0.9, 0.7], [0.9, 0.6]],  # later epochs faster
+    ],
+)
+def test_spread_warning_blames_machine_otherwise(runs):
+    summary = summarize([1.0, 1.5, 2.0, 2.5, 3.0])
+
+    assert "so the machine may be busy" in spread_warning(summary, epochs_per_run=runs)
+
+
 # --- Memory ------------------------------------------------------------------
 
 

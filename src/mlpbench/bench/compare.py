@@ -511,7 +511,9 @@ def _summarize_engines(engines: dict[str, dict[str, Any]], data: Dataset, settin
         }
         summary["epoch_time_s"] = summarize(epoch_times)
         summary["peak_rss_bytes"] = max(run["peak_rss_bytes"] for run in runs)
-        summary["spread_warning"] = spread_warning(summary["epoch_time_s"])
+        summary["spread_warning"] = spread_warning(
+            summary["epoch_time_s"], epochs_per_run=[run["epoch_times_s"] for run in runs]
+        )
         default_lr = engine_class(name)().lr
         warning = learning_warning(
             summary["final_train_loss"]["median"],

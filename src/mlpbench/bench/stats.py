@@ -10,6 +10,10 @@ import numpy as np
 
 DEFAULT_SPREAD_THRESHOLD = 0.1
 
+LATER_EPOCH_SLOWDOWN = 1.05
+"""Ratio to a run's first epoch that every later epoch must exceed, in every run, for
+``spread_warning`` to blame the training instead of the machine."""
+
 
 def summarize(values: Sequence[float]) -> dict[str, Any]:
     """Summarize repeated measurements by median and quartiles, keeping the raw values.
@@ -60,7 +64,9 @@ def summarize(values: Sequence[float]) -> dict[str, Any]:
 
 
 def spread_warning(
-    summary: Mapping[str, Any], threshold: float = DEFAULT_SPREAD_THRESHOLD
+    summary: Mapping[str, Any],
+    threshold: float = DEFAULT_SPREAD_THRESHOLD,
+    epochs_per_run: Sequence[Sequence[float]] = (),
 ) -> str | None:
     """Return a warning when the IQR exceeds ``threshold`` times the median, else None.
 
@@ -68,6 +74,9 @@ def spread_warning(
     ----------
     summary : a dict from ``summarize``.
     threshold : largest acceptable ``iqr / median``, e.g. 0.1 for 10 %.
+    epochs_per_run : the epoch times of each run, in order. When every later epoch
+        of every run is slower than that run's first, the warning says that training
+        slowed down, which rerunning would not change.
 
     Returns
     -------
@@ -83,7 +92,30 @@ def spread_warning(
         )
     if math.isfinite(spread) and spread <= threshold:
         return None
+    slowdown = later_epoch_slowdown(epochs_per_run)
+    if slowdown is not None:
+        return (
+            f"timings vary by {spread:.0%} (IQR/median) because in every run the epochs after the "
+            f"first were slower (median {slowdown:.2f} times the first), which other work would not "
+            "do so regularly; training itself slowed down, for example from momentum values that "
+            "decayed into the slow subnormal range, so a rerun will not remove it"
+        )
     return (
         f"timings vary by {spread:.0%} (IQR/median), so the machine may be busy; "
         "rerun when it is idle, or use more --repeats"
     )
+
+
+def later_epoch_slowdown(epochs_per_run: Sequence[Sequence[float]]) -> float | None:
+    """Return the median ratio of later epochs to their run's first, when all exceed ``LATER_EPOCH_SLOWDOWN``.
+
+    Needs at least two runs of at least two epochs each; returns None otherwise, or
+    when any later epoch is not that much slower than its run's first.
+    """
+    runs = [list(times) for times in epochs_per_run]
+    if len(runs) < 2 or any(len(times) < 2 for times in runs):
+        return None
+    ratios = [later / times[0] for times in runs for later in times[1:]]
+    if min(ratios) <= LATER_EPOCH_SLOWDOWN:
+        return None
+    return float(np.median(ratios))
