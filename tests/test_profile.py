@@ -284,7 +284,10 @@ def profile_record(reference: float, profiled: float, matmul: float) -> dict:
         (profile_record(0.35, 0.36, 0.22), None),
         (profile_record(0.62, 0.89, 0.39), None),
         (profile_record(0.32, 1.60, 0.90), "5.0x the 0.32 s without the profiler"),
-        (profile_record(0.50, 1.10, 0.60), "longer than the whole 0.5 s epoch"),
+        # torch on 20,000 rows of an idle machine; 1.73x is the most seen from profiling alone.
+        (profile_record(0.19, 0.456, 0.119), "2.4x the 0.19 s without the profiler, more than"),
+        (profile_record(0.19, 0.33, 0.10), None),
+        (profile_record(0.50, 0.95, 0.60), "longer than the whole 0.5 s epoch"),
         (profile_record(1.00, 0.50, 0.30), "longer than the profiled one"),
         (profile_record(0.586, 0.406, 0.25), "longer than the profiled one (0.406 s)"),
         (profile_record(0.48, 0.41, 0.25), None),

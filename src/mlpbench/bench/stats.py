@@ -75,8 +75,8 @@ def spread_warning(
     summary : a dict from ``summarize``.
     threshold : largest acceptable ``iqr / median``, e.g. 0.1 for 10 %.
     epochs_per_run : the epoch times of each run, in order. When every later epoch
-        of every run is slower than that run's first, the warning says that training
-        slowed down, which rerunning would not change.
+        of every run is slower than that run's first, the warning blames the training,
+        which a rerun would not change.
 
     Returns
     -------
@@ -107,10 +107,10 @@ def spread_warning(
 
 
 def later_epoch_slowdown(epochs_per_run: Sequence[Sequence[float]]) -> float | None:
-    """Return the median ratio of later epochs to their run's first, when all exceed ``LATER_EPOCH_SLOWDOWN``.
+    """Return the median ratio of later epochs to their run's first epoch, or None.
 
-    Needs at least two runs of at least two epochs each; returns None otherwise, or
-    when any later epoch is not that much slower than its run's first.
+    The ratio is returned only when every later epoch exceeds its run's first by the
+    factor ``LATER_EPOCH_SLOWDOWN``, in at least two runs of at least two epochs each.
     """
     runs = [list(times) for times in epochs_per_run]
     if len(runs) < 2 or any(len(times) < 2 for times in runs):
