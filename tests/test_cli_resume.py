@@ -536,3 +536,16 @@ def test_evaluate_unknown_stored_setting_one_line(capsys, tmp_path: Path):
     result = run_cli(capsys, "evaluate", "-q", path)
 
     assert_one_line_error(result, "evaluate", "setting 'max_iter', which mlpbench does not write")
+
+
+def test_resume_from_history_csv_named(capsys, tmp_path: Path):
+    history = tmp_path / "history.csv"
+    history.write_text("epoch,lr,train_loss\n1,0.05,0.5\n", encoding="utf-8")
+
+    result = run_cli(capsys, "train", "--resume", history)
+
+    assert_one_line_error(
+        result, "train", f"--resume {history} is not a checkpoint: expected a .npz or .pt file", status=2
+    )
+    assert "--save " + str(history) not in result.err
+    assert history.read_text(encoding="utf-8") == "epoch,lr,train_loss\n1,0.05,0.5\n"

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 FORMAT = "mlpbench-checkpoint"
 FORMAT_VERSION = 1
 SUFFIXES = (".npz", ".pt")
+EXPECTED_FILE = "expected a .npz or .pt file written by mlpbench train --save or a model's save()"
 # The fix named when a file cannot be read at all.
 _SAVE_AGAIN = (
     "it may be truncated or not a checkpoint, so save the model again (mlpbench train --save writes one)"
@@ -414,7 +415,7 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     readers = {".npz": _read_npz, ".pt": _read_pt}
     suffix = path.suffix.lower()
     if suffix not in readers:
-        raise CheckpointError(f"cannot read {path}: expected a .npz or .pt file")
+        raise CheckpointError(f"cannot read {path}: {EXPECTED_FILE}")
     checkpoint = readers[suffix](path)
     checkpoint.validate(str(path))
     return checkpoint

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mlpbench.bench.contention import contention, contention_warnings, cpu_sample
-from mlpbench.checkpoint import SUFFIXES, Checkpoint, read_checkpoint, save_checkpoint
+from mlpbench.checkpoint import EXPECTED_FILE, SUFFIXES, Checkpoint, read_checkpoint, save_checkpoint
 from mlpbench.cli.loading import (
     check_data_fits,
     check_same_training_data,
@@ -42,7 +42,13 @@ from mlpbench.cli.resume import changed_flags, resumed_dataset, resumed_engine, 
 from mlpbench.data import Dataset
 from mlpbench.engines.base import MLPEstimator
 from mlpbench.engines.registry import ENGINES, LOADING_ENGINES, create_engine
-from mlpbench.errors import MLPBenchError, ModelNotLearnedError, OutputError, TrainingDivergedError
+from mlpbench.errors import (
+    InvalidArgumentError,
+    MLPBenchError,
+    ModelNotLearnedError,
+    OutputError,
+    TrainingDivergedError,
+)
 from mlpbench.threads import oversubscription_warning
 from mlpbench.training.chance import learning_warning, smaller_lr_hint
 
@@ -361,6 +367,9 @@ def _check_output_flags(
         parser.error("--checkpoint-every needs --save PATH (or --resume, which saves to its checkpoint)")
     if args.stop_after and not save_path:
         parser.error("--stop-after needs --save PATH, or the epochs trained are lost")
+    if args.resume and Path(args.resume).suffix.lower() not in SUFFIXES:
+        # Checked before --save, which defaults to this file and would be named instead.
+        raise InvalidArgumentError(f"--resume {args.resume} is not a checkpoint: {EXPECTED_FILE}")
     # The kinds keep a data file, an image or the resumed checkpoint from being replaced.
     check_output_path(save_path, "--save", kind=MODEL_KIND)
     check_output_path(args.history, "--history", kind=HISTORY_KIND)
