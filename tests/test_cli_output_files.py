@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -190,3 +192,32 @@ def test_fifo_output_rejected(capsys, checkpoint: Path, rows: Path, tmp_path: Pa
     assert_one_line_error(result, "predict", f"cannot write --out {fifo}: it is not a regular file", status=2)
     assert fifo.is_fifo()
 
+
+
+@pytest.mark.parametrize(
+    ("command", "output"),
+    [
+        (["evaluate", "{model}", "--plot", "{out}"], "confusion.png"),
+        (["predict", "{model}", "{rows}", "--out", "{out}"], "predictions.csv"),
+        (["train", *TINY_TRAINING, "--history", "{out}"], "history.csv"),
+        (["profile", "--dataset", "digits", "--engines", "numpy", "--json", "{out}"], "profile.json"),
+    ],
+)
+def test_closed_stdout_keeps_written_file(checkpoint: Path, rows: Path, tmp_path: Path, command, output):
+    # The reading end of stdout is closed before the child prints, as when `| head` has
+    # exited; the file the user asked for must still be written.
+    out = tmp_path / output
+    arguments = [part.format(model=checkpoint, rows=rows, out=out) for part in command]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "mlpbench", "-q", *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    assert child.stdout is not None
+    child.stdout.close()
+    _, stderr = child.communicate(timeout=300)
+
+    assert child.returncode == 1, stderr
+    assert out.is_file(), stderr
+    assert out.stat().st_size > 0

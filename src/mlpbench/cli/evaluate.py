@@ -100,13 +100,16 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         "confusion_matrix": matrix.tolist(),
     }
 
+    # The plot is written before the report is printed, so that a reader that closes
+    # the pipe early (as in `| head`) cannot stop it.
+    if args.plot:
+        title = f"{Path(args.checkpoint).name} on {Path(data.name).name}: accuracy {metrics['accuracy']:.2%}"
+        plot_confusion_matrix(matrix, labels, args.plot, title)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print(format_report(report))
     if args.plot:
-        title = f"{Path(args.checkpoint).name} on {Path(data.name).name}: accuracy {metrics['accuracy']:.2%}"
-        plot_confusion_matrix(matrix, labels, args.plot, title)
         logger.info("wrote the confusion matrix plot to %s", args.plot)
     return 0
 

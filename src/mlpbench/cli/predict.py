@@ -97,10 +97,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     # Stable sort on negated probabilities: ties keep the lower class index first.
     ranked = np.argsort(-probs, axis=1, kind="stable")[:, :top]
 
-    for name, classes, row in zip(inputs.names, ranked, probs, strict=True):
-        ranking = ", ".join(f"{labels[c]} {row[c]:.1%}" for c in classes)
-        print(f"{name}: {labels[classes[0]]}  (top {top}: {ranking})")
-
+    # The CSV is written before the lines are printed, so that a reader that closes the
+    # pipe early (as in `| head`) cannot stop it.
     if args.out:
         header = ["input", "predicted_class", "predicted_name"]
         for rank in range(1, top + 1):
@@ -112,5 +110,11 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 line += [int(c), labels[c], f"{row[c]:.6g}"]
             rows.append(line)
         write_csv(args.out, header, rows, "predictions")
-        logger.info("wrote %d prediction%s to %s", len(rows), "" if len(rows) == 1 else "s", Path(args.out))
+
+    for name, classes, row in zip(inputs.names, ranked, probs, strict=True):
+        ranking = ", ".join(f"{labels[c]} {row[c]:.1%}" for c in classes)
+        print(f"{name}: {labels[classes[0]]}  (top {top}: {ranking})")
+    if args.out:
+        count = len(ranked)
+        logger.info("wrote %d prediction%s to %s", count, "" if count == 1 else "s", Path(args.out))
     return 0

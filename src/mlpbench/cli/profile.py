@@ -133,12 +133,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         device=args.device,
     )
     results = run_profile(data, config)
-    print_profile(results)
-    for message in results["warnings"]:
-        logger.warning(message)
+    profile_warnings = results["warnings"]
     # The data warnings were shown before the work; the JSON file keeps them too.
-    results["warnings"] = data_warnings + results["warnings"]
+    results["warnings"] = data_warnings + profile_warnings
     failed = [name for name, entry in results["engines"].items() if entry["status"] == "failed"]
+    # The JSON file is written before the table is printed, so that a reader that closes
+    # the pipe early (as in `| head`) cannot stop it.
+    json_written = False
     if args.json is not None:
         # A run in which every engine failed measured nothing, so it does not replace
         # earlier results; the errors are in the table and the log.
@@ -148,8 +149,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             )
         else:
             write_json(results, args.json)
-            print(f"results written to {args.json}")
+            json_written = True
 
+    print_profile(results)
+    for message in profile_warnings:
+        logger.warning(message)
+    if json_written:
+        print(f"results written to {args.json}")
     if failed:
         print(f"failed engine(s): {', '.join(failed)}; see the table")
         return 1

@@ -160,14 +160,16 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         for message in contention_warnings(waited):
             logger.warning(message)
 
+    # The history is written before anything is printed, so that a reader that closes the
+    # pipe early (as in `| head`) cannot stop it.
+    if args.history:
+        write_history(args.history, model.history_)
     last = model.history_[-1]
     print(
         f"{model.engine_name}: test loss {last['test_loss']:.4f}, "
         f"test accuracy {last['test_accuracy']:.2%} ({_training_summary(model, trainer.first_epoch)})"
     )
     if trainer.withheld is not None:
-        if args.history:
-            write_history(args.history, model.history_)
         raise ModelNotLearnedError(
             f"{trainer.withheld}. {trainer.kept_note()}, which a model that learned nothing does "
             "not replace; to keep this one anyway, --save it under a new name"
@@ -198,7 +200,6 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             note = " (it replaced an earlier file of that name)"
         print(f"saved parameters to {save_path}{note}")
     if args.history:
-        write_history(args.history, model.history_)
         logger.info("wrote the per-epoch history to %s", args.history)
     return 0
 
