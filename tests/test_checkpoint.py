@@ -17,6 +17,7 @@ from sklearn.datasets import make_blobs
 from mlpbench import NumpyMLP, TorchMLP
 from mlpbench.engines.base import MLPEstimator
 from mlpbench.errors import CheckpointError, DataError
+from mlpbench.training.zeroing import ZeroingSchedule
 
 ENGINES = [pytest.param(NumpyMLP, id="numpy"), pytest.param(TorchMLP, id="torch")]
 SUFFIXES = [".npz", ".pt"]
@@ -698,7 +699,12 @@ def test_resume_without_momentum_buffers_differs(
     assert not np.allclose(W_resumed, W_uninterrupted, rtol=1e-12, atol=1e-15)
 
 
-def test_resume_zeroes_same_momentum(tmp_path: Path) -> None:
+def zeroing_schedule(model: MLPEstimator) -> ZeroingSchedule:
+    return model._optimizer.zeroing if isinstance(model, NumpyMLP) else model._zeroing
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_resume_zeroes_same_momentum(tmp_path: Path, engine: type[MLPEstimator]) -> None:
     """A resumed float32 run sets the same vanishing momentum values to 0 as an uninterrupted one."""
     # Feature 0 is active in 10 rows of 400, so with batch size 1 its weights' momentum
     # decays for long stretches and crosses the zeroing threshold again and again.
@@ -707,16 +713,18 @@ def test_resume_zeroes_same_momentum(tmp_path: Path) -> None:
     X[10:, 0] = 0
     y = np.arange(400) % 3
     settings = {"hidden": [8], "epochs": 4, "batch_size": 1, "lr": 0.01, "seed": 0, "threads": 1}
-    uninterrupted = NumpyMLP(**settings).fit(X, y)
+    uninterrupted = engine(**settings).fit(X, y)
 
-    first_half = NumpyMLP(**settings).fit(X, y, n_epochs=2)
-    resumed = NumpyMLP.load(first_half.save(tmp_path / "half.npz"), threads=1)
+    first_half = engine(**settings).fit(X, y, n_epochs=2)
+    suffix = ".npz" if engine is NumpyMLP else ".pt"
+    resumed = engine.load(first_half.save(tmp_path / f"half{suffix}"), threads=1)
     resumed.warm_start = True
     resumed.fit(X, y)
 
     # The zeroing schedule restarts with each epoch, so both runs are at the same point
     # of it, and their buffers agree bit for bit.
-    assert resumed._optimizer._steps_since_zeroing == uninterrupted._optimizer._steps_since_zeroing
+    steps = zeroing_schedule(uninterrupted).steps_since_zeroing
+    assert zeroing_schedule(resumed).steps_since_zeroing == steps
     (W_uninterrupted, _), _ = uninterrupted._get_momentum_buffers()
     (W_resumed, _), _ = resumed._get_momentum_buffers()
     np.testing.assert_array_equal(W_resumed, W_uninterrupted)

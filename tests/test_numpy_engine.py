@@ -461,16 +461,19 @@ def test_warm_start_fit_past_epochs_warns() -> None:
         np.testing.assert_array_equal(W_after, W_before)
 
 
-@pytest.mark.parametrize("use_blas_update", [True, False])
-def test_momentum_of_idle_input_stays_normal(use_blas_update: bool) -> None:
+@pytest.mark.parametrize(
+    ("engine", "use_blas_update"), [(NumpyMLP, True), (NumpyMLP, False), (TorchMLP, None)]
+)
+def test_momentum_of_idle_input_stays_normal(engine: type, use_blas_update: bool | None) -> None:
     # Feature 0 is active only in the first fit, so the first layer's momentum for it then
     # decays by 0.9 per step: from about 1e-2 it would reach float32's subnormal range,
     # which slows arithmetic on it many times over, after about 790 of these 900 steps.
     rng = np.random.default_rng(0)
     X = rng.normal(size=(64, 5)).astype(np.float32)
     y = np.arange(64) % 3
-    model = NumpyMLP(hidden=[8], epochs=1, batch_size=64, dtype="float32", warm_start=True, threads=1)
-    model.use_blas_update = use_blas_update
+    model = engine(hidden=[8], epochs=1, batch_size=64, dtype="float32", warm_start=True, threads=1)
+    if use_blas_update is not None:
+        model.use_blas_update = use_blas_update
     model.fit(X, y)
     X[:, 0] = 0
 

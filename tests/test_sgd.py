@@ -7,7 +7,8 @@ import pickle
 import numpy as np
 import pytest
 
-from mlpbench.engines.numpy_engine.sgd import SGD, VANISHING_MARGIN, zeroing_period
+from mlpbench.engines.numpy_engine.sgd import SGD
+from mlpbench.training.zeroing import VANISHING_MARGIN, zeroing_period
 
 
 def test_momentum_and_weight_decay_two_steps() -> None:
@@ -153,15 +154,15 @@ def test_start_epoch_zeroes_at_next_step() -> None:
     optimizer.zero_vanishing_momentum()
 
     np.testing.assert_array_equal(optimizer.buffers[0], [0, 1])
-    assert optimizer._steps_since_zeroing == 0
+    assert optimizer.zeroing.steps_since_zeroing == 0
 
 
 def test_sgd_pickled_without_zeroing_state_steps() -> None:
     optimizer = SGD(momentum=0.9)
     p = np.ones(3)
     optimizer.step([p], [np.full(3, 0.5)], lr=0.1)
-    # An SGD pickled before the zeroing existed has neither attribute.
-    del optimizer._steps_since_zeroing, optimizer._zero_at_next_step
+    # An SGD pickled before the zeroing existed has no schedule.
+    del optimizer._zeroing
     restored = pickle.loads(pickle.dumps(optimizer))
 
     restored.step([p], [np.full(3, 0.5)], lr=0.1)

@@ -12,6 +12,7 @@ from torch import nn
 
 from mlpbench.engines.base import MLPEstimator, Params
 from mlpbench.engines.torch_engine.module import MLPModule
+from mlpbench.training.zeroing import ZeroingSchedule, zeroing_threshold
 
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -75,6 +76,9 @@ class TorchMLP(MLPEstimator):
     """
 
     engine_name = "torch"
+
+    # A class default, so that a model pickled before the zeroing existed still trains.
+    _zeroing: ZeroingSchedule | None = None
 
     # Every parameter is spelled out because scikit-learn's get_params() reads the
     # signature of __init__ and ignores **kwargs.
@@ -148,6 +152,7 @@ class TorchMLP(MLPEstimator):
             fused=True,
         )
         self._parameters_list = list(self.module_.parameters())
+        self._zeroing = ZeroingSchedule()
 
     def get_parameters(self) -> Params:
         self._check_fitted()
@@ -214,6 +219,14 @@ class TorchMLP(MLPEstimator):
         y_tensor = input_tensor(y).to(self._device)
         return X_tensor, y_tensor
 
+    def _train_epoch(
+        self, X: Any, y: Any, lr: float, weights: np.ndarray | None = None
+    ) -> tuple[float, list[Any], list[float]]:
+        if self._zeroing is None:
+            self._zeroing = ZeroingSchedule()
+        self._zeroing.start_epoch()
+        return super()._train_epoch(X, y, lr, weights)
+
     def _train_step(
         self,
         X: torch.Tensor,
@@ -236,7 +249,24 @@ class TorchMLP(MLPEstimator):
         loss = self._batch_loss(logits, y_batch, row_weights)
         loss.backward()
         self._optimizer.step()
+        self._zero_vanishing_momentum()
         return loss.detach()
+
+    def _zero_vanishing_momentum(self) -> None:
+        """Set near-subnormal momentum values to 0 when the schedule is due.
+
+        See ``mlpbench.training.zeroing`` for why and when.
+        """
+        assert self._zeroing is not None
+        dtype = np.dtype(self.dtype_name)
+        if not self._zeroing.step_is_due(self.momentum, dtype):
+            return
+        threshold = zeroing_threshold(dtype)
+        with torch.no_grad():
+            for state in self._optimizer.state.values():
+                buffer = state.get("momentum_buffer")
+                if buffer is not None:
+                    buffer.masked_fill_(buffer.abs() < threshold, 0)
 
     def _batch_loss(self, logits: torch.Tensor, y: torch.Tensor, row_weights: Any = None) -> torch.Tensor:
         """Return the batch's mean cross-entropy on raw logits, weighted when ``row_weights`` are given.
