@@ -107,6 +107,30 @@ def test_unknown_key_close_match(capsys, tmp_path: Path):
     assert "unknown key 'batch_sise'; did you mean 'batch-size'?" in result.err
 
 
+def test_train_recipe_in_profile_names_commands(capsys):
+    recipe = Path(__file__).parent.parent / "examples" / "fashion_mnist.toml"
+
+    result = run_cli(capsys, "profile", "--config", recipe)
+
+    assert result.status == 2
+    assert (
+        "unknown key 'epochs' (a setting of train, compare and sweep, not of profile, which times "
+        "one epoch of each engine); remove it, or use one file per command"
+    ) in result.err
+
+
+def test_other_command_key_keeps_spelling_hint(capsys, tmp_path: Path):
+    config = write_config(tmp_path, 'engines = "numpy"\n')
+
+    result = run_cli(capsys, "train", "--config", config)
+
+    assert result.status == 2
+    assert (
+        "unknown key 'engines' (a setting of compare, sweep and profile, not of train); "
+        "did you mean 'engine'?"
+    ) in result.err
+
+
 def test_negative_lr_in_file_names_file_and_key(capsys, tmp_path: Path):
     config = write_config(tmp_path, "lr = -0.5\n")
 

@@ -14,7 +14,7 @@ import argparse
 import json
 import math
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ def parse_arguments(parser: argparse.ArgumentParser, argv: Sequence[str]) -> arg
     from_file: dict[str, Any] = {}
     sources: dict[str, str] = {}
     if config_path is not None:
-        from_file, sources = load_config(config_path, subparser)
+        from_file, sources = load_config(config_path, subparser, _keys_by_command(parser))
         subparser.set_defaults(**from_file)
         args = parser.parse_args(argv)
     args.explicit_options = frozenset(on_command_line | set(from_file))
@@ -169,9 +169,14 @@ def _dests_given(
 
 
 def load_config(
-    path: str | Path, subparser: argparse.ArgumentParser
+    path: str | Path,
+    subparser: argparse.ArgumentParser,
+    keys_by_command: Mapping[str, Collection[str]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Read a TOML config file and convert each value with its flag's type.
+
+    ``keys_by_command`` (command -> its keys) lets the error for an unknown key name
+    the commands that take it.
 
     Returns
     -------
@@ -213,7 +218,13 @@ def load_config(
                     f"{path}: key {key!r} cannot be set in a config file; give {command_line_only} "
                     "on the command line"
                 )
-            subparser.error(f"{path}: {_unknown_key_message(key, list(actions))}")
+            command = subparser.prog.split()[-1]
+            owners = [
+                other
+                for other, keys in (keys_by_command or {}).items()
+                if key.replace("_", "-") in keys and other != command
+            ]
+            subparser.error(f"{path}: {_unknown_key_message(key, list(actions), command, owners)}")
         action = actions[name]
         source = f"{path}, key {key!r}"
         if action.dest in sources:
@@ -226,6 +237,28 @@ def load_config(
     return values, sources
 
 
+KEYS_LEFT_OUT = {
+    ("profile", "epochs"): ", which times one epoch of each engine",
+    ("profile", "schedule"): ", which times one epoch, so a schedule over epochs has nothing to change",
+}
+"""Why a command lacks a key that other commands take, keyed by (command, key)."""
+
+
+def _keys_by_command(parser: argparse.ArgumentParser) -> dict[str, set[str]]:
+    """Return every subcommand's config keys, each long flag name without its dashes."""
+    keys = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command, subparser in action.choices.items():
+                keys[command] = {
+                    option[2:]
+                    for flag_action in config_actions(subparser).values()
+                    for option in flag_action.option_strings
+                    if option.startswith("--")
+                }
+    return keys
+
+
 def _command_line_only(subparser: argparse.ArgumentParser, key: str) -> str | None:
     """Return the flags of ``key`` (``-v or --verbose``) when it names one that files may not set."""
     for action in subparser._actions:
@@ -235,9 +268,17 @@ def _command_line_only(subparser: argparse.ArgumentParser, key: str) -> str | No
     return None
 
 
-def _unknown_key_message(key: str, valid: list[str]) -> str:
+def _unknown_key_message(key: str, valid: list[str], command: str = "", owners: Sequence[str] = ()) -> str:
     hint = name_hint(key, valid, separator="-")
-    return f"unknown key {key!r}{hint} (valid keys: {', '.join(valid)})"
+    if owners:
+        # One file is often tried with several commands.
+        names = owners[0] if len(owners) == 1 else f"{', '.join(owners[:-1])} and {owners[-1]}"
+        reason = KEYS_LEFT_OUT.get((command, key.replace("_", "-")), "")
+        key = f"{key!r} (a setting of {names}, not of {command}{reason})"
+        hint = hint or "; remove it, or use one file per command"
+    else:
+        key = repr(key)
+    return f"unknown key {key}{hint} (valid keys: {', '.join(valid)})"
 
 
 def _convert(action: argparse.Action, raw: Any) -> Any:

@@ -20,7 +20,7 @@ from mlpbench.cli.confusion import (
     plot_confusion_matrix,
 )
 from mlpbench.cli.loading import check_data_fits, class_labels, load_model, recorded
-from mlpbench.cli.options import DEFAULTS, torch_device
+from mlpbench.cli.options import DEFAULTS, DEVICE_HELP, torch_device
 from mlpbench.cli.outputs import PLOT_KIND, check_output_path
 from mlpbench.engines.registry import LOADING_ENGINES
 from mlpbench.errors import DataError
@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--device",
         type=torch_device,
         default=DEFAULTS["device"],
-        help="PyTorch device: cpu, cuda or cuda:N (default: %(default)s; the numpy engine ignores it)",
+        help=DEVICE_HELP,
     )
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     parser.add_argument(

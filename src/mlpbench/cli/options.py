@@ -116,6 +116,12 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+DEVICE_HELP = (
+    "PyTorch device: cpu, cuda or cuda:N, which this PyTorch build must support "
+    "(default: %(default)s; the numpy engine runs on the CPU whatever it is)"
+)
+"""Help of --device, for every command that has it."""
+
 # Flags that several commands share, by destination name, with the defaults of ``train``.
 _SHARED_FLAGS: dict[str, dict[str, Any]] = {
     "hidden": {
@@ -144,7 +150,7 @@ _SHARED_FLAGS: dict[str, dict[str, Any]] = {
     },
     "device": {
         "type": torch_device,
-        "help": "PyTorch device: cpu, cuda or cuda:N (default: %(default)s; the numpy engine ignores it)",
+        "help": DEVICE_HELP,
     },
 }
 

@@ -11,7 +11,7 @@ import numpy as np
 from mlpbench.checkpoint import SUFFIXES, read_checkpoint
 from mlpbench.cli.inputs import read_inputs
 from mlpbench.cli.loading import class_labels, load_model, recorded
-from mlpbench.cli.options import DEFAULTS, positive_int, torch_device
+from mlpbench.cli.options import DEFAULTS, DEVICE_HELP, positive_int, torch_device
 from mlpbench.cli.outputs import check_output_path, csv_kind, write_csv
 from mlpbench.data.digits import MAX_PIXEL as DIGITS_MAX_PIXEL
 from mlpbench.engines.registry import LOADING_ENGINES
@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--device",
         type=torch_device,
         default=DEFAULTS["device"],
-        help="PyTorch device: cpu, cuda or cuda:N (default: %(default)s; the numpy engine ignores it)",
+        help=DEVICE_HELP,
     )
     parser.add_argument(
         "--top",
