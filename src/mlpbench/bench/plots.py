@@ -154,12 +154,14 @@ def plot_epoch_times(times: Mapping[str, Sequence[float]], path: str | Path) -> 
         label="25th to 75th percentile",
     )
     axes.set_xticks(positions, names)
-    axes.set_ylim(bottom=0)
-    # The median is written on each bar, since a fast engine's bar can be too short to read.
-    for position, median, median_seconds in zip(positions, medians, seconds, strict=True):
+    # Room above the tallest whisker for its label, which autoscaling does not count.
+    axes.set_ylim(0, highs.max() * 1.15)
+    # The median is written above each whisker, since a fast engine's bar can be too
+    # short to read, and a label on the bar itself would cross its whisker.
+    for position, high, median_seconds in zip(positions, highs, seconds, strict=True):
         axes.annotate(
             _seconds_label(median_seconds),
-            (position, median),
+            (position, high),
             textcoords="offset points",
             xytext=(0, 3),
             ha="center",
