@@ -442,6 +442,16 @@ def test_loss_plot_labels_log_axis_plainly(tmp_path, monkeypatch):
     assert [tick.get_text() for tick in axes.get_xticklabels()] == ["1", "2"]
 
 
+def test_log_axis_within_decade_labels_2_3_5(tmp_path, monkeypatch):
+    # 15 to 150 holds one power of ten, so minor ticks carry labels, but only some.
+    curves = {"numpy": [150.0, 90.0, 40.0, 15.0]}
+    axes = _drawn_figure(monkeypatch, plot_loss_curves, curves, tmp_path / "loss.png").axes[0]
+
+    labels = [label.get_text() for label in axes.get_yticklabels(minor=True) if label.get_text()]
+    assert {"20", "30", "50"} <= set(labels), labels
+    assert not {"40", "60", "70", "80", "90"} & set(labels), labels
+
+
 def test_epoch_time_whiskers_skip_outlier(tmp_path, monkeypatch):
     times = {"torch-dataloader": [0.014] * 5 + [1.85]}
     axes = _drawn_figure(monkeypatch, plot_epoch_times, times, tmp_path / "times.png").axes[0]

@@ -104,16 +104,29 @@ PLAIN_NUMBER = FuncFormatter(lambda value, _: f"{value:.3g}")
 """Tick labels such as 0.584, where matplotlib's log axes write 5.84x10^-1."""
 
 
+def _label_2_3_5(value: float, _position: object) -> str:
+    """Label a minor log tick only at 2, 3 or 5 times a power of ten, so that labels do not crowd."""
+    leading = round(value / 10 ** math.floor(math.log10(value))) if value > 0 else 0
+    return f"{value:.3g}" if leading in (2, 3, 5) else ""
+
+
 def _log_y_axis(axes: Axes, label: str) -> None:
     """Make the y axis logarithmic, with plain tick labels and "(log scale)" in its label."""
     axes.set_yscale("log")
     axes.set_ylabel(f"{label} (log scale)")
     axes.yaxis.set_major_formatter(PLAIN_NUMBER)
     # The major ticks are the powers of ten. With fewer than two inside the range, the
-    # minor ticks (2, 3, ... 9 times a power of ten) carry the labels too.
+    # minor ticks at 2, 3 and 5 times a power of ten carry labels too, or every minor
+    # tick when that still leaves fewer than two labels (a range such as 0.58 to 0.62).
     bottom, top = axes.get_ylim()
     powers_of_ten = math.floor(math.log10(top)) - math.ceil(math.log10(bottom)) + 1
-    axes.yaxis.set_minor_formatter(NullFormatter() if powers_of_ten >= 2 else PLAIN_NUMBER)
+    if powers_of_ten >= 2:
+        axes.yaxis.set_minor_formatter(NullFormatter())
+        return
+    exponents = range(math.floor(math.log10(bottom)), math.floor(math.log10(top)) + 1)
+    sparse = [digit * 10.0**exponent for exponent in exponents for digit in (1, 2, 3, 5)]
+    labelled = [value for value in sparse if bottom <= value <= top]
+    axes.yaxis.set_minor_formatter(FuncFormatter(_label_2_3_5) if len(labelled) >= 2 else PLAIN_NUMBER)
 
 
 def plot_epoch_times(times: Mapping[str, Sequence[float]], path: str | Path) -> Path:
