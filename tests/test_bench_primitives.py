@@ -17,7 +17,7 @@ from mlpbench.bench.flops import epoch_flops, matmul_flops, step_flops
 from mlpbench.bench.memory import current_rss_bytes, peak_rss_bytes
 from mlpbench.bench.peak import PeakResult, measure_matmul_peak, measure_torch_matmul_peak
 from mlpbench.bench.plots import plot_accuracy, plot_epoch_times, plot_loss_curves, plot_sweep
-from mlpbench.bench.stats import spread_warning, summarize
+from mlpbench.bench.stats import later_epoch_slowdown, spread_warning, summarize
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -333,10 +333,12 @@ def test_spread_warning_names_steady_slowdown():
     # scikit-learn at batch 64 on Fashion-MNIST: each run's second epoch is slower.
     runs = [[0.714, 0.833], [0.715, 0.838], [0.668, 0.770], [0.646, 0.756]]
     summary = summarize([seconds for run in runs for seconds in run])
+    slowdown = later_epoch_slowdown(runs)
 
-    message = spread_warning(summary, epochs_per_run=runs)
+    message = spread_warning(summary, slowdown=slowdown)
 
-    assert message.startswith("timings vary by 11% (IQR/median) because in every run the epochs after")
+    assert slowdown == pytest.approx(1.1685, abs=1e-4)
+    assert message.startswith("timings vary by 11% (IQR/median), probably because training itself slowed")
     assert "median 1.17 times the first" in message
     assert "machine may be busy" not in message
 
@@ -345,15 +347,19 @@ def test_spread_warning_names_steady_slowdown():
     "runs",
     [
         [[0.7, 0.83], [0.7, 0.70], [0.6, 0.75]],  # one run without the slowdown
-        [[0.7, 0.83]],  # a single run proves nothing
-        [[0.7], [0.9]],  # one epoch per run
-        [[0.9, 0.7], [0.9, 0.6]],  # later epochs faster
+        [[0.7, 0.83], [0.6, 0.75]],  # two runs: chance does this too often
+        [[0.7], [0.9], [0.8]],  # one epoch per run
+        [[0.9, 0.7], [0.9, 0.6], [0.8, 0.7]],  # later epochs faster
     ],
 )
-def test_spread_warning_blames_machine_otherwise(runs):
+def test_later_epoch_slowdown_not_found(runs):
+    assert later_epoch_slowdown(runs) is None
+
+
+def test_spread_warning_blames_machine_without_slowdown():
     summary = summarize([1.0, 1.5, 2.0, 2.5, 3.0])
 
-    assert "so the machine may be busy" in spread_warning(summary, epochs_per_run=runs)
+    assert "so the machine may be busy" in spread_warning(summary)
 
 
 # --- Memory ------------------------------------------------------------------

@@ -36,12 +36,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mlpbench import __version__
-from mlpbench.bench.contention import contention, contention_warnings, cpu_sample
+from mlpbench.bench.contention import (
+    WAIT_SHARE_WARNING,
+    contention,
+    contention_warnings,
+    cpu_sample,
+    largest_share,
+)
 from mlpbench.bench.environment import collect_environment
 from mlpbench.bench.flops import epoch_flops
 from mlpbench.bench.memory import peak_rss_bytes
 from mlpbench.bench.peak import PeakResult, measure_matmul_peak, measure_torch_matmul_peak
-from mlpbench.bench.stats import spread_warning, summarize
+from mlpbench.bench.stats import later_epoch_slowdown, spread_warning, summarize
 from mlpbench.engines.registry import create_engine, engine_class
 from mlpbench.errors import TrainingDivergedError
 from mlpbench.training.chance import learning_warning, smaller_lr_hint
@@ -292,7 +298,8 @@ def run_comparison(
         peak_used = peak_after.gflops
         rescale_percent_of_peak(engines, peak.gflops / peak_used)
     cpu_contention = contention(cpu_before, cpu_sample())
-    _summarize_engines(engines, data, settings)
+    busy = cpu_contention is not None and largest_share(cpu_contention) > WAIT_SHARE_WARNING
+    _summarize_engines(engines, data, settings, busy=busy)
     parity = _parity(models, engines, data)
     results = {
         "schema_version": SCHEMA_VERSION,
@@ -491,7 +498,14 @@ def _new_engine_entry(name: str, settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _summarize_engines(engines: dict[str, dict[str, Any]], data: Dataset, settings: dict[str, Any]) -> None:
+def _summarize_engines(
+    engines: dict[str, dict[str, Any]], data: Dataset, settings: dict[str, Any], *, busy: bool = False
+) -> None:
+    """Add each engine's ``summary``.
+
+    With ``busy`` (the process waited for CPUs) slow epochs are put down to the machine,
+    never to the training.
+    """
     for name, entry in engines.items():
         if entry["status"] != "ok" or not entry["runs"]:
             continue
@@ -511,9 +525,10 @@ def _summarize_engines(engines: dict[str, dict[str, Any]], data: Dataset, settin
         }
         summary["epoch_time_s"] = summarize(epoch_times)
         summary["peak_rss_bytes"] = max(run["peak_rss_bytes"] for run in runs)
-        summary["spread_warning"] = spread_warning(
-            summary["epoch_time_s"], epochs_per_run=[run["epoch_times_s"] for run in runs]
-        )
+        # On a busy machine a slowdown after each run's first epoch may be chance.
+        slowdown = None if busy else later_epoch_slowdown([run["epoch_times_s"] for run in runs])
+        summary["later_epoch_slowdown"] = slowdown
+        summary["spread_warning"] = spread_warning(summary["epoch_time_s"], slowdown=slowdown)
         default_lr = engine_class(name)().lr
         warning = learning_warning(
             summary["final_train_loss"]["median"],

