@@ -14,6 +14,7 @@ from cli_support import TINY_TRAINING, assert_one_line_error, run_cli, train_che
 
 from mlpbench.cli.outputs import HISTORY_KIND, JSON_KIND, MODEL_KIND, PLOT_KIND
 from mlpbench.cli.predict import PREDICTIONS_KIND
+from mlpbench.errors import OutputError
 
 
 @pytest.fixture
@@ -221,3 +222,51 @@ def test_closed_stdout_keeps_written_file(checkpoint: Path, rows: Path, tmp_path
     assert child.returncode == 1, stderr
     assert out.is_file(), stderr
     assert out.stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("command", "output", "patched", "printed"),
+    [
+        (
+            ["evaluate", "{model}", "--plot", "{out}"],
+            "c.png",
+            "mlpbench.cli.evaluate.plot_confusion_matrix",
+            "accuracy",
+        ),
+        (
+            ["predict", "{model}", "{rows}", "--out", "{out}"],
+            "p.csv",
+            "mlpbench.cli.predict.write_csv",
+            "rows.npy",
+        ),
+        (
+            ["train", *TINY_TRAINING, "--save", "{out}.npz", "--history", "{out}"],
+            "h.csv",
+            "mlpbench.cli.train.write_history",
+            "test accuracy",
+        ),
+        (
+            ["profile", "--dataset", "digits", "--engines", "numpy", "--threads", "1", "--json", "{out}"],
+            "p.json",
+            "mlpbench.bench.report.write_json",
+            "matmul share",
+        ),
+    ],
+)
+def test_failed_output_file_keeps_text(
+    capsys, monkeypatch, checkpoint: Path, rows: Path, tmp_path: Path, command, output, patched, printed
+):
+    # A disk that fills up during the write: the results must still reach the terminal.
+    def full_disk(*args, **kwargs):
+        raise OutputError(f"cannot write {tmp_path / output}: No space left on device")
+
+    monkeypatch.setattr(patched, full_disk)
+    arguments = [part.format(model=checkpoint, rows=rows, out=tmp_path / output) for part in command]
+
+    result = run_cli(capsys, "-q", *arguments)
+
+    assert result.status == 1
+    assert printed in result.out
+    assert result.err.strip().endswith("No space left on device")
+    if command[0] == "train":
+        assert f"saved parameters to {tmp_path / output}.npz" in result.out

@@ -23,7 +23,7 @@ from mlpbench.cli.loading import check_data_fits, class_labels, load_model, reco
 from mlpbench.cli.options import DEFAULTS, DEVICE_HELP, torch_device
 from mlpbench.cli.outputs import PLOT_KIND, check_output_path
 from mlpbench.engines.registry import LOADING_ENGINES
-from mlpbench.errors import DataError
+from mlpbench.errors import DataError, OutputError
 
 logger = logging.getLogger("mlpbench")
 
@@ -100,15 +100,18 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         "confusion_matrix": matrix.tolist(),
     }
 
+    text = json.dumps(report, indent=2) if args.json else format_report(report)
     # The plot is written before the report is printed, so that a reader that closes
-    # the pipe early (as in `| head`) cannot stop it.
+    # the pipe early (as in `| head`) cannot stop it. A plot that fails still lets the
+    # report through before the error.
     if args.plot:
         title = f"{Path(args.checkpoint).name} on {Path(data.name).name}: accuracy {metrics['accuracy']:.2%}"
-        plot_confusion_matrix(matrix, labels, args.plot, title)
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print(format_report(report))
+        try:
+            plot_confusion_matrix(matrix, labels, args.plot, title)
+        except (OutputError, OSError):
+            print(text)
+            raise
+    print(text)
     if args.plot:
         logger.info("wrote the confusion matrix plot to %s", args.plot)
     return 0

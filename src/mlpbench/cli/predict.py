@@ -15,7 +15,7 @@ from mlpbench.cli.options import DEFAULTS, DEVICE_HELP, positive_int, torch_devi
 from mlpbench.cli.outputs import check_output_path, csv_kind, write_csv
 from mlpbench.data.digits import MAX_PIXEL as DIGITS_MAX_PIXEL
 from mlpbench.engines.registry import LOADING_ENGINES
-from mlpbench.errors import CheckpointError
+from mlpbench.errors import CheckpointError, OutputError
 
 logger = logging.getLogger("mlpbench")
 
@@ -97,8 +97,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     # Stable sort on negated probabilities: ties keep the lower class index first.
     ranked = np.argsort(-probs, axis=1, kind="stable")[:, :top]
 
+    lines = []
+    for name, classes, row in zip(inputs.names, ranked, probs, strict=True):
+        ranking = ", ".join(f"{labels[c]} {row[c]:.1%}" for c in classes)
+        lines.append(f"{name}: {labels[classes[0]]}  (top {top}: {ranking})")
     # The CSV is written before the lines are printed, so that a reader that closes the
-    # pipe early (as in `| head`) cannot stop it.
+    # pipe early (as in `| head`) cannot stop it. A CSV that fails still lets the lines
+    # through before the error.
     if args.out:
         header = ["input", "predicted_class", "predicted_name"]
         for rank in range(1, top + 1):
@@ -109,11 +114,12 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             for c in classes:
                 line += [int(c), labels[c], f"{row[c]:.6g}"]
             rows.append(line)
-        write_csv(args.out, header, rows, "predictions")
-
-    for name, classes, row in zip(inputs.names, ranked, probs, strict=True):
-        ranking = ", ".join(f"{labels[c]} {row[c]:.1%}" for c in classes)
-        print(f"{name}: {labels[classes[0]]}  (top {top}: {ranking})")
+        try:
+            write_csv(args.out, header, rows, "predictions")
+        except (OutputError, OSError):
+            print("\n".join(lines))
+            raise
+    print("\n".join(lines))
     if args.out:
         count = len(ranked)
         logger.info("wrote %d prediction%s to %s", count, "" if count == 1 else "s", Path(args.out))

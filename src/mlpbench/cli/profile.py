@@ -21,6 +21,7 @@ from mlpbench.cli.options import (
     positive_int,
 )
 from mlpbench.cli.sweep import add_optimizer_arguments
+from mlpbench.errors import OutputError
 from mlpbench.threads import oversubscription_warning
 from mlpbench.training.hyperparams import validate_hyperparameters
 
@@ -137,8 +138,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     # The data warnings were shown before the work; the JSON file keeps them too.
     results["warnings"] = data_warnings + profile_warnings
     failed = [name for name, entry in results["engines"].items() if entry["status"] == "failed"]
+    def show() -> None:
+        print_profile(results)
+        for message in profile_warnings:
+            logger.warning(message)
+
     # The JSON file is written before the table is printed, so that a reader that closes
-    # the pipe early (as in `| head`) cannot stop it.
+    # the pipe early (as in `| head`) cannot stop it. A JSON file that fails still lets
+    # the table through before the error.
     json_written = False
     if args.json is not None:
         # A run in which every engine failed measured nothing, so it does not replace
@@ -148,12 +155,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 "every engine failed, so %s was not replaced and keeps its earlier results", args.json
             )
         else:
-            write_json(results, args.json)
+            try:
+                write_json(results, args.json)
+            except (OutputError, OSError):
+                show()
+                raise
             json_written = True
 
-    print_profile(results)
-    for message in profile_warnings:
-        logger.warning(message)
+    show()
     if json_written:
         print(f"results written to {args.json}")
     if failed:

@@ -161,15 +161,22 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             logger.warning(message)
 
     # The history is written before anything is printed, so that a reader that closes the
-    # pipe early (as in `| head`) cannot stop it.
+    # pipe early (as in `| head`) cannot stop it. A history that fails is reported after
+    # the results, which would be lost with it otherwise.
+    history_error = None
     if args.history:
-        write_history(args.history, model.history_)
+        try:
+            write_history(args.history, model.history_)
+        except OutputError as error:
+            history_error = error
     last = model.history_[-1]
     print(
         f"{model.engine_name}: test loss {last['test_loss']:.4f}, "
         f"test accuracy {last['test_accuracy']:.2%} ({_training_summary(model, trainer.first_epoch)})"
     )
     if trainer.withheld is not None:
+        if history_error is not None:
+            logger.error("%s", history_error)
         raise ModelNotLearnedError(
             f"{trainer.withheld}. {trainer.kept_note()}, which a model that learned nothing does "
             "not replace; to keep this one anyway, --save it under a new name"
@@ -199,6 +206,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if trainer.existed_before and not resumed_in_place:
             note = " (it replaced an earlier file of that name)"
         print(f"saved parameters to {save_path}{note}")
+    if history_error is not None:
+        raise history_error
     if args.history:
         logger.info("wrote the per-epoch history to %s", args.history)
     return 0
