@@ -538,14 +538,28 @@ def test_evaluate_unknown_stored_setting_one_line(capsys, tmp_path: Path):
     assert_one_line_error(result, "evaluate", "setting 'max_iter', which mlpbench does not write")
 
 
-def test_resume_from_history_csv_named(capsys, tmp_path: Path):
+@pytest.mark.parametrize("extra", [(), ("--print-config",)])
+def test_resume_from_history_csv_named(capsys, tmp_path: Path, extra: tuple[str, ...]):
     history = tmp_path / "history.csv"
     history.write_text("epoch,lr,train_loss\n1,0.05,0.5\n", encoding="utf-8")
 
-    result = run_cli(capsys, "train", "--resume", history)
+    result = run_cli(capsys, "train", "--resume", history, *extra)
 
     assert_one_line_error(
         result, "train", f"--resume {history} is not a checkpoint: expected a .npz or .pt file", status=2
     )
     assert "--save " + str(history) not in result.err
     assert history.read_text(encoding="utf-8") == "epoch,lr,train_loss\n1,0.05,0.5\n"
+
+
+def test_resume_from_foreign_npz_not_named_save(capsys, tmp_path: Path):
+    foreign = tmp_path / "arrays.npz"
+    np.savez(foreign, weights=np.zeros(3))
+    before = foreign.read_bytes()
+
+    result = run_cli(capsys, "train", "-q", "--resume", foreign)
+
+    assert_one_line_error(
+        result, "train", f"{foreign} has no 'layer_sizes' array; it was not written by mlpbench"
+    )
+    assert foreign.read_bytes() == before

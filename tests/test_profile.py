@@ -305,6 +305,22 @@ def test_disturbance_warnings(record, expected):
         assert expected in messages[0]
 
 
+@pytest.mark.parametrize(
+    ("engine", "sampled", "advised"),
+    [
+        ("torch", True, True),
+        ("torch", False, False),
+        ("torch-dataloader", True, False),
+        ("numpy", True, False),
+    ],
+)
+def test_disturbance_advice_all_rows_for_sampled_torch(engine, sampled, advised):
+    messages = disturbance_warnings({engine: profile_record(0.19, 0.456, 0.119)}, sampled=sampled)
+
+    assert len(messages) == 1
+    assert ("on all rows (without --samples)" in messages[0]) is advised
+
+
 def test_profile_json_has_warning_list(profile_run):
     _, results, _ = profile_run
     assert isinstance(results["warnings"], list)

@@ -172,8 +172,8 @@ def contention_doubt(measured: Mapping[str, Any] | None, gap: float) -> str | No
     """Return why a ranking may not hold when the process waited for CPUs, or None.
 
     Threads that waited a share s of the time they were ready to run can make an engine
-    up to about 1 / (1 - s) times slower, so only a smaller ``gap`` (the runner-up's
-    median over the winner's) is in doubt.
+    up to about 1 / (1 - s) times slower. So only a smaller ``gap``, the runner-up's
+    median over the winner's, is in doubt.
     """
     if measured is None:
         return None

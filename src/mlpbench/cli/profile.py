@@ -102,8 +102,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     validate_arguments(args, parser)
     check_output_path(args.json, "--json", kind=JSON_KIND)
     data = load_dataset(args.dataset, dtype=args.dtype, data_dir=args.data_dir)
+    sampled = False
     if args.samples is not None:
         n_train = len(data.y_train)
+        sampled = args.samples < n_train
         if args.samples > n_train:
             raise ValueError(
                 f"--samples {args.samples} exceeds the {n_train} training rows of {data.name}; "
@@ -132,6 +134,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             "seed": args.seed,
         },
         device=args.device,
+        sampled=sampled,
     )
     results = run_profile(data, config)
     profile_warnings = results["warnings"]

@@ -116,12 +116,19 @@ def _resolve_resumed_config(args: argparse.Namespace, parser: argparse.ArgumentP
         setattr(args, dest, value)
 
 
+def _check_resume_suffix(resume: str | None) -> None:
+    """Raise InvalidArgumentError naming --resume when its file cannot be a checkpoint."""
+    if resume and Path(resume).suffix.lower() not in SUFFIXES:
+        raise InvalidArgumentError(f"--resume {resume} is not a checkpoint: {EXPECTED_FILE}")
+
+
 def _run_plan(
     args: argparse.Namespace, parser: argparse.ArgumentParser
 ) -> tuple[Checkpoint | None, dict[str, Any], str, str]:
     """Return the checkpoint to resume (or None), the estimator settings, the engine and the data set."""
     if not args.resume:
         return None, model_settings(args), args.engine, args.dataset
+    _check_resume_suffix(args.resume)
     checkpoint = read_checkpoint(args.resume)
     return (
         checkpoint,
@@ -377,11 +384,13 @@ def _check_output_flags(
         parser.error("--checkpoint-every needs --save PATH (or --resume, which saves to its checkpoint)")
     if args.stop_after and not save_path:
         parser.error("--stop-after needs --save PATH, or the epochs trained are lost")
-    if args.resume and Path(args.resume).suffix.lower() not in SUFFIXES:
-        # Checked before --save, which defaults to this file and would be named instead.
-        raise InvalidArgumentError(f"--resume {args.resume} is not a checkpoint: {EXPECTED_FILE}")
+    _check_resume_suffix(args.resume)
     # The kinds keep a data file, an image or the resumed checkpoint from being replaced.
-    check_output_path(save_path, "--save", kind=MODEL_KIND)
+    # Without --save, the file is the resumed one, which reading it checks.
+    if args.save:
+        check_output_path(save_path, "--save", kind=MODEL_KIND)
+    else:
+        check_output_path(save_path, "--resume")
     check_output_path(args.history, "--history", kind=HISTORY_KIND)
     if args.history and save_path and os.path.realpath(args.history) == os.path.realpath(save_path):
         parser.error(f"--history {args.history} and --save {save_path} name the same file; give each its own")

@@ -8,7 +8,7 @@ subnormal round back to themselves. The CPU computes with subnormal numbers many
 times slower. On Fashion-MNIST at batch size 64 (float32, 2-core Xeon), 5% of the
 momentum buffer was subnormal after one epoch in both engines. Each later epoch took
 about 1.4 times as long as with this zeroing in the NumPy engine (OpenBLAS, 2 threads),
-and 1.1 times in the torch engine on 1 thread (on 2 threads the same).
+and 1.1 times in the torch engine on 1 thread, with no measurable change on 2.
 
 The CPU's flush-to-zero mode would not help: OpenBLAS's worker threads did not take
 it from the main thread, whether it was set before or after NumPy was imported, and
