@@ -171,20 +171,32 @@ def fastest_engine_sentence(results: Mapping[str, Any]) -> str | None:
 def contention_doubt(measured: Mapping[str, Any] | None, gap: float) -> str | None:
     """Return why a ranking may not hold when the process waited for CPUs, or None.
 
-    Threads that waited a share s of the time they were ready to run can make an engine
-    up to about 1 / (1 - s) times slower. So only a smaller ``gap``, the runner-up's
-    median over the winner's, is in doubt.
+    Waiting a share s of the time slows the whole comparison about 1 / (1 - s) times
+    on average, so a smaller ``gap`` (the runner-up's median over the winner's) is in
+    doubt. The waiting is measured over the whole comparison, not per engine, so one
+    engine can have been slowed more; the contention warning is shown either way.
     """
     if measured is None:
         return None
     share = largest_share(measured)
-    if share <= WAIT_SHARE_WARNING or gap >= 1 / (1 - share):
+    if share <= WAIT_SHARE_WARNING:
         return None
+    if share < 1 and gap >= 1 / (1 - share):
+        return None
+    slowdown = "any amount" if share >= 1 else f"about {1 / (1 - share):.2g} times on average"
+    steal = measured.get("steal_share") or 0.0
+    if steal >= share:
+        cause = f"the hypervisor held back {share:.0%} of the machine's CPU time (steal)"
+        advice = "rerun later or on another machine"
+    else:
+        cause = (
+            f"this process's threads waited for a CPU up to {share:.0%} of the time (other processes, "
+            "more threads than CPUs or a CPU quota)"
+        )
+        advice = "stop other work or use fewer --threads, and rerun"
     return (
-        f"its threads waited for a CPU up to {share:.0%} of the time (other processes, more threads "
-        f"than CPUs or a CPU quota; see the warnings), which can slow an engine by up to about "
-        f"{1 / (1 - share):.2g} times, more than the {gap:.2f}x gap to the runner-up, so the ranking is "
-        "uncertain; stop other work or use fewer --threads, and rerun"
+        f"{cause}, which slows the engines by {slowdown}, enough to explain the {gap:.2f}x gap to "
+        f"the runner-up, so the ranking is uncertain; {advice}"
     )
 
 
@@ -197,8 +209,8 @@ def ranking_doubt(
     timed over fewer than ``MIN_RANKING_EPOCHS`` epochs, when the other engine's fastest
     epoch beat the winner's by 1%, or when the timings of either engine vary widely and
     the middle halves of their epoch times overlap. On a busy machine the last two
-    happen when the slow epochs fall more on one engine than on the other. An engine
-    whose epochs slow down after each run's first (``later_epoch_slowdown``) is
+    happen when the slow epochs fall more on one engine than on the other. A slower
+    engine whose epochs slow down after each run's first (``later_epoch_slowdown``) is
     expected to have a fast first epoch and a wide spread, so neither counts for it.
     """
     mine, theirs = first["epoch_time_s"], second["epoch_time_s"]
@@ -216,11 +228,11 @@ def ranking_doubt(
             f"{other}'s fastest epoch ({format_seconds(theirs['min'])}) beat {fastest}'s "
             f"({format_seconds(mine['min'])}), {advice}"
         )
-    noisy = [
-        summary
-        for summary in (first, second)
-        if summary.get("spread_warning") and not summary.get("later_epoch_slowdown")
-    ]
+    # The winner's spread counts even when it comes from a slowdown: its median then
+    # mixes fast first epochs with slower later ones, which may lose to the other engine.
+    noisy = first.get("spread_warning") or (
+        second.get("spread_warning") and not second.get("later_epoch_slowdown")
+    )
     if noisy and mine.get("q3", mine["max"]) >= theirs.get("q1", theirs["min"]):
         return (
             f"the timings vary widely and the middle halves of {fastest}'s and {other}'s "

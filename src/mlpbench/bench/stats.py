@@ -17,8 +17,9 @@ LATER_EPOCH_SLOWDOWN = 1.05
 MIN_SLOWDOWN_RUNS = 3
 """Runs needed before a slowdown after each run's first epoch is believed.
 
-A simulated busy machine that slowed half of all epochs at random by 10-100% slowed
-every second epoch of all runs in 14% of two-run comparisons and 5% of three-run ones.
+If a busy machine slowed half of all epochs at random, each by 10-100%, a run of two
+epochs would show the pattern with probability about 0.36 (by simulation), so every
+one of two runs about 13% of the time, and of three runs about 5%.
 """
 
 
@@ -82,8 +83,8 @@ def spread_warning(
     summary : a dict from ``summarize``.
     threshold : largest acceptable ``iqr / median``, e.g. 0.1 for 10 %.
     slowdown : ``later_epoch_slowdown`` of the runs, if the caller believes it (the
-        machine was quiet). The warning then blames the training, which a rerun would
-        not change, instead of the machine.
+        machine was measured to be quiet). The warning then blames the training, which
+        a rerun would not change, instead of the machine.
 
     Returns
     -------

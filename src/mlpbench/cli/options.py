@@ -117,8 +117,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 DEVICE_HELP = (
-    "PyTorch device: cpu, cuda or cuda:N, which must be usable here (cuda needs a CUDA "
-    "build of PyTorch and a visible GPU) (default: %(default)s; the numpy engine runs on "
+    "PyTorch device: cpu, cuda or cuda:N, which must be usable here, so cuda needs a CUDA "
+    "build of PyTorch and a visible GPU (default: %(default)s; the numpy engine runs on "
     "the CPU whatever it is)"
 )
 """Help of --device, for every command that has it."""

@@ -141,6 +141,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     # The data warnings were shown before the work; the JSON file keeps them too.
     results["warnings"] = data_warnings + profile_warnings
     failed = [name for name, entry in results["engines"].items() if entry["status"] == "failed"]
+
     def show() -> None:
         print_profile(results)
         for message in profile_warnings:
