@@ -10,9 +10,10 @@ momentum buffer was subnormal after one epoch in both engines. Each later epoch 
 about 1.4 times as long as with this zeroing in the NumPy engine (OpenBLAS, 2 threads),
 and 1.1 times in the torch engine on 1 thread, with no measurable change on 2.
 
-The CPU's flush-to-zero mode would not help: OpenBLAS's worker threads did not take
-it from the main thread, whether it was set before or after NumPy was imported, and
-it would change the arithmetic of the user's whole process.
+The CPU's flush-to-zero mode is no substitute. It would change the arithmetic of the
+user's whole process, and OpenBLAS's worker threads, which update the NumPy engine's
+buffer, did not take it from the main thread, whether it was set before or after NumPy
+was imported.
 
 Both engines zero the values below ``tiny * VANISHING_MARGIN`` at the first step of
 each epoch and then every ``zeroing_period`` steps. Only values at or above the margin
