@@ -449,7 +449,7 @@ def test_loss_plot_labels_log_axis_plainly(tmp_path, monkeypatch):
 
 
 def test_log_axis_within_decade_labels_2_3_5(tmp_path, monkeypatch):
-    # 15 to 150 holds one power of ten, so minor ticks carry labels, but only some.
+    # 15 to 150 contains one power of ten, so minor ticks carry labels, but only some.
     curves = {"numpy": [150.0, 90.0, 40.0, 15.0]}
     axes = _drawn_figure(monkeypatch, plot_loss_curves, curves, tmp_path / "loss.png").axes[0]
 

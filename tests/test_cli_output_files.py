@@ -206,7 +206,7 @@ def test_fifo_output_rejected(capsys, checkpoint: Path, rows: Path, tmp_path: Pa
 )
 def test_closed_stdout_keeps_written_file(checkpoint: Path, rows: Path, tmp_path: Path, command, output):
     # The reading end of stdout is closed before the child prints, as when `| head` has
-    # exited; the file the user asked for must still be written.
+    # exited. The file the user asked for must still be written.
     out = tmp_path / output
     arguments = [part.format(model=checkpoint, rows=rows, out=out) for part in command]
     child = subprocess.Popen(

@@ -466,10 +466,10 @@ def test_warm_start_fit_past_epochs_warns() -> None:
 )
 def test_momentum_of_idle_input_stays_normal(engine: type, use_blas_update: bool | None) -> None:
     # Feature 0 is active only in the first fit, so the first layer's momentum for it then
-    # decays by 0.9 per step: from about 1e-2 it would reach float32's subnormal range,
-    # which slows arithmetic on it many times over, after about 790 of these 900 steps.
-    # Each epoch here is one step, so the zeroing at each epoch's first step does the
-    # work; test_zeroing.py checks the zeroing within long epochs.
+    # decays by 0.9 per step. From about 1e-2 it would reach float32's subnormal range,
+    # where arithmetic is many times slower, after about 790 of these 900 steps. Each
+    # epoch here is one step, so the zeroing at each epoch's first step does the work.
+    # test_zeroing.py checks the zeroing within long epochs.
     rng = np.random.default_rng(0)
     X = rng.normal(size=(64, 5)).astype(np.float32)
     y = np.arange(64) % 3

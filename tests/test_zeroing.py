@@ -12,9 +12,9 @@ from mlpbench import NumpyMLP, TorchMLP
     ("engine", "use_blas_update"), [(NumpyMLP, True), (NumpyMLP, False), (TorchMLP, None)]
 )
 def test_long_epoch_momentum_stays_normal(engine: type, use_blas_update: bool | None) -> None:
-    # One epoch of 3,000 steps (batch size 1), with feature 0 active in one row only: after
-    # that row, its weights' momentum decays by 0.9 per step and, without the zeroing
-    # every 203 steps, turns subnormal about 800 steps later, within the same epoch.
+    # One epoch of 3,000 steps (batch size 1), with feature 0 active in one row only. After
+    # that row, its weights' momentum decays by 0.9 per step. Without the zeroing every
+    # 203 steps, it turns subnormal about 800 steps later, within the same epoch.
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3000, 4)).astype(np.float32)
     X[1:, 0] = 0

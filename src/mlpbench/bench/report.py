@@ -174,7 +174,7 @@ def contention_doubt(measured: Mapping[str, Any] | None, gap: float) -> str | No
     Waiting a share s of the time slows the whole comparison about 1 / (1 - s) times
     on average, so a smaller ``gap`` (the runner-up's median over the winner's) is in
     doubt. The waiting is measured over the whole comparison, not per engine, so one
-    engine can have been slowed more; the contention warning is shown either way.
+    engine can have been slowed more. The contention warning is shown either way.
     """
     if measured is None:
         return None

@@ -17,9 +17,9 @@ LATER_EPOCH_SLOWDOWN = 1.05
 MIN_SLOWDOWN_RUNS = 3
 """Runs needed before a slowdown after each run's first epoch is believed.
 
-If a busy machine slowed half of all epochs at random, each by 10-100%, a run of two
-epochs would show the pattern with probability about 0.36 (by simulation), so every
-one of two runs about 13% of the time, and of three runs about 5%.
+Suppose a busy machine slowed half of all epochs at random, each by 10-100%. Then a run
+of two epochs would show the pattern with probability about 0.36 (by simulation). All
+of two runs would show it about 13% of the time, and all of three about 5%.
 """
 
 

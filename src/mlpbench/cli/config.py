@@ -241,7 +241,7 @@ KEYS_LEFT_OUT = {
     ("profile", "epochs"): ", which times one epoch of each engine",
     ("profile", "schedule"): ", which times one epoch, so a schedule over epochs has nothing to change",
 }
-"""Why a command lacks a key that other commands take, keyed by (command, key)."""
+"""Reasons why a command lacks a key that other commands take, keyed by (command, key)."""
 
 
 def _keys_by_command(parser: argparse.ArgumentParser) -> dict[str, set[str]]:
