@@ -21,9 +21,9 @@ from mlpbench.cli.confusion import (
 )
 from mlpbench.cli.loading import check_data_fits, class_labels, load_model, recorded
 from mlpbench.cli.options import DEFAULTS, DEVICE_HELP, torch_device
-from mlpbench.cli.outputs import PLOT_KIND, check_output_path
+from mlpbench.cli.outputs import PLOT_KIND, check_output_path, write_then_show
 from mlpbench.engines.registry import LOADING_ENGINES
-from mlpbench.errors import DataError, OutputError
+from mlpbench.errors import DataError
 
 logger = logging.getLogger("mlpbench")
 
@@ -101,17 +101,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     }
 
     text = json.dumps(report, indent=2) if args.json else format_report(report)
-    # The plot is written before the report is printed, so that a reader that closes
-    # the pipe early (as in `| head`) cannot stop it. A plot that fails still lets the
-    # report through before the error.
-    if args.plot:
-        title = f"{Path(args.checkpoint).name} on {Path(data.name).name}: accuracy {metrics['accuracy']:.2%}"
-        try:
+    title = f"{Path(args.checkpoint).name} on {Path(data.name).name}: accuracy {metrics['accuracy']:.2%}"
+
+    def write_plot() -> None:
+        if args.plot:
             plot_confusion_matrix(matrix, labels, args.plot, title)
-        except (OutputError, OSError):
-            print(text)
-            raise
-    print(text)
+
+    write_then_show(write_plot, lambda: print(text))
     if args.plot:
         logger.info("wrote the confusion matrix plot to %s", args.plot)
     return 0

@@ -180,6 +180,21 @@ HISTORY_COLUMNS = ("epoch", "lr", "train_loss", "test_loss", "test_accuracy", "t
 HISTORY_KIND = csv_kind("a history CSV", HISTORY_COLUMNS[0])
 
 
+def write_then_show(write: Callable[[], object], show: Callable[[], object]) -> None:
+    """Run ``write`` (an output file), then ``show`` (the results on stdout).
+
+    The file comes first, so that a reader that closes the pipe early (as in
+    ``| head``) cannot stop it. When the write fails, the results are still shown
+    before the error propagates.
+    """
+    try:
+        write()
+    except (OutputError, OSError):
+        show()
+        raise
+    show()
+
+
 def write_history(path: str | Path, history: Sequence[dict[str, Any]]) -> Path:
     """Write per-epoch history records as CSV, one row per epoch in ``HISTORY_COLUMNS`` order.
 

@@ -12,10 +12,10 @@ from mlpbench.checkpoint import SUFFIXES, read_checkpoint
 from mlpbench.cli.inputs import read_inputs
 from mlpbench.cli.loading import class_labels, load_model, recorded
 from mlpbench.cli.options import DEFAULTS, DEVICE_HELP, positive_int, torch_device
-from mlpbench.cli.outputs import check_output_path, csv_kind, write_csv
+from mlpbench.cli.outputs import check_output_path, csv_kind, write_csv, write_then_show
 from mlpbench.data.digits import MAX_PIXEL as DIGITS_MAX_PIXEL
 from mlpbench.engines.registry import LOADING_ENGINES
-from mlpbench.errors import CheckpointError, OutputError
+from mlpbench.errors import CheckpointError
 
 logger = logging.getLogger("mlpbench")
 
@@ -101,10 +101,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for name, classes, row in zip(inputs.names, ranked, probs, strict=True):
         ranking = ", ".join(f"{labels[c]} {row[c]:.1%}" for c in classes)
         lines.append(f"{name}: {labels[classes[0]]}  (top {top}: {ranking})")
-    # The CSV is written before the lines are printed, so that a reader that closes the
-    # pipe early (as in `| head`) cannot stop it. A CSV that fails still lets the lines
-    # through before the error.
-    if args.out:
+
+    def write_predictions() -> None:
+        if not args.out:
+            return
         header = ["input", "predicted_class", "predicted_name"]
         for rank in range(1, top + 1):
             header += [f"top{rank}_class", f"top{rank}_name", f"top{rank}_probability"]
@@ -114,12 +114,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             for c in classes:
                 line += [int(c), labels[c], f"{row[c]:.6g}"]
             rows.append(line)
-        try:
-            write_csv(args.out, header, rows, "predictions")
-        except (OutputError, OSError):
-            print("\n".join(lines))
-            raise
-    print("\n".join(lines))
+        write_csv(args.out, header, rows, "predictions")
+
+    write_then_show(write_predictions, lambda: print("\n".join(lines)))
     if args.out:
         count = len(ranked)
         logger.info("wrote %d prediction%s to %s", count, "" if count == 1 else "s", Path(args.out))

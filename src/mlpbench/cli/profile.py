@@ -21,7 +21,6 @@ from mlpbench.cli.options import (
     positive_int,
 )
 from mlpbench.cli.sweep import add_optimizer_arguments
-from mlpbench.errors import OutputError
 from mlpbench.threads import oversubscription_warning
 from mlpbench.training.hyperparams import validate_hyperparameters
 
@@ -96,7 +95,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from mlpbench.bench.profile import ProfileConfig, run_profile
     from mlpbench.bench.report import write_json
     from mlpbench.cli.loading import training_data_warnings
-    from mlpbench.cli.outputs import JSON_KIND, check_output_path, non_empty_file
+    from mlpbench.cli.outputs import JSON_KIND, check_output_path, non_empty_file, write_then_show
     from mlpbench.data import load_dataset
 
     validate_arguments(args, parser)
@@ -142,31 +141,24 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     results["warnings"] = data_warnings + profile_warnings
     failed = [name for name, entry in results["engines"].items() if entry["status"] == "failed"]
 
+    # A run in which every engine failed measured nothing, so it does not replace
+    # earlier results; the errors are in the table and the log.
+    all_failed = len(failed) == len(results["engines"])
+    keep_earlier = args.json is not None and all_failed and non_empty_file(args.json)
+    json_written = args.json is not None and not keep_earlier
+    if keep_earlier:
+        logger.warning("every engine failed, so %s was not replaced and keeps its earlier results", args.json)
+
+    def write() -> None:
+        if json_written:
+            write_json(results, args.json)
+
     def show() -> None:
         print_profile(results)
         for message in profile_warnings:
             logger.warning(message)
 
-    # The JSON file is written before the table is printed, so that a reader that closes
-    # the pipe early (as in `| head`) cannot stop it. A JSON file that fails still lets
-    # the table through before the error.
-    json_written = False
-    if args.json is not None:
-        # A run in which every engine failed measured nothing, so it does not replace
-        # earlier results; the errors are in the table and the log.
-        if len(failed) == len(results["engines"]) and non_empty_file(args.json):
-            logger.warning(
-                "every engine failed, so %s was not replaced and keeps its earlier results", args.json
-            )
-        else:
-            try:
-                write_json(results, args.json)
-            except (OutputError, OSError):
-                show()
-                raise
-            json_written = True
-
-    show()
+    write_then_show(write, show)
     if json_written:
         print(f"results written to {args.json}")
     if failed:
