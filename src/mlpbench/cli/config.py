@@ -14,7 +14,7 @@ import argparse
 import json
 import math
 import tomllib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,32 @@ NOT_CONFIGURABLE = frozenset({"help", "config", "print_config", "verbose", "quie
 
 def find_subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
     """Return the parser of subcommand ``command`` of the top-level ``parser``."""
+    subcommands = _subcommands(parser)
+    if command not in subcommands:
+        raise KeyError(f"the parser has no subcommand {command!r}")
+    return subcommands[command]
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Return the subcommands of the top-level ``parser``, by name."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
-            return action.choices[command]
-    raise KeyError(f"the parser has no subcommand {command!r}")
+            return dict(action.choices)
+    return {}
+
+
+def config_keys(subparser: argparse.ArgumentParser) -> dict[str, str]:
+    """Return every config key of ``subparser``, with dashes, mapped to its name in ``config_actions``.
+
+    Every long name of a flag is a key, so sweep's --batch-size, an alias of
+    --batch-sizes, works in its file as it does on its command line.
+    """
+    return {
+        option[2:].replace("_", "-"): name
+        for name, action in config_actions(subparser).items()
+        for option in action.option_strings
+        if option.startswith("--")
+    }
 
 
 def config_actions(subparser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
@@ -58,7 +80,7 @@ def parse_arguments(parser: argparse.ArgumentParser, argv: Sequence[str]) -> arg
     from_file: dict[str, Any] = {}
     sources: dict[str, str] = {}
     if config_path is not None:
-        from_file, sources = load_config(config_path, subparser, _keys_by_command(parser))
+        from_file, sources = load_config(config_path, subparser, _subcommands(parser))
         subparser.set_defaults(**from_file)
         args = parser.parse_args(argv)
     args.explicit_options = frozenset(on_command_line | set(from_file))
@@ -171,12 +193,12 @@ def _dests_given(
 def load_config(
     path: str | Path,
     subparser: argparse.ArgumentParser,
-    keys_by_command: Mapping[str, Collection[str]] | None = None,
+    subcommands: Mapping[str, argparse.ArgumentParser] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Read a TOML config file and convert each value with its flag's type.
 
-    ``keys_by_command`` (command -> its keys) lets the error for an unknown key name
-    the commands that take it.
+    ``subcommands`` (all commands' parsers, by name) lets the error for an unknown key
+    name the commands that take it.
 
     Returns
     -------
@@ -199,14 +221,7 @@ def load_config(
         subparser.error(f"config file {path} is not valid UTF-8 TOML: {error}")
 
     actions = config_actions(subparser)
-    # Every long name of a flag is a key, so sweep's --batch-size, an alias of
-    # --batch-sizes, works in its file as it does on its command line.
-    by_normalized = {
-        option[2:].replace("_", "-"): name
-        for name, action in actions.items()
-        for option in action.option_strings
-        if option.startswith("--")
-    }
+    by_normalized = config_keys(subparser)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for key, raw in table.items():
@@ -221,8 +236,8 @@ def load_config(
             command = subparser.prog.split()[-1]
             owners = [
                 other
-                for other, keys in (keys_by_command or {}).items()
-                if key.replace("_", "-") in keys and other != command
+                for other, other_parser in (subcommands or {}).items()
+                if other != command and key.replace("_", "-") in config_keys(other_parser)
             ]
             subparser.error(f"{path}: {_unknown_key_message(key, list(actions), command, owners)}")
         action = actions[name]
@@ -242,21 +257,6 @@ KEYS_LEFT_OUT = {
     ("profile", "schedule"): ", which times one epoch, so a schedule over epochs has nothing to change",
 }
 """Reasons why a command lacks a key that other commands take, keyed by (command, key)."""
-
-
-def _keys_by_command(parser: argparse.ArgumentParser) -> dict[str, set[str]]:
-    """Return every subcommand's config keys, each long flag name without its dashes."""
-    keys = {}
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for command, subparser in action.choices.items():
-                keys[command] = {
-                    option[2:]
-                    for flag_action in config_actions(subparser).values()
-                    for option in flag_action.option_strings
-                    if option.startswith("--")
-                }
-    return keys
 
 
 def _command_line_only(subparser: argparse.ArgumentParser, key: str) -> str | None:
