@@ -142,7 +142,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     failed = [name for name, entry in results["engines"].items() if entry["status"] == "failed"]
 
     # A run in which every engine failed measured nothing, so it does not replace
-    # earlier results; the errors are in the table and the log.
+    # earlier results. The errors are in the table and the log.
     all_failed = len(failed) == len(results["engines"])
     keep_earlier = args.json is not None and all_failed and non_empty_file(args.json)
     json_written = args.json is not None and not keep_earlier
