@@ -346,6 +346,33 @@ def test_damaged_cache_falls_back_to_system_copy(data_env, tiny_idx, tmp_path, m
     assert f"the copy in {system} is used instead" in caplog.text
 
 
+def test_list_datasets_names_copy_beyond_damaged_cache(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
+    # The listing reports the copy that loading falls back to, not the damaged cache alone.
+    cache = tiny_idx.write(data_env / "tiny")
+    (cache / "train-images-idx3-ubyte.gz").write_bytes(b"not gzip")
+    system = tiny_idx.write(tmp_path / "system")
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(system_dirs=(system,)))
+
+    row = next(row for row in list_datasets() if row["name"] == "tiny")
+
+    assert row["available"] is True
+    assert row["location"] == str(system)
+    assert f"the files in the cache {cache} failed their check" in row["problem"]
+    assert f"deleting {cache} lets a later download replace them" in row["problem"]
+
+
+def test_list_datasets_damaged_cache_alone(data_env, tiny_idx, monkeypatch) -> None:
+    cache = tiny_idx.write(data_env / "tiny")
+    (cache / "train-images-idx3-ubyte.gz").write_bytes(b"not gzip")
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
+
+    row = next(row for row in list_datasets() if row["name"] == "tiny")
+
+    assert row["available"] is False
+    assert row["location"] == str(cache)
+    assert "train images" in row["problem"]
+
+
 def test_damaged_named_folder_is_not_passed_over(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
     # A folder the user named is what they asked for: its damage is an error, not a detour.
     given = tiny_idx.write(tmp_path / "given")

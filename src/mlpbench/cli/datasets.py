@@ -39,7 +39,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for row in rows:
         available = "yes" if row["available"] else "no"
         location = row["location"] or "not found locally; downloaded into the cache on first use"
-        if row["problem"]:
+        if row["problem"] and row["available"]:
+            location += f" ({row['problem']})"
+        elif row["problem"]:
             location += f" (found, but cannot be loaded: {row['problem']})"
         table.add_row(row["name"], available, location, row["description"])
     console = Console()

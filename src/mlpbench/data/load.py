@@ -15,8 +15,8 @@ from mlpbench.data.digits import DESCRIPTION as DIGITS_DESCRIPTION
 from mlpbench.data.digits import digits_location, load_digits_dataset
 from mlpbench.data.files import load_path
 from mlpbench.data.locate import locate
-from mlpbench.data.named import load_idx_dataset, read_checked_files
-from mlpbench.data.sources import IDX_DATASETS
+from mlpbench.data.named import copy_beyond_cache, load_idx_dataset, read_checked_files
+from mlpbench.data.sources import IDX_DATASETS, IdxDatasetSpec
 from mlpbench.errors import DataError, UnknownDatasetError
 
 logger = logging.getLogger("mlpbench")
@@ -126,6 +126,8 @@ def list_datasets(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
         ``problem`` (why files that were found cannot be loaded, or None) and
         ``description`` (str). Found IDX files are read and checked as loading
         checks them (checksums, shapes and counts), which takes about a second.
+        When the files in mlpbench's cache fail that check, the row names the
+        copy that loading uses instead, and ``problem`` describes what failed in the cache.
     """
     digits_path = digits_location()
     rows = [
@@ -139,19 +141,44 @@ def list_datasets(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
     ]
     for spec in IDX_DATASETS.values():
         found = locate(spec, data_dir).found
-        problem = None
-        if found is not None:
-            try:
-                read_checked_files(spec, found.folder)
-            except DataError as error:
-                problem = str(error).splitlines()[0]
+        folder = None if found is None else found.folder
+        available, problem = folder is not None, None
+        if folder is not None:
+            available, problem, folder = _check_folder(spec, data_dir, folder)
         rows.append(
             {
                 "name": spec.name,
-                "available": found is not None and problem is None,
-                "location": str(found.folder) if found is not None else None,
+                "available": available,
+                "location": str(folder) if folder is not None else None,
                 "problem": problem,
                 "description": spec.description,
             }
         )
     return rows
+
+
+def _check_folder(
+    spec: IdxDatasetSpec, data_dir: str | Path | None, folder: Path
+) -> tuple[bool, str | None, Path]:
+    """Return whether ``spec`` loads from ``folder``, the problem if any, and the folder loading would use.
+
+    As in ``load_dataset``, a cache whose files fail their check gives way to a
+    complete copy further down the search. The problem then describes the cache.
+    """
+    try:
+        read_checked_files(spec, folder)
+        return True, None, folder
+    except DataError as error:
+        problem = str(error).splitlines()[0]
+    later = copy_beyond_cache(spec, data_dir, folder)
+    if later is None:
+        return False, problem, folder
+    try:
+        read_checked_files(spec, later)
+    except DataError:
+        return False, problem, folder
+    note = (
+        f"used because the files in the cache {folder} failed their check ({problem}); deleting "
+        f"{folder} lets a later download replace them"
+    )
+    return True, note, later

@@ -207,29 +207,17 @@ def read_checked_files(spec: IdxDatasetSpec, folder: Path) -> dict[str, LoadedFi
     return loaded
 
 
-def _copy_beyond_cache(
-    spec: IdxDatasetSpec, data_dir: str | Path | None, folder: Path, error: DataError
-) -> Path:
-    """Return a later complete folder when the files in mlpbench's own cache failed their check.
+def copy_beyond_cache(spec: IdxDatasetSpec, data_dir: str | Path | None, folder: Path) -> Path | None:
+    """Return the next complete folder after mlpbench's own cache, when ``folder`` is that cache.
 
     The cache is the one place mlpbench writes, so a damaged file there should not hide
-    a good copy in a system folder. Anywhere else, or without such a copy, ``error``
-    is raised again.
+    a good copy in a system folder. Any other folder returns None: a folder that the
+    user named, or a system copy, is what they meant to load.
     """
-    cache = cache_dir(spec.name)
-    later = locate(spec, data_dir, skip=cache).found if folder == cache else None
-    if later is None:
-        raise error
-    logger.warning(
-        "the %s files in the cache %s failed their check (%s); the copy in %s is used instead, and "
-        "deleting %s lets a later download replace the cached files",
-        spec.title,
-        cache,
-        error,
-        later.folder,
-        cache,
-    )
-    return later.folder
+    if folder != cache_dir(spec.name):
+        return None
+    later = locate(spec, data_dir, skip=folder).found
+    return None if later is None else later.folder
 
 
 def load_idx_dataset(
@@ -263,7 +251,19 @@ def load_idx_dataset(
     try:
         loaded = read_checked_files(spec, folder)
     except DataError as error:
-        folder = _copy_beyond_cache(spec, data_dir, folder, error)
+        later = copy_beyond_cache(spec, data_dir, folder)
+        if later is None:
+            raise
+        logger.warning(
+            "the %s files in the cache %s failed their check (%s); the copy in %s is used instead, and "
+            "deleting %s lets a later download replace the cached files",
+            spec.title,
+            folder,
+            error,
+            later,
+            folder,
+        )
+        folder = later
         loaded = read_checked_files(spec, folder)
     train_images, train_labels = loaded["train images"], loaded["train labels"]
     test_images, test_labels = loaded["test images"], loaded["test labels"]
