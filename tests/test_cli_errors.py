@@ -329,6 +329,18 @@ def test_training_labels_negative(capsys, tmp_path: Path):
     assert_one_line_error(result, "train", "label -1 at index 6 is negative")
 
 
+def test_training_label_far_too_large(capsys, tmp_path: Path):
+    # The class count is the largest label plus one; this one would need an output layer of 1e11 units.
+    x = np.random.default_rng(0).random((10, 64))
+    labels = np.arange(10) % 3
+    labels[4] = 99_999_999_999
+    data = save_npz_dataset(tmp_path / "huge.npz", x, labels)
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", data)
+
+    assert_one_line_error(result, "train", "label 99999999999 at index 4 would make 100000000000 classes")
+
+
 
 @pytest.mark.parametrize(
     "command",

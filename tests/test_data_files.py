@@ -334,6 +334,10 @@ def test_npz_full_byte_range_scales_silently(tmp_path, caplog) -> None:
             },
             "integer pixel values must lie in 0..255, found 300",
         ),
+        (
+            {"x_train": np.zeros((2, 4)), "y_train": [0, 10**12], "x_test": np.zeros((1, 4)), "y_test": [0]},
+            "label 1000000000000 at index 1 would make 1000000000001 classes",
+        ),
     ],
     ids=[
         "missing-keys",
@@ -344,6 +348,7 @@ def test_npz_full_byte_range_scales_silently(tmp_path, caplog) -> None:
         "feature-count",
         "label-count",
         "above-255",
+        "huge-label",
     ],
 )
 def test_npz_invalid_content_rejected(tmp_path, arrays, expected) -> None:
@@ -354,6 +359,23 @@ def test_npz_invalid_content_rejected(tmp_path, arrays, expected) -> None:
     assert expected in str(caught.value)
     assert str(path) in str(caught.value)
     assert "cannot read" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("largest", "accepted"), [(999, True), (1000, False)])
+def test_npz_class_count_limit(tmp_path, largest, accepted) -> None:
+    # Three rows may name up to 1,000 classes; ten per row counts only for larger sets.
+    path = tmp_path / "labels.npz"
+    np.savez(path, x_train=np.zeros((2, 4)), y_train=[0, largest], x_test=np.zeros((1, 4)), y_test=[0])
+
+    if accepted:
+        assert load_dataset(str(path)).n_classes == 1000
+        return
+    with pytest.raises(DataError) as caught:
+        load_dataset(str(path))
+    message = str(caught.value)
+    assert "label 1000 at index 1 would make 1001 classes" in message
+    assert "at most 1000 classes are accepted for this many samples" in message
+    assert "number the classes 0..K-1" in message
 
 
 def test_text_file_named_npz_rejected(tmp_path) -> None:
@@ -607,6 +629,11 @@ def test_csv_fractional_pixels_kept(tmp_path) -> None:
         (["0,1,2,3", "1,1,2"], ["0,1,2,3"], "line 3 has 3 columns, the first data row has 4"),
         (["0,1,2", "1.5,1,2"], ["0,1,2"], "label 1.5 on line 3 is not a whole number"),
         (["0,1,2", "-1,1,2"], ["0,1,2"], "label -1 on line 3 is negative"),
+        (
+            ["0,1,2"],
+            ["0,1,2", "99999999999,1,2"],
+            "label 99999999999 on line 3 would make 100000000000 classes",
+        ),
         (["0,1,2", "", "# copied", "-1,1,2"], ["0,1,2"], "label -1 on line 5 is negative"),
         (["0,1,x"], ["0,1,2"], "line 2, column 3: 'x' is not a number"),
         (["0,1,2 # first", "# copied", "1,1"], ["0,1,2"], "line 4 has 2 columns, the first data row has 3"),
@@ -620,6 +647,7 @@ def test_csv_fractional_pixels_kept(tmp_path) -> None:
         "ragged-row",
         "fractional-label",
         "negative-label",
+        "huge-test-label",
         "label-after-blank-line",
         "not-a-number",
         "ragged-row-after-comments",

@@ -263,12 +263,30 @@ def _warn_about_binary_split(maxima: dict[str, float | None], where: str) -> Non
             )
 
 
+MAX_INFERRED_CLASSES = 1000
+"""The largest class count taken from labels as meant, whatever the row count.
+
+See ``inferred_class_limit``, which also allows ten classes per row.
+"""
+
+
+def inferred_class_limit(n_rows: int) -> int:
+    """Return the largest class count that labels of ``n_rows`` rows may imply.
+
+    The class count is the largest label plus one, so one stray label such as 2**40
+    would build an output layer of that width, or fail allocating it. Up to
+    ``MAX_INFERRED_CLASSES`` classes, or ten per row, are taken as meant.
+    """
+    return max(MAX_INFERRED_CLASSES, 10 * n_rows)
+
+
 def check_labels(
     labels: np.ndarray,
     n_classes: int | None,
     where: str,
     *,
     line_of: Callable[[int], int] | None = None,
+    class_limit: int | None = None,
 ) -> np.ndarray:
     """Validate class labels and return them as int64.
 
@@ -283,12 +301,16 @@ def check_labels(
     line_of
         For text files: maps an index in ``labels`` to its line in the file, so
         that errors name the line. Otherwise errors name the index in the array.
+    class_limit
+        Where the class count comes from the labels (``n_classes`` is None): the
+        most classes they may imply, usually ``inferred_class_limit`` of the rows.
 
     Raises
     ------
     DataError
-        If the array is not 1-D, a label is not a whole number, is negative, or is
-        ``n_classes`` or more. The message names the first bad value and its position.
+        If the array is not 1-D, a label is not a whole number, is negative, is
+        ``n_classes`` or more, or implies more than ``class_limit`` classes. The
+        message names the first bad value (the largest, for the class limit) and its position.
     """
 
     def position(index: int) -> str:
@@ -306,6 +328,13 @@ def check_labels(
     if negative.size:
         index = int(negative[0])
         raise DataError(f"{where}: label {result[index]} {position(index)} is negative")
+    if class_limit is not None and result.size and result.max() >= class_limit:
+        index = int(np.argmax(result))
+        raise DataError(
+            f"{where}: label {result[index]} {position(index)} would make {result[index] + 1} classes, "
+            f"because the class count is the largest label plus one; number the classes 0..K-1 "
+            f"(at most {class_limit} classes are accepted for this many samples)"
+        )
     if n_classes is not None:
         too_big = np.flatnonzero(result >= n_classes)
         if too_big.size:

@@ -1,7 +1,7 @@
 """Load a data set from a path: a folder of IDX files, a ``.npz`` file, or a pair of CSV files.
 
 No checksums apply here; the files are checked for shape, label and pixel ranges.
-``n_classes`` is the largest label in train or test plus one.
+``n_classes`` is the largest label in train or test plus one, up to ``inferred_class_limit``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from mlpbench.data.dataset import Dataset, check_labels, find_non_finite, scale_pixels, square_shape
+from mlpbench.data.dataset import (
+    Dataset,
+    check_labels,
+    find_non_finite,
+    inferred_class_limit,
+    scale_pixels,
+    square_shape,
+)
 from mlpbench.data.idx import is_gzip, read_idx
 from mlpbench.data.locate import FolderMatch, log_ignored_copies, match_folder
 from mlpbench.data.sources import MNIST
@@ -72,11 +79,12 @@ def _build(
         )
 
     labels = {}
+    class_limit = inferred_class_limit(x_train.shape[0] + x_test.shape[0])
     for key, x, x_where in (("y_train", x_train, x_train_where), ("y_test", x_test, x_test_where)):
         y, where = parts[key]
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
-        labels[key] = check_labels(y, None, where)
+        labels[key] = check_labels(y, None, where, class_limit=class_limit)
         if labels[key].shape[0] != x.shape[0]:
             raise DataError(
                 f"{x_where} contains {x.shape[0]} samples but {where} contains {labels[key].shape[0]} labels"
@@ -441,8 +449,9 @@ def load_csv_pair(train: Path, test: Path, path: Path, dtype: np.dtype) -> Datas
             "file probably lacks its label column, which must come first"
         )
     # Checked here first so that errors give the line in the file.
-    y_train = check_labels(y_train, None, str(train), line_of=train_line_of)
-    y_test = check_labels(y_test, None, str(test), line_of=test_line_of)
+    class_limit = inferred_class_limit(len(y_train) + len(y_test))
+    y_train = check_labels(y_train, None, str(train), line_of=train_line_of, class_limit=class_limit)
+    y_test = check_labels(y_test, None, str(test), line_of=test_line_of, class_limit=class_limit)
     for x, file, line_of in ((x_train, train, train_line_of), (x_test, test, test_line_of)):
         found = find_non_finite(x)
         if found is not None:

@@ -8,7 +8,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.exceptions import DataConversionWarning
 
-from mlpbench.data.dataset import find_non_finite
+from mlpbench.data.dataset import find_non_finite, inferred_class_limit
 from mlpbench.engines.stack import user_stacklevel
 from mlpbench.errors import DataError, DataTypeError
 
@@ -165,21 +165,13 @@ def _integer_labels(y: np.ndarray) -> np.ndarray:
     raise DataError(f"y must contain integer class labels 0..K-1, got dtype {y.dtype}; {LABEL_ENCODER_HINT}")
 
 
-MAX_INFERRED_CLASSES = 1000
-"""The largest class count that ``fit`` infers from labels whatever the row count.
-
-See ``check_inferred_class_count``, which also allows ten classes per row.
-"""
-
-
 def check_inferred_class_count(labels: np.ndarray, n_classes: int) -> None:
     """Raise DataError when the largest label requires far more outputs than the data has rows.
 
-    K is the largest label plus one, so one stray label such as 2**40 would build an
-    output layer of that width, or fail allocating it. Up to ``MAX_INFERRED_CLASSES``
-    classes, or ten per row, are taken as meant.
+    The limit is ``inferred_class_limit``: a stray label such as 2**40 would build an
+    output layer of that width, or fail allocating it.
     """
-    limit = max(MAX_INFERRED_CLASSES, 10 * len(labels))
+    limit = inferred_class_limit(len(labels))
     if n_classes <= limit:
         return
     row = int(np.argmax(labels))
