@@ -76,6 +76,17 @@ def test_hidden_list_or_text(capsys, tmp_path: Path, text: str, expected: list[i
     assert values["hidden"] == expected
 
 
+@pytest.mark.parametrize("text", ["", " "])
+def test_empty_hidden_flag_rejected(capsys, text: str):
+    # An unset shell variable (--hidden "$H") must not train a network without hidden layers.
+    result = run_cli(capsys, "train", "--hidden", text, "--print-config")
+
+    assert result.status == 2
+    assert "argument --hidden: the hidden sizes are empty" in result.err
+    assert "or 0 for no hidden layer" in result.err
+    assert result.out == ""
+
+
 def test_unknown_key_names_file_and_key(capsys, tmp_path: Path):
     config = write_config(tmp_path, "learning-rate = 0.1\n")
 
@@ -172,6 +183,7 @@ def test_file_value_overridden_before_validation(capsys, tmp_path: Path):
         ("lr = true", "expected a number, got 'true'"),
         ("print_config = 1", "key 'print_config' cannot be set in a config file; give --print-config"),
         ("[training]\nlr = 0.1", "unknown key 'training'"),
+        ('hidden = ""', "the hidden sizes are empty: give a comma list of positive integers"),
     ],
 )
 def test_bad_value_in_file_rejected(capsys, tmp_path: Path, line: str, message: str):

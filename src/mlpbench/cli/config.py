@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from mlpbench.cli.options import parse_hidden
 from mlpbench.training.names import NO_COUNTERPART, name_hint, suggest_names
 
 # Flags that control the config machinery or the logging and are never read from a file.
@@ -296,6 +297,9 @@ def _convert(action: argparse.Action, raw: Any) -> Any:
     if isinstance(raw, list):
         if takes_list:
             return [_convert_text(action, _to_text(item)) for item in raw]
+        if not raw and action.type is parse_hidden:
+            # hidden = [] lists no hidden layers, as --hidden 0 does.
+            return []
         # A list for a single-valued flag is written as the flag's comma list (--hidden 256,128).
         return _convert_text(action, ",".join(_to_text(item) for item in raw))
     value = _convert_text(action, _to_text(raw))

@@ -34,14 +34,20 @@ DEFAULTS: dict[str, Any] = {
 
 
 def parse_hidden(text: str) -> list[int]:
-    """Parse ``"256,128"`` into ``[256, 128]``.
+    """Parse ``"256,128"`` into ``[256, 128]``; ``"0"`` alone means no hidden layer.
 
-    ``"0"`` alone, or empty text (what an empty list in a config file becomes),
-    means no hidden layer.
+    Empty text is rejected: it is more often an unset shell variable (``--hidden "$H"``)
+    than a request for no hidden layer. A config file's empty list, ``hidden = []``,
+    does mean none, and never reaches this parser.
     """
     text = str(text).strip()
-    if text in ("0", ""):
+    if text == "0":
         return []
+    if not text:
+        raise argparse.ArgumentTypeError(
+            "the hidden sizes are empty: give a comma list of positive integers such as 256,128, "
+            "or 0 for no hidden layer"
+        )
     try:
         sizes = [int(part) for part in text.split(",")]
     except ValueError:
