@@ -329,6 +329,17 @@ def test_training_labels_negative(capsys, tmp_path: Path):
     assert_one_line_error(result, "train", "label -1 at index 6 is negative")
 
 
+def test_network_too_large_for_memory(capsys, tmp_path: Path):
+    # A mistyped width: 64 x 10**11 float64 weights cannot be allocated, which must not end in a traceback.
+    save = tmp_path / "model.npz"
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--hidden", "100000000000", "--save", save)
+
+    assert_one_line_error(result, "train", "error: not enough memory: Unable to allocate")
+    assert "check --hidden for a mistyped size" in result.err
+    assert not save.exists()
+
+
 def test_training_label_far_too_large(capsys, tmp_path: Path):
     # The class count is the largest label plus one; this one would need an output layer of 1e11 units.
     x = np.random.default_rng(0).random((10, 64))

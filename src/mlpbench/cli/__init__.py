@@ -134,9 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Status 2 is for invalid arguments, missing input paths, output paths that
     cannot be written and unknown data set names among them (rejected before any
-    work starts). Status 1 is for any other error, which is reported in one line on
-    stderr (with a traceback under -v). Ctrl-C gives 130 and SIGTERM 143. Until the
-    arguments are parsed, SIGTERM keeps its default action and ends the process at once.
+    work starts). Status 1 is for any other error, a failed allocation included, which
+    is reported in one line on stderr (with a traceback under -v). Ctrl-C gives 130 and
+    SIGTERM 143. Until the arguments are parsed, SIGTERM keeps its default action and
+    ends the process at once.
     """
     from mlpbench.cli.config import find_subparser, parse_arguments
     from mlpbench.training.chance import NoProgressWarning
@@ -163,12 +164,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mlpbench {args.command}: error: {error}", file=sys.stderr)
         # A missing or unwritable path or an unknown data set is found before any work, like a bad flag.
         return 2 if isinstance(error, InvalidArgumentError) else 1
+    except MemoryError as error:
+        if args.verbose:
+            logger.exception("mlpbench %s failed", args.command)
+        hint = _memory_hint(args)
+        print(f"mlpbench {args.command}: error: not enough memory: {error}; {hint}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         if _sigterm_received.is_set():
             print(f"mlpbench {args.command}: terminated", file=sys.stderr)
             return 128 + signal.SIGTERM
         print(f"mlpbench {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _memory_hint(args: argparse.Namespace) -> str:
+    """Name the options that set how much memory the command needs."""
+    if hasattr(args, "hidden"):
+        return "check --hidden for a mistyped size, or choose smaller hidden layers or a smaller --batch-size"
+    return "give fewer inputs at once"
 
 
 def _run_command(args: argparse.Namespace, subparser: argparse.ArgumentParser) -> int:
