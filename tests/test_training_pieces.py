@@ -296,6 +296,16 @@ def test_learning_warning_for_chance_accuracy() -> None:
     assert message.endswith("try a larger --lr or more --epochs")
 
 
+def test_learning_warning_names_untrained_classes() -> None:
+    # A stray test label 20 gives 21 outputs, 11 of which no training sample teaches.
+    y_train = np.repeat(np.arange(10), 3)
+    y_test = np.append(y_train, 20)
+    message = learning_warning(3.1, y_train, 0.5, y_test, lr=0.05, default_lr=0.05)
+
+    assert "try a larger --lr or more --epochs, and check the labels" in message
+    assert message.endswith("11 of the 21 classes have no training sample")
+
+
 def test_oversubscription_warning_above_cpu_count(monkeypatch) -> None:
     import os
 
