@@ -91,7 +91,7 @@ def learning_warning(
     (``made_no_progress``), and a test accuracy no better than always predicting the
     most common test label. The warning names the direction to move the learning rate.
     Where some labels below the largest have no training sample (a stray label), the
-    network has outputs it cannot learn, and the warning says to check the labels too.
+    network has outputs it cannot learn, and the warning adds advice to check the labels.
     """
     baseline_accuracy = majority_share(y_test) if len(y_test) else 0.0
     if made_no_progress(train_loss, y_train):
