@@ -120,6 +120,25 @@ def test_idx_malformed_file_rejected(tmp_path: Path, data: bytes, expected: str)
     assert str(path) in str(caught.value)
 
 
+def test_idx_text_named_gz_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "train-labels-idx1-ubyte.gz"
+    path.write_bytes(b"<html>Not Found</html>\n")
+
+    with pytest.raises(DataError) as caught:
+        read_idx(path)
+
+    message = str(caught.value)
+    assert message.startswith(f"{path}: not an IDX file: the magic number 0x3c68746d")
+    assert message.endswith("ends in .gz, but it is not gzip-compressed: download or copy the file again")
+
+
+def test_idx_uncompressed_named_gz_read(tmp_path: Path) -> None:
+    path = tmp_path / "train-labels-idx1-ubyte.gz"
+    path.write_bytes(LABELS)
+
+    np.testing.assert_array_equal(read_idx(path), np.arange(10))
+
+
 def test_idx_gzipped_twice_rejected(tmp_path: Path) -> None:
     path = _write(tmp_path, gzip.compress(gzip.compress(LABELS)))
     with pytest.raises(DataError, match="gzip-compressed twice; decompress one layer with gunzip"):

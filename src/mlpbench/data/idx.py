@@ -167,7 +167,14 @@ def read_idx(path: str | Path, role: str | None = None) -> np.ndarray:
         raw = Path(path).read_bytes()
     except OSError as error:
         raise DataError(f"cannot read IDX file {path}: {error.strerror or error}") from error
-    return parse_idx(decompress_if_gzip(raw, path), path, role)
+    try:
+        return parse_idx(decompress_if_gzip(raw, path), path, role)
+    except DataError as error:
+        if is_gzip(raw) or Path(path).suffix.lower() != ".gz":
+            raise
+        # An uncompressed IDX file under a .gz name loads; anything else is not the downloaded file.
+        message = f"{error}; its name ends in .gz, but it is not gzip-compressed: {FETCH_AGAIN}"
+        raise DataError(message) from None
 
 
 def encode_idx(array: np.ndarray) -> bytes:
