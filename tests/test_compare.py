@@ -870,6 +870,20 @@ def test_fastest_doubted_by_slower_third_engine():
     assert "numpy's fastest epoch (310 ms) beat torch's (454 ms)" in sentence
 
 
+def test_fastest_doubt_prefers_faster_best_epoch():
+    # The runner-up's spread overlaps the winner's, but the third engine's undisturbed
+    # epochs beat the winner's: that engine is the one to name.
+    torch = _timed([0.195, 0.199, 0.204, 0.60, 8.87], "timings vary")
+    dataloader = _timed([0.30, 0.31, 0.40, 0.50, 0.52], "timings vary")
+    numpy = _timed([0.188, 0.19, 0.192, 1.1, 1.2, 1.4], "timings vary")
+
+    sentence = _sentence(torch=torch, **{"torch-dataloader": dataloader}, numpy=numpy)
+
+    assert sentence.startswith("Fastest: torch, 204 ms per epoch (median); but ")
+    assert "numpy's fastest epoch (188 ms) beat torch's (195 ms)" in sentence
+    assert "middle halves" not in sentence
+
+
 def test_fastest_doubted_on_busy_machine():
     engines = {"numpy": _timed([0.30, 0.301, 0.302]), "torch": _timed([0.40, 0.401, 0.402])}
     busy = {"wait_share": 0.47, "busiest_thread_wait_share": 0.52, "steal_share": 0.0}

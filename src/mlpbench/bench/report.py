@@ -157,9 +157,11 @@ def fastest_engine_sentence(results: Mapping[str, Any]) -> str | None:
         verb = "was" if len(left_out) == 1 else "were"
         sentence += f", among the engines that learned ({', '.join(left_out)} {verb} left out)"
     # Every slower engine is checked, not only the runner-up: on a busy machine the
-    # engine with the fastest undisturbed epochs can end anywhere in the ranking.
-    doubts = (ranking_doubt(fastest, summaries[fastest], other, summaries[other]) for other in ranked[1:])
-    doubt = next((reason for reason in doubts if reason), None)
+    # engine with the fastest undisturbed epochs can end anywhere in the ranking. The
+    # strongest reason is given, so that such an engine is named before a mere overlap.
+    doubts = [ranking_doubt(fastest, summaries[fastest], other, summaries[other]) for other in ranked[1:]]
+    found = [doubt for doubt in doubts if doubt is not None]
+    doubt = min(found, key=lambda pair: pair[0])[1] if found else None
     if doubt is None and len(ranked) > 1:
         gap = timed[ranked[1]] / timed[fastest]
         doubt = contention_doubt(results.get("cpu_contention"), gap)
@@ -200,10 +202,14 @@ def contention_doubt(measured: Mapping[str, Any] | None, gap: float) -> str | No
     )
 
 
+DOUBT_FEW_EPOCHS, DOUBT_FASTER_EPOCH, DOUBT_OVERLAP = range(3)
+"""The kinds of ranking doubt, strongest first."""
+
+
 def ranking_doubt(
     fastest: str, first: Mapping[str, Any], other: str, second: Mapping[str, Any]
-) -> str | None:
-    """Return why the median ranking of two engines may not hold, or None when it is clear.
+) -> tuple[int, str] | None:
+    """Return the kind of doubt and why the median ranking of two engines may not hold, or None.
 
     ``other`` is any slower engine. The ranking is in doubt when either engine was
     timed over fewer than ``MIN_RANKING_EPOCHS`` epochs, when the other engine's fastest
@@ -217,14 +223,14 @@ def ranking_doubt(
     fewest = min(mine["n"], theirs["n"])
     if fewest < MIN_RANKING_EPOCHS:
         # One or two epochs cannot tell a lasting difference from a moment of other work.
-        return (
+        return DOUBT_FEW_EPOCHS, (
             f"{fastest} and {other} were timed over {mine['n']} and {theirs['n']} epoch(s), too few "
             f"to rank them; rerun with more --repeats or --epochs (at least {MIN_RANKING_EPOCHS} epochs each)"
         )
     advice = "so the ranking is uncertain; rerun when the machine is idle, or with more --repeats"
     # A margin of 1%, so that two equal best epochs are not reported as one beating the other.
     if theirs["min"] < 0.99 * mine["min"] and not second.get("later_epoch_slowdown"):
-        return (
+        return DOUBT_FASTER_EPOCH, (
             f"{other}'s fastest epoch ({format_seconds(theirs['min'])}) beat {fastest}'s "
             f"({format_seconds(mine['min'])}), {advice}"
         )
@@ -234,7 +240,7 @@ def ranking_doubt(
         second.get("spread_warning") and not second.get("later_epoch_slowdown")
     )
     if noisy and mine.get("q3", mine["max"]) >= theirs.get("q1", theirs["min"]):
-        return (
+        return DOUBT_OVERLAP, (
             f"the timings vary widely and the middle halves of {fastest}'s and {other}'s "
             f"epoch times overlap, {advice}"
         )
