@@ -566,6 +566,24 @@ def test_plot_sweep_draws_whiskers_from_spread_columns(tmp_path, monkeypatch):
     assert list(torch_line.get_ydata()) == [0.14]
 
 
+def test_plot_sweep_rings_flagged_points(tmp_path, monkeypatch):
+    points = [
+        {"engine": "numpy", "batch_size": 16, "seconds": 0.06, "slowed": False},
+        {"engine": "numpy", "batch_size": 1024, "seconds": 0.14, "slowed": True},
+        # A failed run has no time, so it gets no ring either.
+        {"engine": "torch", "batch_size": 1024, "seconds": None, "slowed": True},
+    ]
+    arguments = (points, "batch_size", "seconds", "engine", tmp_path / "sweep.png")
+    figure = _drawn_figure(monkeypatch, plot_sweep, *arguments, flag="slowed", flag_label="probably slowed")
+    axes = figure.axes[0]
+
+    from matplotlib.collections import PathCollection
+
+    (rings,) = [item for item in axes.collections if isinstance(item, PathCollection)]
+    assert rings.get_offsets().tolist() == [[1024.0, 0.14]]
+    assert rings.get_label() == "probably slowed"
+
+
 def test_plot_sweep_no_rows(tmp_path):
     _assert_png(plot_sweep([], "batch_size", "seconds", "engine", tmp_path / "sweep.png"))
 

@@ -461,10 +461,14 @@ def test_sweep_counts_points_on_a_busy_machine(monkeypatch):
 
     per_point = [message for message in results["warnings"] if "point(s) ran while" in message]
     assert per_point == [
-        "2 point(s) ran while the process waited for a CPU or the hypervisor held CPU time back "
-        "(up to 45%, at hidden 16, float32, 1 thread(s), batch 64); their timings are probably "
-        "slowed, so rerun them on a quiet machine or with fewer threads"
+        "2 point(s) ran while the process waited for a CPU or the hypervisor held CPU time back: "
+        "hidden 16, float32, 1 thread(s), batch 64 at 45%; hidden 16, float32, 1 thread(s), batch 256 "
+        "at 45%. Their timings are probably slowed (the table marks them, and the plots ring them), "
+        "so rerun them on a quiet machine or with fewer threads"
     ]
+    console = Console(width=200, record=True)
+    console.print(build_table(results))
+    assert console.export_text().count("(CPU wait 45%)") == 2
     # The sweep-wide warning appears once, not once per point.
     assert sum("waited for a CPU 45%" in message for message in results["warnings"]) == 1
     assert all(point["cpu_contention"] == busy for point in results["points"])

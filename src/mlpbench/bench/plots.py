@@ -274,6 +274,8 @@ def plot_sweep(
     xlabel: str = "",
     ylabel: str = "",
     spread: tuple[str, str] | None = None,
+    flag: str | None = None,
+    flag_label: str = "flagged",
 ) -> Path:
     """Plot ``y`` against ``x`` with one line per value of ``group``, and write a PNG.
 
@@ -292,6 +294,8 @@ def plot_sweep(
     title, xlabel, ylabel : figure texts; the labels default to the column names.
     spread : the columns of a whisker's low and high ends, such as the 25th and 75th
         percentiles; a row without them gets no whisker.
+    flag, flag_label : a column whose true rows get a ring around their point, and
+        the ring's legend entry (such as points timed while the CPUs were busy).
 
     Raises ValueError for a missing ``x`` or ``group`` key, or, with ``loglog``, for a
     value <= 0 (pass ``loglog=False`` for such data).
@@ -329,6 +333,20 @@ def plot_sweep(
                 fmt="none",
                 ecolor=line.get_color(),
                 capsize=3,
+            )
+    if flag is not None:
+        plotted = [row for row in points if row.get(y) is not None and math.isfinite(float(row[y]))]
+        flagged = [row for row in plotted if row.get(flag)]
+        if flagged:
+            axes.scatter(
+                [float(row[x]) for row in flagged],
+                [float(row[y]) for row in flagged],
+                s=120,
+                facecolors="none",
+                edgecolors="red",
+                linewidths=1.5,
+                label=flag_label,
+                zorder=3,
             )
     if loglog and series:
         _label_log_x_ticks(axes, sorted({row[0] for rows in series.values() for row in rows}))

@@ -75,6 +75,9 @@ SYNTHETIC_SEED = 0
 SYNTHETIC_IMAGE_SHAPE = (28, 28)
 SYNTHETIC_NAME = "synthetic"
 
+MAX_LISTED_POINTS = 5
+"""How many slowed points a warning names, the most slowed first."""
+
 DEFAULT_TRAINING: dict[str, Any] = {
     "lr": 0.05,
     "momentum": 0.9,
@@ -593,11 +596,13 @@ def _warnings(
             "are valid, but with this few rows and epochs their accuracies mean nothing"
         )
     if busy:
-        share, where = max(busy, key=lambda item: item[0])
+        busy.sort(key=lambda item: item[0], reverse=True)
+        listed = "; ".join(f"{where} at {share:.0%}" for share, where in busy[:MAX_LISTED_POINTS])
+        more = f" and {len(busy) - MAX_LISTED_POINTS} more" if len(busy) > MAX_LISTED_POINTS else ""
         messages.append(
             f"{len(busy)} point(s) ran while the process waited for a CPU or the hypervisor held "
-            f"CPU time back (up to {share:.0%}, at {where}); their timings are probably slowed, so "
-            "rerun them on a quiet machine or with fewer threads"
+            f"CPU time back: {listed}{more}. Their timings are probably slowed (the table marks "
+            "them, and the plots ring them), so rerun them on a quiet machine or with fewer threads"
         )
     if above_peak:
         percent, where = max(above_peak)

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mlpbench.bench.contention import describe_contention
+from mlpbench.bench.contention import contention_warnings, describe_contention, largest_share
 from mlpbench.bench.plots import plot_sweep
 from mlpbench.bench.report import (
     CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL,
@@ -122,6 +122,17 @@ def _peak_of(results: Mapping[str, Any], dtype: str, threads: int) -> Mapping[st
     return None
 
 
+def slowed_share(point: Mapping[str, Any]) -> float | None:
+    """Return the largest waiting or steal share of a point whose timings it probably slowed, else None.
+
+    A point counts as slowed when its CPU waiting or steal drew a contention warning.
+    """
+    measured = point.get("cpu_contention")
+    if measured is None or not contention_warnings(measured):
+        return None
+    return largest_share(measured)
+
+
 def _plot_rows(points: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Return one row per point and engine with the plotted medians and quartiles.
 
@@ -129,6 +140,7 @@ def _plot_rows(points: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """
     rows = []
     for point in points:
+        slowed = slowed_share(point) is not None
         for name, entry in point["engines"].items():
             summary = entry.get("summary") or {}
             epochs, gflops = summary.get("epoch_time_s") or {}, summary.get("gflops") or {}
@@ -142,12 +154,14 @@ def _plot_rows(points: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
                     "gflops": entry["median_gflops"],
                     "gflops_q1": gflops.get("q1"),
                     "gflops_q3": gflops.get("q3"),
+                    "slowed": slowed,
                 }
             )
     return rows
 
 
 WHISKERS = "median, with whiskers from the 25th to the 75th percentile"
+SLOWED_LABEL = "waited for a CPU: probably slowed"
 
 
 def write_combination_plots(
@@ -169,6 +183,8 @@ def write_combination_plots(
         xlabel="batch size",
         ylabel=f"seconds per epoch over {n_timed:,} rows",
         spread=("seconds_q1", "seconds_q3"),
+        flag="slowed",
+        flag_label=SLOWED_LABEL,
     )
     peak = _peak_of(results, dtype, threads)
     plot_sweep(
@@ -186,6 +202,8 @@ def write_combination_plots(
         xlabel="batch size",
         ylabel="GFLOP/s of the timed runs",
         spread=("gflops_q1", "gflops_q3"),
+        flag="slowed",
+        flag_label=SLOWED_LABEL,
     )
 
 
@@ -271,6 +289,7 @@ def build_table(results: Mapping[str, Any]) -> Table:
     table.add_column("status")
 
     for point in results["points"]:
+        share = slowed_share(point)
         for name, entry in point["engines"].items():
             cells = [
                 str(point["hidden"]),
@@ -286,7 +305,10 @@ def build_table(results: Mapping[str, Any]) -> Table:
                 cells.append(format_seconds(estimate) if ok else NOT_APPLICABLE)
             cells.append(f"{entry['median_gflops']:.3g}" if ok else NOT_APPLICABLE)
             cells.append(f"{entry['median_percent_of_peak']:.3g}%" if ok else NOT_APPLICABLE)
-            cells.append(_status(entry))
+            status = _status(entry)
+            if share is not None:
+                status += f" (CPU wait {share:.0%})"
+            cells.append(status)
             table.add_row(*cells)
     return table
 
