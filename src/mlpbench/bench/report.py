@@ -269,9 +269,9 @@ PARITY_EXPLAINED_ABOVE = 1e-6
 """Parity differences above this get ``PARITY_EXPLANATION``."""
 
 PARITY_EXPLANATION = (
-    "The engines add in different orders, so they round differently, and each SGD step "
-    "can amplify the difference: more in float32, more with several threads (each library "
-    "splits its sums across threads in its own way), and more where training is unstable "
+    "The engines add in different orders (NumPy's BLAS and PyTorch's each order their sums in their "
+    "own way, on one thread as on several), so they round differently, and each SGD step "
+    "can amplify the difference: more in float32, and more where training is unstable "
     "(a large --lr, standardized data). --dtype float64 shows how close the engines are; "
     "the test suite checks that they agree to 1e-9 in float64 at stable settings."
 )
