@@ -351,6 +351,30 @@ def test_spaced_list_gets_comma_hint(capsys, arguments: list[str], hint: str):
     assert result.err.count("instead of") == 1
 
 
+@pytest.mark.parametrize("command", ["train", "compare", "profile"])
+def test_batch_size_list_points_to_sweep(capsys, command: str):
+    result = run_cli(capsys, command, "--batch-size", "32,512", "--print-config")
+
+    assert result.status == 2
+    assert "argument --batch-size: expected one positive integer, got '32,512'" in result.err
+    assert "to time several batch sizes, run mlpbench sweep --batch-sizes 32,512" in result.err
+
+
+@pytest.mark.parametrize(
+    ("command", "hint"),
+    [
+        ("profile", "did you mean --json instead of --out?"),
+        ("train", "did you mean --save instead of --out?"),
+        ("evaluate", "did you mean --json or --plot instead of --out?"),
+    ],
+)
+def test_out_flag_named_where_missing(capsys, command: str, hint: str):
+    result = run_cli(capsys, command, "--out", "results", "--print-config")
+
+    assert result.status == 2
+    assert hint in result.err
+
+
 def test_single_value_flag_no_list_hint(capsys):
     result = run_cli(capsys, "train", "--epochs", "3", "4", "--print-config")
 

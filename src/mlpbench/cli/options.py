@@ -72,6 +72,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def batch_size(text: str) -> int:
+    """Parse one batch size; a comma list gets a pointer to the sweep, which times several."""
+    if "," in text:
+        raise argparse.ArgumentTypeError(
+            f"expected one positive integer, got {text!r}; to time several batch sizes, run "
+            f"mlpbench sweep --batch-sizes {text.replace(' ', '')}"
+        )
+    return positive_int(text)
+
+
 def torch_device(text: str) -> str:
     """Return ``text`` if it names a device the torch engines can use: cpu, cuda or cuda:N.
 
@@ -136,7 +146,7 @@ _SHARED_FLAGS: dict[str, dict[str, Any]] = {
         "metavar": "SIZES",
         "help": "hidden layer sizes as a comma list, e.g. 256,128; 0 for none (default: 128)",
     },
-    "batch_size": {"type": positive_int, "help": "rows per mini-batch (default: %(default)s)"},
+    "batch_size": {"type": batch_size, "help": "rows per mini-batch (default: %(default)s)"},
     "dtype": {
         "choices": DTYPES,
         "help": "floating-point type of the data and parameters (default: %(default)s)",

@@ -21,6 +21,9 @@ OTHER_NAMES: dict[str, tuple[str, ...]] = {
     "num_threads": ("threads",),
     "n_jobs": ("threads",),
     "alpha": ("weight_decay",),
+    # Commands without --out write their files through these flags.
+    "out": ("save", "json", "plot"),
+    "output": ("out", "save", "json", "plot"),
 }
 """Names that mlpbench spells differently, which a spelling match cannot find."""
 
