@@ -305,6 +305,13 @@ def test_unknown_name_exits_2(capsys, command) -> None:
     assert result.out == ""
 
 
+@pytest.mark.parametrize("name", ["fmnist", "f-mnist", "FashionMNIST", "fashion"])
+def test_short_fashion_names_suggest_fashion_mnist(data_env, name) -> None:
+    # A spelling match alone would suggest mnist, a download of another data set.
+    with pytest.raises(DataError, match=f"unknown data set '{name}'; did you mean 'fashion-mnist'\\?"):
+        load_dataset(name)
+
+
 def test_missing_path_rejected(data_env, tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no such file or folder.*mlpbench datasets"):
         load_dataset(str(tmp_path / "nothing.npz"))

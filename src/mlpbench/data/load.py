@@ -21,6 +21,10 @@ from mlpbench.errors import DataError, UnknownDatasetError
 
 logger = logging.getLogger("mlpbench")
 
+SHORT_NAMES = {"fmnist": "fashion-mnist", "fashion": "fashion-mnist", "fashionmnist": "fashion-mnist"}
+"""Abbreviations of data set names, which a spelling match would take for another name
+(``fmnist`` is closest to ``mnist``). They are only suggested, never loaded in place of the name."""
+
 
 def dataset_names() -> list[str]:
     """Return the names that ``load_dataset`` takes as named data sets, not as paths."""
@@ -100,7 +104,8 @@ def load_dataset(
 
     path = Path(name_or_path).expanduser()
     if not path.exists() and os.sep not in name_or_path and not path.suffix:
-        close = difflib.get_close_matches(key, dataset_names(), n=1)
+        short = SHORT_NAMES.get(key.replace("-", ""))
+        close = [short] if short else difflib.get_close_matches(key, dataset_names(), n=1)
         guess = f"did you mean {close[0]!r}? " if close else ""
         raise UnknownDatasetError(
             f"unknown data set {name_or_path!r}; {guess}the named data sets are "
