@@ -969,6 +969,47 @@ def test_output_folder_missing(capsys, tmp_path: Path, checkpoint: Path, command
     assert not missing.exists()
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["train", *TINY_TRAINING, "--save", "{file}/copy.npz"],
+        ["train", *TINY_TRAINING, "--history", "{file}/logs/history.csv"],
+        ["predict", "{checkpoint}", "{checkpoint}", "--out", "{file}/predictions.csv"],
+    ],
+    ids=["save", "history-deeper", "out"],
+)
+def test_output_folder_is_a_file(capsys, tmp_path: Path, checkpoint: Path, command: list[str]):
+    file = tmp_path / "good.npz"
+    shutil.copyfile(checkpoint, file)
+    before = file.read_bytes()
+    args = [part.format(file=file, checkpoint=checkpoint) for part in command]
+
+    result = run_cli(capsys, args[0], "-q", *args[1:])
+
+    assert_one_line_error(result, args[0], f"{file} is a file, not a folder; choose another path", status=2)
+    assert file.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (["train", *TINY_TRAINING, "--save", "{folder}"], "it is a folder; give a .npz or .pt file name"),
+        (["evaluate", "{checkpoint}", "--plot", "{folder}"], "it is a folder; give an image file name"),
+    ],
+    ids=["save", "plot"],
+)
+def test_output_path_is_a_folder(capsys, tmp_path: Path, checkpoint: Path, command: list[str], expected: str):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    args = [part.format(folder=folder, checkpoint=checkpoint) for part in command]
+
+    result = run_cli(capsys, args[0], "-q", *args[1:])
+
+    assert result.status == 2
+    assert expected in result.err
+    assert list(folder.iterdir()) == []
+
+
 def _deny_writes(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
     """Make ``folder`` unwritable: by permission bits, or, for root (which ignores them), by
     failing the creation of the temporary file as the kernel would."""

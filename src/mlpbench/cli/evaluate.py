@@ -65,6 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.plot and Path(args.plot).is_dir():
+        example = Path(args.plot) / "confusion.png"
+        parser.error(f"--plot {args.plot}: it is a folder; give an image file name, such as {example}")
     if args.plot and Path(args.plot).suffix.lower().lstrip(".") not in PLOT_FORMATS:
         parser.error(f"--plot {args.plot}: the file name must end in .png, .pdf or .svg")
     check_output_path(args.plot, "--plot", kind=PLOT_KIND)

@@ -99,6 +99,12 @@ def check_output_path(
     path = write_target(path)
     folder = path.parent
     if not folder.is_dir():
+        # A file where a folder should be, such as model.npz in model.npz/copy.npz, cannot be created as one.
+        blocking = next((parent for parent in (folder, *folder.parents) if parent.exists()), None)
+        if blocking is not None and not blocking.is_dir():
+            raise OutputPathError(
+                f"cannot write {flag} {path}: {blocking} is a file, not a folder; choose another path"
+            )
         raise OutputPathError(f"cannot write {flag} {path}: folder {folder} does not exist; create it first")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputPathError(

@@ -368,6 +368,9 @@ def _check_output_flags(
     for flag, value in (("--save", args.save), ("--resume", args.resume)):
         if value is not None and not value.strip():
             parser.error(f"{flag} needs a file name ending in .npz or .pt, got an empty one")
+    if args.save and Path(args.save).is_dir():
+        example = Path(args.save) / "model.npz"
+        parser.error(f"--save {args.save}: it is a folder; give a .npz or .pt file name, such as {example}")
     if args.save and Path(args.save).suffix.lower() not in SUFFIXES:
         parser.error(f"--save {args.save}: the file name must end in .npz or .pt")
     if args.resume and args.engine == "sklearn" and "engine" in getattr(args, "explicit_options", ()):
