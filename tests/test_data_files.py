@@ -393,8 +393,10 @@ def test_npz_object_array_not_unpickled(tmp_path) -> None:
     path = tmp_path / "pickled.npz"
     objects = np.array([{"a": 1}, None], dtype=object)
     np.savez(path, x_train=objects, y_train=[0, 1], x_test=np.zeros((1, 2)), y_test=[0])
-    with pytest.raises(DataError, match="an array holds Python objects, which mlpbench does not load"):
+    expected = "an array holds Python objects, which mlpbench does not load"
+    with pytest.raises(DataError, match=expected) as caught:
         load_dataset(str(path))
+    assert str(caught.value).endswith("save numeric arrays, such as x.astype(np.float32) and y.astype(int)")
 
 
 def test_npz_single_array_rejected(tmp_path) -> None:
@@ -412,11 +414,46 @@ def test_npz_text_labels_rejected(tmp_path) -> None:
         load_dataset(str(path))
 
 
+def test_npz_text_labels_get_fix(tmp_path) -> None:
+    path = tmp_path / "text-labels.npz"
+    np.savez(path, x_train=np.zeros((2, 4)), y_train=["shirt", "boot"], x_test=np.zeros((1, 4)), y_test=[0])
+    with pytest.raises(DataError) as caught:
+        load_dataset(str(path))
+    assert "store them as integers 0..K-1" in str(caught.value)
+    assert "sklearn.preprocessing.LabelEncoder for class names" in str(caught.value)
+
+
+def test_npz_one_hot_labels_get_fix(tmp_path) -> None:
+    path = tmp_path / "one-hot.npz"
+    np.savez(path, x_train=np.zeros((3, 4)), y_train=np.eye(3), x_test=np.zeros((1, 4)), y_test=[0])
+    with pytest.raises(DataError) as caught:
+        load_dataset(str(path))
+    assert "labels must be a 1-D array, got shape (3, 3)" in str(caught.value)
+    assert "for one-hot rows, store the class indices, y.argmax(axis=1)" in str(caught.value)
+
+
 def test_npz_not_an_archive_rejected(tmp_path) -> None:
     path = tmp_path / "broken.npz"
     path.write_bytes(b"PK\x03\x04 not really a zip file")
     with pytest.raises(DataError, match="cannot read .*broken.npz as a .npz archive"):
         load_dataset(str(path))
+
+
+def test_npz_truncated_archive_gets_fix(tmp_path) -> None:
+    whole = tmp_path / "whole.npz"
+    arrays = {"x_train": np.zeros((100, 4)), "y_train": np.zeros(100, int), "x_test": np.zeros((3, 4))}
+    np.savez(whole, **arrays, y_test=[0] * 3)
+    path = tmp_path / "cut.npz"
+    path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+
+    with pytest.raises(DataError) as caught:
+        load_dataset(str(path))
+
+    message = str(caught.value)
+    assert message.startswith(f"cannot read {path} as a .npz archive: ")
+    assert message.endswith(
+        "the file is damaged or incomplete; copy it again, or save it again with numpy.savez"
+    )
 
 
 def test_npz_damaged_array_header_rejected(tmp_path) -> None:

@@ -317,9 +317,15 @@ def check_labels(
         return f"on line {line_of(index)}" if line_of is not None else f"at index {index}"
 
     if labels.ndim != 1:
-        raise DataError(f"{where}: labels must be a 1-D array, got shape {labels.shape}")
+        one_hot = labels.ndim == 2 and labels.shape[1] > 1
+        fix = "; for one-hot rows, store the class indices, y.argmax(axis=1)" if one_hot else ""
+        raise DataError(f"{where}: labels must be a 1-D array, got shape {labels.shape}{fix}")
     if labels.dtype.kind not in "biuf":
-        raise DataError(f"{where}: labels must be whole numbers, got dtype {labels.dtype}")
+        raise DataError(
+            f"{where}: labels must be whole numbers, got dtype {labels.dtype}; store them as integers "
+            "0..K-1 (y.astype(int) for numbers written as text, sklearn.preprocessing.LabelEncoder "
+            "for class names)"
+        )
     if not is_integral(labels):
         bad = int(np.flatnonzero(~np.isfinite(labels) | (np.floor(labels) != labels))[0])
         raise DataError(f"{where}: label {labels[bad]} {position(bad)} is not a whole number")

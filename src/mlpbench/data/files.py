@@ -25,7 +25,7 @@ from mlpbench.data.idx import is_gzip, read_idx
 from mlpbench.data.locate import FolderMatch, log_ignored_copies, match_folder
 from mlpbench.data.sources import MNIST
 from mlpbench.errors import DataError, InputNotFoundError
-from mlpbench.npzfile import READ_ERRORS, describe_read_error, numpy_file_kind
+from mlpbench.npzfile import READ_ERRORS, describe_read_error, is_object_array_error, numpy_file_kind
 
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
@@ -201,7 +201,7 @@ def load_npz(path: Path, dtype: np.dtype) -> Dataset:
         # A DataError is a ValueError too, but it already names the problem.
         raise
     except READ_ERRORS as error:
-        raise DataError(f"cannot read {path} as a .npz archive: {describe_read_error(error)}") from error
+        raise _npz_read_error(path, error) from error
     if not isinstance(loaded, np.lib.npyio.NpzFile):
         raise DataError(f"{path} contains a single array; expected a .npz archive with {', '.join(NPZ_KEYS)}")
 
@@ -217,9 +217,20 @@ def load_npz(path: Path, dtype: np.dtype) -> Dataset:
     except DataError:
         raise
     except READ_ERRORS as error:
-        raise DataError(f"cannot read {path} as a .npz archive: {describe_read_error(error)}") from error
+        raise _npz_read_error(path, error) from error
     parts = {key: (array, f"{path}[{key}]") for key, array in arrays.items()}
     return _build(path, f"{path} (npz)", dtype, parts)
+
+
+def _npz_read_error(path: Path, error: BaseException) -> DataError:
+    """Return the DataError for an archive that NumPy failed to read, with the fix for its cause."""
+    if is_object_array_error(error):
+        fix = "save numeric arrays, such as x.astype(np.float32) and y.astype(int)"
+    elif isinstance(error, OSError):
+        fix = "check that the file can be read"
+    else:
+        fix = "the file is damaged or incomplete; copy it again, or save it again with numpy.savez"
+    return DataError(f"cannot read {path} as a .npz archive: {describe_read_error(error)}; {fix}")
 
 
 def _swap_train_test(name: str) -> str:
