@@ -132,6 +132,19 @@ def test_pt_with_whole_module(capsys, tmp_path: Path):
     result = run_cli(capsys, "evaluate", "-q", path)
 
     assert_one_line_error(result, "evaluate", "contains Python objects other than tensors")
+    assert "expected a .npz or .pt file written by mlpbench train --save or a model's save()" in result.err
+
+
+def test_pt_with_plain_state_dict(capsys, tmp_path: Path):
+    # A state_dict saved from another network holds tensors only, but none of mlpbench's layout.
+    path = tmp_path / "state.pt"
+    torch.save(torch.nn.Linear(64, 10).state_dict(), path)
+
+    result = run_cli(capsys, "evaluate", "-q", path)
+
+    expected = "has no 'state_dict' and 'layer_sizes', so mlpbench did not write it"
+    assert_one_line_error(result, "evaluate", expected)
+    assert "written by mlpbench train --save or a model's save()" in result.err
 
 
 def test_checkpoint_of_other_architecture(capsys, tmp_path: Path, checkpoint: Path):

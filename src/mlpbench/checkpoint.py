@@ -703,14 +703,16 @@ def _read_pt(path: Path) -> Checkpoint:
     except pickle.UnpicklingError as error:
         raise CheckpointError(
             f"{path} contains Python objects other than tensors, so it was not loaded "
-            "(mlpbench loads .pt files with weights_only=True); save a state_dict instead"
+            f"(mlpbench loads .pt files with weights_only=True); {EXPECTED_FILE}"
         ) from error
     except Exception as error:  # noqa: BLE001 - a corrupt archive fails in many ways (IndexError, RuntimeError, ...)
         raise CheckpointError(
             f"{path} is not a readable .pt file ({type(error).__name__}: {error}); {_SAVE_AGAIN}"
         ) from error
     if not isinstance(payload, dict) or "state_dict" not in payload or "layer_sizes" not in payload:
-        raise CheckpointError(f"{path} has no 'state_dict' and 'layer_sizes'; it was not written by mlpbench")
+        raise CheckpointError(
+            f"{path} has no 'state_dict' and 'layer_sizes', so mlpbench did not write it; {EXPECTED_FILE}"
+        )
     _check_format(path, payload.get("format"), payload.get("format_version"))
     sizes = _layer_sizes(path, payload["layer_sizes"])
 
