@@ -182,6 +182,19 @@ def test_undecodable_image(capsys, tmp_path: Path, checkpoint: Path):
     assert_one_line_error(result, "predict", f"cannot decode image {image}", "expected a PNG, JPEG")
 
 
+def test_oversized_image(capsys, tmp_path: Path, checkpoint: Path, monkeypatch: pytest.MonkeyPatch):
+    # Pillow's limit lowered to 100 pixels, so that a 16x16 image stands in for a 20000x20000 one.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    image = tmp_path / "scan.png"
+    Image.new("L", (16, 16)).save(image)
+
+    result = run_cli(capsys, "predict", "-q", checkpoint, image)
+
+    assert_one_line_error(result, "predict", f"cannot read image {image}: it is too large to decode safely")
+    assert "shrink it to a few hundred pixels a side first" in result.err
+    assert "expected a PNG" not in result.err
+
+
 def test_truncated_image(capsys, tmp_path: Path, checkpoint: Path):
     image = tmp_path / "digit.jpg"
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8)).save(image)

@@ -45,7 +45,13 @@ def read_grayscale(path: str | Path) -> np.ndarray:
                 white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                 image = Image.alpha_composite(white, rgba)
             gray = image.convert("L")
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as error:
+    except Image.DecompressionBombError as error:
+        # Pillow refuses images of more than twice its MAX_IMAGE_PIXELS (179 million pixels by default).
+        raise DataError(
+            f"cannot read image {path}: it is too large to decode safely ({error}); shrink it to "
+            "a few hundred pixels a side first"
+        ) from error
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise DataError(
             f"cannot decode image {path}: {error}; expected a PNG, JPEG or other image file that Pillow reads"
         ) from error
