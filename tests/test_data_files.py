@@ -651,6 +651,19 @@ def test_csv_bad_first_row_not_header(tmp_path, first_row, expected) -> None:
     assert expected in str(caught.value)
 
 
+def test_csv_stray_fraction_among_whole_numbers_named(tmp_path) -> None:
+    # Pixels 0..16 with one 0.5: the data become fractional, so the 16s are out of range.
+    train = _write_csv(tmp_path / "set_train.csv", ["0,16,3", "1,0.5,16"], "label,p1,p2")
+    _write_csv(tmp_path / "set_test.csv", ["0,1,2"], "label,p1,p2")
+
+    with pytest.raises(DataError) as caught:
+        load_dataset(str(train))
+
+    message = str(caught.value)
+    assert "fractional pixel values must lie in [0, 1], but the training values reach 16.0" in message
+    assert "(the first value with a fraction is 0.5, training sample 1 at feature 0, counting" in message
+
+
 def test_csv_fractional_pixels_kept(tmp_path) -> None:
     train = _write_csv(tmp_path / "a_train.csv", ["0,0.25,1.0", "1,0.5,0"])
     _write_csv(tmp_path / "a_test.csv", ["1,0,0"])

@@ -233,11 +233,26 @@ def scale_pixels(
                 f"values are whole numbers up to {maxima[above]}; store both splits on one scale, "
                 "both in [0, 1] or both 0..255"
             )
+        fraction = _first_fraction(splits)
         raise DataError(
             f"{where}: fractional pixel values must lie in [0, 1], but the {above} values reach "
-            f"{maxima[above]}; scale the data to [0, 1] or store whole numbers 0..255"
+            f"{maxima[above]}{fraction}; scale the data to [0, 1] or store whole numbers 0..255"
         )
     return train.astype(dtype), test.astype(dtype)
+
+
+def _first_fraction(splits: dict[str, np.ndarray]) -> str:
+    """Return where the first value with a fraction lies, such as a typo among whole numbers, as a clause."""
+    for name, array in splits.items():
+        flat = array.reshape(array.shape[0], -1)
+        rows, columns = np.nonzero(np.floor(flat) != flat)
+        if rows.size:
+            value = flat[rows[0], columns[0]]
+            return (
+                f" (the first value with a fraction is {value}, {name} sample {rows[0]} at feature "
+                f"{columns[0]}, counting from 0)"
+            )
+    return ""
 
 
 def _warn_about_binary_split(maxima: dict[str, float | None], where: str) -> None:
