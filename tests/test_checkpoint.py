@@ -251,8 +251,9 @@ def test_missing_array_rejected(tmp_path: Path, blobs: tuple[np.ndarray, np.ndar
     bad = tmp_path / "bad.npz"
     np.savez(bad, **arrays)
 
-    with pytest.raises(CheckpointError, match="missing array b2"):
+    with pytest.raises(CheckpointError, match="missing array b2") as caught:
         NumpyMLP.load(bad)
+    assert "so it was edited or damaged; save the model again" in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -598,7 +598,10 @@ def _read_npz(path: Path) -> Checkpoint:
             names = (f"{prefix}W{index}", f"{prefix}b{index}")
             missing = [name for name in names if name not in arrays]
             if missing:
-                raise CheckpointError(f"{path} is missing array {missing[0]}")
+                raise CheckpointError(
+                    f"{path} is missing array {missing[0]}, so it was edited or damaged; save the model "
+                    "again (mlpbench train --save writes one)"
+                )
             out.append((arrays[names[0]], arrays[names[1]]))
         return out
 
