@@ -366,6 +366,29 @@ def test_network_too_large_for_memory(capsys, tmp_path: Path):
     assert not save.exists()
 
 
+def test_torch_allocation_failure_in_one_line(tmp_path: Path):
+    # PyTorch reports a failed allocation as a RuntimeError. A 3 GiB address-space limit
+    # makes the 2.3 GB activations of 1,437 rows x 400,000 hidden units fail for real.
+    import resource
+    import subprocess
+    import sys
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))
+
+    command = [sys.executable, "-m", "mlpbench", "train", "-q", "--engine", "torch", "--dataset", "digits"]
+    command += ["--epochs", "1", "--batch-size", "1437", "--hidden", "400000", "--threads", "1"]
+    result = subprocess.run(
+        command, preexec_fn=limit_memory, capture_output=True, text=True, timeout=300, check=False
+    )
+
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("mlpbench train: error: not enough memory: ")
+    assert "can't allocate memory" in result.stderr
+    assert "check --hidden for a mistyped size" in result.stderr
+
+
 def test_training_label_far_too_large(capsys, tmp_path: Path):
     # The class count is the largest label plus one; this one would need an output layer of 1e11 units.
     x = np.random.default_rng(0).random((10, 64))

@@ -134,10 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Status 2 is for invalid arguments, missing input paths, output paths that
     cannot be written and unknown data set names among them (rejected before any
-    work starts). Status 1 is for any other error, a failed allocation included, which
-    is reported in one line on stderr (with a traceback under -v). Ctrl-C gives 130 and
-    SIGTERM 143. Until the arguments are parsed, SIGTERM keeps its default action and
-    ends the process at once.
+    work starts). Status 1 is for any other error, a failed allocation in NumPy or
+    PyTorch included, which is reported in one line on stderr (with a traceback under
+    -v). Ctrl-C gives 130 and SIGTERM 143. Until the arguments are parsed, SIGTERM
+    keeps its default action and ends the process at once.
     """
     from mlpbench.cli.config import find_subparser, parse_arguments
     from mlpbench.training.chance import NoProgressWarning
@@ -164,7 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mlpbench {args.command}: error: {error}", file=sys.stderr)
         # A missing or unwritable path or an unknown data set is found before any work, like a bad flag.
         return 2 if isinstance(error, InvalidArgumentError) else 1
-    except MemoryError as error:
+    except (MemoryError, RuntimeError) as error:
+        if not isinstance(error, MemoryError) and not _is_allocation_failure(error):
+            raise
         if args.verbose:
             logger.exception("mlpbench %s failed", args.command)
         hint = _memory_hint(args)
@@ -178,11 +180,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _is_allocation_failure(error: RuntimeError) -> bool:
+    """Tell whether ``error`` is PyTorch's report of a failed allocation, which is not a MemoryError.
+
+    The CPU allocator raises a RuntimeError that says "can't allocate memory"
+    (PyTorch 2.13), and CUDA raises ``torch.OutOfMemoryError``, also a RuntimeError.
+    """
+    if type(error).__name__ == "OutOfMemoryError":
+        return True
+    return "can't allocate memory" in str(error)
+
+
 def _memory_hint(args: argparse.Namespace) -> str:
     """Name the options that set how much memory the command needs."""
     if hasattr(args, "hidden"):
         return "check --hidden for a mistyped size, or choose smaller hidden layers or a smaller --batch-size"
-    return "give fewer inputs at once"
+    if args.command == "predict":
+        return "give fewer inputs at once"
+    return "close other programs, or run it on a machine with more memory"
 
 
 def _run_command(args: argparse.Namespace, subparser: argparse.ArgumentParser) -> int:
