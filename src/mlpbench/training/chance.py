@@ -90,8 +90,9 @@ def learning_warning(
     Two signs count: a final training loss no better than the class-frequency loss
     (``made_no_progress``), and a test accuracy no better than always predicting the
     most common test label. The warning names the direction to move the learning rate.
-    Where some labels below the largest have no training sample (a stray label), the
-    network has outputs it cannot learn, and the warning adds advice to check the labels.
+    Where some labels below the largest have no training sample (a stray label, or a
+    subset of the rows), the network has outputs it cannot learn, and the warning adds
+    that no learning rate fixes them.
     """
     baseline_accuracy = majority_share(y_test) if len(y_test) else 0.0
     if made_no_progress(train_loss, y_train):
@@ -110,5 +111,7 @@ def learning_warning(
     n_classes = int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1
     untrained = int(np.count_nonzero(np.bincount(y_train, minlength=n_classes) == 0))
     if untrained:
-        fix += f", and check the labels: {untrained} of the {n_classes} classes have no training sample"
+        # The cause may be a stray label or a training subset too small to hold every class.
+        missing = f"{untrained} of the {n_classes} classes have no training sample"
+        fix += f"; but {missing}, and no --lr teaches those"
     return f"{finding}: the network did not learn at --lr {lr:g}; {fix}"
