@@ -363,16 +363,25 @@ def test_batch_size_list_points_to_sweep(capsys, command: str):
 @pytest.mark.parametrize(
     ("command", "hint"),
     [
-        ("profile", "did you mean --json instead of --out?"),
-        ("train", "did you mean --save instead of --out?"),
-        ("evaluate", "did you mean --json or --plot instead of --out?"),
+        (["profile"], "did you mean --json instead of --out?"),
+        (["train"], "did you mean --save instead of --out?"),
+        # evaluate's --json is a switch that prints to stdout, so it cannot take the file name.
+        (["evaluate", "model.npz"], "did you mean --plot instead of --out?"),
     ],
+    ids=["profile", "train", "evaluate"],
 )
-def test_out_flag_named_where_missing(capsys, command: str, hint: str):
-    result = run_cli(capsys, command, "--out", "results", "--print-config")
+def test_out_flag_named_where_missing(capsys, command: list[str], hint: str):
+    result = run_cli(capsys, *command, "--out", "results.json")
 
     assert result.status == 2
     assert hint in result.err
+
+
+def test_out_flag_hint_skips_switches(capsys):
+    result = run_cli(capsys, "datasets", "--out", "list.json")
+
+    assert result.status == 2
+    assert result.err.strip().endswith("error: unrecognized arguments: --out list.json")
 
 
 def test_single_value_flag_no_list_hint(capsys):

@@ -102,9 +102,12 @@ def _parse_all(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse
         # any word look close to some flag.
         names = [name for action in subparser._actions for name in action.option_strings]
         flags = [name[2:] for name in names if name.startswith("--")]
+        valued = [
+            name[2:] for action in subparser._actions if action.nargs != 0 for name in action.option_strings
+        ]
         guesses = []
         lacking = []
-        for word in unknown:
+        for position, word in enumerate(unknown):
             if word == "--":
                 # argparse reads every word after it as a plain word, flags included.
                 lacking.append("'--' ends the flags, so the words after it are not read as flags; remove it")
@@ -121,7 +124,11 @@ def _parse_all(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse
                 if reason is not None:
                     lacking.append(f"mlpbench has no {name}: {reason}")
                     continue
-                close = suggest_names(name[2:], flags, separator="-")
+                # A flag given a value is taken to mean one that takes a value: --out FILE is
+                # not --json where --json is a switch that prints to stdout.
+                following = unknown[position + 1] if position + 1 < len(unknown) else ""
+                has_value = "=" in word or (following != "" and not following.startswith("-"))
+                close = suggest_names(name[2:], valued if has_value else flags, separator="-")
             if close:
                 options = " or ".join(f"--{flag}" for flag in close)
                 guesses.append(f"{options} instead of {name}")
