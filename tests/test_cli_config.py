@@ -360,6 +360,15 @@ def test_batch_size_list_points_to_sweep(capsys, command: str):
     assert "to time several batch sizes, run mlpbench sweep --batch-sizes 32,512" in result.err
 
 
+@pytest.mark.parametrize("text", ["32,", "32,x", "32,0"])
+def test_invalid_batch_size_list_gets_no_sweep_hint(capsys, text: str):
+    result = run_cli(capsys, "compare", "--batch-size", text, "--print-config")
+
+    assert result.status == 2
+    assert f"argument --batch-size: expected a positive integer, got {text!r}" in result.err
+    assert "sweep" not in result.err
+
+
 @pytest.mark.parametrize(
     ("command", "hint"),
     [

@@ -73,11 +73,12 @@ def positive_int(text: str) -> int:
 
 
 def batch_size(text: str) -> int:
-    """Parse one batch size; a comma list gets a pointer to the sweep, which times several."""
-    if "," in text:
+    """Parse one batch size; a list of valid sizes gets a pointer to the sweep, which times several."""
+    items = [item.strip() for item in text.split(",")]
+    if len(items) > 1 and all(item.isdigit() and int(item) > 0 for item in items):
         raise argparse.ArgumentTypeError(
             f"expected one positive integer, got {text!r}; to time several batch sizes, run "
-            f"mlpbench sweep --batch-sizes {text.replace(' ', '')}"
+            f"mlpbench sweep --batch-sizes {','.join(items)}"
         )
     return positive_int(text)
 
