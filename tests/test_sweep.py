@@ -475,6 +475,24 @@ def test_sweep_counts_points_on_a_busy_machine(monkeypatch):
     assert results["cpu_contention"] == busy
 
 
+@pytest.mark.parametrize(
+    ("shares", "expected"),
+    [
+        ((0.45, 0.45, 0.0), "CPU wait 45%"),
+        ((0.02, 0.03, 0.30), "steal 30%"),
+        ((0.02, 0.03, None), None),
+    ],
+    ids=["waiting", "steal", "quiet"],
+)
+def test_slowed_cause_names_wait_or_steal(shares, expected):
+    from mlpbench.bench.sweep_report import slowed_cause
+
+    wait, busiest, steal = shares
+    measured = {"wait_share": wait, "busiest_thread_wait_share": busiest, "steal_share": steal}
+
+    assert slowed_cause({"cpu_contention": measured}) == expected
+
+
 def test_sweep_records_failing_engine_and_continues(digits_sweep):
     results, _ = digits_sweep
     for point in results["points"]:

@@ -122,15 +122,18 @@ def _peak_of(results: Mapping[str, Any], dtype: str, threads: int) -> Mapping[st
     return None
 
 
-def slowed_share(point: Mapping[str, Any]) -> float | None:
-    """Return the largest waiting or steal share of a point whose timings it probably slowed, else None.
+def slowed_cause(point: Mapping[str, Any]) -> str | None:
+    """Return what probably slowed a point's timings, such as ``CPU wait 45%`` or ``steal 30%``, else None.
 
-    A point counts as slowed when its CPU waiting or steal drew a contention warning.
+    A point counts as slowed when its CPU waiting or the hypervisor's steal drew a
+    contention warning. The larger of the two is named.
     """
     measured = point.get("cpu_contention")
     if measured is None or not contention_warnings(measured):
         return None
-    return largest_share(measured)
+    share = largest_share(measured)
+    steal = measured.get("steal_share") or 0.0
+    return f"steal {share:.0%}" if steal >= share else f"CPU wait {share:.0%}"
 
 
 def _plot_rows(points: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -140,7 +143,7 @@ def _plot_rows(points: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """
     rows = []
     for point in points:
-        slowed = slowed_share(point) is not None
+        slowed = slowed_cause(point) is not None
         for name, entry in point["engines"].items():
             summary = entry.get("summary") or {}
             epochs, gflops = summary.get("epoch_time_s") or {}, summary.get("gflops") or {}
@@ -161,7 +164,7 @@ def _plot_rows(points: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 WHISKERS = "median, with whiskers from the 25th to the 75th percentile"
-SLOWED_LABEL = "waited for a CPU: probably slowed"
+SLOWED_LABEL = "CPU wait or steal: probably slowed"
 
 
 def write_combination_plots(
@@ -289,7 +292,7 @@ def build_table(results: Mapping[str, Any]) -> Table:
     table.add_column("status")
 
     for point in results["points"]:
-        share = slowed_share(point)
+        cause = slowed_cause(point)
         for name, entry in point["engines"].items():
             cells = [
                 str(point["hidden"]),
@@ -306,8 +309,8 @@ def build_table(results: Mapping[str, Any]) -> Table:
             cells.append(f"{entry['median_gflops']:.3g}" if ok else NOT_APPLICABLE)
             cells.append(f"{entry['median_percent_of_peak']:.3g}%" if ok else NOT_APPLICABLE)
             status = _status(entry)
-            if share is not None:
-                status += f" (CPU wait {share:.0%})"
+            if cause is not None:
+                status += f" ({cause})"
             cells.append(status)
             table.add_row(*cells)
     return table
