@@ -96,8 +96,12 @@ def test_npz_without_known_key_rejected(capsys, checkpoint: Path, tmp_path: Path
     [
         (np.array([["a"] * 64]), ("values must be real numbers, got dtype <U1", "integer or float array")),
         (np.full((1, 64), -0.99), ("pixel values must be >= 0, found -0.99", "not standardized ones")),
+        (
+            np.array([[0.5, 3.0, *[0.25] * 62]]),
+            ("the input values reach 3.0 (the first value above 1 is 3.0, input sample 0 at feature 1",),
+        ),
     ],
-    ids=["text", "standardized"],
+    ids=["text", "standardized", "above-one"],
 )
 def test_unusable_values_get_a_fix(capsys, checkpoint: Path, tmp_path: Path, rows, fragments):
     inputs = tmp_path / "rows.npy"

@@ -669,6 +669,18 @@ def test_csv_stray_fraction_among_whole_numbers_named(tmp_path) -> None:
     assert "(the first value with a fraction is 0.5, training sample 1 at feature 0, counting" in message
 
 
+def test_npz_fractions_above_one_name_first_large_value(tmp_path) -> None:
+    # Mostly fractional data: the value to correct is the first above 1, not the first fraction.
+    path = tmp_path / "scaled.npz"
+    x_train = np.array([[0.25, 1.5, 3.0, 1.0], [0.5, 0.0, 16.0, 2.0]])
+    np.savez(path, x_train=x_train, y_train=[0, 1], x_test=np.zeros((1, 4)), y_test=[0])
+
+    with pytest.raises(DataError) as caught:
+        load_dataset(str(path))
+
+    assert "(the first value above 1 is 1.5, training sample 0 at feature 1, counting" in str(caught.value)
+
+
 def test_csv_fractional_pixels_kept(tmp_path) -> None:
     train = _write_csv(tmp_path / "a_train.csv", ["0,0.25,1.0", "1,0.5,0"])
     _write_csv(tmp_path / "a_test.csv", ["1,0,0"])

@@ -233,25 +233,37 @@ def scale_pixels(
                 f"values are whole numbers up to {maxima[above]}; store both splits on one scale, "
                 "both in [0, 1] or both 0..255"
             )
-        fraction = _first_fraction(splits)
+        if not compare_splits:
+            # One array passed as both parts (predict's inputs), so the split names do not apply.
+            above, splits = "input", {"input": train}
+        culprit = _out_of_range_value(splits)
         raise DataError(
             f"{where}: fractional pixel values must lie in [0, 1], but the {above} values reach "
-            f"{maxima[above]}{fraction}; scale the data to [0, 1] or store whole numbers 0..255"
+            f"{maxima.get(above, high)}{culprit}; scale the data to [0, 1] or store whole numbers 0..255"
         )
     return train.astype(dtype), test.astype(dtype)
 
 
-def _first_fraction(splits: dict[str, np.ndarray]) -> str:
-    """Return where the first value with a fraction lies, such as a typo among whole numbers, as a clause."""
+STRAY_FRACTION_SHARE = 0.01
+"""Up to this share of fractional values (or a single one), fractions among whole numbers count as typos."""
+
+
+def _out_of_range_value(splits: dict[str, np.ndarray]) -> str:
+    """Return a clause naming the first value to correct in fractional data that exceeds 1.
+
+    Whole numbers with a few fractions among them (such as one 0.5 among pixels 0..16)
+    point at the first fraction; otherwise the first value above 1 is named.
+    """
+    fractional = {name: np.floor(array) != array for name, array in splits.items()}
+    count = sum(int(mask.sum()) for mask in fractional.values())
+    size = sum(array.size for array in splits.values())
+    stray = count <= max(1, STRAY_FRACTION_SHARE * size)
     for name, array in splits.items():
-        flat = array.reshape(array.shape[0], -1)
-        rows, columns = np.nonzero(np.floor(flat) != flat)
+        rows, columns = np.nonzero(fractional[name] if stray else array > 1)
         if rows.size:
-            value = flat[rows[0], columns[0]]
-            return (
-                f" (the first value with a fraction is {value}, {name} sample {rows[0]} at feature "
-                f"{columns[0]}, counting from 0)"
-            )
+            value = array[rows[0], columns[0]]
+            kind = "the first value with a fraction" if stray else "the first value above 1"
+            return f" ({kind} is {value}, {name} sample {rows[0]} at feature {columns[0]}, counting from 0)"
     return ""
 
 
