@@ -374,8 +374,26 @@ def test_npz_class_count_limit(tmp_path, largest, accepted) -> None:
         load_dataset(str(path))
     message = str(caught.value)
     assert "label 1000 at index 1 would make 1001 classes" in message
-    assert "at most 1000 classes are accepted for this many samples" in message
+    assert "at most 1,000 classes are accepted for this many samples" in message
     assert "number the classes 0..K-1" in message
+
+
+@pytest.mark.parametrize(
+    ("label", "shown"),
+    [(np.uint64(2**64 - 1), "18446744073709551615"), (np.float64(1e19), "10000000000000000000")],
+    ids=["uint64", "float"],
+)
+def test_npz_label_beyond_int64_named(tmp_path, label, shown: str) -> None:
+    # Cast to int64 first, such labels would wrap around and be reported as negative.
+    path = tmp_path / "labels.npz"
+    y_train = np.array([0, label], dtype=np.asarray(label).dtype)
+    np.savez(path, x_train=np.zeros((2, 4)), y_train=y_train, x_test=np.zeros((1, 4)), y_test=[0])
+
+    with pytest.raises(DataError) as caught:
+        load_dataset(str(path))
+
+    assert f"label {shown} at index 1 would make" in str(caught.value)
+    assert "negative" not in str(caught.value)
 
 
 def test_text_file_named_npz_rejected(tmp_path) -> None:

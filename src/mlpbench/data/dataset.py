@@ -356,24 +356,26 @@ def check_labels(
     if not is_integral(labels):
         bad = int(np.flatnonzero(~np.isfinite(labels) | (np.floor(labels) != labels))[0])
         raise DataError(f"{where}: label {labels[bad]} {position(bad)} is not a whole number")
-    result = labels.astype(np.int64)
-    negative = np.flatnonzero(result < 0)
+    # The checks read the labels in their own dtype: casting first would wrap uint64 or
+    # float labels beyond int64's range into negative numbers.
+    negative = np.flatnonzero(labels < 0)
     if negative.size:
         index = int(negative[0])
-        raise DataError(f"{where}: label {result[index]} {position(index)} is negative")
-    if class_limit is not None and result.size and result.max() >= class_limit:
-        index = int(np.argmax(result))
+        raise DataError(f"{where}: label {int(labels[index])} {position(index)} is negative")
+    if class_limit is not None and labels.size and labels.max() >= class_limit:
+        index = int(np.argmax(labels))
+        value = int(labels[index])
         raise DataError(
-            f"{where}: label {result[index]} {position(index)} would make {result[index] + 1} classes, "
+            f"{where}: label {value} {position(index)} would make {value + 1} classes, "
             f"because the class count is the largest label plus one; number the classes 0..K-1 "
-            f"(at most {class_limit} classes are accepted for this many samples)"
+            f"(at most {class_limit:,} classes are accepted for this many samples)"
         )
     if n_classes is not None:
-        too_big = np.flatnonzero(result >= n_classes)
+        too_big = np.flatnonzero(labels >= n_classes)
         if too_big.size:
             index = int(too_big[0])
             raise DataError(
-                f"{where}: label {result[index]} {position(index)} is outside "
+                f"{where}: label {int(labels[index])} {position(index)} is outside "
                 f"0..{n_classes - 1} ({n_classes} classes)"
             )
-    return result
+    return labels.astype(np.int64)
