@@ -6,7 +6,7 @@ they compute the same thing and differ only in speed.
 
 from __future__ import annotations
 
-from types import ModuleType
+from types import ModuleType as _ModuleType
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -23,7 +23,7 @@ def __dir__() -> list[str]:
     # The public names, the submodules imported so far and the dunders, not the typing imports above.
     names = set(__all__)
     for name, value in globals().items():
-        if isinstance(value, ModuleType) or name.startswith("__"):
+        if isinstance(value, _ModuleType) or name.startswith("__"):
             names.add(name)
     return sorted(names)
 
