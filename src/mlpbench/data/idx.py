@@ -174,7 +174,7 @@ def read_idx(path: str | Path, role: str | None = None) -> np.ndarray:
             raise
         # An uncompressed IDX file under a .gz name loads; anything else is not the downloaded file.
         message = f"{error}; its name ends in .gz, but it is not gzip-compressed: {FETCH_AGAIN}"
-        raise DataError(message) from None
+        raise DataError(message) from error
 
 
 def encode_idx(array: np.ndarray) -> bytes:
