@@ -530,6 +530,7 @@ def test_summary_explains_large_parity_gap(compare_run, difference, explained):
     assert "Parity (numpy vs torch): max relative parameter difference" in text
     assert ("each SGD step can amplify the difference" in flat) is explained
     assert ("on one thread as on several" in flat) is explained
+    assert ("does not by itself mean that the engines compute different things" in flat) is explained
     assert "speed vs numpy compares median epoch times, while samples/s" in text
 
 

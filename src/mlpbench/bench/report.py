@@ -269,6 +269,7 @@ PARITY_EXPLAINED_ABOVE = 1e-6
 """Parity differences above this get ``PARITY_EXPLANATION``."""
 
 PARITY_EXPLANATION = (
+    "A difference this large does not by itself mean that the engines compute different things. "
     "The engines add in different orders (NumPy's BLAS and PyTorch's each order their sums in their "
     "own way, on one thread as on several), so they round differently, and each SGD step "
     "can amplify the difference: more in float32, and more where training is unstable "
