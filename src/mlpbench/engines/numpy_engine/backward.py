@@ -24,7 +24,8 @@ def backward(
         dW = A.T @ dZ          (fan_in, fan_out)
         db = dZ summed over the batch
         dA = dZ @ W.T          gradient for the previous layer's output
-        dZ = dA * (A > 0)      the ReLU derivative, 1 where the unit was active
+        dZ = dA * (A > 0)      the ReLU derivative: 1 where the unit was active, and 0 at
+                               z = 0, where PyTorch's ReLU takes 0 too
 
     ``grads_out`` and ``deltas_out`` (see ``Workspace``), if given, receive the
     results, so the only arrays allocated are the ReLU masks ``A > 0``.
