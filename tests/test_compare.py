@@ -360,6 +360,38 @@ def test_compare_names_a_divergence_fix_once(tmp_path, capsys):
     assert "scaled to [0, 1]" not in output
 
 
+def test_compare_samples_trains_on_first_rows(tmp_path, capsys):
+    arguments = ["--engines", "numpy", "--samples", "300", "--epochs", "1", "--repeats", "1", "--warmup", "0"]
+    result = run_cli(capsys, "compare", *arguments, "--threads", "1", "--out", tmp_path / "out")
+
+    assert result.status == 0, result.err
+    results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    dataset = results["config"]["dataset"]
+    assert dataset["n_train"] == 300
+    assert dataset["n_train_available"] == len(load_dataset("digits").y_train)
+    assert dataset["n_test"] == len(load_dataset("digits").y_test)
+    model = results["config"]["model"]
+    flops = epoch_flops(
+        results["config"]["layer_sizes"],
+        300,
+        model["batch_size"],
+        momentum=model["momentum"] > 0,
+        weight_decay=model["weight_decay"] > 0,
+    )
+    assert results["config"]["flops_per_epoch"] == flops
+    expected = f"the first 300 of {dataset['n_train_available']}"
+    assert f"Trained on {expected} training rows (--samples)." in result.out
+    assert f"| rows | {expected} train," in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+
+
+def test_compare_samples_above_rows_rejected(tmp_path, capsys):
+    result = run_cli(capsys, "compare", "--samples", "100000", "--out", tmp_path / "out")
+
+    assert result.status == 1
+    assert "--samples 100000 exceeds the 1437 training rows of digits; use 1437 or fewer" in result.err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
 # ----- output folder and arguments --------------------------------------------------------
 
 

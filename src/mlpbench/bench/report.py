@@ -291,6 +291,9 @@ def print_summary(results: Mapping[str, Any], console: Console | None = None) ->
             console = Console(width=CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL)
     console.print(build_console_table(results))
     lines = []
+    dataset = results["config"]["dataset"]
+    if dataset.get("n_train_available", dataset["n_train"]) > dataset["n_train"]:
+        lines.append(f"Trained on {_training_rows(dataset)} training rows (--samples).")
     sentence = fastest_engine_sentence(results)
     if sentence:
         lines.append(sentence)
@@ -604,12 +607,20 @@ def _markdown_files(results: Mapping[str, Any]) -> str:
     return "## Files\n\n" + "\n".join(lines)
 
 
+def _training_rows(dataset: Mapping[str, Any]) -> str:
+    """Return the training row count, as "the first N of M" when --samples took a subset."""
+    available = dataset.get("n_train_available", dataset["n_train"])
+    if available > dataset["n_train"]:
+        return f"the first {dataset['n_train']} of {available}"
+    return str(dataset["n_train"])
+
+
 def _markdown_configuration(results: Mapping[str, Any]) -> str:
     config = results["config"]
     dataset = config["dataset"]
     rows = [
         ["dataset", f"{dataset['name']} ({dataset['source']})"],
-        ["rows", f"{dataset['n_train']} train, {dataset['n_test']} test"],
+        ["rows", f"{_training_rows(dataset)} train, {dataset['n_test']} test"],
         ["features, classes", f"{dataset['n_features']}, {dataset['n_classes']}"],
         ["layer sizes", config["layer_sizes"]],
     ]

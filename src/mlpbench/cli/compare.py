@@ -60,6 +60,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="untimed runs of each engine before the timed ones (default: %(default)s)",
     )
     parser.add_argument(
+        "--samples",
+        type=positive_int,
+        metavar="N",
+        help="train on the first N training rows only; the test split stays whole (default: all rows)",
+    )
+    parser.add_argument(
         "--out",
         metavar="DIR",
         help=f"output folder; must be new or empty (default: a new {RUNS_FOLDER}/compare-DATE-TIME)",
@@ -106,14 +112,21 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _compare(args: argparse.Namespace, folder: Path) -> int:
     from mlpbench.bench.compare import CompareConfig, run_comparison
     from mlpbench.bench.report import print_summary, save_parameter_files, write_outputs
-    from mlpbench.cli.loading import dataset_metadata, training_data_digest, training_data_warnings
+    from mlpbench.cli.loading import (
+        dataset_metadata,
+        first_training_rows,
+        training_data_digest,
+        training_data_warnings,
+    )
     from mlpbench.data import load_dataset
 
-    data = load_dataset(args.dataset, dtype=args.dtype, data_dir=args.data_dir)
+    loaded = load_dataset(args.dataset, dtype=args.dtype, data_dir=args.data_dir)
+    data, n_train_available = first_training_rows(loaded, args.samples)
     logger.info(
-        "data: %s (%d train, %d test rows, %d features)",
+        "data: %s (%d of %d train, %d test rows, %d features)",
         data.source,
         len(data.y_train),
+        n_train_available,
         len(data.y_test),
         data.x_train.shape[1],
     )
@@ -140,6 +153,7 @@ def _compare(args: argparse.Namespace, folder: Path) -> int:
         comparison = run_comparison(data, config, on_run=on_run)
     # Saved with the results and repeated in the summary, so the files show them too.
     comparison.results["warnings"] = data_warnings + comparison.results["warnings"]
+    comparison.results["config"]["dataset"]["n_train_available"] = n_train_available
 
     metadata = dataset_metadata(data, args.dataset, training_data_digest(data))
     with written_completely(folder):

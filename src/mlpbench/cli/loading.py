@@ -8,6 +8,7 @@ and the image shape.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from pathlib import Path
@@ -135,6 +136,23 @@ def check_same_training_data(checkpoint: Checkpoint, train_sha256: str, name: st
         f"({trained_on}), and --resume continues that run on its own data; resume without "
         f"--dataset, or train a new model on {name} without --resume"
     )
+
+
+def first_training_rows(data: Dataset, samples: int | None) -> tuple[Dataset, int]:
+    """Return ``data`` with only its first ``samples`` training rows, and its full training row count.
+
+    The test split stays whole. None keeps every row. ValueError when ``samples``
+    exceeds the training rows.
+    """
+    n_train = len(data.y_train)
+    if samples is None:
+        return data, n_train
+    if samples > n_train:
+        raise ValueError(
+            f"--samples {samples} exceeds the {n_train} training rows of {data.name}; use {n_train} or fewer"
+        )
+    subset = dataclasses.replace(data, x_train=data.x_train[:samples], y_train=data.y_train[:samples])
+    return subset, n_train
 
 
 def training_data_warnings(data: Dataset, batch_size: int) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 from typing import Any
@@ -94,25 +93,16 @@ def validate_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from mlpbench.bench.profile import ProfileConfig, run_profile
     from mlpbench.bench.report import write_json
-    from mlpbench.cli.loading import training_data_warnings
+    from mlpbench.cli.loading import first_training_rows, training_data_warnings
     from mlpbench.cli.outputs import JSON_KIND, check_output_path, non_empty_file, write_then_show
     from mlpbench.data import load_dataset
 
     validate_arguments(args, parser)
     check_output_path(args.json, "--json", kind=JSON_KIND)
-    data = load_dataset(args.dataset, dtype=args.dtype, data_dir=args.data_dir)
-    sampled = False
-    if args.samples is not None:
-        n_train = len(data.y_train)
-        sampled = args.samples < n_train
-        if args.samples > n_train:
-            raise ValueError(
-                f"--samples {args.samples} exceeds the {n_train} training rows of {data.name}; "
-                f"use {n_train} or fewer"
-            )
-        data = dataclasses.replace(
-            data, x_train=data.x_train[: args.samples], y_train=data.y_train[: args.samples]
-        )
+    data, n_train = first_training_rows(
+        load_dataset(args.dataset, dtype=args.dtype, data_dir=args.data_dir), args.samples
+    )
+    sampled = len(data.y_train) < n_train
     data_warnings = training_data_warnings(data, args.batch_size)
     threads = args.threads if args.threads is not None else (os.cpu_count() or 1)
     thread_warning = oversubscription_warning(threads, measures_peak=False)
