@@ -368,7 +368,7 @@ def test_compare_samples_trains_on_first_rows(tmp_path, capsys):
     results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
     dataset = results["config"]["dataset"]
     assert dataset["n_train"] == 300
-    assert dataset["n_train_available"] == len(load_dataset("digits").y_train)
+    assert dataset["n_train_full"] == len(load_dataset("digits").y_train)
     assert dataset["n_test"] == len(load_dataset("digits").y_test)
     model = results["config"]["model"]
     flops = epoch_flops(
@@ -379,9 +379,12 @@ def test_compare_samples_trains_on_first_rows(tmp_path, capsys):
         weight_decay=model["weight_decay"] > 0,
     )
     assert results["config"]["flops_per_epoch"] == flops
-    expected = f"the first 300 of {dataset['n_train_available']}"
+    expected = f"the first 300 of {dataset['n_train_full']:,}"
     assert f"Trained on {expected} training rows (--samples)." in result.out
     assert f"| rows | {expected} train," in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    with open(tmp_path / "out" / "results.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {(row["n_train"], row["n_train_full"]) for row in rows} == {("300", str(dataset["n_train_full"]))}
 
 
 def test_compare_samples_above_rows_rejected(tmp_path, capsys):

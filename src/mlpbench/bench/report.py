@@ -36,7 +36,7 @@ REPORT_MD = "report.md"
 PLOT_FILES = {"loss": "loss.png", "epoch_time": "epoch_time.png", "accuracy": "accuracy.png"}
 NO_PARAMETER_FILE = {"sklearn": "the sklearn engine does not write parameter files"}
 
-CONFIG_CSV_COLUMNS = ("dataset", "hidden", "batch_size", "dtype", "threads")
+CONFIG_CSV_COLUMNS = ("dataset", "hidden", "batch_size", "dtype", "threads", "n_train", "n_train_full")
 """The settings repeated on every row, so that the CSV files of several runs can be stacked."""
 
 CSV_COLUMNS = (
@@ -292,7 +292,7 @@ def print_summary(results: Mapping[str, Any], console: Console | None = None) ->
     console.print(build_console_table(results))
     lines = []
     dataset = results["config"]["dataset"]
-    if dataset.get("n_train_available", dataset["n_train"]) > dataset["n_train"]:
+    if dataset.get("n_train_full", dataset["n_train"]) > dataset["n_train"]:
         lines.append(f"Trained on {_training_rows(dataset)} training rows (--samples).")
     sentence = fastest_engine_sentence(results)
     if sentence:
@@ -386,6 +386,8 @@ def csv_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
         "batch_size": model["batch_size"],
         "dtype": model["dtype"],
         "threads": config["threads"],
+        "n_train": config["dataset"]["n_train"],
+        "n_train_full": config["dataset"].get("n_train_full", config["dataset"]["n_train"]),
     }
     rows = []
     for name, entry in results["engines"].items():
@@ -609,10 +611,10 @@ def _markdown_files(results: Mapping[str, Any]) -> str:
 
 def _training_rows(dataset: Mapping[str, Any]) -> str:
     """Return the training row count, as "the first N of M" when --samples took a subset."""
-    available = dataset.get("n_train_available", dataset["n_train"])
-    if available > dataset["n_train"]:
-        return f"the first {dataset['n_train']} of {available}"
-    return str(dataset["n_train"])
+    full = dataset.get("n_train_full", dataset["n_train"])
+    if full > dataset["n_train"]:
+        return f"the first {dataset['n_train']:,} of {full:,}"
+    return f"{dataset['n_train']:,}"
 
 
 def _markdown_configuration(results: Mapping[str, Any]) -> str:

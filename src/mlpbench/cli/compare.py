@@ -121,12 +121,12 @@ def _compare(args: argparse.Namespace, folder: Path) -> int:
     from mlpbench.data import load_dataset
 
     loaded = load_dataset(args.dataset, dtype=args.dtype, data_dir=args.data_dir)
-    data, n_train_available = first_training_rows(loaded, args.samples)
+    data, n_train_full = first_training_rows(loaded, args.samples)
     logger.info(
         "data: %s (%d of %d train, %d test rows, %d features)",
         data.source,
         len(data.y_train),
-        n_train_available,
+        n_train_full,
         len(data.y_test),
         data.x_train.shape[1],
     )
@@ -153,7 +153,7 @@ def _compare(args: argparse.Namespace, folder: Path) -> int:
         comparison = run_comparison(data, config, on_run=on_run)
     # Saved with the results and repeated in the summary, so the files show them too.
     comparison.results["warnings"] = data_warnings + comparison.results["warnings"]
-    comparison.results["config"]["dataset"]["n_train_available"] = n_train_available
+    comparison.results["config"]["dataset"]["n_train_full"] = n_train_full
 
     metadata = dataset_metadata(data, args.dataset, training_data_digest(data))
     with written_completely(folder):
