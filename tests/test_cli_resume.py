@@ -326,6 +326,22 @@ def test_resume_after_data_changed_in_place_rejected(capsys, tmp_path: Path):
     assert "restore the original files, or train a new model without --resume" in result.err
 
 
+def test_resume_of_compare_subset_explained(capsys, tmp_path: Path):
+    # compare --samples saves a model of the first rows; the data did not change.
+    arguments = ["--engines", "numpy", "--samples", "300", "--epochs", "1", "--repeats", "1", "--warmup", "0"]
+    assert run_cli(capsys, "compare", "-q", *arguments, "--threads", "1", "--out", tmp_path / "c").status == 0
+    path = tmp_path / "c" / "numpy.npz"
+    before = path.read_bytes()
+
+    result = run_cli(capsys, "train", "-q", "--resume", path, "--epochs", "2")
+
+    n_train = len(load_dataset("digits").y_train)
+    expected = f"was trained on the first 300 of the {n_train:,} training rows of digits (compare --samples)"
+    assert_one_line_error(result, "train", expected, "train a new model without --resume")
+    assert "has changed" not in result.err
+    assert path.read_bytes() == before
+
+
 def test_resume_without_recorded_digest_accepted(capsys, tmp_path: Path):
     path = tmp_path / "run.npz"
     train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")

@@ -99,6 +99,7 @@ def dataset_metadata(data: Dataset, requested: str, train_sha256: str | None) ->
     return {
         "name": name,
         "train_sha256": train_sha256,
+        "n_train": int(len(data.y_train)),
         "n_classes": data.n_classes,
         "class_names": list(data.class_names) if data.class_names is not None else None,
         "image_shape": list(data.image_shape) if data.image_shape is not None else None,
@@ -115,16 +116,26 @@ def training_data_digest(data: Dataset) -> str:
     return digest.hexdigest()
 
 
-def check_same_training_data(checkpoint: Checkpoint, train_sha256: str, name: str, path: str | Path) -> None:
+def check_same_training_data(
+    checkpoint: Checkpoint, train_sha256: str, name: str, path: str | Path, n_train: int | None = None
+) -> None:
     """Raise DataError unless the training split of data set ``name`` matches ``checkpoint``'s.
 
-    ``train_sha256`` is the split's ``training_data_digest``. Files without a recorded
-    digest pass: they predate it.
+    ``train_sha256`` is the split's ``training_data_digest`` and ``n_train`` its row
+    count. Files without a recorded digest pass: they predate it.
     """
     stored = recorded(checkpoint, "train_sha256")
     if stored is None or stored == train_sha256:
         return
     trained_on = recorded(checkpoint, "name")
+    stored_rows = recorded(checkpoint, "n_train")
+    if trained_on == name and n_train is not None and isinstance(stored_rows, int) and stored_rows < n_train:
+        # compare --samples saves models trained on the first rows only.
+        raise DataError(
+            f"{path} was trained on the first {stored_rows:,} of the {n_train:,} training rows of "
+            f"{name} (compare --samples), and train has no --samples to continue on those rows; "
+            "train a new model without --resume"
+        )
     if trained_on == name:
         raise DataError(
             f"the training split of data set {name} has changed since {path} was trained on "

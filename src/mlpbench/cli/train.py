@@ -250,7 +250,7 @@ def _build_model(
 
     check_data_fits(checkpoint, data, args.resume)
     train_sha256 = training_data_digest(data)
-    check_same_training_data(checkpoint, train_sha256, data.name, args.resume)
+    check_same_training_data(checkpoint, train_sha256, data.name, args.resume, len(data.y_train))
     order_restored = restore_into(model, checkpoint, args.resume)
     args.changed_on_resume = changed_flags(checkpoint, settings, engine, dataset)
     model.warm_start = True
