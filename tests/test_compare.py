@@ -387,6 +387,16 @@ def test_compare_samples_trains_on_first_rows(tmp_path, capsys):
     assert {(row["n_train"], row["n_train_full"]) for row in rows} == {("300", str(dataset["n_train_full"]))}
 
 
+def test_compare_samples_named_as_cause_of_missing_classes(tmp_path, capsys):
+    # The first five digits rows hold only some classes; the labels themselves are fine.
+    arguments = ["--engines", "numpy", "--samples", "5", "--batch-size", "5", "--epochs", "1"]
+    arguments += ["--repeats", "1", "--warmup", "0", "--threads", "1", "--out", str(tmp_path / "out")]
+    result = run_cli(capsys, "compare", *arguments)
+
+    assert "--samples 5 keeps only the first 5 training rows: raise it, or leave it out" in result.err
+    assert "stray label" not in result.err
+
+
 def test_compare_samples_above_rows_rejected(tmp_path, capsys):
     result = run_cli(capsys, "compare", "--samples", "100000", "--out", tmp_path / "out")
 

@@ -166,10 +166,14 @@ def first_training_rows(data: Dataset, samples: int | None) -> tuple[Dataset, in
     return subset, n_train
 
 
-def training_data_warnings(data: Dataset, batch_size: int) -> list[str]:
-    """Return warnings about data that loads but trains badly: classes without samples, or few rows."""
+def training_data_warnings(data: Dataset, batch_size: int, samples: int | None = None) -> list[str]:
+    """Return warnings about data that loads but trains badly: classes without samples, or few rows.
+
+    ``samples`` is the --samples value when it cut the training rows, which is then
+    named as the likely cause of missing classes.
+    """
     messages = []
-    untrained = _untrained_classes_message(data)
+    untrained = _untrained_classes_message(data, samples)
     if untrained is not None:
         messages.append(untrained)
     n_rows = len(data.y_train)
@@ -201,24 +205,28 @@ def _untrained_class_cause(counts: np.ndarray, missing: np.ndarray, y_test: np.n
     return "a training split that lacks those classes: add samples of every class"
 
 
-def _untrained_classes_message(data: Dataset) -> str | None:
+def _untrained_classes_message(data: Dataset, samples: int | None = None) -> str | None:
     """Describe the classes below ``data.n_classes`` that have no training sample, if any.
 
     A file-based data set has as many classes as its largest label plus one. A gap
-    comes from a stray label (12 among 0..9), labels that start at 1, or a training
-    split without some classes. The model then gets outputs that it cannot learn.
+    comes from a stray label (12 among 0..9), labels that start at 1, a training
+    split without some classes, or ``samples``, the --samples value when it cut the
+    training rows. The model then gets outputs that it cannot learn.
     """
     counts = np.bincount(data.y_train, minlength=data.n_classes)
     missing = np.flatnonzero(counts == 0)
     if not missing.size:
         return None
     listed = ", ".join(str(label) for label in missing[:5]) + (", ..." if missing.size > 5 else "")
+    if samples is not None:
+        cause = f"--samples {samples} keeps only the first {samples} training rows: raise it, or leave it out"
+    else:
+        cause = f"the usual cause is {_untrained_class_cause(counts, missing, data.y_test)}"
     return (
         f"data set {data.name}: no training sample has {'label' if missing.size == 1 else 'labels'} "
         f"{listed}, although the two splits together have labels up to {data.n_classes - 1}, so the model "
         f"gets {data.n_classes} outputs and cannot learn "
-        f"{'that class' if missing.size == 1 else 'those classes'}; the usual cause is "
-        f"{_untrained_class_cause(counts, missing, data.y_test)}"
+        f"{'that class' if missing.size == 1 else 'those classes'}; {cause}"
     )
 
 

@@ -103,7 +103,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         load_dataset(args.dataset, dtype=args.dtype, data_dir=args.data_dir), args.samples
     )
     sampled = len(data.y_train) < n_train
-    data_warnings = training_data_warnings(data, args.batch_size)
+    data_warnings = training_data_warnings(data, args.batch_size, args.samples if sampled else None)
     threads = args.threads if args.threads is not None else (os.cpu_count() or 1)
     thread_warning = oversubscription_warning(threads, measures_peak=False)
     if thread_warning is not None:
