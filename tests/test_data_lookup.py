@@ -370,6 +370,22 @@ def test_list_datasets_names_copy_beyond_damaged_cache(data_env, tiny_idx, tmp_p
     assert "download or copy the file again" not in row["problem"]
 
 
+def test_list_datasets_checksum_failure_note_omits_cache_advice(data_env, tiny_idx, tmp_path, monkeypatch):
+    # The cached labels decode but differ from the published ones, so their SHA-256 fails.
+    cache = tiny_idx.write(data_env / "tiny")
+    damaged = cache / "train-labels-idx1-ubyte.gz"
+    damaged.write_bytes(gzip.compress(tiny_idx.raw["train-labels-idx1-ubyte"][:-1] + b"\x00", mtime=0))
+    system = tiny_idx.write(tmp_path / "system")
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(system_dirs=(system,)))
+
+    row = next(row for row in list_datasets() if row["name"] == "tiny")
+
+    assert row["available"] is True
+    assert row["location"] == str(system)
+    assert "load its folder as a path" not in row["problem"]
+    assert "--dataset" not in row["problem"]
+
+
 def test_list_datasets_damaged_cache_alone(data_env, tiny_idx, monkeypatch) -> None:
     cache = tiny_idx.write(data_env / "tiny")
     (cache / "train-images-idx3-ubyte.gz").write_bytes(b"not gzip")

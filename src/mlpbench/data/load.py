@@ -182,10 +182,10 @@ def _check_folder(
         read_checked_files(spec, later)
     except DataError:
         return False, problem, folder
-    # The cache's own fix (such as loading it as a path) does not apply to the copy used instead.
-    failure = problem.split("; ")[0]
+    # The cache's error is left out: its advice (such as loading that folder as a path)
+    # concerns files that are not used, and train's warning gives it in full.
     note = (
-        f"used because the files in the cache {folder} failed their check ({failure}); deleting "
-        f"{folder} lets a later download replace them"
+        f"used because the files in the cache {folder} failed their check; deleting {folder} "
+        "lets a later download replace them"
     )
     return True, note, later
