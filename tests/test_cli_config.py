@@ -360,7 +360,7 @@ def test_batch_size_list_points_to_sweep(capsys, command: str):
     assert "to time several batch sizes, run mlpbench sweep --batch-sizes 32,512" in result.err
 
 
-@pytest.mark.parametrize("text", ["32,", "32,x", "32,0"])
+@pytest.mark.parametrize("text", ["32,", "32,x", "32,0", "32,32"])
 def test_invalid_batch_size_list_gets_no_sweep_hint(capsys, text: str):
     result = run_cli(capsys, "compare", "--batch-size", text, "--print-config")
 
@@ -386,11 +386,17 @@ def test_out_flag_named_where_missing(capsys, command: list[str], hint: str):
     assert hint in result.err
 
 
-def test_out_flag_hint_skips_switches(capsys):
-    result = run_cli(capsys, "datasets", "--out", "list.json")
+@pytest.mark.parametrize(
+    "command",
+    [["datasets", "--out", "list.json"], ["evaluate", "model.npz", "--js", "report.json"]],
+    ids=["other-name", "shortened"],
+)
+def test_flag_with_value_hint_skips_switches(capsys, command: list[str]):
+    # Both commands' --json is a switch that prints to stdout, so it cannot take the file name.
+    result = run_cli(capsys, *command)
 
     assert result.status == 2
-    assert result.err.strip().endswith("error: unrecognized arguments: --out list.json")
+    assert result.err.strip().endswith(f"error: unrecognized arguments: {' '.join(command[-2:])}")
 
 
 def test_single_value_flag_no_list_hint(capsys):

@@ -115,20 +115,21 @@ def _parse_all(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse
             name = word.split("=")[0]
             if not name.startswith("--"):
                 continue
+            # A flag given a value is taken to mean one that takes a value: --out FILE is
+            # not --json where --json is a switch that prints to stdout.
+            following = unknown[position + 1] if position + 1 < len(unknown) else ""
+            has_value = "=" in word or (following != "" and not following.startswith("-"))
+            candidates = valued if has_value else flags
             # Flags must be written in full, so a shortened one is most likely meant as
             # the flag it starts; other names get the flag they name elsewhere, or the
             # closest spelling.
-            close = [flag for flag in flags if flag.startswith(name[2:])]
+            close = [flag for flag in candidates if flag.startswith(name[2:])]
             if not close:
                 reason = NO_COUNTERPART.get(name[2:].replace("-", "_").lower())
                 if reason is not None:
                     lacking.append(f"mlpbench has no {name}: {reason}")
                     continue
-                # A flag given a value is taken to mean one that takes a value: --out FILE is
-                # not --json where --json is a switch that prints to stdout.
-                following = unknown[position + 1] if position + 1 < len(unknown) else ""
-                has_value = "=" in word or (following != "" and not following.startswith("-"))
-                close = suggest_names(name[2:], valued if has_value else flags, separator="-")
+                close = suggest_names(name[2:], candidates, separator="-")
             if close:
                 options = " or ".join(f"--{flag}" for flag in close)
                 guesses.append(f"{options} instead of {name}")

@@ -75,7 +75,9 @@ def positive_int(text: str) -> int:
 def batch_size(text: str) -> int:
     """Parse one batch size; a list of valid sizes gets a pointer to the sweep, which times several."""
     items = [item.strip() for item in text.split(",")]
-    if len(items) > 1 and all(item.isdigit() and int(item) > 0 for item in items):
+    # Only a list that sweep --batch-sizes accepts: positive integers, none repeated.
+    valid = all(item.isdigit() and int(item) > 0 for item in items) and len(set(items)) == len(items)
+    if len(items) > 1 and valid:
         raise argparse.ArgumentTypeError(
             f"expected one positive integer, got {text!r}; to time several batch sizes, run "
             f"mlpbench sweep --batch-sizes {','.join(items)}"
