@@ -100,8 +100,13 @@ def test_npz_without_known_key_rejected(capsys, checkpoint: Path, tmp_path: Path
             np.array([[0.5, 3.0, *[0.25] * 62]]),
             ("the input values reach 3.0 (the first value above 1 is 3.0, input sample 0 at feature 1",),
         ),
+        # Two typos among 64 whole-number pixels 0..16: the first fraction is the value to correct.
+        (
+            np.array([[5.0, 0.5, 16.0, 0.25, *[3.0] * 60]]),
+            ("(the first value with a fraction is 0.5, input sample 0 at feature 1",),
+        ),
     ],
-    ids=["text", "standardized", "above-one"],
+    ids=["text", "standardized", "above-one", "two-typos"],
 )
 def test_unusable_values_get_a_fix(capsys, checkpoint: Path, tmp_path: Path, rows, fragments):
     inputs = tmp_path / "rows.npy"

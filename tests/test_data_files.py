@@ -396,6 +396,14 @@ def test_npz_label_beyond_int64_named(tmp_path, label, shown: str) -> None:
     assert "negative" not in str(caught.value)
 
 
+def test_check_labels_rejects_beyond_int64_without_limits() -> None:
+    from mlpbench.data.dataset import check_labels
+
+    labels = np.array([0, 2**63], dtype=np.uint64)
+    with pytest.raises(DataError, match="label 9223372036854775808 at index 1 is beyond the int64 range"):
+        check_labels(labels, None, "y")
+
+
 def test_text_file_named_npz_rejected(tmp_path) -> None:
     path = tmp_path / "notes.npz"
     path.write_text("not an archive\n", encoding="utf-8")

@@ -245,7 +245,8 @@ def scale_pixels(
 
 
 STRAY_FRACTION_SHARE = 0.01
-"""Up to this share of fractional values (or a single one), fractions among whole numbers count as typos."""
+STRAY_FRACTION_COUNT = 2
+"""Up to this share of fractional values, or this many, fractions among whole numbers count as typos."""
 
 
 def _out_of_range_value(splits: dict[str, np.ndarray]) -> str:
@@ -257,7 +258,7 @@ def _out_of_range_value(splits: dict[str, np.ndarray]) -> str:
     fractional = {name: np.floor(array) != array for name, array in splits.items()}
     count = sum(int(mask.sum()) for mask in fractional.values())
     size = sum(array.size for array in splits.values())
-    stray = count <= max(1, STRAY_FRACTION_SHARE * size)
+    stray = count <= max(STRAY_FRACTION_COUNT, STRAY_FRACTION_SHARE * size)
     for name, array in splits.items():
         rows, columns = np.nonzero(fractional[name] if stray else array > 1)
         if rows.size:
@@ -378,4 +379,7 @@ def check_labels(
                 f"{where}: label {int(labels[index])} {position(index)} is outside "
                 f"0..{n_classes - 1} ({n_classes} classes)"
             )
+    if labels.size and labels.max() > np.iinfo(np.int64).max:
+        index = int(np.argmax(labels))
+        raise DataError(f"{where}: label {int(labels[index])} {position(index)} is beyond the int64 range")
     return labels.astype(np.int64)
