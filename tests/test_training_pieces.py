@@ -302,7 +302,7 @@ def test_learning_warning_names_untrained_classes() -> None:
     y_test = np.append(y_train, 20)
     message = learning_warning(3.1, y_train, 0.5, y_test, lr=0.05, default_lr=0.05)
 
-    assert "try a larger --lr or more --epochs; but 11 of the 21 classes have no training sample" in message
+    assert "try a larger --lr or more --epochs. Also, 11 of the 21 classes have no training sample" in message
     assert message.endswith("and no --lr teaches those")
 
 

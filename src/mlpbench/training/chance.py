@@ -113,5 +113,5 @@ def learning_warning(
     if untrained:
         # The cause may be a stray label or a training subset too small to hold every class.
         missing = f"{untrained} of the {n_classes} classes have no training sample"
-        fix += f"; but {missing}, and no --lr teaches those"
+        fix += f". Also, {missing}, and no --lr teaches those"
     return f"{finding}: the network did not learn at --lr {lr:g}; {fix}"
