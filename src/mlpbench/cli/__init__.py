@@ -184,7 +184,9 @@ def _is_allocation_failure(error: RuntimeError) -> bool:
     """Tell whether ``error`` is PyTorch's report of a failed allocation, which is not a MemoryError.
 
     The CPU allocator raises a RuntimeError that says "can't allocate memory"
-    (PyTorch 2.13), and CUDA raises ``torch.OutOfMemoryError``, also a RuntimeError.
+    (PyTorch 2.13 on Linux), and CUDA raises ``torch.OutOfMemoryError``, also a RuntimeError.
+    NOTE: the text was read on Linux only; an allocator that words it otherwise still
+    ends in a traceback.
     """
     if type(error).__name__ == "OutOfMemoryError":
         return True
