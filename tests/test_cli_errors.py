@@ -136,7 +136,7 @@ def test_pt_with_whole_module(capsys, tmp_path: Path):
 
 
 def test_pt_with_plain_state_dict(capsys, tmp_path: Path):
-    # A state_dict saved from another network holds tensors only, but none of mlpbench's layout.
+    # A state_dict saved from another network contains tensors only, not in mlpbench's layout.
     path = tmp_path / "state.pt"
     torch.save(torch.nn.Linear(64, 10).state_dict(), path)
 
@@ -183,7 +183,7 @@ def test_undecodable_image(capsys, tmp_path: Path, checkpoint: Path):
 
 
 def test_oversized_image(capsys, tmp_path: Path, checkpoint: Path, monkeypatch: pytest.MonkeyPatch):
-    # Pillow's limit lowered to 100 pixels, so that a 16x16 image stands in for a 20000x20000 one.
+    # Pillow's limit is lowered to 100 pixels, so that a 16x16 image takes the place of a 20000x20000 one.
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
     image = tmp_path / "scan.png"
     Image.new("L", (16, 16)).save(image)

@@ -183,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _is_allocation_failure(error: RuntimeError) -> bool:
     """Tell whether ``error`` is PyTorch's report of a failed allocation, which is not a MemoryError.
 
-    The CPU allocator raises a RuntimeError that says "can't allocate memory"
+    The CPU allocator raises a RuntimeError whose message contains "can't allocate memory"
     (PyTorch 2.13 on Linux), and CUDA raises ``torch.OutOfMemoryError``, also a RuntimeError.
     NOTE: the text was read on Linux only; an allocator that words it otherwise still
     ends in a traceback.

@@ -253,7 +253,7 @@ def _out_of_range_value(splits: dict[str, np.ndarray]) -> str:
     """Return a clause naming the first value to correct in fractional data that exceeds 1.
 
     Whole numbers with a few fractions among them (such as one 0.5 among pixels 0..16)
-    point at the first fraction; otherwise the first value above 1 is named.
+    point at the first fraction. Otherwise the first value above 1 is named.
     """
     fractional = {name: np.floor(array) != array for name, array in splits.items()}
     count = sum(int(mask.sum()) for mask in fractional.values())
