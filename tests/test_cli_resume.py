@@ -342,6 +342,23 @@ def test_resume_of_compare_subset_explained(capsys, tmp_path: Path):
     assert path.read_bytes() == before
 
 
+def test_resume_after_data_set_grew_says_changed(capsys, tmp_path: Path):
+    # A train checkpoint whose data set later gained rows is not a compare --samples subset.
+    data = load_dataset("digits")
+    data_path = tmp_path / "digits.npz"
+    arrays = {"x_test": data.x_test, "y_test": data.y_test}
+    np.savez(data_path, x_train=data.x_train[:1000], y_train=data.y_train[:1000], **arrays)
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1", "--dataset", data_path)
+    np.savez(data_path, x_train=data.x_train, y_train=data.y_train, **arrays)
+
+    result = run_cli(capsys, "train", "-q", "--resume", path)
+
+    assert result.status == 1
+    assert "has changed since" in result.err
+    assert "compare --samples" not in result.err
+
+
 def test_resume_without_recorded_digest_accepted(capsys, tmp_path: Path):
     path = tmp_path / "run.npz"
     train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")

@@ -157,6 +157,8 @@ def _compare(args: argparse.Namespace, folder: Path) -> int:
     comparison.results["config"]["dataset"]["n_train_full"] = n_train_full
 
     metadata = dataset_metadata(data, args.dataset, training_data_digest(data))
+    if len(data.y_train) < n_train_full:
+        metadata["samples_of"] = n_train_full
     with written_completely(folder):
         save_parameter_files(comparison.models, comparison.results, folder, metadata)
         write_outputs(comparison.results, folder)

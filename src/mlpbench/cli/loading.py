@@ -2,8 +2,9 @@
 
 A checkpoint written by ``mlpbench train`` records what the model was trained on in
 its ``dataset`` entry (see ``dataset_metadata``): the data set name (or absolute
-path), a digest of its training split, the class names where the data set has them,
-and the image shape.
+path), a digest of its training split and its row count, the class names where the
+data set has them, and the image shape. ``compare --samples`` adds ``samples_of``,
+the full training row count of the data set that the first rows were taken from.
 """
 
 from __future__ import annotations
@@ -128,9 +129,10 @@ def check_same_training_data(
     if stored is None or stored == train_sha256:
         return
     trained_on = recorded(checkpoint, "name")
-    stored_rows = recorded(checkpoint, "n_train")
-    if trained_on == name and n_train is not None and isinstance(stored_rows, int) and stored_rows < n_train:
-        # compare --samples saves models trained on the first rows only.
+    stored_rows, stored_full = recorded(checkpoint, "n_train"), recorded(checkpoint, "samples_of")
+    # compare --samples records the full row count of the subset it trained on.
+    subset = isinstance(stored_rows, int) and isinstance(stored_full, int) and stored_rows < stored_full
+    if trained_on == name and subset and stored_full == n_train:
         raise DataError(
             f"{path} was trained on the first {stored_rows:,} of the {n_train:,} training rows of "
             f"{name} (compare --samples), and train has no --samples to continue on those rows; "
