@@ -397,6 +397,23 @@ def test_compare_samples_named_as_cause_of_missing_classes(tmp_path, capsys):
     assert "stray label" not in result.err
 
 
+def test_compare_samples_not_blamed_for_classes_the_data_lacks(tmp_path, capsys):
+    # The training split has no 9 at all, so fewer rows are not the cause.
+    data = load_dataset("digits")
+    keep = data.y_train != 9
+    path = tmp_path / "no9.npz"
+    arrays = {"x_test": data.x_test, "y_test": data.y_test}
+    np.savez(path, x_train=data.x_train[keep], y_train=data.y_train[keep], **arrays)
+    arguments = ["--dataset", str(path), "--engines", "numpy", "--samples", "1000", "--epochs", "1"]
+    arguments += ["--repeats", "1", "--warmup", "0", "--threads", "1", "--out", str(tmp_path / "out")]
+
+    result = run_cli(capsys, "compare", *arguments)
+
+    assert "no training sample has label 9" in result.err
+    assert "the usual cause is a training split that lacks classes the test split has" in result.err
+    assert "--samples 1000 keeps" not in result.err
+
+
 def test_compare_samples_above_rows_rejected(tmp_path, capsys):
     result = run_cli(capsys, "compare", "--samples", "100000", "--out", tmp_path / "out")
 

@@ -131,7 +131,7 @@ def _compare(args: argparse.Namespace, folder: Path) -> int:
         data.x_train.shape[1],
     )
     cut = args.samples if len(data.y_train) < n_train_full else None
-    data_warnings = training_data_warnings(data, args.batch_size, cut)
+    data_warnings = training_data_warnings(data, args.batch_size, cut, loaded.y_train)
     thread_warning = oversubscription_warning(model_settings(args)["threads"])
     if thread_warning is not None:
         data_warnings.insert(0, thread_warning)

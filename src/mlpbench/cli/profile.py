@@ -99,11 +99,11 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     validate_arguments(args, parser)
     check_output_path(args.json, "--json", kind=JSON_KIND)
-    data, n_train = first_training_rows(
-        load_dataset(args.dataset, dtype=args.dtype, data_dir=args.data_dir), args.samples
-    )
+    loaded = load_dataset(args.dataset, dtype=args.dtype, data_dir=args.data_dir)
+    data, n_train = first_training_rows(loaded, args.samples)
     sampled = len(data.y_train) < n_train
-    data_warnings = training_data_warnings(data, args.batch_size, args.samples if sampled else None)
+    cut = args.samples if sampled else None
+    data_warnings = training_data_warnings(data, args.batch_size, cut, loaded.y_train)
     threads = args.threads if args.threads is not None else (os.cpu_count() or 1)
     thread_warning = oversubscription_warning(threads, measures_peak=False)
     if thread_warning is not None:
