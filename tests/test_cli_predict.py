@@ -105,8 +105,13 @@ def test_npz_without_known_key_rejected(capsys, checkpoint: Path, tmp_path: Path
             np.array([[5.0, 0.5, 16.0, 0.25, *[3.0] * 60]]),
             ("(the first value with a fraction is 0.5, input sample 0 at feature 1",),
         ),
+        # Mostly fractions: the value to correct is the one above 1.
+        (
+            np.array([[0.5, 0.25, 3.0, *[0.1] * 61]]),
+            ("(the first value above 1 is 3.0, input sample 0 at feature 2",),
+        ),
     ],
-    ids=["text", "standardized", "above-one", "two-typos"],
+    ids=["text", "standardized", "above-one", "two-typos", "mostly-fractions"],
 )
 def test_unusable_values_get_a_fix(capsys, checkpoint: Path, tmp_path: Path, rows, fragments):
     inputs = tmp_path / "rows.npy"

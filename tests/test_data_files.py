@@ -396,10 +396,20 @@ def test_npz_label_beyond_int64_named(tmp_path, label, shown: str) -> None:
     assert "negative" not in str(caught.value)
 
 
-def test_check_labels_rejects_beyond_int64_without_limits() -> None:
+def test_two_fractions_of_three_values_name_the_large_one() -> None:
+    # Two fractions are typos only among many whole numbers; here 3.0 is out of range.
+    from mlpbench.data.dataset import scale_pixels
+
+    row = np.array([[0.5, 0.25, 3.0]])
+    with pytest.raises(DataError, match="the first value above 1 is 3.0, input sample 0 at feature 2"):
+        scale_pixels(row, row[:1], np.dtype(np.float64), "x", compare_splits=False)
+
+
+@pytest.mark.parametrize("dtype", [np.uint64, np.float64])
+def test_check_labels_rejects_beyond_int64_without_limits(dtype) -> None:
     from mlpbench.data.dataset import check_labels
 
-    labels = np.array([0, 2**63], dtype=np.uint64)
+    labels = np.array([0, 2**63], dtype=dtype)
     with pytest.raises(DataError, match="label 9223372036854775808 at index 1 is beyond the int64 range"):
         check_labels(labels, None, "y")
 

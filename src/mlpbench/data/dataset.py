@@ -246,7 +246,8 @@ def scale_pixels(
 
 STRAY_FRACTION_SHARE = 0.01
 STRAY_FRACTION_COUNT = 2
-"""Up to this share of fractional values, or this many, fractions among whole numbers count as typos."""
+"""Up to this share of fractional values, or this many (and always fewer than half of
+the values), fractions among whole numbers count as typos."""
 
 
 def _out_of_range_value(splits: dict[str, np.ndarray]) -> str:
@@ -258,7 +259,7 @@ def _out_of_range_value(splits: dict[str, np.ndarray]) -> str:
     fractional = {name: np.floor(array) != array for name, array in splits.items()}
     count = sum(int(mask.sum()) for mask in fractional.values())
     size = sum(array.size for array in splits.values())
-    stray = count <= max(STRAY_FRACTION_COUNT, STRAY_FRACTION_SHARE * size)
+    stray = count <= max(STRAY_FRACTION_COUNT, STRAY_FRACTION_SHARE * size) and 2 * count < size
     for name, array in splits.items():
         rows, columns = np.nonzero(fractional[name] if stray else array > 1)
         if rows.size:
@@ -337,7 +338,8 @@ def check_labels(
     ------
     DataError
         If the array is not 1-D, a label is not a whole number, is negative, is
-        ``n_classes`` or more, or implies more than ``class_limit`` classes. The
+        ``n_classes`` or more, implies more than ``class_limit`` classes, or lies beyond
+        the int64 range. The
         message names the first bad value (the largest, for the class limit) and its position.
     """
 
@@ -379,7 +381,8 @@ def check_labels(
                 f"{where}: label {int(labels[index])} {position(index)} is outside "
                 f"0..{n_classes - 1} ({n_classes} classes)"
             )
-    if labels.size and labels.max() > np.iinfo(np.int64).max:
+    # 2**63 itself, not int64's maximum: float64 rounds that maximum up to 2**63.
+    if labels.size and labels.max() >= 2**63:
         index = int(np.argmax(labels))
         raise DataError(f"{where}: label {int(labels[index])} {position(index)} is beyond the int64 range")
     return labels.astype(np.int64)
