@@ -360,7 +360,7 @@ def test_batch_size_list_points_to_sweep(capsys, command: str):
     assert "to time several batch sizes, run mlpbench sweep --batch-sizes 32,512" in result.err
 
 
-@pytest.mark.parametrize("text", ["32,", "32,x", "32,0", "32,32"])
+@pytest.mark.parametrize("text", ["32,", "32,x", "32,0", "32,32", "32,032"])
 def test_invalid_batch_size_list_gets_no_sweep_hint(capsys, text: str):
     result = run_cli(capsys, "compare", "--batch-size", text, "--print-config")
 
@@ -388,11 +388,16 @@ def test_out_flag_named_where_missing(capsys, command: list[str], hint: str):
 
 @pytest.mark.parametrize(
     "command",
-    [["datasets", "--out", "list.json"], ["evaluate", "model.npz", "--js", "report.json"]],
-    ids=["other-name", "shortened"],
+    [
+        ["datasets", "--out", "list.json"],
+        ["evaluate", "model.npz", "--js", "report.json"],
+        # A negative number is a value too, so --standardize, a switch, is not meant.
+        ["compare", "--st", "-2"],
+    ],
+    ids=["other-name", "shortened", "negative-value"],
 )
 def test_flag_with_value_hint_skips_switches(capsys, command: list[str]):
-    # Both commands' --json is a switch that prints to stdout, so it cannot take the file name.
+    # Each flag meant here takes a value, and the only close ones are switches.
     result = run_cli(capsys, *command)
 
     assert result.status == 2

@@ -306,6 +306,14 @@ def test_learning_warning_names_untrained_classes() -> None:
     assert message.endswith("and no --lr teaches those")
 
 
+def test_learning_warning_one_untrained_class_singular() -> None:
+    y_train = np.repeat(np.arange(9), 3)
+    y_test = np.arange(10)
+    message = learning_warning(3.1, y_train, 0.05, y_test, lr=0.05, default_lr=0.05)
+
+    assert "1 of the 10 classes has no training sample" in message
+
+
 def test_oversubscription_warning_above_cpu_count(monkeypatch) -> None:
     import os
 

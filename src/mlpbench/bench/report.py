@@ -622,7 +622,7 @@ def _markdown_configuration(results: Mapping[str, Any]) -> str:
     dataset = config["dataset"]
     rows = [
         ["dataset", f"{dataset['name']} ({dataset['source']})"],
-        ["rows", f"{_training_rows(dataset)} train, {dataset['n_test']} test"],
+        ["rows", f"{_training_rows(dataset)} train, {dataset['n_test']:,} test"],
         ["features, classes", f"{dataset['n_features']}, {dataset['n_classes']}"],
         ["layer sizes", config["layer_sizes"]],
     ]

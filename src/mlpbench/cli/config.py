@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -118,7 +119,11 @@ def _parse_all(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse
             # A flag given a value is taken to mean one that takes a value: --out FILE is
             # not --json where --json is a switch that prints to stdout.
             following = unknown[position + 1] if position + 1 < len(unknown) else ""
-            has_value = "=" in word or (following != "" and not following.startswith("-"))
+            # argparse reads a negative number such as -1 or -0.1 as a value, not as a flag.
+            is_value = following != "" and (
+                not following.startswith("-") or re.fullmatch(r"-\d+|-\d*\.\d+", following) is not None
+            )
+            has_value = "=" in word or is_value
             candidates = valued if has_value else flags
             # Flags must be written in full, so a shortened one is most likely meant as
             # the flag it starts; other names get the flag they name elsewhere, or the

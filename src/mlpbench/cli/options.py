@@ -76,11 +76,12 @@ def batch_size(text: str) -> int:
     """Parse one batch size; a list of valid sizes gets a pointer to the sweep, which times several."""
     items = [item.strip() for item in text.split(",")]
     # Only a list that sweep --batch-sizes accepts: positive integers, none repeated.
-    valid = all(item.isdigit() and int(item) > 0 for item in items) and len(set(items)) == len(items)
+    sizes = [int(item) for item in items if item.isdigit()]
+    valid = len(sizes) == len(items) and min(sizes, default=0) > 0 and len(set(sizes)) == len(sizes)
     if len(items) > 1 and valid:
         raise argparse.ArgumentTypeError(
             f"expected one positive integer, got {text!r}; to time several batch sizes, run "
-            f"mlpbench sweep --batch-sizes {','.join(items)}"
+            f"mlpbench sweep --batch-sizes {','.join(str(size) for size in sizes)}"
         )
     return positive_int(text)
 

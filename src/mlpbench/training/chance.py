@@ -112,6 +112,7 @@ def learning_warning(
     untrained = int(np.count_nonzero(np.bincount(y_train, minlength=n_classes) == 0))
     if untrained:
         # The cause may be a stray label or a training subset too small to hold every class.
-        missing = f"{untrained} of the {n_classes} classes have no training sample"
+        verb = "has" if untrained == 1 else "have"
+        missing = f"{untrained} of the {n_classes} classes {verb} no training sample"
         fix += f". Also, {missing}, and no --lr teaches those"
     return f"{finding}: the network did not learn at --lr {lr:g}; {fix}"
