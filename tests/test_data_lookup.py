@@ -351,6 +351,8 @@ def test_damaged_cache_falls_back_to_system_copy(data_env, tiny_idx, tmp_path, m
     np.testing.assert_array_equal(dataset.y_train, tiny_idx.arrays["train_labels"])
     assert f"files in the cache {cache} failed their check" in caplog.text
     assert f"the copy in {system} is used instead" in caplog.text
+    # The damaged file's own advice would point at the cache, which is not used.
+    assert "load its folder as a path" not in caplog.text
 
 
 def test_list_datasets_names_copy_beyond_damaged_cache(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
@@ -382,6 +384,7 @@ def test_list_datasets_checksum_failure_note_omits_cache_advice(data_env, tiny_i
 
     assert row["available"] is True
     assert row["location"] == str(system)
+    assert f"{cache / 'train-labels-idx1-ubyte.gz'} is not the published" in row["problem"]
     assert "load its folder as a path" not in row["problem"]
     assert "--dataset" not in row["problem"]
 

@@ -44,6 +44,9 @@ class DataError(MLPBenchError, ValueError):
     It is a ValueError too, as scikit-learn and NumPy raise for invalid input.
     """
 
+    finding: str | None = None
+    """The message without its advice, set where the advice fits only the file that failed."""
+
 
 class DataTypeError(DataError, TypeError):
     """Input data contains a value that is not a number, such as text in an object array.

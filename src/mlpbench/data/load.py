@@ -175,6 +175,7 @@ def _check_folder(
         return True, None, folder
     except DataError as error:
         problem = str(error).splitlines()[0]
+        finding = error.finding or problem
     later = copy_beyond_cache(spec, data_dir, folder)
     if later is None:
         return False, problem, folder
@@ -182,10 +183,10 @@ def _check_folder(
         read_checked_files(spec, later)
     except DataError:
         return False, problem, folder
-    # The cache's error is left out: its advice (such as loading that folder as a path)
-    # concerns files that are not used, and train's warning gives it in full.
+    # The finding alone: the error's advice (such as loading the cache as a path) concerns
+    # files that are not used.
     note = (
-        f"used because the files in the cache {folder} failed their check; deleting {folder} "
-        "lets a later download replace them"
+        f"used because the files in the cache {folder} failed their check ({finding}); deleting "
+        f"{folder} lets a later download replace them"
     )
     return True, note, later

@@ -70,13 +70,17 @@ def read_verified(path: Path, idx_file: IdxFile, spec: IdxDatasetSpec, role: str
             )
         if idx_file.sha256 is not None:
             if sha256 != idx_file.sha256:
-                raise DataError(
+                finding = (
                     f"{path} is not the published {spec.title} {role} file: the SHA-256 of its "
-                    f"uncompressed content is {sha256}, expected {idx_file.sha256}. The file is "
-                    "corrupt or belongs to another data set. Replace it (a file in the mlpbench "
-                    "cache can be deleted to download it again), or load its folder as a path, "
-                    f"which skips checksum checks: --dataset {path.parent}"
+                    f"uncompressed content is {sha256}, expected {idx_file.sha256}"
                 )
+                error = DataError(
+                    f"{finding}. The file is corrupt or belongs to another data set. Replace it (a "
+                    "file in the mlpbench cache can be deleted to download it again), or load its "
+                    f"folder as a path, which skips checksum checks: --dataset {path.parent}"
+                )
+                error.finding = finding
+                raise error
             verified = True
     return LoadedFile(path, parse_idx(content, path, role), compressed, verified)
 
@@ -254,12 +258,14 @@ def load_idx_dataset(
         later = copy_beyond_cache(spec, data_dir, folder)
         if later is None:
             raise
+        # The finding alone: the error's advice (such as loading the cache as a path)
+        # concerns files that are no longer used.
         logger.warning(
             "the %s files in the cache %s failed their check (%s); the copy in %s is used instead, and "
             "deleting %s lets a later download replace the cached files",
             spec.title,
             folder,
-            error,
+            error.finding or error,
             later,
             folder,
         )
