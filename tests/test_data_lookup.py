@@ -355,28 +355,27 @@ def test_damaged_cache_falls_back_to_system_copy(data_env, tiny_idx, tmp_path, m
     assert "load its folder as a path" not in caplog.text
 
 
-def test_list_datasets_names_copy_beyond_damaged_cache(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
-    # The listing reports the copy that loading falls back to, not the damaged cache alone.
-    cache = tiny_idx.write(data_env / "tiny")
-    (cache / "train-images-idx3-ubyte.gz").write_bytes(b"not gzip")
-    system = tiny_idx.write(tmp_path / "system")
-    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(system_dirs=(system,)))
-
-    row = next(row for row in list_datasets() if row["name"] == "tiny")
-
-    assert row["available"] is True
-    assert row["location"] == str(system)
-    assert f"the files in the cache {cache} failed their check" in row["problem"]
-    assert f"deleting {cache} lets a later download replace them" in row["problem"]
-    # The cache's own advice is left out, as it concerns the files not used.
-    assert "download or copy the file again" not in row["problem"]
-
-
-def test_list_datasets_checksum_failure_note_omits_cache_advice(data_env, tiny_idx, tmp_path, monkeypatch):
-    # The cached labels decode but differ from the published ones, so their SHA-256 fails.
-    cache = tiny_idx.write(data_env / "tiny")
+def _damage_labels(tiny_idx, cache: Path) -> Path:
+    """Change the cached training labels' last byte: they decode, but their SHA-256 fails."""
     damaged = cache / "train-labels-idx1-ubyte.gz"
     damaged.write_bytes(gzip.compress(tiny_idx.raw["train-labels-idx1-ubyte"][:-1] + b"\x00", mtime=0))
+    return damaged
+
+
+def _damage_images(tiny_idx, cache: Path) -> Path:
+    """Replace the cached training images with text: not gzip, and not IDX."""
+    damaged = cache / "train-images-idx3-ubyte.gz"
+    damaged.write_bytes(b"not gzip")
+    return damaged
+
+
+@pytest.mark.parametrize("damage", [_damage_images, _damage_labels], ids=["not-gzip", "checksum"])
+def test_list_datasets_names_copy_beyond_damaged_cache(data_env, tiny_idx, tmp_path, monkeypatch, damage):
+    # The listing reports the copy that loading falls back to, and what failed in the cache
+    # (both files fail the checksum), without the damaged file's own advice, which concerns
+    # files that are not used.
+    cache = tiny_idx.write(data_env / "tiny")
+    damaged = damage(tiny_idx, cache)
     system = tiny_idx.write(tmp_path / "system")
     monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(system_dirs=(system,)))
 
@@ -384,7 +383,9 @@ def test_list_datasets_checksum_failure_note_omits_cache_advice(data_env, tiny_i
 
     assert row["available"] is True
     assert row["location"] == str(system)
-    assert f"{cache / 'train-labels-idx1-ubyte.gz'} is not the published" in row["problem"]
+    finding = f"the files in the cache {cache} failed their check ({damaged} is not the published"
+    assert finding in row["problem"]
+    assert f"deleting {cache} lets a later download replace them" in row["problem"]
     assert "load its folder as a path" not in row["problem"]
     assert "--dataset" not in row["problem"]
 
