@@ -130,8 +130,7 @@ def _compare(args: argparse.Namespace, folder: Path) -> int:
         len(data.y_test),
         data.x_train.shape[1],
     )
-    cut = args.samples if len(data.y_train) < n_train_full else None
-    data_warnings = training_data_warnings(data, args.batch_size, cut, loaded.y_train)
+    data_warnings = training_data_warnings(data, args.batch_size, loaded.y_train)
     thread_warning = oversubscription_warning(model_settings(args)["threads"])
     if thread_warning is not None:
         data_warnings.insert(0, thread_warning)

@@ -169,20 +169,21 @@ def first_training_rows(data: Dataset, samples: int | None) -> tuple[Dataset, in
 
 
 def training_data_warnings(
-    data: Dataset, batch_size: int, samples: int | None = None, full_labels: np.ndarray | None = None
+    data: Dataset, batch_size: int, full_labels: np.ndarray | None = None
 ) -> list[str]:
     """Return warnings about data that loads but trains badly: classes without samples, or few rows.
 
-    ``samples`` is the --samples value when it cut the training rows to ``data``, and
-    ``full_labels`` the training labels before the cut. --samples is named as the cause
-    of missing classes only when the full training split has every one of them.
+    ``full_labels`` are the training labels before --samples kept the first rows of
+    them (see ``first_training_rows``). --samples is named as the cause of missing
+    classes only when it cut rows and the full training split has every missing class.
     """
     messages = []
-    if samples is not None and full_labels is not None:
+    samples = None
+    if full_labels is not None and len(full_labels) > len(data.y_train):
         cut_away = np.setdiff1d(np.unique(full_labels), data.y_train)
         missing = np.setdiff1d(np.arange(data.n_classes), data.y_train)
-        if not np.isin(missing, cut_away).all():
-            samples = None
+        if np.isin(missing, cut_away).all():
+            samples = len(data.y_train)
     untrained = _untrained_classes_message(data, samples)
     if untrained is not None:
         messages.append(untrained)

@@ -102,8 +102,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     loaded = load_dataset(args.dataset, dtype=args.dtype, data_dir=args.data_dir)
     data, n_train = first_training_rows(loaded, args.samples)
     sampled = len(data.y_train) < n_train
-    cut = args.samples if sampled else None
-    data_warnings = training_data_warnings(data, args.batch_size, cut, loaded.y_train)
+    data_warnings = training_data_warnings(data, args.batch_size, loaded.y_train)
     threads = args.threads if args.threads is not None else (os.cpu_count() or 1)
     thread_warning = oversubscription_warning(threads, measures_peak=False)
     if thread_warning is not None:
