@@ -366,7 +366,7 @@ def test_network_too_large_for_memory(capsys, tmp_path: Path):
     assert not save.exists()
 
 
-def test_torch_allocation_failure_in_one_line(tmp_path: Path):
+def test_torch_allocation_failure_reported(tmp_path: Path):
     # PyTorch reports a failed allocation as a RuntimeError. A 3 GiB address-space limit
     # makes the 2.3 GB activations of 1,437 rows x 400,000 hidden units fail for real.
     import resource
@@ -390,7 +390,7 @@ def test_torch_allocation_failure_in_one_line(tmp_path: Path):
 
 
 def test_training_label_far_too_large(capsys, tmp_path: Path):
-    # The class count is the largest label plus one; this one would need an output layer of 1e11 units.
+    # The class count is the largest label plus one, so this one would need an output layer of 1e11 units.
     x = np.random.default_rng(0).random((10, 64))
     labels = np.arange(10) % 3
     labels[4] = 99_999_999_999

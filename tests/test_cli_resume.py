@@ -342,7 +342,7 @@ def test_resume_of_compare_subset_explained(capsys, tmp_path: Path):
     assert path.read_bytes() == before
 
 
-def test_resume_after_data_set_grew_says_changed(capsys, tmp_path: Path):
+def test_resume_after_data_grew(capsys, tmp_path: Path):
     # A train checkpoint whose data set later gained rows is not a compare --samples subset.
     data = load_dataset("digits")
     data_path = tmp_path / "digits.npz"

@@ -387,7 +387,7 @@ def test_compare_samples_trains_on_first_rows(tmp_path, capsys):
     assert {(row["n_train"], row["n_train_full"]) for row in rows} == {("300", str(dataset["n_train_full"]))}
 
 
-def test_compare_samples_named_as_cause_of_missing_classes(tmp_path, capsys):
+def test_compare_samples_blamed_for_missing_class(tmp_path, capsys):
     # The first five digits rows hold only some classes; the labels themselves are fine.
     arguments = ["--engines", "numpy", "--samples", "5", "--batch-size", "5", "--epochs", "1"]
     arguments += ["--repeats", "1", "--warmup", "0", "--threads", "1", "--out", str(tmp_path / "out")]
@@ -397,7 +397,7 @@ def test_compare_samples_named_as_cause_of_missing_classes(tmp_path, capsys):
     assert "stray label" not in result.err
 
 
-def test_compare_samples_not_blamed_for_classes_the_data_lacks(tmp_path, capsys):
+def test_compare_samples_not_blamed_for_absent_class(tmp_path, capsys):
     # The training split has no 9 at all, so fewer rows are not the cause.
     data = load_dataset("digits")
     keep = data.y_train != 9

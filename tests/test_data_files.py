@@ -363,7 +363,7 @@ def test_npz_invalid_content_rejected(tmp_path, arrays, expected) -> None:
 
 @pytest.mark.parametrize(("largest", "accepted"), [(999, True), (1000, False)])
 def test_npz_class_count_limit(tmp_path, largest, accepted) -> None:
-    # Three rows may name up to 1,000 classes; ten per row counts only for larger sets.
+    # Three rows may name up to 1,000 classes. Ten per row counts only for larger sets.
     path = tmp_path / "labels.npz"
     np.savez(path, x_train=np.zeros((2, 4)), y_train=[0, largest], x_test=np.zeros((1, 4)), y_test=[0])
 
@@ -384,7 +384,7 @@ def test_npz_class_count_limit(tmp_path, largest, accepted) -> None:
     ids=["uint64", "float"],
 )
 def test_npz_label_beyond_int64_named(tmp_path, label, shown: str) -> None:
-    # Cast to int64 first, such labels would wrap around and be reported as negative.
+    # A cast to int64 first would wrap such labels around, and they were reported as negative.
     path = tmp_path / "labels.npz"
     y_train = np.array([0, label], dtype=np.asarray(label).dtype)
     np.savez(path, x_train=np.zeros((2, 4)), y_train=y_train, x_test=np.zeros((1, 4)), y_test=[0])
@@ -396,7 +396,7 @@ def test_npz_label_beyond_int64_named(tmp_path, label, shown: str) -> None:
     assert "negative" not in str(caught.value)
 
 
-def test_two_fractions_of_three_values_name_the_large_one() -> None:
+def test_pixel_error_names_value_above_one() -> None:
     # Two fractions are typos only among many whole numbers; here 3.0 is out of range.
     from mlpbench.data.dataset import scale_pixels
 
@@ -406,7 +406,7 @@ def test_two_fractions_of_three_values_name_the_large_one() -> None:
 
 
 @pytest.mark.parametrize("dtype", [np.uint64, np.float64])
-def test_check_labels_rejects_beyond_int64_without_limits(dtype) -> None:
+def test_check_labels_rejects_beyond_int64(dtype) -> None:
     from mlpbench.data.dataset import check_labels
 
     labels = np.array([0, 2**63], dtype=dtype)
@@ -692,7 +692,7 @@ def test_csv_bad_first_row_not_header(tmp_path, first_row, expected) -> None:
     assert expected in str(caught.value)
 
 
-def test_csv_stray_fraction_among_whole_numbers_named(tmp_path) -> None:
+def test_csv_stray_fraction_named(tmp_path) -> None:
     # Pixels 0..16 with one 0.5: the data become fractional, so the 16s are out of range.
     train = _write_csv(tmp_path / "set_train.csv", ["0,16,3", "1,0.5,16"], "label,p1,p2")
     _write_csv(tmp_path / "set_test.csv", ["0,1,2"], "label,p1,p2")
@@ -705,7 +705,7 @@ def test_csv_stray_fraction_among_whole_numbers_named(tmp_path) -> None:
     assert "(the first value with a fraction is 0.5, training sample 1 at feature 0, counting" in message
 
 
-def test_npz_fractions_above_one_name_first_large_value(tmp_path) -> None:
+def test_npz_names_first_value_above_one(tmp_path) -> None:
     # Mostly fractional data: the value to correct is the first above 1, not the first fraction.
     path = tmp_path / "scaled.npz"
     x_train = np.array([[0.25, 1.5, 3.0, 1.0], [0.5, 0.0, 16.0, 2.0]])

@@ -370,7 +370,7 @@ def _damage_images(tiny_idx, cache: Path) -> Path:
 
 
 @pytest.mark.parametrize("damage", [_damage_images, _damage_labels], ids=["not-gzip", "checksum"])
-def test_list_datasets_names_copy_beyond_damaged_cache(data_env, tiny_idx, tmp_path, monkeypatch, damage):
+def test_listing_names_copy_beyond_cache(data_env, tiny_idx, tmp_path, monkeypatch, damage):
     # The listing reports the copy that loading falls back to, and what failed in the cache
     # (both files fail the checksum), without the damaged file's own advice, which concerns
     # files that are not used.

@@ -306,7 +306,7 @@ def test_learning_warning_names_untrained_classes() -> None:
     assert message.endswith("and no --lr teaches those")
 
 
-def test_learning_warning_one_untrained_class_singular() -> None:
+def test_learning_warning_singular_class() -> None:
     y_train = np.repeat(np.arange(9), 3)
     y_test = np.arange(10)
     message = learning_warning(3.1, y_train, 0.05, y_test, lr=0.05, default_lr=0.05)

@@ -46,7 +46,7 @@ def read_grayscale(path: str | Path) -> np.ndarray:
                 image = Image.alpha_composite(white, rgba)
             gray = image.convert("L")
     except Image.DecompressionBombError as error:
-        # Pillow refuses images of more than twice its MAX_IMAGE_PIXELS (179 million pixels by default).
+        # Pillow rejects images of more than twice its MAX_IMAGE_PIXELS (179 million pixels by default).
         raise DataError(
             f"cannot read image {path}: it is too large to decode safely ({error}); shrink it to "
             "a few hundred pixels a side first"

@@ -130,7 +130,7 @@ def check_same_training_data(
         return
     trained_on = recorded(checkpoint, "name")
     stored_rows, stored_full = recorded(checkpoint, "n_train"), recorded(checkpoint, "samples_of")
-    # compare --samples records the full row count of the subset it trained on.
+    # compare --samples records the row count of the data set that its subset came from.
     subset = isinstance(stored_rows, int) and isinstance(stored_full, int) and stored_rows < stored_full
     if trained_on == name and subset and stored_full == n_train:
         raise DataError(

@@ -34,7 +34,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 def parse_hidden(text: str) -> list[int]:
-    """Parse ``"256,128"`` into ``[256, 128]``; ``"0"`` alone means no hidden layer.
+    """Parse ``"256,128"`` into ``[256, 128]``. ``"0"`` alone means no hidden layer.
 
     Empty text is rejected: it is more often an unset shell variable (``--hidden "$H"``)
     than a request for no hidden layer. A config file's empty list, ``hidden = []``,

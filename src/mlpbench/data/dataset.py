@@ -339,8 +339,8 @@ def check_labels(
     DataError
         If the array is not 1-D, a label is not a whole number, is negative, is
         ``n_classes`` or more, implies more than ``class_limit`` classes, or lies beyond
-        the int64 range. The
-        message names the first bad value (the largest, for the class limit) and its position.
+        the int64 range. The message names the first bad value (the largest, for the
+        class limit and the int64 range) and its position.
     """
 
     def position(index: int) -> str:
