@@ -1102,3 +1102,32 @@ def test_train_thread_warning_names_no_peak(tmp_path, capsys, monkeypatch):
     assert "2 threads is more than the 1 logical CPU(s)" in err
     assert "training runs slower" in err
     assert "peak" not in err
+
+
+def test_runner_fills_default_settings(monkeypatch):
+    import mlpbench.bench.compare as compare_module
+
+    # Settings without momentum: the engines train with the default 0.9, and the FLOP
+    # count must include the momentum update they run.
+    peak = _fixed_peak(100.0)
+    monkeypatch.setattr(compare_module, "measure_peaks", lambda config: MeasuredPeaks(peak, None))
+    monkeypatch.setattr(compare_module, "measure_numpy_peak", lambda config, dtype, threads: peak)
+    config = CompareConfig(engines=["numpy"], settings={"epochs": 1, "hidden": [8]}, repeats=1, warmup=0)
+    data = load_dataset("digits")
+
+    results = run_comparison(data, config).results
+
+    assert results["config"]["model"]["momentum"] == 0.9
+    assert results["config"]["model"]["batch_size"] == 64
+    expected = epoch_flops([64, 8, 10], len(data.y_train), 64, momentum=True, weight_decay=False)
+    assert results["config"]["flops_per_epoch"] == expected
+
+
+def test_baseline_notes_name_kept_subnormals(compare_run):
+    _, _, results = compare_run
+
+    for name in ("torch-dataloader", "sklearn"):
+        assert any("subnormal" in note for note in results["engines"][name]["notes"]), name
+    for name in ("numpy", "torch"):
+        assert not any("subnormal" in note for note in results["engines"][name]["notes"]), name
+    assert "drawing the epoch's shuffle and the steps" in results["config"]["timing_scope"]

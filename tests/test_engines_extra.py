@@ -245,6 +245,11 @@ def test_sklearn_notes_weight_decay():
     assert any("alpha" in note for note in SklearnMLP.notes("constant", 1e-4))
 
 
+def test_sklearn_notes_subnormal_momentum():
+    assert any("subnormal" in note for note in SklearnMLP.notes("constant", 0.0, 0.9))
+    assert not any("subnormal" in note for note in SklearnMLP.notes("constant", 0.0, 0.0))
+
+
 def test_sklearn_save_raises(tmp_path, digits):
     model = SklearnMLP(hidden=[8], epochs=1, threads=1)
     model.fit(digits.x_train, digits.y_train, n_classes=digits.n_classes)

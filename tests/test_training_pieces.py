@@ -334,3 +334,24 @@ def test_learning_warning_for_loss_just_below_chance() -> None:
     message = learning_warning(2.263, y, 0.5, y, lr=0.05, default_lr=0.05)
 
     assert message.startswith("the last epoch's mean training loss was 2.263, within 2% of the 2.303")
+
+
+def test_epoch_clock_covers_shuffle(monkeypatch):
+    # The DataLoader and scikit-learn engines time their own shuffles, so the shared
+    # loop must time drawing the permutation too.
+    import time
+
+    original = BatchOrder.epoch
+
+    def slow_epoch(self):
+        time.sleep(0.2)
+        return original(self)
+
+    monkeypatch.setattr(BatchOrder, "epoch", slow_epoch)
+    rng = np.random.default_rng(0)
+    X = rng.random((32, 4))
+    y = np.arange(32) % 2
+
+    model = NumpyMLP(hidden=[4], epochs=1, batch_size=16).fit(X, y)
+
+    assert model.history_[0]["time_s"] >= 0.2

@@ -48,6 +48,7 @@ from mlpbench.bench.flops import epoch_flops
 from mlpbench.bench.memory import peak_rss_bytes
 from mlpbench.bench.peak import PeakResult, measure_matmul_peak, measure_torch_matmul_peak
 from mlpbench.bench.stats import later_epoch_slowdown, spread_warning, summarize
+from mlpbench.engines.base import default_settings
 from mlpbench.engines.registry import create_engine, engine_class
 from mlpbench.errors import TrainingDivergedError
 from mlpbench.training.chance import learning_warning, smaller_lr_hint
@@ -71,9 +72,13 @@ PARITY_ENGINES = ("numpy", "torch")
 TORCH_ENGINES = ("torch", "torch-dataloader")
 
 TIMING_SCOPE = (
-    "Times cover the training steps of each epoch only (time.perf_counter around the "
-    "epoch's steps). Loading the data, converting it to the engine's format, building "
-    "the model, and evaluating on the test set are not timed."
+    "Times cover each epoch's training (time.perf_counter around it): drawing the epoch's "
+    "shuffle and the steps. torch-dataloader's time also covers its DataLoader's per-row "
+    "indexing and collation, the cost that engine exists to show. sklearn's covers its "
+    "partial_fit call, which adds scikit-learn's input checks and label encoding, and on "
+    "the first epoch of a run the drawing of its initial parameters. Loading the data, "
+    "converting it to the engine's format, building the model, and evaluating on the "
+    "test set are not timed."
 )
 RSS_NOTE = (
     "peak_rss_bytes is the peak resident set size of the whole process, read after the "
@@ -255,7 +260,9 @@ def run_comparison(
     that a caller froze.
     """
     config.validate()
-    settings = dict(config.settings)
+    # The defaults fill what the caller left out, so that the FLOP count, the notes and
+    # the record describe the settings the engines train with.
+    settings = default_settings() | dict(config.settings)
     threads = settings.get("threads")
     dtype = settings.get("dtype", "float32")
     sizes = layer_sizes(data.x_train.shape[1], settings.get("hidden", [128]), data.n_classes)
@@ -481,12 +488,17 @@ def _new_engine_entry(name: str, settings: dict[str, Any]) -> dict[str, Any]:
     if name == "sklearn":
         from mlpbench.engines.sklearn_engine import SklearnMLP
 
-        notes = SklearnMLP.notes(settings.get("schedule", "constant"), settings.get("weight_decay", 0.0))
+        notes = SklearnMLP.notes(settings["schedule"], settings["weight_decay"], settings["momentum"])
     elif name == "torch-dataloader":
         notes = [
             "torch-dataloader shares the initial parameters of numpy and torch but shuffles "
             "with its own DataLoader generator, so its parameters are not compared."
         ]
+        if settings["momentum"] > 0:
+            notes.append(
+                "torch-dataloader, a textbook loop, keeps momentum values that decay into the "
+                "subnormal range, which numpy and torch set to 0."
+            )
     return {
         "status": "ok",
         "error": None,

@@ -662,6 +662,11 @@ def _init_signature(cls: type) -> inspect.Signature:
 MLPEstimator.__signature__ = _init_signature(MLPEstimator)  # type: ignore[attr-defined]
 
 
+def default_settings() -> dict[str, Any]:
+    """Return every ``MLPEstimator`` keyword argument with its default value."""
+    return {name: parameter.default for name, parameter in _init_signature(MLPEstimator).parameters.items()}
+
+
 def _looks_like_classes(sample_weight: object) -> bool:
     """Tell whether ``sample_weight`` is the list 0..K-1, as classes would be."""
     try:

@@ -173,27 +173,24 @@ class EpochLoop:
 
         A batch's size is its row count, or the sum of its sample weights when
         ``weights`` are given, so that the epoch's loss is their weighted mean.
-        The clock covers the steps only: the permutation and the weights of each
-        batch's rows are drawn before it starts. Engines with their own batching
+        The clock covers the whole epoch: drawing its permutation, the batches' share of
+        the sample weights when given, and the steps. The DataLoader and scikit-learn
+        engines' clocks cover their own shuffles too. Engines with their own batching
         (a DataLoader) override this method.
         """
         assert self.batch_order_ is not None
+        self._synchronize()
+        start = time.perf_counter()
         batches = list(self.batch_order_.epoch())
         if weights is None:
             sizes = [float(len(batch)) for batch in batches]
-        else:
-            batch_weights = [weights[batch] for batch in batches]
-            row_weights = [batch_row_weights(rows, self.dtype) for rows in batch_weights]
-            sizes = [float(rows.sum()) for rows in batch_weights]
-
-        self._synchronize()
-        start = time.perf_counter()
-        if weights is None:
             losses = [self._train_step(X, y, batch, lr) for batch in batches]
         else:
+            batch_weights = [weights[batch] for batch in batches]
+            sizes = [float(rows.sum()) for rows in batch_weights]
             losses = [
-                self._train_step(X, y, batch, lr, rows)
-                for batch, rows in zip(batches, row_weights, strict=True)
+                self._train_step(X, y, batch, lr, batch_row_weights(rows, self.dtype))
+                for batch, rows in zip(batches, batch_weights, strict=True)
             ]
         self._synchronize()
         seconds = time.perf_counter() - start

@@ -95,9 +95,14 @@ class SklearnMLP(MLPEstimator):
     classifier_: MLPClassifier | None = None
 
     @staticmethod
-    def notes(schedule: str = "constant", weight_decay: float = 0.0) -> list[str]:
+    def notes(schedule: str = "constant", weight_decay: float = 0.0, momentum: float = 0.0) -> list[str]:
         """Return the ways this engine differs from ``numpy`` and ``torch`` with these settings."""
         notes = ["sklearn uses its own initial parameters (Glorot uniform) and its own shuffling."]
+        if momentum > 0:
+            notes.append(
+                "sklearn keeps momentum values that decay into the subnormal range, which numpy "
+                "and torch set to 0; arithmetic on them is slow, so its later epochs can take longer."
+            )
         if weight_decay > 0:
             notes += [
                 "sklearn's weight decay (alpha) does not decay the biases, and it is larger on "
