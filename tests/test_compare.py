@@ -820,6 +820,26 @@ def test_shrunk_peak_warning_follows_yardstick():
     assert "measured on 256x256 matrices" in message
 
 
+def test_unsteady_peak_warned():
+    from mlpbench.bench.compare import (
+        PEAK_SIZE,
+        MeasuredPeaks,
+        is_measured_peak_warning,
+        measured_peak_warnings,
+    )
+    from mlpbench.bench.peak import PeakResult
+
+    fields = {"size": PEAK_SIZE, "dtype": "float32", "threads": 2, "repeats": 9, "seconds": 0.3}
+    unsteady = MeasuredPeaks(numpy=PeakResult(gflops=137.0, median_gflops=59.8, **fields), torch=None)
+    steady = MeasuredPeaks(numpy=PeakResult(gflops=303.0, median_gflops=290.0, **fields), torch=None)
+
+    (message,) = measured_peak_warnings(unsteady)
+    assert message.startswith("the matmul peak used for '% of peak' (137 GFLOP/s, read before the runs)")
+    assert "whose median reached only 59.8 GFLOP/s" in message
+    assert is_measured_peak_warning(message)
+    assert measured_peak_warnings(steady) == []
+
+
 def test_compare_marks_learning_engines(compare_run):
     _, _, results = compare_run
     for name, entry in results["engines"].items():
@@ -989,13 +1009,30 @@ def test_fastest_doubt_names_contention_cause(measured, expected):
 
 
 def test_fastest_kept_when_gap_exceeds_waiting():
-    # Waiting 52% of the time slows a comparison about 2.1 times on average, not 8.6 times.
+    # Waiting 52% of the time slows one thread about 2.1 times, not 8.6 times.
     engines = {"torch": _timed([0.80, 0.81, 0.82]), "numpy": _timed([6.9, 6.95, 7.0])}
     busy = {"wait_share": 0.47, "busiest_thread_wait_share": 0.52, "steal_share": 0.0}
+    results = {"engines": engines, "cpu_contention": busy, "config": {"threads": 1}}
 
-    sentence = fastest_engine_sentence({"engines": engines, "cpu_contention": busy})
+    sentence = fastest_engine_sentence(results)
 
     assert sentence == "Fastest: torch, 810 ms per epoch (median)."
+
+
+@pytest.mark.parametrize(("threads", "count"), [(2, "2"), (None, "several")])
+def test_fastest_doubted_on_busy_threads(threads, count):
+    # Threads that wait for one another have no 1 / (1 - share) bound: a loaded 2-core
+    # machine slowed torch's 2-thread epochs far beyond it.
+    engines = {"numpy": _timed([0.80, 0.81, 0.82]), "torch": _timed([6.9, 6.95, 7.0])}
+    busy = {"wait_share": 0.47, "busiest_thread_wait_share": 0.52, "steal_share": 0.0}
+    results = {"engines": engines, "cpu_contention": busy, "config": {"threads": threads}}
+
+    sentence = fastest_engine_sentence(results)
+
+    assert sentence.startswith("Fastest: numpy, 810 ms per epoch (median); but this process's threads")
+    assert f"on {count} threads an engine whose threads wait for one another" in sentence
+    assert "far more than the 2.1 times this waiting costs a single thread" in sentence
+    assert "enough to explain even the 8.58x gap to the runner-up" in sentence
 
 
 @pytest.mark.parametrize(

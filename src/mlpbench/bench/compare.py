@@ -670,6 +670,9 @@ def peak_change_warning(before: PeakResult, after: PeakResult) -> str | None:
 
 
 SHRUNK_PEAK_START = "the matmul peak used for '% of peak'"
+"""The start of the warnings about a shrunk or unsteady NumPy peak."""
+UNSTEADY_PEAK_SHARE = 0.5
+"""A peak whose median call reached less than this share of its best call is warned about."""
 SLOW_TORCH_PEAK_START = "PyTorch's matmul peak"
 
 
@@ -720,6 +723,14 @@ def measured_peak_warnings(
             f"{yardstick.size}x{yardstick.size} matrices instead of {PEAK_SIZE}x{PEAK_SIZE} because "
             f"the machine was slow at that moment, so it is probably too low and '% of peak' too "
             f"high{unless}; run again on a quieter machine"
+        )
+    elif yardstick.median_gflops < UNSTEADY_PEAK_SHARE * yardstick.gflops:
+        when = "after the runs" if yardstick is after else "before the runs"
+        messages.append(
+            f"{SHRUNK_PEAK_START} ({yardstick.gflops:.3g} GFLOP/s, read {when}) is the best of calls "
+            f"whose median reached only {yardstick.median_gflops:.3g} GFLOP/s, so other work shared "
+            "the CPUs while it was measured, and the peak is probably too low and '% of peak' too "
+            "high; run again on a quieter machine"
         )
     slow_torch = peaks.torch is not None and peaks.torch["gflops"] < TORCH_PEAK_SHORTFALL * peak.gflops
     if slow_torch and device == "cpu":

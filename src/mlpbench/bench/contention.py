@@ -165,13 +165,15 @@ def contention_warnings(measured: dict[str, Any] | None) -> list[str]:
             f"this process's threads waited for a CPU {pooled:.0%} of the time they were ready to "
             f"run (its busiest thread {busiest:.0%}), because other processes, more threads than "
             "CPUs or a CPU quota held its CPUs, so the timings are probably slower than on a quiet "
-            "machine; stop other work or use fewer --threads, and rerun"
+            "machine, and '% of peak' is unreliable because the peak was measured under the same "
+            "load; stop other work or use fewer --threads, and rerun"
         )
     steal = measured["steal_share"]
     if steal is not None and steal > STEAL_SHARE_WARNING:
         messages.append(
             f"the hypervisor held back {steal:.0%} of the machine's CPU time (steal) while this ran, "
-            "so this virtual machine's host was busy and the timings are probably slowed; rerun "
-            "later or on another machine"
+            "so this virtual machine's host was busy, the timings are probably slowed, and '% of "
+            "peak' is unreliable because the peak was measured under the same load; rerun later or "
+            "on another machine"
         )
     return messages

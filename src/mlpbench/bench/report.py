@@ -164,28 +164,34 @@ def fastest_engine_sentence(results: Mapping[str, Any]) -> str | None:
     doubt = min(found, key=lambda pair: pair[0])[1] if found else None
     if doubt is None and len(ranked) > 1:
         gap = timed[ranked[1]] / timed[fastest]
-        doubt = contention_doubt(results.get("cpu_contention"), gap)
+        threads = results.get("config", {}).get("threads")
+        doubt = contention_doubt(results.get("cpu_contention"), gap, threads)
     if doubt:
         return f"{sentence}; but {doubt}."
     return sentence + "."
 
 
-def contention_doubt(measured: Mapping[str, Any] | None, gap: float) -> str | None:
+def contention_doubt(
+    measured: Mapping[str, Any] | None, gap: float, threads: int | None = None
+) -> str | None:
     """Return why a ranking may not hold when the process waited for CPUs, or None.
 
-    Waiting a share s of the time slows the whole comparison about 1 / (1 - s) times
-    on average, so a smaller ``gap`` (the runner-up's median over the winner's) is in
-    doubt. The waiting is measured over the whole comparison, not per engine, so one
-    engine can have been slowed more. The contention warning is shown either way.
+    Waiting a share s of the time slows a single thread about 1 / (1 - s) times, so a
+    smaller ``gap`` (the runner-up's median over the winner's) is in doubt. With more
+    than one thread (``threads`` None means the libraries' default, all cores) there
+    is no such bound, because threads that meet at every product all wait for the one
+    that lost its CPU, so any gap is in doubt. The waiting is measured over the whole
+    comparison, not per engine. The contention warning is shown either way.
     """
     if measured is None:
         return None
     share = largest_share(measured)
     if share <= WAIT_SHARE_WARNING:
         return None
-    if share < 1 and gap >= 1 / (1 - share):
+    several_threads = threads is None or threads > 1
+    within_bound = share >= 1 or gap < 1 / (1 - share)
+    if not within_bound and not several_threads:
         return None
-    slowdown = "any amount" if share >= 1 else f"about {1 / (1 - share):.2g} times on average"
     steal = measured.get("steal_share") or 0.0
     if steal >= share:
         cause = f"the hypervisor held back {share:.0%} of the machine's CPU time (steal)"
@@ -196,10 +202,17 @@ def contention_doubt(measured: Mapping[str, Any] | None, gap: float) -> str | No
             "more threads than CPUs or a CPU quota)"
         )
         advice = "stop other work or use fewer --threads, and rerun"
-    return (
-        f"{cause}, which slows the engines by {slowdown}, enough to explain the {gap:.2f}x gap to "
-        f"the runner-up, so the ranking is uncertain; {advice}"
-    )
+    if within_bound:
+        slowdown = "any amount" if share >= 1 else f"about {1 / (1 - share):.2g} times on average"
+        effect = f"which slows the engines by {slowdown}, enough to explain"
+    else:
+        count = "several" if threads is None else str(threads)
+        effect = (
+            f"and on {count} threads an engine whose threads wait for one another at every step "
+            f"can be slowed far more than the {1 / (1 - share):.2g} times this waiting costs a "
+            "single thread, enough to explain even"
+        )
+    return f"{cause}, {effect} the {gap:.2f}x gap to the runner-up, so the ranking is uncertain; {advice}"
 
 
 DOUBT_FEW_EPOCHS, DOUBT_FASTER_EPOCH, DOUBT_OVERLAP = range(3)
