@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_digits
-from sklearn.model_selection import cross_val_score
+from sklearn.model_selection import KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -69,6 +69,63 @@ def test_cross_val_score_runs(digits) -> None:
 
     assert scores.shape == (3,)
     assert scores.min() > 0.75
+
+
+def test_score_counts_unknown_labels_wrong(digits) -> None:
+    X, y = digits
+    model = NumpyMLP(hidden=[16], epochs=3, threads=1).fit(X, y)
+    y_unknown = y.copy()
+    y_unknown[:5] = 10
+    expected = float(np.mean(model.predict(X) == y_unknown))
+
+    with pytest.warns(UserWarning, match=r"labels that the model has no output for \(10; it has 10 classes"):
+        accuracy = model.score(X, y_unknown)
+
+    assert accuracy == expected
+    assert accuracy < model.score(X, y)
+    with pytest.raises(DataError, match="label 10 at row 0 is outside 0..9"):
+        model.evaluate(X, y_unknown)
+
+
+@pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP])
+def test_predict_log_proba_is_log(engine, digits) -> None:
+    X, y = digits
+    model = engine(hidden=[16], epochs=2, threads=1).fit(X, y)
+
+    log_probs = model.predict_log_proba(X[:20])
+
+    assert log_probs.shape == (20, 10)
+    np.testing.assert_allclose(np.exp(log_probs), model.predict_proba(X[:20]), rtol=1e-6)
+
+
+def test_unsorted_folds_get_scores(digits) -> None:
+    # Folds of label-sorted data test on classes their training part lacks.
+    X, y = digits
+    order = np.argsort(y, kind="stable")
+    folds = KFold(5)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = cross_val_score(NumpyMLP(hidden=[16], epochs=2, threads=1), X[order], y[order], cv=folds)
+
+    assert not np.isnan(scores).any()
+
+
+def test_small_n_classes_names_needed_count(digits) -> None:
+    X, y = digits
+
+    advice = r"\(fit got n_classes=5; pass n_classes=10 or more, or leave it out\)"
+    with pytest.raises(DataError, match=advice):
+        NumpyMLP(hidden=[8], epochs=1, threads=1).fit(X, y, n_classes=5)
+
+
+def test_warm_start_new_label_advice(digits) -> None:
+    X, y = digits
+    model = NumpyMLP(hidden=[8], epochs=1, threads=1, warm_start=True).fit(X[y < 5], y[y < 5])
+
+    advice = "a warm start keeps the fitted network's classes; set warm_start=False"
+    with pytest.raises(DataError, match=advice):
+        model.fit(X, y)
 
 
 def test_pipeline_with_scaler(digits) -> None:

@@ -417,6 +417,7 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
             # The other engines depend only on the ratios.
             weights = weights / weights.max()
             weights /= weights.mean()
+        given_classes = n_classes
         if warm:
             self._check_warm_start_settings(caller)
             # Fewer classes than the network has are fine: each label must only have an output.
@@ -430,8 +431,7 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
             n_classes = max(int(np.max(labels, initial=-1)) + 1, 1)
             check_inferred_class_count(labels, n_classes)
             warn_about_label_gaps(labels, n_classes)
-        fix = "give every label in classes on the first call" if caller == "partial_fit" else None
-        check_label_range(labels, int(n_classes), fix)
+        check_label_range(labels, int(n_classes), _label_range_fix(labels, caller, warm, given_classes))
 
         if not warm:
             self.initialize(X.shape[1], int(n_classes))
@@ -482,6 +482,11 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
                 out[start:stop] = self._predict_proba_chunk(self._standardize(X[start:stop]))
         return out
 
+    def predict_log_proba(self, X: np.ndarray) -> np.ndarray:
+        """Return the logarithm of ``predict_proba``; a probability that underflowed to 0 gives -inf."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Return the most probable class of each row as int64."""
         return np.argmax(self.predict_proba(X), axis=1).astype(np.int64)
@@ -491,8 +496,27 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
         return self._evaluate(X, y)
 
     def score(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
-        """Return the accuracy on (X, y), as scikit-learn classifiers do, weighted by ``sample_weight``."""
-        return self._evaluate(X, y, sample_weight)["accuracy"]
+        """Return the accuracy on (X, y), as scikit-learn classifiers do, weighted by ``sample_weight``.
+
+        A label the model has no output for counts as a wrong prediction, as
+        ``sklearn.metrics.accuracy_score`` counts it, and a warning names it. A
+        cross-validation fold may hold such labels when its training part had none.
+        ``evaluate`` raises instead, because the loss is undefined for them.
+        """
+        predictions = self.predict(X)
+        labels = class_labels(y, predictions.shape[0])
+        unknown = np.unique(labels[(labels < 0) | (labels >= self.n_classes_)])
+        if unknown.size:
+            listed = ", ".join(map(str, unknown[:10])) + (", ..." if unknown.size > 10 else "")
+            warnings.warn(
+                f"y contains labels that the model has no output for ({listed}; it has "
+                f"{self.n_classes_} classes, 0..{self.n_classes_ - 1}), so their rows count as "
+                "wrong predictions",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+        weights = None if sample_weight is None else sample_weights(sample_weight, len(labels))
+        return float(np.average(predictions == labels, weights=weights))
 
     def _evaluate(
         self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
@@ -650,6 +674,21 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
         labels = class_labels(y, n_rows)
         check_label_range(labels, self.n_classes_)
         return labels
+
+
+def _label_range_fix(labels: np.ndarray, caller: str, warm: bool, given_classes: int | None) -> str | None:
+    """Return the advice for a label beyond the classes that fit or partial_fit set, or None for the default.
+
+    ``given_classes`` is the n_classes the caller passed, before a warm start replaced it.
+    """
+    if caller == "partial_fit":
+        return "give every label in classes on the first call"
+    if warm:
+        return "a warm start keeps the fitted network's classes; set warm_start=False to train a new network"
+    if given_classes is not None:
+        needed = int(np.max(labels)) + 1
+        return f"fit got n_classes={given_classes}; pass n_classes={needed} or more, or leave it out"
+    return None
 
 
 def _init_signature(cls: type) -> inspect.Signature:
