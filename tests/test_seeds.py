@@ -72,3 +72,19 @@ def test_seed_sets_initial_parameters(engine) -> None:
     for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a, b)
     assert not np.allclose(first[0], other[0])
+
+
+@pytest.mark.parametrize("engine", ["torch", "torch-dataloader"])
+def test_fit_leaves_global_torch_rng(engine, blobs) -> None:
+    import torch
+
+    from mlpbench.engines.registry import create_engine
+
+    X, y = blobs
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+
+    torch.manual_seed(5)
+    create_engine(engine, hidden=[4], epochs=1, threads=1).fit(X, y)
+
+    assert torch.equal(torch.rand(3), expected)

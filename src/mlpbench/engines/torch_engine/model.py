@@ -135,7 +135,10 @@ class TorchMLP(MLPEstimator):
     def _set_parameters(self, params: Params) -> None:
         self._device = resolve_device(self.device)
         torch_dtype = TORCH_DTYPES[self.dtype_name]
-        self.module_ = MLPModule(self.layer_sizes_).to(device=self._device, dtype=torch_dtype)
+        # nn.Linear draws its own initial values, which the copies below replace. The fork
+        # keeps that draw from advancing the caller's global torch generator.
+        with torch.random.fork_rng(devices=[]):
+            self.module_ = MLPModule(self.layer_sizes_).to(device=self._device, dtype=torch_dtype)
         with torch.no_grad():
             for layer, (W, b) in zip(self.module_.layers, params, strict=True):
                 layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(W.T)))
