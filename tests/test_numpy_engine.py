@@ -282,7 +282,7 @@ def test_single_class_message_is_singular() -> None:
     model = NumpyMLP(hidden=[4], epochs=1).fit(np.zeros((3, 2)), np.zeros(3, dtype=int))
 
     with pytest.raises(DataError, match=r"the model has 1 class \("):
-        model.score(np.zeros((2, 2)), np.array([0, 1]))
+        model.evaluate(np.zeros((2, 2)), np.array([0, 1]))
 
 
 def test_label_gaps_warn() -> None:
@@ -377,7 +377,7 @@ def test_missing_top_class_error_names_n_classes() -> None:
     model = NumpyMLP(hidden=[4], epochs=1).fit(np.eye(3), np.array([0, 1, 2]))
 
     with pytest.raises(DataError, match="pass n_classes=K to fit"):
-        model.score(np.eye(3), np.array([0, 1, 3]))
+        model.evaluate(np.eye(3), np.array([0, 1, 3]))
 
 
 def test_fractional_label_named() -> None:
