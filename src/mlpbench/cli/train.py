@@ -73,9 +73,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group.add_argument(
         "--save",
         metavar="PATH",
-        help="write the trained parameters to a .npz or .pt file; a failed or diverged run, or "
-        "one whose model learned nothing, leaves an existing file unchanged (unless a "
-        "--checkpoint-every checkpoint has replaced it), and a finished one replaces it and says so",
+        help="write the trained parameters to a .npz or .pt file; a failed or diverged run leaves "
+        "an existing file unchanged (unless a --checkpoint-every checkpoint has replaced it), a run "
+        "whose model learned nothing keeps a file that learned or came from other data or from "
+        "Python, and a finished run otherwise replaces it and says so",
     )
     group.add_argument(
         "--checkpoint-every",
