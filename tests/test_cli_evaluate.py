@@ -144,5 +144,5 @@ def test_unrecorded_dataset_needs_flag(capsys, tmp_path: Path):
 
     result = run_cli(capsys, "evaluate", "-q", path)
 
-    assert_one_line_error(result, "evaluate", "does not record its data set", "--dataset")
+    assert_one_line_error(result, "evaluate", "does not record its data set", "--dataset", status=2)
     assert run_cli(capsys, "evaluate", "-q", path, "--dataset", "digits").status == 0

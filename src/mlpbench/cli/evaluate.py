@@ -23,7 +23,7 @@ from mlpbench.cli.loading import check_data_fits, class_labels, load_model, reco
 from mlpbench.cli.options import DEFAULTS, DEVICE_HELP, torch_device
 from mlpbench.cli.outputs import PLOT_KIND, check_output_path, write_then_show
 from mlpbench.engines.registry import LOADING_ENGINES
-from mlpbench.errors import DataError
+from mlpbench.errors import InvalidArgumentError
 
 logger = logging.getLogger("mlpbench")
 
@@ -75,7 +75,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     model, checkpoint = load_model(args.checkpoint, args.engine, device=args.device)
     dataset = args.dataset or recorded(checkpoint, "name")
     if not dataset:
-        raise DataError(
+        # A missing flag, so exit status 2 as for other invalid arguments.
+        raise InvalidArgumentError(
             f"the checkpoint {args.checkpoint} does not record its data set; pass --dataset NAME_OR_PATH"
         )
 
