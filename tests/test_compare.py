@@ -20,7 +20,7 @@ from mlpbench.bench.compare import (
     round_order,
     run_comparison,
 )
-from mlpbench.bench.contention import cpu_sample
+from mlpbench.bench.contention import cpu_sample, largest_share
 from mlpbench.bench.flops import epoch_flops
 from mlpbench.bench.peak import PeakResult
 from mlpbench.bench.report import csv_rows, fastest_engine_sentence, format_speed, print_summary, table_rows
@@ -1168,3 +1168,39 @@ def test_baseline_notes_name_kept_subnormals(compare_run):
     for name in ("numpy", "torch"):
         assert not any("subnormal" in note for note in results["engines"][name]["notes"]), name
     assert "drawing the epoch's shuffle and the steps" in results["config"]["timing_scope"]
+
+
+def test_runs_record_own_waiting(compare_run):
+    _, folder, results = compare_run
+    keys = {"seconds", "run_s", "wait_s", "wait_share", "busiest_thread_wait_share", "steal_share"}
+
+    with open(folder / "results.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for name, entry in results["engines"].items():
+        shares = []
+        for run in entry["runs"]:
+            measured = run["cpu_contention"]
+            assert keys <= set(measured), name
+            assert measured["seconds"] >= run["train_time_s"], name
+            shares.append(largest_share(measured))
+        assert entry["summary"]["cpu_contention_share"] == max(shares), name
+        written = [float(row["cpu_contention_share"]) for row in rows if row["engine"] == name]
+        assert len(written) == len(entry["runs"]) + len(entry["warmup_runs"]), name
+
+
+def test_table_marks_slowed_engine():
+    def entry(wait_share):
+        seconds = {"median": 0.5, "min": 0.5, "max": 0.5}
+        summary = {"epoch_time_s": seconds, "speed_vs_numpy": None, "learned": True}
+        medians = ("samples_per_s", "gflops", "percent_of_peak", "test_accuracy")
+        summary |= dict.fromkeys(medians, {"median": 1.0})
+        measured = {"wait_share": wait_share, "busiest_thread_wait_share": wait_share, "steal_share": 0.0}
+        runs = [{"cpu_contention": measured}, {"cpu_contention": None}]
+        return {"status": "ok", "summary": summary, "runs": runs}
+
+    results = {"engines": {"numpy": entry(0.02), "torch": entry(0.45)}, "parity": {"status": "skipped"}}
+
+    rows = table_rows(results)
+
+    assert rows[0]["status"] == "ok"
+    assert rows[1]["status"] == "ok (CPU wait 45%)"

@@ -361,7 +361,9 @@ class _RunContext:
         gc.freeze()
         try:
             model = create_engine(name, device=self.device, **self.settings)
+            cpu_before = cpu_sample()
             model.fit(self.data.x_train, self.data.y_train, n_classes=self.data.n_classes)
+            cpu_contention = contention(cpu_before, cpu_sample())
             metrics = model.evaluate(self.data.x_test, self.data.y_test)
         # Any exception of one engine (a missing module, a bug, a diverged run) is
         # reported in its row so that the other engines still run; KeyboardInterrupt
@@ -375,9 +377,11 @@ class _RunContext:
             logger.error("engine %s failed: %s: %s; it is not run again", name, kind, problem)
             logger.debug("traceback of the %s failure", name, exc_info=True)
             return _failed_record(error), None
-        return self._record(model, metrics), model
+        return self._record(model, metrics, cpu_contention), model
 
-    def _record(self, model: MLPEstimator, metrics: dict[str, float]) -> dict[str, Any]:
+    def _record(
+        self, model: MLPEstimator, metrics: dict[str, float], cpu_contention: dict[str, Any] | None
+    ) -> dict[str, Any]:
         history = [dict(entry) for entry in model.history_]
         epoch_times = [float(entry["time_s"]) for entry in history]
         train_time = math.fsum(epoch_times)
@@ -398,6 +402,8 @@ class _RunContext:
             "test_loss": float(metrics["loss"]),
             "test_accuracy": float(metrics["accuracy"]),
             "peak_rss_bytes": peak_rss_bytes(),
+            # Measured around fit, so the set-up before the first epoch counts too.
+            "cpu_contention": cpu_contention,
             "history": history,
         }
 
@@ -458,6 +464,12 @@ def _failed_record(error: Exception) -> dict[str, Any]:
         "error_type": type(error).__name__,
         "peak_rss_bytes": peak_rss_bytes(),
     }
+
+
+def _largest_run_share(runs: list[dict[str, Any]]) -> float | None:
+    """Return the largest waiting or steal share over ``runs``, or None where none was measured."""
+    shares = [largest_share(run["cpu_contention"]) for run in runs if run.get("cpu_contention")]
+    return max(shares, default=None)
 
 
 def measure_numpy_peak(config: CompareConfig, dtype: str, threads: int | None) -> PeakResult:
@@ -539,6 +551,7 @@ def _summarize_engines(
         }
         summary["epoch_time_s"] = summarize(epoch_times)
         summary["peak_rss_bytes"] = max(run["peak_rss_bytes"] for run in runs)
+        summary["cpu_contention_share"] = _largest_run_share(runs)
         # On a busy machine a slowdown after each run's first epoch may be chance.
         slowdown = None if busy else later_epoch_slowdown([run["epoch_times_s"] for run in runs])
         summary["later_epoch_slowdown"] = slowdown

@@ -177,3 +177,16 @@ def contention_warnings(measured: dict[str, Any] | None) -> list[str]:
             "on another machine"
         )
     return messages
+
+
+def contention_label(measured: dict[str, Any] | None) -> str | None:
+    """Return what probably slowed a measurement, such as ``CPU wait 45%`` or ``steal 30%``, else None.
+
+    A measurement counts as slowed when its CPU waiting or the hypervisor's steal
+    draws a contention warning. The larger of the two is named.
+    """
+    if measured is None or not contention_warnings(measured):
+        return None
+    share = largest_share(measured)
+    steal = measured.get("steal_share") or 0.0
+    return f"steal {share:.0%}" if steal >= share else f"CPU wait {share:.0%}"

@@ -22,7 +22,7 @@ from rich.text import Text
 
 from mlpbench.atomic import atomic_write_text
 from mlpbench.bench.compare import PARITY_ENGINES, REFERENCE_ENGINE, TORCH_ENGINES
-from mlpbench.bench.contention import WAIT_SHARE_WARNING, describe_contention, largest_share
+from mlpbench.bench.contention import WAIT_SHARE_WARNING, contention_label, describe_contention, largest_share
 from mlpbench.bench.plots import plot_accuracy, plot_epoch_times, plot_loss_curves
 from mlpbench.checkpoint import save_checkpoint
 from mlpbench.errors import CheckpointError
@@ -58,6 +58,7 @@ CSV_COLUMNS = (
     "test_loss",
     "test_accuracy",
     "peak_rss_bytes",
+    "cpu_contention_share",
     "error_type",
     "error",
 )
@@ -112,6 +113,9 @@ def table_rows(results: Mapping[str, Any]) -> list[dict[str, str]]:
             row["status"] = f"failed ({entry['error_type']})"
         elif summary is not None and summary.get("learned") is False:
             row["status"] = "did not learn"
+        slowed = slowed_run_label(entry)
+        if slowed is not None:
+            row["status"] += f" ({slowed})"
         if summary is not None:
             times = summary["epoch_time_s"]
             row["epoch_time"] = (
@@ -128,6 +132,14 @@ def table_rows(results: Mapping[str, Any]) -> list[dict[str, str]]:
             row["parity"] = f"{parity['max_relative_difference']:.2e}"
         rows.append(row)
     return rows
+
+
+def slowed_run_label(entry: Mapping[str, Any]) -> str | None:
+    """Return what slowed the engine's most slowed timed run, such as ``CPU wait 45%``, else None."""
+    measured = [run["cpu_contention"] for run in entry.get("runs", []) if run.get("cpu_contention")]
+    if not measured:
+        return None
+    return contention_label(max(measured, key=largest_share))
 
 
 def fastest_engine_sentence(results: Mapping[str, Any]) -> str | None:
@@ -412,6 +424,8 @@ def csv_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
             times = run.get("epoch_times_s")
             if times:
                 row["median_epoch_time_s"] = statistics.median(times)
+            if run.get("cpu_contention"):
+                row["cpu_contention_share"] = largest_share(run["cpu_contention"])
             rows.append(row)
     return rows
 

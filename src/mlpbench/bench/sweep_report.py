@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mlpbench.bench.contention import contention_warnings, describe_contention, largest_share
+from mlpbench.bench.contention import contention_label, describe_contention
 from mlpbench.bench.plots import plot_sweep
 from mlpbench.bench.report import (
     CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL,
@@ -123,17 +123,8 @@ def _peak_of(results: Mapping[str, Any], dtype: str, threads: int) -> Mapping[st
 
 
 def slowed_cause(point: Mapping[str, Any]) -> str | None:
-    """Return what probably slowed a point's timings, such as ``CPU wait 45%`` or ``steal 30%``, else None.
-
-    A point counts as slowed when its CPU waiting or the hypervisor's steal drew a
-    contention warning. The larger of the two is named.
-    """
-    measured = point.get("cpu_contention")
-    if measured is None or not contention_warnings(measured):
-        return None
-    share = largest_share(measured)
-    steal = measured.get("steal_share") or 0.0
-    return f"steal {share:.0%}" if steal >= share else f"CPU wait {share:.0%}"
+    """Return what probably slowed a point's timings, such as ``CPU wait 45%`` or ``steal 30%``, else None."""
+    return contention_label(point.get("cpu_contention"))
 
 
 def _plot_rows(points: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
