@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 from sklearn.exceptions import DataConversionWarning
+from sklearn.preprocessing import StandardScaler
 
 from mlpbench import NumpyMLP, TorchMLP
 from mlpbench.engines.sklearn_engine import SklearnMLP
@@ -294,3 +295,38 @@ def test_warning_through_pipeline_points_at_caller() -> None:
         pipeline.fit(X, y.reshape(-1, 1))
 
     assert caught[0].filename == __file__
+
+
+@pytest.mark.parametrize("engine", [NumpyMLP, SklearnMLP])
+def test_unscaled_features_warn(engine) -> None:
+    X, y = load_digits(return_X_y=True)
+
+    pattern = r"X's column \d+ has a root mean square of 1\d\.\d.*standardize=True"
+    with pytest.warns(UserWarning, match=pattern):
+        engine(hidden=[8], epochs=1, threads=1).fit(X[:200], y[:200])
+
+
+@pytest.mark.parametrize(
+    ("transform", "settings"),
+    [
+        (lambda X: X / 16, {}),
+        (lambda X: -X / 16, {}),
+        (lambda X: X, {"standardize": True}),
+        # Standardized digits reach 42, since some pixels are rarely lit.
+        (lambda X: StandardScaler().fit_transform(X), {}),
+    ],
+)
+def test_scaled_features_do_not_warn(transform, settings) -> None:
+    X, y = load_digits(return_X_y=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", NoProgressWarning)
+        NumpyMLP(hidden=[8], epochs=1, threads=1, **settings).fit(transform(X), y)
+
+
+def test_partial_fit_warns_unscaled() -> None:
+    X, y = load_digits(return_X_y=True)
+
+    with pytest.warns(UserWarning, match="has a root mean square of"):
+        NumpyMLP(hidden=[8], threads=1).partial_fit(X[:200], y[:200], classes=np.arange(10))

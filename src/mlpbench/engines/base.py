@@ -27,6 +27,7 @@ from mlpbench.engines.inputs import (
     check_label_range,
     class_labels,
     sample_weights,
+    warn_about_feature_scale,
     warn_about_label_gaps,
 )
 from mlpbench.engines.loop import EpochCallback, EpochLoop
@@ -433,6 +434,8 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
             warn_about_label_gaps(labels, n_classes)
         check_label_range(labels, int(n_classes), _label_range_fix(labels, caller, warm, given_classes))
 
+        if not self.standardize:
+            warn_about_feature_scale(X)
         if not warm:
             self.initialize(X.shape[1], int(n_classes))
             # Set here as well as in initialize, which engines may override.
