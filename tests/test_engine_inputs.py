@@ -12,6 +12,7 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.preprocessing import StandardScaler
 
 from mlpbench import NumpyMLP, TorchMLP
+from mlpbench.engines.inputs import FeatureScaleWarning
 from mlpbench.engines.sklearn_engine import SklearnMLP
 from mlpbench.engines.torch_dataloader import TorchDataLoaderMLP
 from mlpbench.errors import DataError
@@ -302,7 +303,7 @@ def test_unscaled_features_warn(engine) -> None:
     X, y = load_digits(return_X_y=True)
 
     pattern = r"X's column \d+ has a root mean square of 1\d\.\d.*standardize=True"
-    with pytest.warns(UserWarning, match=pattern):
+    with pytest.warns(FeatureScaleWarning, match=pattern):
         engine(hidden=[8], epochs=1, threads=1).fit(X[:200], y[:200])
 
 
@@ -328,5 +329,5 @@ def test_scaled_features_do_not_warn(transform, settings) -> None:
 def test_partial_fit_warns_unscaled() -> None:
     X, y = load_digits(return_X_y=True)
 
-    with pytest.warns(UserWarning, match="has a root mean square of"):
+    with pytest.warns(FeatureScaleWarning, match="has a root mean square of"):
         NumpyMLP(hidden=[8], threads=1).partial_fit(X[:200], y[:200], classes=np.arange(10))

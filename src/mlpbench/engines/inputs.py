@@ -14,6 +14,10 @@ from mlpbench.errors import DataError, DataTypeError
 
 LABEL_ENCODER_HINT = "encode other labels with sklearn.preprocessing.LabelEncoder"
 
+class FeatureScaleWarning(UserWarning):
+    """Warning that ``fit`` got features far from unit scale (see ``warn_about_feature_scale``)."""
+
+
 FEATURE_SCALE_WARNING = 4.0
 """Root mean square of a feature column above which fit warns that X looks unscaled.
 
@@ -233,7 +237,7 @@ def warn_about_feature_scale(X: np.ndarray) -> None:
         f"X's column {column} has a root mean square of {rms:.3g}, and SGD trains slowly or "
         "diverges on features far from unit scale; scale X to [0, 1] or standardize it "
         "(StandardScaler, standardize=True in Python, --standardize in train and compare)",
-        UserWarning,
+        FeatureScaleWarning,
         stacklevel=user_stacklevel(),
     )
 
