@@ -248,6 +248,8 @@ def test_sklearn_notes_weight_decay():
 def test_sklearn_notes_subnormal_momentum():
     assert any("subnormal" in note for note in SklearnMLP.notes("constant", 0.0, 0.9))
     assert not any("subnormal" in note for note in SklearnMLP.notes("constant", 0.0, 0.0))
+    # The defaults are the estimator's, whose momentum is 0.9.
+    assert any("subnormal" in note for note in SklearnMLP.notes())
 
 
 def test_sklearn_save_raises(tmp_path, digits):

@@ -13,6 +13,9 @@ engines as far as scikit-learn allows. What cannot match is listed in
 - Weight decay: applied to the weights only (scikit-learn's L2 term leaves the
   intercepts alone), while ``torch.optim.SGD`` also decays biases.
 - Two classes: scikit-learn uses one logistic output unit instead of a softmax over two.
+- Subnormal momentum: scikit-learn keeps momentum values that decay into the floating-point
+  subnormal range, which slows its arithmetic. The numpy and torch engines set them
+  to 0 (``mlpbench.training.zeroing``).
 """
 
 from __future__ import annotations
@@ -95,7 +98,7 @@ class SklearnMLP(MLPEstimator):
     classifier_: MLPClassifier | None = None
 
     @staticmethod
-    def notes(schedule: str = "constant", weight_decay: float = 0.0, momentum: float = 0.0) -> list[str]:
+    def notes(schedule: str = "constant", weight_decay: float = 0.0, momentum: float = 0.9) -> list[str]:
         """Return the ways this engine differs from ``numpy`` and ``torch`` with these settings."""
         notes = ["sklearn uses its own initial parameters (Glorot uniform) and its own shuffling."]
         if momentum > 0:
