@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_digits
+from sklearn.metrics import accuracy_score
 from sklearn.model_selection import KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -78,7 +79,8 @@ def test_score_counts_unknown_labels_wrong(digits) -> None:
     y_unknown[:5] = 10
     expected = float(np.mean(model.predict(X) == y_unknown))
 
-    with pytest.warns(UserWarning, match=r"labels that the model has no output for \(10; it has 10 classes"):
+    message = r"y contains label 10, which the model has no output for because it has 10 classes \(0..9\)"
+    with pytest.warns(UserWarning, match=message):
         accuracy = model.score(X, y_unknown)
 
     assert accuracy == expected
@@ -96,19 +98,39 @@ def test_predict_log_proba_is_log(engine, digits) -> None:
 
     assert log_probs.shape == (20, 10)
     np.testing.assert_allclose(np.exp(log_probs), model.predict_proba(X[:20]), rtol=1e-6)
+    # A probability that underflows to 0 gives -inf, without a RuntimeWarning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert model.predict_log_proba(X[:20] * 1e4).min() == -np.inf
 
 
-def test_unsorted_folds_get_scores(digits) -> None:
+def test_score_warning_singular() -> None:
+    model = NumpyMLP(hidden=[4], epochs=1).fit(np.zeros((3, 2)), np.zeros(3, dtype=int))
+
+    with pytest.warns(UserWarning, match=r"contains label 1, .* because it has 1 class \(0..0\)"):
+        model.score(np.zeros((2, 2)), np.array([0, 1]))
+
+
+def test_label_sorted_folds_scored(digits) -> None:
     # Folds of label-sorted data test on classes their training part lacks.
     X, y = digits
     order = np.argsort(y, kind="stable")
-    folds = KFold(5)
+    X_sorted, y_sorted = X[order], y[order]
+    model = NumpyMLP(hidden=[16], epochs=2, threads=1)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        scores = cross_val_score(NumpyMLP(hidden=[16], epochs=2, threads=1), X[order], y[order], cv=folds)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scores = cross_val_score(model, X_sorted, y_sorted, cv=KFold(5))
 
     assert not np.isnan(scores).any()
+    assert any("no output for" in str(warning.message) for warning in caught)
+    for score, (train, test) in zip(scores, KFold(5).split(X_sorted), strict=True):
+        with warnings.catch_warnings():
+            # Each fold's training part misses classes, which fit warns about.
+            warnings.simplefilter("ignore", UserWarning)
+            fitted = clone(model).fit(X_sorted[train], y_sorted[train])
+        predictions = fitted.predict(X_sorted[test])
+        assert score == pytest.approx(accuracy_score(y_sorted[test], predictions))
 
 
 def test_small_n_classes_names_needed_count(digits) -> None:

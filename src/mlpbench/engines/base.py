@@ -511,10 +511,11 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
         unknown = np.unique(labels[(labels < 0) | (labels >= self.n_classes_)])
         if unknown.size:
             listed = ", ".join(map(str, unknown[:10])) + (", ..." if unknown.size > 10 else "")
+            noun = "label" if unknown.size == 1 else "labels"
+            classes = "1 class" if self.n_classes_ == 1 else f"{self.n_classes_} classes"
             warnings.warn(
-                f"y contains labels that the model has no output for ({listed}; it has "
-                f"{self.n_classes_} classes, 0..{self.n_classes_ - 1}), so their rows count as "
-                "wrong predictions",
+                f"y contains {noun} {listed}, which the model has no output for because it has "
+                f"{classes} (0..{self.n_classes_ - 1}), so the rows with them count as wrong predictions",
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
