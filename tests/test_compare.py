@@ -975,14 +975,18 @@ def test_fastest_doubted_on_busy_machine():
     busy = {"wait_share": 0.47, "busiest_thread_wait_share": 0.52, "steal_share": 0.0}
     quiet = {"wait_share": 0.01, "busiest_thread_wait_share": 0.02, "steal_share": None}
 
-    doubted = fastest_engine_sentence({"engines": engines, "cpu_contention": busy})
-    plain = fastest_engine_sentence({"engines": engines, "cpu_contention": quiet})
+    one_thread = {"threads": 1}
+
+    doubted = fastest_engine_sentence({"engines": engines, "cpu_contention": busy, "config": one_thread})
+    plain = fastest_engine_sentence({"engines": engines, "cpu_contention": quiet, "config": one_thread})
+    several = fastest_engine_sentence({"engines": engines, "cpu_contention": busy, "config": {"threads": 2}})
 
     assert doubted.startswith("Fastest: numpy, 301 ms per epoch (median); but this process's threads waited")
     assert "up to 52% of the time (other processes, more threads than CPUs or a CPU quota)" in doubted
     assert "about 2.1 times on average, enough to explain the 1.33x gap to the runner-up" in doubted
     assert doubted.endswith("stop other work or use fewer --threads, and rerun.")
     assert plain == "Fastest: numpy, 301 ms per epoch (median)."
+    assert "by at least about 2.1 times, enough to explain the 1.33x gap" in several
 
 
 @pytest.mark.parametrize(
@@ -1017,6 +1021,18 @@ def test_fastest_kept_when_gap_exceeds_waiting():
     sentence = fastest_engine_sentence(results)
 
     assert sentence == "Fastest: torch, 810 ms per epoch (median)."
+
+
+def test_default_threads_read_from_cores():
+    # threads None means every core the process may use: one core is one thread.
+    engines = {"torch": _timed([0.80, 0.81, 0.82]), "numpy": _timed([6.9, 6.95, 7.0])}
+    busy = {"wait_share": 0.47, "busiest_thread_wait_share": 0.52, "steal_share": 0.0}
+    results = {"engines": engines, "cpu_contention": busy, "config": {"threads": None}}
+    results["environment"] = {"cpu": {"affinity_cores": 1}}
+
+    assert fastest_engine_sentence(results) == "Fastest: torch, 810 ms per epoch (median)."
+    results["environment"] = {"cpu": {"affinity_cores": 2}}
+    assert "on 2 threads an engine" in fastest_engine_sentence(results)
 
 
 @pytest.mark.parametrize(("threads", "count"), [(2, "2"), (None, "several")])
@@ -1141,6 +1157,21 @@ def test_train_thread_warning_names_no_peak(tmp_path, capsys, monkeypatch):
     assert "peak" not in err
 
 
+def test_train_contention_warning_names_no_peak(capsys, monkeypatch):
+    import mlpbench.cli.train as train_module
+
+    busy = {"seconds": 1.0, "run_s": 1.0, "wait_s": 1.0, "wait_share": 0.5}
+    busy |= {"busiest_thread_wait_share": 0.5, "steal_share": 0.3, "logical_cpus": 2}
+    monkeypatch.setattr(train_module, "contention", lambda before, after: busy)
+
+    assert main(["train", "--hidden", "8", "--epochs", "1", "--threads", "1"]) == 0
+
+    err = capsys.readouterr().err
+    assert "waited for a CPU 50%" in err
+    assert "held back 30%" in err
+    assert "peak" not in err
+
+
 def test_runner_fills_default_settings(monkeypatch):
     import mlpbench.bench.compare as compare_module
 
@@ -1156,6 +1187,8 @@ def test_runner_fills_default_settings(monkeypatch):
 
     assert results["config"]["model"]["momentum"] == 0.9
     assert results["config"]["model"]["batch_size"] == 64
+    assert results["config"]["model"]["hidden"] == [8]
+    assert "warm_start" not in results["config"]["model"]
     expected = epoch_flops([64, 8, 10], len(data.y_train), 64, momentum=True, weight_decay=False)
     assert results["config"]["flops_per_epoch"] == expected
 

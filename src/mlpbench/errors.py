@@ -61,7 +61,7 @@ class OutputError(MLPBenchError):
 
 
 class InvalidArgumentError(MLPBenchError):
-    """A value the user gave that is found wrong before any work starts.
+    """A missing or invalid command-line value, found before any training starts.
 
     The command line exits with status 2 for it, as for any other invalid flag.
     """

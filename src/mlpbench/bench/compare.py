@@ -14,9 +14,10 @@ Procedure
    (counting warm-up rounds first, from 0) starts with engine ``g mod n`` of the
    ``n`` engines and continues in list order, wrapping around. So no engine always
    runs first, and a slowdown of the machine spreads over all engines alike.
-3. Per run: training wall time (the sum of the per-epoch clocks, which cover the
-   training steps only), throughput, achieved GFLOP/s from ``bench.flops.epoch_flops``,
-   the final training loss, test loss and accuracy, and the process peak RSS.
+3. Per run: training wall time (the sum of the per-epoch clocks, which cover each
+   epoch's shuffle and training steps, see ``TIMING_SCOPE``), throughput, achieved
+   GFLOP/s from ``bench.flops.epoch_flops``, the final training loss, test loss and
+   accuracy, and the process peak RSS.
 4. Parity: the parameters of the last timed ``numpy`` and ``torch`` runs are
    compared (see ``parameter_difference``).
 
@@ -52,7 +53,7 @@ from mlpbench.engines.base import default_settings
 from mlpbench.engines.registry import create_engine, engine_class
 from mlpbench.errors import TrainingDivergedError
 from mlpbench.training.chance import learning_warning, smaller_lr_hint
-from mlpbench.training.init import layer_sizes
+from mlpbench.training.init import hidden_sizes, layer_sizes
 
 if TYPE_CHECKING:
     from mlpbench.data import Dataset
@@ -263,15 +264,15 @@ def run_comparison(
     # The defaults fill what the caller left out, so that the FLOP count, the notes and
     # the record describe the settings the engines train with.
     settings = default_settings() | dict(config.settings)
-    threads = settings.get("threads")
-    dtype = settings.get("dtype", "float32")
-    sizes = layer_sizes(data.x_train.shape[1], settings.get("hidden", [128]), data.n_classes)
+    threads = settings["threads"]
+    dtype = settings["dtype"]
+    sizes = layer_sizes(data.x_train.shape[1], settings["hidden"], data.n_classes)
     flops_per_epoch = epoch_flops(
         sizes,
         len(data.y_train),
-        settings.get("batch_size", 64),
-        momentum=settings.get("momentum", 0.0) > 0,
-        weight_decay=settings.get("weight_decay", 0.0) > 0,
+        settings["batch_size"],
+        momentum=settings["momentum"] > 0,
+        weight_decay=settings["weight_decay"] > 0,
     )
 
     # CPU counters around everything this call times, peaks included.
@@ -821,7 +822,9 @@ def _config_record(
         "warmup": config.warmup,
         "order": "rotating: round g starts with engine g mod n, warm-up rounds counted first",
         "device": config.device,
-        "model": {key: value for key, value in settings.items() if key != "threads"},
+        # Every run trains from scratch, so warm_start says nothing about the record.
+        "model": {key: value for key, value in settings.items() if key not in ("threads", "warm_start")}
+        | {"hidden": hidden_sizes(settings["hidden"])},
         "threads": settings.get("threads"),
         "dataset": {
             "name": data.name,

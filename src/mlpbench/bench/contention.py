@@ -154,10 +154,19 @@ def describe_contention(measured: dict[str, Any] | None) -> str:
     )
 
 
-def contention_warnings(measured: dict[str, Any] | None) -> list[str]:
-    """Warn when waiting for a CPU, or steal, was large enough to slow the timings."""
+def contention_warnings(measured: dict[str, Any] | None, *, measures_peak: bool = True) -> list[str]:
+    """Warn when waiting for a CPU, or steal, was large enough to slow the timings.
+
+    ``measures_peak`` adds that '% of peak' is unreliable too, for the commands
+    that measure a matmul peak under the same load (compare and sweep).
+    """
     if measured is None:
         return []
+    peak = (
+        ", and '% of peak' is unreliable because the peak was measured under the same load"
+        if measures_peak
+        else ""
+    )
     messages = []
     pooled, busiest = measured["wait_share"], measured["busiest_thread_wait_share"]
     if max(pooled, busiest) > WAIT_SHARE_WARNING:
@@ -165,16 +174,14 @@ def contention_warnings(measured: dict[str, Any] | None) -> list[str]:
             f"this process's threads waited for a CPU {pooled:.0%} of the time they were ready to "
             f"run (its busiest thread {busiest:.0%}), because other processes, more threads than "
             "CPUs or a CPU quota held its CPUs, so the timings are probably slower than on a quiet "
-            "machine, and '% of peak' is unreliable because the peak was measured under the same "
-            "load; stop other work or use fewer --threads, and rerun"
+            f"machine{peak}; stop other work or use fewer --threads, and rerun"
         )
     steal = measured["steal_share"]
     if steal is not None and steal > STEAL_SHARE_WARNING:
         messages.append(
             f"the hypervisor held back {steal:.0%} of the machine's CPU time (steal) while this ran, "
-            "so this virtual machine's host was busy, the timings are probably slowed, and '% of "
-            "peak' is unreliable because the peak was measured under the same load; rerun later or "
-            "on another machine"
+            f"so this virtual machine's host was busy and the timings are probably slowed{peak}; "
+            "rerun later or on another machine"
         )
     return messages
 

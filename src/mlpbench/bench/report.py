@@ -177,6 +177,9 @@ def fastest_engine_sentence(results: Mapping[str, Any]) -> str | None:
     if doubt is None and len(ranked) > 1:
         gap = timed[ranked[1]] / timed[fastest]
         threads = results.get("config", {}).get("threads")
+        if threads is None:
+            # The libraries' default: every core the process may use.
+            threads = results.get("environment", {}).get("cpu", {}).get("affinity_cores")
         doubt = contention_doubt(results.get("cpu_contention"), gap, threads)
     if doubt:
         return f"{sentence}; but {doubt}."
@@ -190,7 +193,7 @@ def contention_doubt(
 
     Waiting a share s of the time slows a single thread about 1 / (1 - s) times, so a
     smaller ``gap`` (the runner-up's median over the winner's) is in doubt. With more
-    than one thread (``threads`` None means the libraries' default, all cores) there
+    than one thread (``threads`` None, where unknown, counts as several) there
     is no such bound, because threads that meet at every product all wait for the one
     that lost its CPU, so any gap is in doubt. The waiting is measured over the whole
     comparison, not per engine. The contention warning is shown either way.
@@ -215,7 +218,12 @@ def contention_doubt(
         )
         advice = "stop other work or use fewer --threads, and rerun"
     if within_bound:
-        slowdown = "any amount" if share >= 1 else f"about {1 / (1 - share):.2g} times on average"
+        if share >= 1:
+            slowdown = "any amount"
+        elif several_threads:
+            slowdown = f"at least about {1 / (1 - share):.2g} times"
+        else:
+            slowdown = f"about {1 / (1 - share):.2g} times on average"
         effect = f"which slows the engines by {slowdown}, enough to explain"
     else:
         count = "several" if threads is None else str(threads)
@@ -344,7 +352,9 @@ def print_summary(results: Mapping[str, Any], console: Console | None = None) ->
         lines.append(line + ".")
     if "cpu_contention" in results:
         lines.append(describe_contention(results["cpu_contention"]))
-    lines.append("Times cover the training steps only; data loading and evaluation are excluded.")
+    lines.append(
+        "Times cover each epoch's shuffle and training steps; data loading and evaluation are excluded."
+    )
     lines.append(
         f"speed vs {REFERENCE_ENGINE} compares median epoch times, while samples/s, GFLOP/s and "
         "% of peak are medians over whole runs, so they can disagree when epoch times vary; "

@@ -3,7 +3,7 @@
 Each grid point is one ``bench.compare.run_comparison`` call, so a point is timed
 exactly as ``mlpbench compare`` times it: ``warmup`` untimed rounds, then
 ``repeats`` timed rounds, engines interleaved with a rotating start, and the clock
-around each epoch's training steps only. The sweep adds three things:
+around each epoch's shuffle and training steps. The sweep adds three things:
 
 - The matrix-multiply peak is measured once per (dtype, threads) pair, before the
   points of that pair, and passed to every one of them. NumPy's peak is measured

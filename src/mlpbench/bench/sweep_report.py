@@ -347,7 +347,7 @@ def summary_lines(results: Mapping[str, Any]) -> list[str]:
     lines.append(
         f"{config['repeats']} timed run(s) of {config['epochs']} epoch(s) per point and engine "
         f"after {config['warmup']} warm-up run(s). "
-        "Times cover the training steps only; data loading and evaluation are excluded."
+        "Times cover each epoch's shuffle and training steps; data loading and evaluation are excluded."
     )
     names = plot_names(results)
     if names:

@@ -75,8 +75,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="write the trained parameters to a .npz or .pt file; a failed or diverged run leaves "
         "an existing file unchanged (unless a --checkpoint-every checkpoint has replaced it), a run "
-        "whose model learned nothing keeps a file that learned or came from other data or from "
-        "Python, and a finished run otherwise replaces it and says so",
+        "whose model learned nothing keeps a file whose model learned, came from other data or "
+        "from Python, or cannot be read, and a finished run otherwise replaces it and says so",
     )
     group.add_argument(
         "--checkpoint-every",
@@ -165,7 +165,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     # run shorter than CONTENTION_MIN_SECONDS a few scheduler ticks make a large share.
     waited = contention(before, cpu_sample())
     if waited is not None and waited["seconds"] >= CONTENTION_MIN_SECONDS:
-        for message in contention_warnings(waited):
+        for message in contention_warnings(waited, measures_peak=False):
             logger.warning(message)
 
     # The history is written before anything is printed, so that a reader that closes the

@@ -1,7 +1,7 @@
 """The loop over epochs and batches that every engine shares, with its clock and failure handling.
 
 ``EpochLoop`` runs the epochs of ``fit`` and ``partial_fit``: it draws each epoch's
-batches, times the steps, checks the losses and parameters for divergence, and
+batches, times the shuffle and the steps, checks the losses and parameters for divergence, and
 undoes an epoch that diverges or fails. The numeric work of a step comes from the
 engine (``MLPEstimator`` and its subclasses).
 """
