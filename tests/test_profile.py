@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 
@@ -15,6 +16,7 @@ from cli_support import run_cli
 from mlpbench.bench.contention import cpu_sample
 from mlpbench.bench.profile import (
     BLAS_GEMM_ENTRY,
+    REFERENCE_EPOCHS,
     TORCH_GEMM_OPS,
     CallTimer,
     ProfileConfig,
@@ -83,6 +85,21 @@ def test_profile_share_is_a_percentage(profile_run, engine):
     assert 0 <= entry["matmul_share_percent"] <= 100
     assert entry["matmul_share_percent"] == pytest.approx(100 * entry["matmul_s"] / entry["epoch_s"])
     assert entry["reference_epoch_s"] > 0
+    assert len(entry["reference_epochs_s"]) == REFERENCE_EPOCHS
+    assert entry["reference_epoch_s"] == statistics.median(entry["reference_epochs_s"])
+
+
+def test_profile_table_shows_reference_range(profile_run):
+    _, results, output = profile_run
+
+    assert "median (min-max)" in output
+    for name, entry in results["engines"].items():
+        epochs = entry["reference_epochs_s"]
+        cell = (
+            f"{format_seconds(entry['reference_epoch_s'])} "
+            f"({format_seconds(min(epochs))}-{format_seconds(max(epochs))})"
+        )
+        assert cell in output, name
 
 
 @pytest.mark.parametrize("engine", ENGINES)

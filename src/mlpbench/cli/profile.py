@@ -35,13 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "profile",
         help="show where one epoch's time goes per engine: matrix multiplies versus the rest",
         description=(
-            "Train each engine for a warm-up epoch and a reference epoch, then profile one "
+            "Train each engine for a warm-up epoch and three reference epochs, then profile one "
             "epoch: the time in matrix multiplies, its share of the epoch, and the five "
             "largest other costs. numpy: timing wrappers around numpy.matmul and BLAS gemm (other costs "
             "from a second epoch under cProfile); torch and torch-dataloader: torch.profiler "
             "on the CPU (and, for the DataLoader, the time in collate_fn); sklearn: cProfile. "
-            "Profilers add overhead, so the shares are approximate; the reference epoch "
-            "shows how much. Exit status 1 if any engine failed."
+            "Profilers add overhead, so the shares are approximate; the median reference "
+            "epoch shows how much. Exit status 1 if any engine failed."
         ),
     )
     parser.add_argument(
@@ -166,7 +166,7 @@ def build_profile_table(results: dict[str, Any]) -> Table:
     """Return a rich table with one row per engine: epoch times, matmul time and share, other costs."""
     table = Table(title="mlpbench profile: one epoch per engine")
     table.add_column("engine", no_wrap=True)
-    table.add_column("epoch, no profiler", justify="right")
+    table.add_column("epoch, no profiler: median (min-max)", justify="right")
     table.add_column("epoch, profiled", justify="right")
     table.add_column("matmul", justify="right")
     table.add_column("matmul share", justify="right")
@@ -186,13 +186,22 @@ def build_profile_table(results: dict[str, Any]) -> Table:
             )
         table.add_row(
             name,
-            _seconds(entry["reference_epoch_s"]),
+            _reference_cell(entry),
             _seconds(entry["epoch_s"]),
             f"{_seconds(entry['matmul_s'])} ({entry['matmul_calls']} calls)",
             f"{entry['matmul_share_percent']:.1f}%",
             "\n".join(lines),
         )
     return table
+
+
+def _reference_cell(entry: dict[str, Any]) -> str:
+    """Return the median reference epoch with the range of all of them, or the one epoch of older files."""
+    median = _seconds(entry["reference_epoch_s"])
+    epochs = entry.get("reference_epochs_s")
+    if not epochs or len(epochs) < 2:
+        return median
+    return f"{median} ({_seconds(min(epochs))}-{_seconds(max(epochs))})"
 
 
 def print_profile(results: dict[str, Any], console: Console | None = None) -> None:
