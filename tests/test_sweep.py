@@ -371,7 +371,21 @@ def test_sweep_hidden_is_not_an_alias(capsys):
     result = run_cli(capsys, "sweep", "--hidden", "256,128")
 
     assert result.status == 2
-    assert "did you mean --hidden-sizes instead of --hidden?" in result.err
+    assert "sweep has no --hidden: sweep times networks of one hidden layer" in result.err
+    assert "--hidden-sizes lists their widths, so 512,256 there means two networks" in result.err
+    assert "use compare --hidden 512,256 for one network with both layers" in result.err
+    assert "did you mean" not in result.err
+
+
+def test_sweep_config_hidden_explained(capsys, tmp_path):
+    config = tmp_path / "compare.toml"
+    config.write_text("hidden = [64]\n", encoding="utf-8")
+
+    result = run_cli(capsys, "sweep", "--config", config, "--print-config")
+
+    assert result.status == 2
+    assert "not of sweep; sweep times networks of one hidden layer, and hidden-sizes lists" in result.err
+    assert "did you mean" not in result.err
 
 
 def test_sweep_plots_whiskers_over_the_quartiles(quick_run):

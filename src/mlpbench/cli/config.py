@@ -116,6 +116,9 @@ def _parse_all(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse
             name = word.split("=")[0]
             if not name.startswith("--"):
                 continue
+            if args.command == "sweep" and name == "--hidden":
+                lacking.append("sweep has no --hidden: " + SWEEP_HIDDEN_NOTE.format(name="--hidden-sizes"))
+                continue
             # A flag given a value is taken to mean one that takes a value: --out FILE is
             # not --json where --json is a switch that prints to stdout.
             following = unknown[position + 1] if position + 1 < len(unknown) else ""
@@ -266,9 +269,16 @@ def load_config(
     return values, sources
 
 
+SWEEP_HIDDEN_NOTE = (
+    "sweep times networks of one hidden layer, and {name} lists their widths, so 512,256 "
+    "there means two networks; use compare --hidden 512,256 for one network with both layers"
+)
+"""Why sweep takes no hidden; ``{name}`` is its list's name as a flag or as a file key."""
+
 KEYS_LEFT_OUT = {
     ("profile", "epochs"): ", which times one epoch of each engine",
     ("profile", "schedule"): ", which times one epoch, so a schedule over epochs has nothing to change",
+    ("sweep", "hidden"): "; " + SWEEP_HIDDEN_NOTE.format(name="hidden-sizes"),
 }
 """Reasons why a command lacks a key that other commands take, keyed by (command, key)."""
 
@@ -289,7 +299,8 @@ def _unknown_key_message(key: str, valid: list[str], command: str = "", owners: 
         names = owners[0] if len(owners) == 1 else f"{', '.join(owners[:-1])} and {owners[-1]}"
         reason = KEYS_LEFT_OUT.get((command, key.replace("_", "-")), "")
         key = f"{key!r} (a setting of {names}, not of {command}{reason})"
-        hint = hint or "; remove it, or use one file per command"
+        # A reason of its own replaces the closest spelling, which it explains.
+        hint = "" if reason.startswith(";") else hint or "; remove it, or use one file per command"
     else:
         key = repr(key)
     return f"unknown key {key}{hint} (valid keys: {', '.join(valid)})"
