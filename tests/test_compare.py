@@ -273,6 +273,8 @@ def test_compare_csv_repeats_the_settings(compare_run):
     with open(folder / "results.csv", encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     expected = {"dataset": "digits", "hidden": "128", "batch_size": "64", "dtype": "float32", "threads": "1"}
+    expected |= {"lr": "0.05", "momentum": "0.9", "weight_decay": "0.0", "schedule": "constant", "seed": "0"}
+    expected |= {"standardize": "False", "timestamp_utc": results["environment"]["timestamp_utc"]}
     assert results["config"]["threads"] == 1
     assert all({key: row[key] for key in expected} == expected for row in rows)
 

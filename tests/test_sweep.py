@@ -172,6 +172,13 @@ def test_quick_sweep_csv_has_a_row_per_run(quick_run):
     # default is Fashion-MNIST, or synthetic data of its shape where it is not installed.
     expected = "synthetic" if results["dataset"]["synthetic"] else "fashion-mnist"
     assert {row["dataset"] for row in rows} == {expected}
+    training = {key: str(value) for key, value in results["config"]["training"].items()}
+    assert training.keys() == {"lr", "momentum", "weight_decay", "schedule", "seed"}
+    for row in rows:
+        assert {key: row[key] for key in training} == training
+        assert row["n_train_full"] == str(results["config"]["n_train_full"])
+        assert row["timestamp_utc"] == results["environment"]["timestamp_utc"]
+        assert 0 <= float(row["cpu_contention_share"]) <= 1
 
 
 def test_quick_sweep_prints_the_table(quick_run):

@@ -36,8 +36,24 @@ REPORT_MD = "report.md"
 PLOT_FILES = {"loss": "loss.png", "epoch_time": "epoch_time.png", "accuracy": "accuracy.png"}
 NO_PARAMETER_FILE = {"sklearn": "the sklearn engine does not write parameter files"}
 
-CONFIG_CSV_COLUMNS = ("dataset", "hidden", "batch_size", "dtype", "threads", "n_train", "n_train_full")
-"""The settings repeated on every row, so that the CSV files of several runs can be stacked."""
+CONFIG_CSV_COLUMNS = (
+    "dataset",
+    "hidden",
+    "batch_size",
+    "dtype",
+    "threads",
+    "n_train",
+    "n_train_full",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "schedule",
+    "seed",
+    "standardize",
+    "timestamp_utc",
+)
+"""The settings repeated on every row, and the comparison's timestamp, so that the CSV files
+of several runs can be stacked and told apart."""
 
 CSV_COLUMNS = (
     *CONFIG_CSV_COLUMNS,
@@ -423,7 +439,11 @@ def csv_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
         "threads": config["threads"],
         "n_train": config["dataset"]["n_train"],
         "n_train_full": config["dataset"].get("n_train_full", config["dataset"]["n_train"]),
+        "timestamp_utc": results.get("environment", {}).get("timestamp_utc"),
     }
+    # Files written before these settings were recorded leave their cells empty.
+    settings |= {key: model.get(key) for key in ("lr", "momentum", "weight_decay", "schedule", "seed")}
+    settings["standardize"] = model.get("standardize")
     rows = []
     for name, entry in results["engines"].items():
         for run in [*entry["warmup_runs"], *entry["runs"]]:

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mlpbench.bench.contention import contention_label, describe_contention
+from mlpbench.bench.contention import contention_label, describe_contention, largest_share
 from mlpbench.bench.plots import plot_sweep
 from mlpbench.bench.report import (
     CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL,
@@ -34,6 +34,7 @@ from mlpbench.bench.report import (
     write_dict_csv,
     write_json,
 )
+from mlpbench.bench.sweep import DEFAULT_TRAINING
 
 RESULTS_JSON = "results.json"
 RESULTS_CSV = "results.csv"
@@ -48,6 +49,13 @@ CSV_COLUMNS = (
     "dtype",
     "threads",
     "n_train_timed",
+    "n_train_full",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "schedule",
+    "seed",
+    "timestamp_utc",
     "engine",
     "status",
     "learned",
@@ -64,6 +72,7 @@ CSV_COLUMNS = (
     "percent_of_peak",
     "peak_gflops",
     "test_accuracy",
+    "cpu_contention_share",
     "error_type",
     "error",
 )
@@ -218,7 +227,12 @@ def write_plots(results: Mapping[str, Any], folder: str | Path) -> dict[str, Pat
 def csv_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Return one row per point, engine and run, warm-up runs included (``warmup`` column true)."""
     n_full = results["config"]["n_train_full"]
-    dataset = results["dataset"]["name"]
+    shared = {
+        "dataset": results["dataset"]["name"],
+        "n_train_full": n_full,
+        "timestamp_utc": results.get("environment", {}).get("timestamp_utc"),
+    }
+    shared |= {key: results["config"].get("training", {}).get(key) for key in DEFAULT_TRAINING}
     rows = []
     for point in results["points"]:
         for name, entry in point["engines"].items():
@@ -226,9 +240,11 @@ def csv_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
                 row = {column: run.get(column) for column in CSV_COLUMNS}
                 for key in ("hidden", "batch_size", "dtype", "threads", "n_train_timed", "peak_gflops"):
                     row[key] = point[key]
+                row.update(shared)
                 row["engine"] = name
-                row["dataset"] = dataset
                 row["learned"] = learned_flag(entry)
+                if run.get("cpu_contention"):
+                    row["cpu_contention_share"] = largest_share(run["cpu_contention"])
                 times = run.get("epoch_times_s")
                 if times:
                     median = statistics.median(times)
