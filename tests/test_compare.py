@@ -1223,6 +1223,23 @@ def test_runs_record_own_waiting(compare_run):
         assert len(written) == len(entry["runs"]) + len(entry["warmup_runs"]), name
 
 
+def test_slowed_engine_warned():
+    from mlpbench.bench.compare import slowed_engine_warnings
+
+    def runs(*shares):
+        return [
+            {"cpu_contention": {"wait_share": share, "busiest_thread_wait_share": share, "steal_share": 0.0}}
+            for share in shares
+        ]
+
+    engines = {"numpy": {"runs": runs(0.01, 0.02)}, "sklearn": {"runs": runs(0.03, 0.104)}}
+
+    (message,) = slowed_engine_warnings(engines)
+
+    assert message.startswith("sklearn: a timed run's threads lost CPU time (CPU wait 10.4%, marked in")
+    assert message.endswith("stop other work or use fewer --threads, and rerun")
+
+
 def test_table_marks_slowed_engine():
     def entry(wait_share):
         seconds = {"median": 0.5, "min": 0.5, "max": 0.5}

@@ -13,6 +13,7 @@ import pytest
 from mlpbench.bench.contention import (
     CpuSample,
     contention,
+    contention_label,
     contention_warnings,
     cpu_sample,
     describe_contention,
@@ -187,3 +188,19 @@ def test_shared_cpu_makes_threads_wait():
     # Two busy threads on one CPU: each waits about half the time.
     assert measured["wait_share"] > 0.25
     assert contention_warnings(measured)
+
+
+@pytest.mark.parametrize(
+    ("wait", "steal", "expected"),
+    [
+        (0.45, 0.0, "CPU wait 45%"),
+        # Just above the 10% limit: one decimal, so that it does not read as the limit.
+        (0.104, 0.0, "CPU wait 10.4%"),
+        (0.02, 0.3, "steal 30%"),
+        (0.05, 0.0, None),
+    ],
+)
+def test_contention_label(wait: float, steal: float, expected: str | None):
+    measured = {"wait_share": wait, "busiest_thread_wait_share": wait, "steal_share": steal}
+
+    assert contention_label(measured) == expected

@@ -40,9 +40,11 @@ from mlpbench import __version__
 from mlpbench.bench.contention import (
     WAIT_SHARE_WARNING,
     contention,
+    contention_label,
     contention_warnings,
     cpu_sample,
     largest_share,
+    most_slowed,
 )
 from mlpbench.bench.environment import collect_environment
 from mlpbench.bench.flops import epoch_flops
@@ -330,6 +332,7 @@ def run_comparison(
             + _peak_warnings(peaks, engines, peak_after, config.device)
             + _parity_warnings(parity, dtype)
             + contention_warnings(cpu_contention)
+            + slowed_engine_warnings(engines)
         ),
     }
     return Comparison(results=results, models=models)
@@ -465,6 +468,20 @@ def _failed_record(error: Exception) -> dict[str, Any]:
         "error_type": type(error).__name__,
         "peak_rss_bytes": peak_rss_bytes(),
     }
+
+
+def slowed_engine_warnings(engines: dict[str, dict[str, Any]]) -> list[str]:
+    """Warn about each engine whose timed runs lost CPU time (waiting or steal) above the warning level."""
+    messages = []
+    for name, entry in engines.items():
+        label = contention_label(most_slowed(entry["runs"]))
+        if label is not None:
+            messages.append(
+                f"{name}: a timed run's threads lost CPU time ({label}, marked in the table), so its "
+                "timings are probably slower than on a quiet machine; stop other work or use fewer "
+                "--threads, and rerun"
+            )
+    return messages
 
 
 def _largest_run_share(runs: list[dict[str, Any]]) -> float | None:

@@ -196,4 +196,14 @@ def contention_label(measured: dict[str, Any] | None) -> str | None:
         return None
     share = largest_share(measured)
     steal = measured.get("steal_share") or 0.0
-    return f"steal {share:.0%}" if steal >= share else f"CPU wait {share:.0%}"
+    percent = f"{share:.0%}"
+    if percent == f"{WAIT_SHARE_WARNING:.0%}":
+        # A share just above the limit would otherwise read as the limit itself.
+        percent = f"{share:.1%}"
+    return f"steal {percent}" if steal >= share else f"CPU wait {percent}"
+
+
+def most_slowed(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Return the ``cpu_contention`` of the run with the largest waiting or steal share, or None."""
+    measured = [run["cpu_contention"] for run in runs if run.get("cpu_contention")]
+    return max(measured, key=largest_share, default=None)

@@ -22,7 +22,13 @@ from rich.text import Text
 
 from mlpbench.atomic import atomic_write_text
 from mlpbench.bench.compare import PARITY_ENGINES, REFERENCE_ENGINE, TORCH_ENGINES
-from mlpbench.bench.contention import WAIT_SHARE_WARNING, contention_label, describe_contention, largest_share
+from mlpbench.bench.contention import (
+    WAIT_SHARE_WARNING,
+    contention_label,
+    describe_contention,
+    largest_share,
+    most_slowed,
+)
 from mlpbench.bench.plots import plot_accuracy, plot_epoch_times, plot_loss_curves
 from mlpbench.checkpoint import save_checkpoint
 from mlpbench.errors import CheckpointError
@@ -152,10 +158,7 @@ def table_rows(results: Mapping[str, Any]) -> list[dict[str, str]]:
 
 def slowed_run_label(entry: Mapping[str, Any]) -> str | None:
     """Return what slowed the engine's most slowed timed run, such as ``CPU wait 45%``, else None."""
-    measured = [run["cpu_contention"] for run in entry.get("runs", []) if run.get("cpu_contention")]
-    if not measured:
-        return None
-    return contention_label(max(measured, key=largest_share))
+    return contention_label(most_slowed(entry.get("runs", [])))
 
 
 def fastest_engine_sentence(results: Mapping[str, Any]) -> str | None:
@@ -595,7 +598,9 @@ def _markdown_definitions(results: Mapping[str, Any]) -> str:
             f"- {results['config']['timing_scope']}",
             "- status: ok, or did not learn when the training loss or the test accuracy "
             "ended no better than chance (the warnings give details), or failed, with the "
-            "error's type.",
+            "error's type. A share such as (CPU wait 45%) or (steal 30%) after it marks an "
+            "engine whose most slowed timed run waited for a CPU, or lost CPU time to the "
+            "hypervisor, above the 10% warning level.",
             "- time/epoch: median over every epoch of every timed run, with the minimum "
             "and maximum in parentheses.",
             f"- speed vs {REFERENCE_ENGINE}: {REFERENCE_ENGINE}'s median time per epoch "
