@@ -21,13 +21,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
 from mlpbench.engines.feature_names import check_feature_names, feature_names_of
+from mlpbench.engines.feature_scale import FeatureScaleCheck
 from mlpbench.engines.inputs import (
     as_feature_array,
     check_inferred_class_count,
     check_label_range,
     class_labels,
     sample_weights,
-    warn_about_feature_scale,
     warn_about_label_gaps,
 )
 from mlpbench.engines.loop import EpochCallback, EpochLoop
@@ -87,6 +87,7 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
     # to, because initialize() replaces them with lists first.
     feature_mean_: np.ndarray | None = None
     feature_scale_: np.ndarray | None = None
+    _scale_check: FeatureScaleCheck | None = None
     layer_sizes_: list[int] | None = None
     epoch_: int = 0
     history_: Sequence[dict[str, Any]] = ()
@@ -434,8 +435,10 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
             warn_about_label_gaps(labels, n_classes)
         check_label_range(labels, int(n_classes), _label_range_fix(labels, caller, warm, given_classes))
 
+        if not warm or self._scale_check is None:
+            self._scale_check = FeatureScaleCheck()
         if not self.standardize:
-            warn_about_feature_scale(X)
+            self._scale_check.add(X, weights)
         if not warm:
             self.initialize(X.shape[1], int(n_classes))
             # Set here as well as in initialize, which engines may override.
@@ -511,11 +514,12 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
         unknown = np.unique(labels[(labels < 0) | (labels >= self.n_classes_)])
         if unknown.size:
             listed = ", ".join(map(str, unknown[:10])) + (", ..." if unknown.size > 10 else "")
-            noun = "label" if unknown.size == 1 else "labels"
+            noun, pronoun = ("label", "it") if unknown.size == 1 else ("labels", "them")
             classes = "1 class" if self.n_classes_ == 1 else f"{self.n_classes_} classes"
             warnings.warn(
                 f"y contains {noun} {listed}, which the model has no output for because it has "
-                f"{classes} (0..{self.n_classes_ - 1}), so the rows with them count as wrong predictions",
+                f"{classes} (0..{self.n_classes_ - 1}), so the rows with {pronoun} count as wrong "
+                "predictions",
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )

@@ -14,18 +14,6 @@ from mlpbench.errors import DataError, DataTypeError
 
 LABEL_ENCODER_HINT = "encode other labels with sklearn.preprocessing.LabelEncoder"
 
-class FeatureScaleWarning(UserWarning):
-    """Warning that ``fit`` got features far from unit scale (see ``warn_about_feature_scale``)."""
-
-
-FEATURE_SCALE_WARNING = 4.0
-"""Root mean square of a feature column above which fit warns that X looks unscaled.
-
-Standardized columns have 1 and pixels scaled to [0, 1] at most 1, while the digits'
-raw pixels (0..16) reach about 14. Single values say little: standardized digits,
-whose pixels are rarely lit, reach 42.
-"""
-
 
 def as_feature_array(X: object, dtype: np.dtype, *, expected: int | None, owner: str) -> np.ndarray:
     """Return X as a C-contiguous 2-D array of ``dtype``, or raise DataError.
@@ -214,32 +202,6 @@ def check_label_range(labels: np.ndarray, n_classes: int, fix: str | None = None
             f"label {labels[row]} at row {row} is outside 0..{n_classes - 1}; the model has "
             f"{classes} ({fix or 'when the training labels miss the top classes, pass n_classes=K to fit'})"
         )
-
-
-def warn_about_feature_scale(X: np.ndarray) -> None:
-    """Warn when a column of X has a root mean square above ``FEATURE_SCALE_WARNING``.
-
-    SGD at the default learning rate suits features of about unit scale. On the
-    digits' raw pixels (0..16) the numpy engine's defaults reached 69% training
-    accuracy against 99% on pixels divided by 16, with no other warning (all 1,797
-    digits, 10 epochs, 2026-12-05).
-    """
-    if X.size == 0:
-        return
-    # einsum sums the squares column by column without a copy of X; huge values may overflow to inf.
-    with np.errstate(over="ignore"):
-        mean_squares = np.einsum("ij,ij->j", X, X) / X.shape[0]
-    column = int(np.argmax(mean_squares))
-    rms = float(np.sqrt(mean_squares[column]))
-    if not rms > FEATURE_SCALE_WARNING:
-        return
-    warnings.warn(
-        f"X's column {column} has a root mean square of {rms:.3g}, and SGD trains slowly or "
-        "diverges on features far from unit scale; scale X to [0, 1] or standardize it "
-        "(StandardScaler, standardize=True in Python, --standardize in train and compare)",
-        FeatureScaleWarning,
-        stacklevel=user_stacklevel(),
-    )
 
 
 def warn_about_label_gaps(labels: np.ndarray, n_classes: int) -> None:
