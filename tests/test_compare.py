@@ -1182,7 +1182,8 @@ def test_runner_fills_default_settings(monkeypatch):
     peak = _fixed_peak(100.0)
     monkeypatch.setattr(compare_module, "measure_peaks", lambda config: MeasuredPeaks(peak, None))
     monkeypatch.setattr(compare_module, "measure_numpy_peak", lambda config, dtype, threads: peak)
-    config = CompareConfig(engines=["numpy"], settings={"epochs": 1, "hidden": [8]}, repeats=1, warmup=0)
+    # hidden as one integer, as scikit-learn's hidden_layer_sizes takes it.
+    config = CompareConfig(engines=["numpy"], settings={"epochs": 1, "hidden": 8}, repeats=1, warmup=0)
     data = load_dataset("digits")
 
     results = run_comparison(data, config).results
@@ -1191,6 +1192,7 @@ def test_runner_fills_default_settings(monkeypatch):
     assert results["config"]["model"]["batch_size"] == 64
     assert results["config"]["model"]["hidden"] == [8]
     assert "warm_start" not in results["config"]["model"]
+    assert {row["hidden"] for row in csv_rows(results)} == {"8"}
     expected = epoch_flops([64, 8, 10], len(data.y_train), 64, momentum=True, weight_decay=False)
     assert results["config"]["flops_per_epoch"] == expected
 

@@ -141,7 +141,7 @@ def test_warnings_follow_thresholds(wait: float, busiest: float, steal: float | 
     measured = {"seconds": 5.0, "run_s": 1.0, "wait_s": 1.0, "wait_share": wait, "logical_cpus": 2}
     measured.update(busiest_thread_wait_share=busiest, steal_share=steal)
 
-    messages = contention_warnings(measured)
+    messages = contention_warnings(measured, measures_peak=True)
 
     assert len(messages) == len(expected)
     for message, fragment in zip(messages, expected, strict=True):
@@ -187,7 +187,7 @@ def test_shared_cpu_makes_threads_wait():
     assert measured is not None
     # Two busy threads on one CPU: each waits about half the time.
     assert measured["wait_share"] > 0.25
-    assert contention_warnings(measured)
+    assert contention_warnings(measured, measures_peak=True)
 
 
 @pytest.mark.parametrize(

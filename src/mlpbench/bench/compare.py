@@ -331,7 +331,7 @@ def run_comparison(
             + learning_warnings(engines)
             + _peak_warnings(peaks, engines, peak_after, config.device)
             + _parity_warnings(parity, dtype)
-            + contention_warnings(cpu_contention)
+            + contention_warnings(cpu_contention, measures_peak=True)
             + slowed_engine_warnings(engines)
         ),
     }

@@ -154,7 +154,7 @@ def describe_contention(measured: dict[str, Any] | None) -> str:
     )
 
 
-def contention_warnings(measured: dict[str, Any] | None, *, measures_peak: bool = True) -> list[str]:
+def contention_warnings(measured: dict[str, Any] | None, *, measures_peak: bool) -> list[str]:
     """Warn when waiting for a CPU, or steal, was large enough to slow the timings.
 
     ``measures_peak`` adds that '% of peak' is unreliable too, for the commands
@@ -192,7 +192,7 @@ def contention_label(measured: dict[str, Any] | None) -> str | None:
     A measurement counts as slowed when its CPU waiting or the hypervisor's steal
     draws a contention warning. The larger of the two is named.
     """
-    if measured is None or not contention_warnings(measured):
+    if measured is None or not contention_warnings(measured, measures_peak=False):
         return None
     share = largest_share(measured)
     steal = measured.get("steal_share") or 0.0

@@ -95,8 +95,9 @@ METHODS = {
 OVERHEAD_NOTE = (
     "Profilers add overhead, so shares are approximate. The difference between the profiled "
     "epoch ('epoch, profiled', epoch_s in the JSON) and the median epoch without "
-    "instrumentation ('epoch, no profiler', reference_epoch_s) estimates it, "
-    "within the machine's run-to-run noise. The overhead was kept small: numpy's share comes "
+    "instrumentation ('epoch, no profiler', reference_epoch_s) estimates it, within the "
+    "machine's run-to-run noise. For sklearn, whose epochs lengthen from one to the next, the "
+    "difference also holds two epochs of that growth. The overhead was kept small: numpy's share comes "
     "from timing wrappers around numpy.matmul and the BLAS gemm call (two clock reads per "
     "product, nothing else instrumented), torch's from torch.profiler's CPU mode without "
     "shapes, memory or stacks, and sklearn's from cProfile."
@@ -505,12 +506,12 @@ def disturbance_warnings(engines: dict[str, dict[str, Any]], sampled: bool = Fal
         elif record["matmul_s"] > reference:
             messages.append(
                 f"{name}: its matrix products alone took {record['matmul_s']:.3g} s, longer than the "
-                f"whole {reference:.3g} s epoch without the profiler; the machine was probably busy, "
+                f"whole {reference:.3g} s median epoch without the profiler; the machine was probably busy, "
                 "so rerun when it is idle"
             )
         elif reference > REFERENCE_SLOWDOWN_WARNING * profiled:
             messages.append(
-                f"{name}: the epoch without the profiler took {reference:.3g} s, longer than the "
+                f"{name}: the median epoch without the profiler took {reference:.3g} s, longer than the "
                 f"profiled one ({profiled:.3g} s); the machine was probably busy during it, so rerun "
                 "when it is idle"
             )

@@ -441,7 +441,7 @@ def run_sweep(
         "warnings": (
             _warnings(sweep_data, records, config, peaks)
             + _pair_peak_warnings(peaks, peaks_after, records, config.device)
-            + contention_warnings(cpu_contention)
+            + contention_warnings(cpu_contention, measures_peak=True)
         ),
     }
 
@@ -573,7 +573,7 @@ def _warnings(
         # above it, so those warnings are counted in one line each below.
         # Warnings about a pair's peaks are given once per pair by _pair_peak_warnings.
         learning = learning_warnings(record["engines"])
-        contended = contention_warnings(record["cpu_contention"])
+        contended = contention_warnings(record["cpu_contention"], measures_peak=True)
         messages += [
             f"{point.label}: {message}"
             for message in record["warnings"]
