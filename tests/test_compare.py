@@ -1242,6 +1242,26 @@ def test_slowed_engine_warned():
     assert message.endswith("stop other work or use fewer --threads, and rerun")
 
 
+def test_comparison_warns_slowed_engine(monkeypatch):
+    import mlpbench.bench.compare as compare_module
+
+    busy = {"seconds": 1.0, "run_s": 1.0, "wait_s": 1.0, "wait_share": 0.3}
+    busy |= {"busiest_thread_wait_share": 0.3, "steal_share": 0.0, "logical_cpus": 2}
+    peak = _fixed_peak(100.0)
+    monkeypatch.setattr(compare_module, "measure_peaks", lambda config: MeasuredPeaks(peak, None))
+    monkeypatch.setattr(compare_module, "measure_numpy_peak", lambda config, dtype, threads: peak)
+    monkeypatch.setattr(compare_module, "contention", lambda before, after: busy)
+    settings = {"epochs": 1, "hidden": [8], "threads": 1}
+    config = CompareConfig(engines=["numpy"], settings=settings, repeats=1, warmup=0)
+
+    results = run_comparison(load_dataset("digits"), config).results
+
+    expected = "numpy: a timed run's threads lost CPU time (CPU wait 30%, marked in the table)"
+    assert any(message.startswith(expected) for message in results["warnings"])
+    # One epoch of 8 units learns too little to pass the learning check, which the mark follows.
+    assert table_rows(results)[0]["status"] == "did not learn (CPU wait 30%)"
+
+
 def test_table_marks_slowed_engine():
     def entry(wait_share):
         seconds = {"median": 0.5, "min": 0.5, "max": 0.5}

@@ -196,6 +196,7 @@ def test_shared_cpu_makes_threads_wait():
         (0.45, 0.0, "CPU wait 45%"),
         # Just above the 10% limit: one decimal, so that it does not read as the limit.
         (0.104, 0.0, "CPU wait 10.4%"),
+        (0.1001, 0.0, "CPU wait 10.1%"),
         (0.02, 0.3, "steal 30%"),
         (0.05, 0.0, None),
     ],

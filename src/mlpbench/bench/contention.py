@@ -19,6 +19,7 @@ zeros, the figures are None.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import time
 from pathlib import Path
@@ -198,8 +199,9 @@ def contention_label(measured: dict[str, Any] | None) -> str | None:
     steal = measured.get("steal_share") or 0.0
     percent = f"{share:.0%}"
     if percent == f"{WAIT_SHARE_WARNING:.0%}":
-        # A share just above the limit would otherwise read as the limit itself.
-        percent = f"{share:.1%}"
+        # A share just above the limit would otherwise read as the limit itself, so it
+        # is rounded up to a tenth of a percent.
+        percent = f"{math.ceil(share * 1000) / 10:.1f}%"
     return f"steal {percent}" if steal >= share else f"CPU wait {percent}"
 
 

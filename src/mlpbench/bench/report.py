@@ -444,9 +444,8 @@ def csv_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
         "n_train_full": config["dataset"].get("n_train_full", config["dataset"]["n_train"]),
         "timestamp_utc": results.get("environment", {}).get("timestamp_utc"),
     }
-    # Files written before these settings were recorded leave their cells empty.
-    settings |= {key: model.get(key) for key in ("lr", "momentum", "weight_decay", "schedule", "seed")}
-    settings["standardize"] = model.get("standardize")
+    for key in ("lr", "momentum", "weight_decay", "schedule", "seed", "standardize"):
+        settings[key] = model[key]
     rows = []
     for name, entry in results["engines"].items():
         for run in [*entry["warmup_runs"], *entry["runs"]]:
@@ -600,7 +599,7 @@ def _markdown_definitions(results: Mapping[str, Any]) -> str:
             "ended no better than chance (the warnings give details), or failed, with the "
             "error's type. A share such as (CPU wait 45%) or (steal 30%) after it marks an "
             "engine whose most slowed timed run waited for a CPU, or lost CPU time to the "
-            "hypervisor, above the 10% warning level.",
+            f"hypervisor, above the {WAIT_SHARE_WARNING:.0%} warning level.",
             "- time/epoch: median over every epoch of every timed run, with the minimum "
             "and maximum in parentheses.",
             f"- speed vs {REFERENCE_ENGINE}: {REFERENCE_ENGINE}'s median time per epoch "

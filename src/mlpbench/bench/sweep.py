@@ -46,6 +46,7 @@ from mlpbench.bench.compare import (
     peak_change_warning,
     rescale_percent_of_peak,
     run_comparison,
+    slowed_engine_warnings,
 )
 from mlpbench.bench.contention import contention, contention_warnings, cpu_sample, largest_share
 from mlpbench.bench.environment import collect_environment
@@ -574,11 +575,15 @@ def _warnings(
         # Warnings about a pair's peaks are given once per pair by _pair_peak_warnings.
         learning = learning_warnings(record["engines"])
         contended = contention_warnings(record["cpu_contention"], measures_peak=True)
+        # The table marks points by their own waiting, not engines by their runs', so the
+        # runs' warnings are left out too; results.csv gives each run's share.
+        slowed_engines = slowed_engine_warnings(record["engines"])
         messages += [
             f"{point.label}: {message}"
             for message in record["warnings"]
             if message not in learning
             and message not in contended
+            and message not in slowed_engines
             and not is_measured_peak_warning(message)
             and not message.startswith(ABOVE_PEAK_START)
         ]
