@@ -302,7 +302,7 @@ def test_warning_through_pipeline_points_at_caller() -> None:
 def test_unscaled_features_warn(engine) -> None:
     X, y = load_digits(return_X_y=True)
 
-    pattern = r"X's values have a root mean square of 7\.\d.*standardize=True"
+    pattern = r"1797 rows of X have a root mean square of 7\.\d\d, above 4, .*standardize=True"
     with pytest.warns(FeatureScaleWarning, match=pattern):
         engine(hidden=[8], epochs=1, threads=1).fit(X, y)
 
@@ -340,7 +340,8 @@ def test_standardized_batches_do_not_warn() -> None:
     def train() -> None:
         for start in range(0, len(X), 64):
             model.partial_fit(X[start : start + 64], y[start : start + 64], classes=np.arange(10))
-        NumpyMLP(hidden=[8], epochs=1, threads=1).fit(X[:1], y[:1], n_classes=10)
+        # Row 988 alone has a root mean square of 6, but one row is not judged.
+        NumpyMLP(hidden=[8], epochs=1, threads=1).fit(X[988:989], y[988:989], n_classes=10)
 
     assert _scale_warnings(train) == []
 
@@ -355,6 +356,18 @@ def test_partial_fit_warns_once() -> None:
 
     (warning,) = _scale_warnings(train)
     assert "root mean square of 7." in str(warning.message)
+
+
+def test_later_batches_judged_apart() -> None:
+    # Raw batches after a fit on scaled data are not averaged with the scaled rows.
+    X, y = load_digits(return_X_y=True)
+    model = NumpyMLP(hidden=[8], epochs=1, threads=1).fit(X / 16, y)
+
+    def train() -> None:
+        model.partial_fit(X[:64], y[:64])
+
+    (warning,) = _scale_warnings(train)
+    assert str(warning.message).startswith("64 rows of X have a root mean square of 7.")
 
 
 def test_zero_weight_rows_not_judged() -> None:

@@ -97,7 +97,7 @@ OVERHEAD_NOTE = (
     "epoch ('epoch, profiled', epoch_s in the JSON) and the median epoch without "
     "instrumentation ('epoch, no profiler', reference_epoch_s) estimates it, within the "
     "machine's run-to-run noise. For sklearn, whose epochs lengthen from one to the next, the "
-    "difference also holds two epochs of that growth. The overhead was kept small: numpy's share comes "
+    "difference also includes two epochs of that growth. The overhead was kept small: numpy's share comes "
     "from timing wrappers around numpy.matmul and the BLAS gemm call (two clock reads per "
     "product, nothing else instrumented), torch's from torch.profiler's CPU mode without "
     "shapes, memory or stacks, and sklearn's from cProfile."

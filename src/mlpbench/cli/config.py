@@ -117,7 +117,8 @@ def _parse_all(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse
             if not name.startswith("--"):
                 continue
             if args.command == "sweep" and name == "--hidden":
-                lacking.append("sweep has no --hidden: " + SWEEP_HIDDEN_NOTE.format(name="--hidden-sizes"))
+                note = SWEEP_HIDDEN_NOTE.format(name="--hidden-sizes", widths="512,256")
+                lacking.append(f"sweep has no --hidden: {note}")
                 continue
             # A flag given a value is taken to mean one that takes a value: --out FILE is
             # not --json where --json is a switch that prints to stdout.
@@ -270,15 +271,15 @@ def load_config(
 
 
 SWEEP_HIDDEN_NOTE = (
-    "sweep times networks of one hidden layer, and {name} lists their widths, so 512,256 "
+    "sweep times networks of one hidden layer, and {name} lists their widths, so {widths} "
     "there means two networks; use compare --hidden 512,256 for one network with both layers"
 )
-"""Why sweep takes no hidden; ``{name}`` is its list's name as a flag or as a file key."""
+"""Why sweep takes no hidden; ``{name}`` and ``{widths}`` are written as a flag's or a file key's."""
 
 KEYS_LEFT_OUT = {
     ("profile", "epochs"): ", which times one epoch of each engine",
     ("profile", "schedule"): ", which times one epoch, so a schedule over epochs has nothing to change",
-    ("sweep", "hidden"): "; " + SWEEP_HIDDEN_NOTE.format(name="hidden-sizes"),
+    ("sweep", "hidden"): "; " + SWEEP_HIDDEN_NOTE.format(name="hidden-sizes", widths="[512, 256]"),
 }
 """Reasons why a command lacks a key that other commands take, keyed by (command, key)."""
 
@@ -300,7 +301,8 @@ def _unknown_key_message(key: str, valid: list[str], command: str = "", owners: 
         reason = KEYS_LEFT_OUT.get((command, key.replace("_", "-")), "")
         key = f"{key!r} (a setting of {names}, not of {command}{reason})"
         # A reason of its own replaces the closest spelling, which it explains.
-        hint = "" if reason.startswith(";") else hint or "; remove it, or use one file per command"
+        hint = "" if reason.startswith(";") else hint
+        hint = hint or "; remove it, or use one file per command"
     else:
         key = repr(key)
     return f"unknown key {key}{hint} (valid keys: {', '.join(valid)})"
