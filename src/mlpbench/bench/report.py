@@ -42,6 +42,9 @@ REPORT_MD = "report.md"
 PLOT_FILES = {"loss": "loss.png", "epoch_time": "epoch_time.png", "accuracy": "accuracy.png"}
 NO_PARAMETER_FILE = {"sklearn": "the sklearn engine does not write parameter files"}
 
+TRAINING_CSV_COLUMNS = ("lr", "momentum", "weight_decay", "schedule", "seed")
+"""The training settings that both commands' CSV files repeat on every row."""
+
 CONFIG_CSV_COLUMNS = (
     "dataset",
     "hidden",
@@ -50,11 +53,7 @@ CONFIG_CSV_COLUMNS = (
     "threads",
     "n_train",
     "n_train_full",
-    "lr",
-    "momentum",
-    "weight_decay",
-    "schedule",
-    "seed",
+    *TRAINING_CSV_COLUMNS,
     "standardize",
     "timestamp_utc",
 )
@@ -444,7 +443,7 @@ def csv_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
         "n_train_full": config["dataset"].get("n_train_full", config["dataset"]["n_train"]),
         "timestamp_utc": results.get("environment", {}).get("timestamp_utc"),
     }
-    for key in ("lr", "momentum", "weight_decay", "schedule", "seed", "standardize"):
+    for key in (*TRAINING_CSV_COLUMNS, "standardize"):
         settings[key] = model[key]
     rows = []
     for name, entry in results["engines"].items():

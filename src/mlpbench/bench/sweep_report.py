@@ -29,12 +29,12 @@ from mlpbench.bench.contention import contention_label, describe_contention, lar
 from mlpbench.bench.plots import plot_sweep
 from mlpbench.bench.report import (
     CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL,
+    TRAINING_CSV_COLUMNS,
     format_seconds,
     learned_flag,
     write_dict_csv,
     write_json,
 )
-from mlpbench.bench.sweep import DEFAULT_TRAINING
 
 RESULTS_JSON = "results.json"
 RESULTS_CSV = "results.csv"
@@ -50,11 +50,7 @@ CSV_COLUMNS = (
     "threads",
     "n_train_timed",
     "n_train_full",
-    "lr",
-    "momentum",
-    "weight_decay",
-    "schedule",
-    "seed",
+    *TRAINING_CSV_COLUMNS,
     "timestamp_utc",
     "engine",
     "status",
@@ -232,7 +228,7 @@ def csv_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
         "n_train_full": n_full,
         "timestamp_utc": results.get("environment", {}).get("timestamp_utc"),
     }
-    shared |= {key: results["config"].get("training", {}).get(key) for key in DEFAULT_TRAINING}
+    shared |= {key: results["config"]["training"][key] for key in TRAINING_CSV_COLUMNS}
     rows = []
     for point in results["points"]:
         for name, entry in point["engines"].items():
