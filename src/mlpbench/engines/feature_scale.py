@@ -56,29 +56,32 @@ class FeatureScaleCheck:
             with np.errstate(over="ignore"):
                 row_squares = np.einsum("ij,ij->i", block, block).astype(np.float64)
             if not np.isfinite(row_squares).all():
-                # float32 squares overflow above about 1.8e19; float64 holds them.
+                # float32 squares overflow above about 1.8e19, and float64 squares do not.
                 block = block.astype(np.float64)
                 row_squares = np.einsum("ij,ij->i", block, block)
             if weights is None:
                 self.square_sum += float(row_squares.sum())
             else:
                 self.square_sum += float(np.dot(weights[start : start + ROWS_PER_BLOCK], row_squares))
+
         self.weight_sum += (n_rows if weights is None else float(weights.sum())) * n_features
         self.rows += n_rows
         if self.rows < MIN_SCALE_ROWS:
             return
+
         judged_rows = self.rows
         rms = math.sqrt(self.square_sum / self.weight_sum) if self.weight_sum > 0 else 0.0
         self.square_sum = self.weight_sum = 0.0
         self.rows = 0
         if self.warned or not rms > FEATURE_SCALE_WARNING:
             return
+
         self.warned = True
-        shown = f"{rms:.3g}"
-        if shown == f"{FEATURE_SCALE_WARNING:.3g}":
-            shown = f"{rms:.5g}"
+        rms_text = f"{rms:.3g}"
+        if rms_text == f"{FEATURE_SCALE_WARNING:.3g}":
+            rms_text = f"{rms:.5g}"
         warnings.warn(
-            f"{judged_rows} rows of X have a root mean square of {shown}, above "
+            f"{judged_rows} rows of X have a root mean square of {rms_text}, above "
             f"{FEATURE_SCALE_WARNING:g}, and SGD trains slowly or diverges on features far from unit "
             "scale; scale X to [0, 1] or standardize it (StandardScaler, or standardize=True), or "
             "filter FeatureScaleWarning where the scale is meant",
