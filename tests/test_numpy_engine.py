@@ -453,7 +453,8 @@ def test_warm_start_fit_past_epochs_warns() -> None:
     model = NumpyMLP(hidden=[4], epochs=2, warm_start=True).fit(X, y)
     before = [W.copy() for W, _ in model.get_parameters()]
 
-    with pytest.warns(UserWarning, match="fit\\(\\) trained nothing: .* already run 2 of its epochs=2"):
+    message = "fit\\(\\) trained nothing: .* already run 2 epochs, and its epochs=2 is the total"
+    with pytest.warns(UserWarning, match=message):
         model.fit(X, y)
 
     assert model.epoch_ == 2

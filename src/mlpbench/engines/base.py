@@ -316,8 +316,8 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
         stop = self.epochs if n_epochs is None else min(self.epochs, self.epoch_ + n_epochs)
         if stop <= self.epoch_ and n_epochs != 0:
             warnings.warn(
-                f"fit() trained nothing: this warm-started model has already run {self.epoch_} of "
-                f"its epochs={self.epochs}, which is the total of the run, not a count per call; "
+                f"fit() trained nothing: this warm-started model has already run {self.epoch_} "
+                f"epochs, and its epochs={self.epochs} is the total of the run, not a count per call; "
                 "raise epochs with set_params(epochs=...) to train further",
                 UserWarning,
                 stacklevel=user_stacklevel(),
