@@ -20,6 +20,7 @@ import numpy as np
 from mlpbench.checkpoint import Checkpoint, check_restore_settings, read_checkpoint, restore_model
 from mlpbench.data import Dataset, dataset_names
 from mlpbench.engines.base import MLPEstimator
+from mlpbench.engines.inputs import format_labels
 from mlpbench.engines.registry import ENGINES, create_engine
 from mlpbench.errors import CheckpointError, DataError
 
@@ -228,7 +229,7 @@ def _untrained_classes_message(data: Dataset, samples: int | None = None) -> str
     missing = np.flatnonzero(counts == 0)
     if not missing.size:
         return None
-    listed = ", ".join(str(label) for label in missing[:5]) + (", ..." if missing.size > 5 else "")
+    listed = format_labels(missing, limit=5)
     if samples is not None:
         cause = f"--samples {samples} keeps only the first {samples} training rows: raise it, or leave it out"
     else:

@@ -27,6 +27,7 @@ from mlpbench.engines.inputs import (
     check_inferred_class_count,
     check_label_range,
     class_labels,
+    format_labels,
     sample_weights,
     warn_about_label_gaps,
 )
@@ -513,13 +514,12 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
         labels = class_labels(y, predictions.shape[0])
         unknown = np.unique(labels[(labels < 0) | (labels >= self.n_classes_)])
         if unknown.size:
-            listed = ", ".join(map(str, unknown[:10])) + (", ..." if unknown.size > 10 else "")
             noun, pronoun = ("label", "it") if unknown.size == 1 else ("labels", "them")
             classes = "1 class" if self.n_classes_ == 1 else f"{self.n_classes_} classes"
             warnings.warn(
-                f"y contains {noun} {listed}, which the model has no output for because it has "
-                f"{classes} (0..{self.n_classes_ - 1}), so the rows with {pronoun} count as wrong "
-                "predictions",
+                f"y contains {noun} {format_labels(unknown)}, which the model has no output for "
+                f"because it has {classes} (0..{self.n_classes_ - 1}), so the rows with {pronoun} "
+                "count as wrong predictions",
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )

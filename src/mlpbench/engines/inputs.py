@@ -204,6 +204,11 @@ def check_label_range(labels: np.ndarray, n_classes: int, fix: str | None = None
         )
 
 
+def format_labels(labels: np.ndarray, limit: int = 10) -> str:
+    """Return the first ``limit`` labels as a comma list, with ``...`` when there are more."""
+    return ", ".join(map(str, labels[:limit])) + (", ..." if len(labels) > limit else "")
+
+
 def warn_about_label_gaps(labels: np.ndarray, n_classes: int) -> None:
     """Warn when labels below the largest one have no sample, since each still gets an output."""
     if labels.size == 0 or labels.min() < 0:
@@ -211,9 +216,8 @@ def warn_about_label_gaps(labels: np.ndarray, n_classes: int) -> None:
     missing = np.flatnonzero(np.bincount(labels, minlength=n_classes) == 0)
     if not missing.size:
         return
-    listed = ", ".join(map(str, missing[:10])) + (", ..." if missing.size > 10 else "")
     warnings.warn(
-        f"no training sample has label {listed}, yet the model predicts over all classes "
+        f"no training sample has label {format_labels(missing)}, yet the model predicts over all classes "
         f"0..{n_classes - 1}, because labels must be 0..K-1; encode the labels with "
         "sklearn.preprocessing.LabelEncoder, or pass n_classes=K to fit to keep the gaps",
         UserWarning,
