@@ -41,10 +41,11 @@ from mlpbench.bench.contention import (
     WAIT_SHARE_WARNING,
     contention,
     contention_label,
+    contention_share,
     contention_warnings,
     cpu_sample,
     largest_share,
-    most_slowed,
+    max_run_contention,
 )
 from mlpbench.bench.environment import collect_environment
 from mlpbench.bench.flops import epoch_flops
@@ -474,7 +475,7 @@ def slowed_engine_warnings(engines: dict[str, dict[str, Any]]) -> list[str]:
     """Warn about each engine whose timed runs lost CPU time (waiting or steal) above the warning level."""
     messages = []
     for name, entry in engines.items():
-        label = contention_label(most_slowed(entry["runs"]))
+        label = contention_label(max_run_contention(entry["runs"]))
         if label is not None:
             messages.append(
                 f"{name}: a timed run's threads lost CPU time ({label}, marked in the table), so its "
@@ -482,12 +483,6 @@ def slowed_engine_warnings(engines: dict[str, dict[str, Any]]) -> list[str]:
                 "--threads, and rerun"
             )
     return messages
-
-
-def _largest_run_share(runs: list[dict[str, Any]]) -> float | None:
-    """Return the largest waiting or steal share over ``runs``, or None where none was measured."""
-    shares = [largest_share(run["cpu_contention"]) for run in runs if run.get("cpu_contention")]
-    return max(shares, default=None)
 
 
 def measure_numpy_peak(config: CompareConfig, dtype: str, threads: int | None) -> PeakResult:
@@ -569,7 +564,7 @@ def _summarize_engines(
         }
         summary["epoch_time_s"] = summarize(epoch_times)
         summary["peak_rss_bytes"] = max(run["peak_rss_bytes"] for run in runs)
-        summary["cpu_contention_share"] = _largest_run_share(runs)
+        summary["cpu_contention_share"] = contention_share(max_run_contention(runs))
         # On a busy machine a slowdown after each run's first epoch may be chance.
         slowdown = None if busy else later_epoch_slowdown([run["epoch_times_s"] for run in runs])
         summary["later_epoch_slowdown"] = slowdown
@@ -839,7 +834,7 @@ def _config_record(
         "warmup": config.warmup,
         "order": "rotating: round g starts with engine g mod n, warm-up rounds counted first",
         "device": config.device,
-        # Every run trains from scratch, so warm_start says nothing about the record.
+        # Every run trains from scratch, so warm_start carries no information here.
         "model": {key: value for key, value in settings.items() if key not in ("threads", "warm_start")}
         | {"hidden": hidden_sizes(settings["hidden"])},
         "threads": settings.get("threads"),

@@ -205,7 +205,12 @@ def contention_label(measured: dict[str, Any] | None) -> str | None:
     return f"steal {percent}" if steal >= share else f"CPU wait {percent}"
 
 
-def most_slowed(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+def max_run_contention(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
     """Return the ``cpu_contention`` of the run with the largest waiting or steal share, or None."""
     measured = [run["cpu_contention"] for run in runs if run.get("cpu_contention")]
     return max(measured, key=largest_share, default=None)
+
+
+def contention_share(measured: dict[str, Any] | None) -> float | None:
+    """Return ``largest_share`` of a measurement, or None where it is unmeasured."""
+    return None if not measured else largest_share(measured)

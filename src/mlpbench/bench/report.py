@@ -25,9 +25,10 @@ from mlpbench.bench.compare import PARITY_ENGINES, REFERENCE_ENGINE, TORCH_ENGIN
 from mlpbench.bench.contention import (
     WAIT_SHARE_WARNING,
     contention_label,
+    contention_share,
     describe_contention,
     largest_share,
-    most_slowed,
+    max_run_contention,
 )
 from mlpbench.bench.plots import plot_accuracy, plot_epoch_times, plot_loss_curves
 from mlpbench.checkpoint import save_checkpoint
@@ -58,7 +59,7 @@ CONFIG_CSV_COLUMNS = (
     "timestamp_utc",
 )
 """The settings repeated on every row, and the comparison's timestamp, so that the CSV files
-of several runs can be stacked and told apart."""
+of several runs can be stacked and each row traced to its run."""
 
 CSV_COLUMNS = (
     *CONFIG_CSV_COLUMNS,
@@ -157,7 +158,7 @@ def table_rows(results: Mapping[str, Any]) -> list[dict[str, str]]:
 
 def slowed_run_label(entry: Mapping[str, Any]) -> str | None:
     """Return what slowed the engine's most slowed timed run, such as ``CPU wait 45%``, else None."""
-    return contention_label(most_slowed(entry.get("runs", [])))
+    return contention_label(max_run_contention(entry.get("runs", [])))
 
 
 def fastest_engine_sentence(results: Mapping[str, Any]) -> str | None:
@@ -455,8 +456,7 @@ def csv_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
             times = run.get("epoch_times_s")
             if times:
                 row["median_epoch_time_s"] = statistics.median(times)
-            if run.get("cpu_contention"):
-                row["cpu_contention_share"] = largest_share(run["cpu_contention"])
+            row["cpu_contention_share"] = contention_share(run.get("cpu_contention"))
             rows.append(row)
     return rows
 

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mlpbench.bench.contention import contention_label, describe_contention, largest_share
+from mlpbench.bench.contention import contention_label, contention_share, describe_contention
 from mlpbench.bench.plots import plot_sweep
 from mlpbench.bench.report import (
     CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL,
@@ -239,8 +239,7 @@ def csv_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
                 row.update(shared)
                 row["engine"] = name
                 row["learned"] = learned_flag(entry)
-                if run.get("cpu_contention"):
-                    row["cpu_contention_share"] = largest_share(run["cpu_contention"])
+                row["cpu_contention_share"] = contention_share(run.get("cpu_contention"))
                 times = run.get("epoch_times_s")
                 if times:
                     median = statistics.median(times)

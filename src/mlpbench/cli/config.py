@@ -274,7 +274,7 @@ SWEEP_HIDDEN_NOTE = (
     "sweep times networks of one hidden layer, and {name} lists their widths, so {widths} "
     "there means two networks; use compare --hidden 512,256 for one network with both layers"
 )
-"""Why sweep takes no hidden; ``{name}`` and ``{widths}`` are written as a flag's or a file key's."""
+"""The reason sweep takes no hidden, with ``{name}`` and ``{widths}`` written as a flag's or a file key's."""
 
 KEYS_LEFT_OUT = {
     ("profile", "epochs"): ", which times one epoch of each engine",
