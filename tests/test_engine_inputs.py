@@ -112,10 +112,18 @@ INVALID_X = {
 
 
 def test_object_X_with_text_is_type_error() -> None:
-    X = np.array([[0.5, "dark"], [0.1, 0.2]], dtype=object)
+    X = np.array([[0.5, 0.3], [0.1, "dark"]], dtype=object)
 
-    with pytest.raises(TypeError, match="is not a number"):
+    with pytest.raises(TypeError, match=r"the value 'dark' at row 1, column 1 is not a number"):
         NumpyMLP(epochs=1).fit(X, [0, 1])
+
+
+def test_text_column_of_data_frame_named() -> None:
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame({"width": [0.5, 0.1, 0.2], "colour": [0.3, 0.4, "dark"]})
+
+    with pytest.raises(TypeError, match=r"'dark' at row 2, column 1 \('colour'\) is not a number; convert"):
+        NumpyMLP(epochs=1).fit(frame, [0, 1, 0])
 
 
 @pytest.mark.parametrize(("X", "message"), INVALID_X.values(), ids=INVALID_X.keys())

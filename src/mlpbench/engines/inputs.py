@@ -27,7 +27,7 @@ def as_feature_array(X: object, dtype: np.dtype, *, expected: int | None, owner:
         )
     array = np.asarray(X)
     if array.dtype == object:
-        array = _numeric_objects(array)
+        array = _numeric_objects(array, getattr(X, "columns", None))
     _reject_complex(array, "X", "pass X.real or abs(X)")
     # Some wordings below follow scikit-learn's, which its estimator checks look for.
     if array.ndim > 2:
@@ -75,14 +75,36 @@ def _reject_complex(array: np.ndarray, name: str, fix: str) -> None:
         raise DataError(f"Complex data not supported: {name} has dtype {array.dtype}; {fix}")
 
 
-def _numeric_objects(array: np.ndarray) -> np.ndarray:
-    """Convert an object array of numbers to float64, as scikit-learn's check_array does."""
+def _numeric_objects(array: np.ndarray, columns: object = None) -> np.ndarray:
+    """Convert an object array of numbers to float64, as scikit-learn's check_array does.
+
+    ``columns`` holds the column names of a DataFrame, so that the message can name the column.
+    """
     try:
         return array.astype(np.float64)
     except (TypeError, ValueError) as error:
+        where = _first_non_number(array, columns)
         raise DataTypeError(
-            f"X must be numeric, but its object array contains a value that is not a number: {error}"
+            f"X must be numeric, but {where}; convert or drop that column (encode categories "
+            f"with sklearn.preprocessing.OneHotEncoder) ({error})"
         ) from error
+
+
+def _first_non_number(array: np.ndarray, columns: object) -> str:
+    """Describe the first cell of an object array that float() rejects, by row and column."""
+    table = array.reshape(len(array), -1) if array.ndim >= 2 else array.reshape(-1, 1)
+    for column in range(table.shape[1]):
+        try:
+            table[:, column].astype(np.float64)
+        except (TypeError, ValueError):
+            bad = [row for row, value in enumerate(table[:, column]) if not _is_number(value)]
+            if not bad:
+                continue
+            row, value = bad[0], table[bad[0], column]
+            names = list(columns) if columns is not None and array.ndim == 2 else []
+            name = f" ({names[column]!r})" if column < len(names) else ""
+            return f"the value {value!r} at row {row}, column {column}{name} is not a number"
+    return "its object array contains a value that is not a number"
 
 
 def class_labels(y: object, n_rows: int) -> np.ndarray:
