@@ -273,6 +273,12 @@ def test_hint_omits_standardize_in_use(digits) -> None:
         NumpyMLP(hidden=[4], epochs=1, lr=1e-4, standardize=True).fit(*digits)
 
 
+@pytest.mark.parametrize("device", ["gpu", "mps", None])
+def test_unknown_device_named(device, digits) -> None:
+    with pytest.raises(ValueError, match=rf"^device must be 'cpu' or 'cuda' \(or 'cuda:N'.*got {device!r}"):
+        TorchMLP(device=device, epochs=1).fit(*digits)
+
+
 def test_unusable_device_keeps_model(digits) -> None:
     import torch
 

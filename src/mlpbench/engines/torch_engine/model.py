@@ -32,9 +32,16 @@ def input_tensor(array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(array)
 
 
+_DEVICE_CHOICES = "device must be 'cpu' or 'cuda' (or 'cuda:N' for GPU number N)"
+
+
 def resolve_device(device: str) -> torch.device:
     """Return a torch device for ``"cpu"`` or ``"cuda[:N]"``, or raise ValueError if unusable."""
-    parsed = torch.device(device)
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        # PyTorch's own message lists a dozen device types, most of which the engine cannot use.
+        raise ValueError(f"{_DEVICE_CHOICES}, got {device!r}") from error
     if parsed.type == "cpu":
         return parsed
     if parsed.type == "cuda":
@@ -51,7 +58,7 @@ def resolve_device(device: str) -> torch.device:
                 f"numbered 0..{count - 1}; pick one of those"
             )
         return parsed
-    raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    raise ValueError(f"{_DEVICE_CHOICES}, got {device!r}")
 
 
 def _same_device(first: torch.device, second: torch.device) -> bool:
