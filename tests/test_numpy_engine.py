@@ -295,6 +295,15 @@ def test_label_gaps_warn() -> None:
     assert model.n_classes_ == 10
 
 
+def test_label_gap_warning_names_largest_label() -> None:
+    X = np.random.default_rng(0).random((3000, 4))
+    y = np.arange(3000) % 10
+    y[5] = 999
+
+    with pytest.warns(UserWarning, match=r"0\.\.999 \(the largest label is 999, at row 5\)"):
+        NumpyMLP(hidden=[4], epochs=1).fit(X, y)
+
+
 def test_label_gaps_silent_with_n_classes() -> None:
     X = np.random.default_rng(0).random((30, 4))
     y = np.array([3, 7, 9] * 10)

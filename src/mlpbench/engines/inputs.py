@@ -238,9 +238,12 @@ def warn_about_label_gaps(labels: np.ndarray, n_classes: int) -> None:
     missing = np.flatnonzero(np.bincount(labels, minlength=n_classes) == 0)
     if not missing.size:
         return
+    # A single stray label such as 9999 is the usual cause of many gaps, so it is named.
+    row = int(np.argmax(labels))
     warnings.warn(
         f"no training sample has label {format_labels(missing)}, yet the model predicts over all classes "
-        f"0..{n_classes - 1}, because labels must be 0..K-1; encode the labels with "
+        f"0..{n_classes - 1} (the largest label is {labels[row]}, at row {row}), because labels must "
+        "be 0..K-1; encode the labels with "
         "sklearn.preprocessing.LabelEncoder, or pass n_classes=K to fit to keep the gaps",
         UserWarning,
         stacklevel=user_stacklevel(),
