@@ -76,9 +76,11 @@ def test_partial_fit_learns(digits) -> None:
         ({}, None, "classes must be given on the first call to partial_fit"),
         ({}, [1, 2, 3], r"classes must be the integers 0..K-1, each once, got \[1, 2, 3\]"),
         ({}, [0, 0, 1], "each once"),
+        ({}, list("abcdefghij"), r"^classes must be the integers 0..K-1, each once, got \['a', 'b',"),
+        ({}, [0.5, 1.0], r"^classes must be the integers 0..K-1, each once, got \[0.5, 1.0\]"),
         ({"schedule": "cosine"}, CLASSES, "partial_fit needs schedule='constant', got 'cosine'"),
     ],
-    ids=["no-classes", "not-from-zero", "repeated", "cosine"],
+    ids=["no-classes", "not-from-zero", "repeated", "text", "fractional", "cosine"],
 )
 def test_partial_fit_rejects(digits, kwargs, classes, message) -> None:
     X, y = digits

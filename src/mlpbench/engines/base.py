@@ -33,6 +33,7 @@ from mlpbench.engines.inputs import (
 )
 from mlpbench.engines.loop import EpochCallback, EpochLoop
 from mlpbench.engines.stack import user_stacklevel
+from mlpbench.errors import DataError
 from mlpbench.threads import limit_threads
 from mlpbench.training.batches import BatchOrder
 from mlpbench.training.chance import NoProgressWarning, made_no_progress, stalled_loss_finding
@@ -730,11 +731,16 @@ def _class_count(classes: np.ndarray) -> int:
             f"classes must be a 1-D array of every label, got {classes!r}; for K classes pass "
             "classes=np.arange(K)"
         )
-    labels = class_labels(classes, len(np.asarray(classes)))
+    problem = (
+        f"classes must be the integers 0..K-1, each once, got {np.asarray(classes).tolist()}; "
+        "encode other labels with sklearn.preprocessing.LabelEncoder"
+    )
+    try:
+        # Its messages would name y, not classes.
+        labels = class_labels(classes, len(np.asarray(classes)))
+    except DataError as error:
+        raise ValueError(problem) from error
     count = len(labels)
     if count == 0 or not np.array_equal(np.sort(labels), np.arange(count)):
-        raise ValueError(
-            f"classes must be the integers 0..K-1, each once, got {np.asarray(classes).tolist()}; "
-            "encode other labels with sklearn.preprocessing.LabelEncoder"
-        )
+        raise ValueError(problem)
     return count
