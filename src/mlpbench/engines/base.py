@@ -553,7 +553,12 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
         return load_into(cls, path, **overrides)
 
     def get_config(self) -> dict[str, Any]:
-        """Return the constructor arguments as plain Python values."""
+        """Return the settings that a saved model records, as plain Python values.
+
+        These are the constructor arguments except ``threads``, ``warm_start`` and the
+        torch engine's ``device``, which belong to the process that runs the model, not to
+        the model; ``get_params()`` returns all of them.
+        """
         return {
             "hidden": hidden_sizes(self.hidden),
             "epochs": self.epochs,
