@@ -574,6 +574,30 @@ def test_unknown_suffix_rejected(tmp_path: Path, blobs: tuple[np.ndarray, np.nda
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(("saved", "expected"), [(".npz", ".npz"), (".pt", ".pt")])
+@pytest.mark.parametrize("name", ["model", "model.bin"])
+def test_model_without_suffix_named(
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], saved: str, expected: str, name: str
+) -> None:
+    source = train(NumpyMLP, blobs).save(tmp_path / f"source{saved}")
+    path = tmp_path / name
+    path.write_bytes(source.read_bytes())
+
+    message = f"{re.escape(name)} holds a model; rename it to end in {expected}$"
+    with pytest.raises(CheckpointError, match=message):
+        NumpyMLP.load(path)
+
+
+def test_unknown_suffix_of_other_file_gets_no_rename_hint(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("not a model")
+
+    with pytest.raises(CheckpointError) as error:
+        NumpyMLP.load(path)
+
+    assert "rename" not in str(error.value)
+
+
 def test_sklearn_model_save_rejected(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:
     from mlpbench.checkpoint import save_checkpoint
     from mlpbench.engines.sklearn_engine import SklearnMLP
@@ -591,6 +615,59 @@ def test_unfitted_save_rejected(tmp_path: Path) -> None:
         NumpyMLP().save(tmp_path / "model.npz")
 
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+@pytest.mark.parametrize(
+    "content", [b"my notes\n", b"PK\x03\x04" + bytes(100)], ids=["text", "other-zip"]
+)
+def test_save_keeps_file_that_is_no_model(
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], suffix: str, content: bytes
+) -> None:
+    model = train(NumpyMLP, blobs)
+    path = tmp_path / f"notes{suffix}"
+    path.write_bytes(content)
+
+    with pytest.raises(CheckpointError, match=f"notes\\{suffix}: it already exists and is not an mlpbench"):
+        model.save(path)
+
+    assert path.read_bytes() == content
+    assert temp_files(tmp_path) == []
+
+
+def test_save_keeps_user_npz_archive(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    path = tmp_path / "data.npz"
+    np.savez(path, X=blobs[0])
+    before = path.read_bytes()
+
+    with pytest.raises(CheckpointError, match="delete that file first if it may go"):
+        train(TorchMLP, blobs).save(path)
+
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("first", SUFFIXES)
+@pytest.mark.parametrize("second", SUFFIXES)
+def test_save_replaces_model_file(
+    tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray], first: str, second: str
+) -> None:
+    path = tmp_path / f"model{second}"
+    # A .pt archive saved under .npz too, as a renamed file would be.
+    path.write_bytes(train(TorchMLP, blobs, epochs=1).save(tmp_path / f"first{first}").read_bytes())
+    model = train(NumpyMLP, blobs)
+
+    model.save(path)
+
+    np.testing.assert_array_equal(NumpyMLP.load(path).predict_proba(blobs[0]), model.predict_proba(blobs[0]))
+
+
+def test_save_fills_empty_file(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray]) -> None:
+    path = tmp_path / "model.npz"
+    path.touch()
+
+    train(NumpyMLP, blobs).save(path)
+
+    assert NumpyMLP.load(path).is_fitted
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)

@@ -61,7 +61,7 @@ def test_corrupt_checkpoint(capsys, tmp_path: Path):
         result,
         "evaluate",
         f"{path} is not a readable .npz file",
-        "save the model again (mlpbench train --save writes one)",
+        "save the model again (with model.save(path) or mlpbench train --save)",
     )
 
 

@@ -34,9 +34,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from mlpbench.atomic import atomic_writer
+from mlpbench.atomic import atomic_writer, write_target
 from mlpbench.errors import CheckpointError, CheckpointNotFoundError
-from mlpbench.npzfile import READ_ERRORS, describe_read_error, is_object_array_error, numpy_file_kind
+from mlpbench.npzfile import (
+    MODEL_ARCHIVE,
+    READ_ERRORS,
+    describe_read_error,
+    is_model_archive,
+    is_object_array_error,
+    numpy_file_kind,
+)
 from mlpbench.threads import check_threads
 from mlpbench.training.hyperparams import DTYPES, validate_some_hyperparameters
 from mlpbench.training.init import hidden_sizes, layer_sizes
@@ -48,11 +55,9 @@ FORMAT = "mlpbench-checkpoint"
 FORMAT_VERSION = 1
 SUFFIXES = (".npz", ".pt")
 EXPECTED_FILE = "expected a .npz or .pt file written by mlpbench train --save or a model's save()"
+_SAVE_AGAIN_ONLY = "save the model again (with model.save(path) or mlpbench train --save)"
 # The fix named when a file cannot be read at all.
-_SAVE_AGAIN = (
-    "it may be truncated or not a checkpoint, so save the model again (mlpbench train --save writes one)"
-)
-_SAVE_AGAIN_ONLY = "save the model again (mlpbench train --save writes one)"
+_SAVE_AGAIN = f"it may be truncated or not a checkpoint, so {_SAVE_AGAIN_ONLY}"
 
 Estimator = TypeVar("Estimator", bound="MLPEstimator")
 
@@ -391,6 +396,7 @@ def save_checkpoint(model: MLPEstimator, path: str | Path, *, dataset: dict[str,
     suffix = path.suffix.lower()
     if suffix not in writers:
         raise CheckpointError(f"cannot save to {path}: use a .npz or .pt file name")
+    _check_replaceable(path)
     try:
         with atomic_writer(path) as handle:
             writers[suffix](checkpoint, handle)
@@ -403,6 +409,45 @@ def save_checkpoint(model: MLPEstimator, path: str | Path, *, dataset: dict[str,
     return path
 
 
+def _check_replaceable(path: Path) -> None:
+    """Raise CheckpointError when ``path`` holds a file that is not a model file, which saving would destroy.
+
+    A model file is replaced, as saving again after more training does; an empty file too.
+    """
+    target = write_target(path)
+    if not target.exists() or target.is_dir():
+        return  # the write itself reports a folder
+    if not target.is_file():
+        # Opening a FIFO would wait for a writer, and the write would replace it or a device.
+        raise CheckpointError(f"cannot save to {path}: it is not a regular file; give a file name")
+    try:
+        with open(target, "rb") as handle:
+            start = handle.read(512)
+    except OSError as error:
+        raise CheckpointError(
+            f"cannot save to {path}: the existing file cannot be read to check that it is a model "
+            f"({error.strerror or error}); choose another file name"
+        ) from error
+    if start and not is_model_archive(start):
+        raise CheckpointError(
+            f"cannot save to {path}: it already exists and is not {MODEL_ARCHIVE}, so it was left "
+            "alone; choose another file name, or delete that file first if it may go"
+        )
+
+
+def _suffix_hint(path: Path) -> str:
+    """Name the suffix that a model file with another name needs, or return "" for other files."""
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(512)
+    except OSError:
+        return ""
+    if not is_model_archive(start):
+        return ""
+    suffix = ".npz" if start[30:40] == b"format.npy" else ".pt"
+    return f"; {path.name} holds a model; rename it to end in {suffix}"
+
+
 def read_checkpoint(path: str | Path) -> Checkpoint:
     """Read and validate a ``.npz`` or ``.pt`` parameter file of either engine."""
     path = Path(path)
@@ -410,12 +455,13 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         raise CheckpointError(f"checkpoint {path} is a folder; give the .npz or .pt file inside it")
     if not path.is_file():
         raise CheckpointNotFoundError(
-            f"checkpoint {path} not found; check the path, or write one with mlpbench train --save"
+            f"checkpoint {path} not found; check the path, or write one with model.save(path) or "
+            "mlpbench train --save"
         )
     readers = {".npz": _read_npz, ".pt": _read_pt}
     suffix = path.suffix.lower()
     if suffix not in readers:
-        raise CheckpointError(f"cannot read {path}: {EXPECTED_FILE}")
+        raise CheckpointError(f"cannot read {path}: {EXPECTED_FILE}{_suffix_hint(path)}")
     checkpoint = readers[suffix](path)
     checkpoint.validate(str(path))
     return checkpoint
@@ -599,8 +645,7 @@ def _read_npz(path: Path) -> Checkpoint:
             missing = [name for name in names if name not in arrays]
             if missing:
                 raise CheckpointError(
-                    f"{path} is missing array {missing[0]}, so it was edited or damaged; save the model "
-                    "again (mlpbench train --save writes one)"
+                    f"{path} is missing array {missing[0]}, so it was edited or damaged; {_SAVE_AGAIN_ONLY}"
                 )
             out.append((arrays[names[0]], arrays[names[1]]))
         return out

@@ -25,6 +25,22 @@ can fail in Python's tokenizer (``tokenize.TokenError``) rather than with a
 ValueError, when the archive's checksum is only checked at the end of the array.
 """
 
+MODEL_ARCHIVE = "an mlpbench .npz checkpoint or a PyTorch .pt file"
+"""What ``is_model_archive`` recognizes, as messages name it."""
+
+
+def is_model_archive(start: bytes) -> bool:
+    """Tell whether a file's first bytes (a few hundred suffice) are those of a model file.
+
+    Both formats are zip archives, and the first member's name starts at byte 30.
+    mlpbench's ``.npz`` files start with format.npy, and ``torch.save``'s archives
+    with <name>/data.pkl.
+    """
+    if not start.startswith(ZIP_SIGNATURES[0]) or len(start) < 30:
+        return False
+    name = start[30 : 30 + int.from_bytes(start[26:28], "little")]
+    return name == b"format.npy" or name.endswith(b"/data.pkl")
+
 
 OBJECT_ARRAY_REASON = (
     "an array holds Python objects, which mlpbench does not load, because unpickling them could run code"

@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 
 from mlpbench.atomic import atomic_write_with, write_target
 from mlpbench.errors import OutputError, OutputPathError
+from mlpbench.npzfile import MODEL_ARCHIVE, is_model_archive
 
 logger = logging.getLogger("mlpbench")
 
@@ -55,16 +56,7 @@ def csv_kind(description: str, first_column: str) -> OutputKind:
     return OutputKind(description, matches)
 
 
-def _is_model_archive(start: bytes) -> bool:
-    # Both formats are zip archives, and the first member's name starts at byte 30. mlpbench's
-    # .npz files start with format.npy, and torch.save's archives with <name>/data.pkl.
-    if not start.startswith(b"PK\x03\x04") or len(start) < 30:
-        return False
-    name = start[30 : 30 + int.from_bytes(start[26:28], "little")]
-    return name == b"format.npy" or name.endswith(b"/data.pkl")
-
-
-MODEL_KIND = OutputKind("an mlpbench .npz checkpoint or a PyTorch .pt file", _is_model_archive)
+MODEL_KIND = OutputKind(MODEL_ARCHIVE, is_model_archive)
 JSON_KIND = OutputKind(
     "a JSON file", lambda start: (_text_start(start) or "").lstrip().startswith("{")
 )
