@@ -96,7 +96,7 @@ def test_print_config_missing_checkpoint_fails(capsys, tmp_path: Path):
     assert result.status == 2
     assert result.err.strip() == (
         f"mlpbench train: error: checkpoint {tmp_path / 'absent.npz'} not found; check the path, "
-        "or write one with mlpbench train --save"
+        "or write one with model.save(path) or mlpbench train --save"
     )
     assert result.out == ""
 
