@@ -598,6 +598,21 @@ def test_model_that_learned_nothing_keeps_earlier_file(capsys, tmp_path: Path, f
     assert history.read_text().count("\n") == 3
 
 
+def test_model_that_learned_nothing_keeps_earlier_history(capsys, tmp_path: Path):
+    path = tmp_path / "good.npz"
+    history = tmp_path / "history.csv"
+    train_checkpoint(capsys, path)
+    history.write_text(EARLIER_HISTORY)
+
+    flags = ("--lr", "5", "--save", path, "--history", history)
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, *flags)
+
+    assert result.status == 1
+    assert history.read_text() == EARLIER_HISTORY
+    expected = f"which a model that learned nothing does not replace; {history} keeps the earlier history too"
+    assert expected in result.err
+
+
 def test_model_that_learned_nothing_saved_to_new_file(capsys, tmp_path: Path):
     path = tmp_path / "new.npz"
 
@@ -862,6 +877,31 @@ def test_interrupt_keeps_history(capsys, tmp_path: Path, monkeypatch):
     assert expected in result.err
 
 
+def test_interrupt_without_saved_model_keeps_earlier_history(capsys, tmp_path: Path, monkeypatch):
+    # The run saves no model, so the earlier history still describes the earlier model.
+    history = tmp_path / "history.csv"
+    history.write_text(EARLIER_HISTORY)
+
+    flags = ("--save", tmp_path / "run.npz", "--history", history)
+    result = train_until_third_epoch(capsys, monkeypatch, *flags)
+
+    assert result.status == 130
+    assert history.read_text() == EARLIER_HISTORY
+    assert f"{history} was left as it was, because this run saved no model to match it" in result.err
+
+
+def test_interrupt_after_checkpoint_replaces_earlier_history(capsys, tmp_path: Path, monkeypatch):
+    history = tmp_path / "history.csv"
+    history.write_text(EARLIER_HISTORY)
+
+    flags = ("--save", tmp_path / "run.npz", "--checkpoint-every", "1", "--history", history)
+    result = train_until_third_epoch(capsys, monkeypatch, *flags)
+
+    assert result.status == 130
+    assert history.read_text().count("\n") == 3
+    assert f"{history} lists the 2 epoch(s) trained so far" in result.err
+
+
 def test_interrupt_names_replaced_earlier_file(capsys, tmp_path: Path, monkeypatch):
     # The first checkpoint replaces a model that was there before; Ctrl-C cannot bring it back.
     path = tmp_path / "run.npz"
@@ -979,6 +1019,25 @@ def test_divergence_in_first_epoch_keeps_history(capsys, tmp_path: Path):
 
     assert result.status == 1
     assert history.read_text() == EARLIER_HISTORY
+
+
+def test_later_divergence_keeps_earlier_history(capsys, tmp_path: Path, monkeypatch):
+    history = tmp_path / "history.csv"
+    history.write_text(EARLIER_HISTORY)
+    original = NumpyMLP._run_epoch
+
+    def diverge_in_third_epoch(self, X, y):
+        if self.epoch_ == 2:
+            self.set_params(lr=1e10)
+        return original(self, X, y)
+
+    monkeypatch.setattr(NumpyMLP, "_run_epoch", diverge_in_third_epoch)
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--epochs", "4", "--history", history)
+
+    assert result.status == 1
+    assert "training diverged" in result.err
+    assert history.read_text() == EARLIER_HISTORY
+    assert f"{history} was left as it was" in result.err
 
 
 def test_resume_command_names_data_dir(capsys, tmp_path: Path, monkeypatch):

@@ -172,7 +172,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     # pipe early (as in `| head`) cannot stop it. A history that fails is reported after
     # the results, which would be lost with it otherwise.
     history_error = None
-    if args.history:
+    history_kept = trainer.withheld is not None and _keeps_history(args.history, trainer)
+    if args.history and not history_kept:
         try:
             write_history(args.history, model.history_)
         except OutputError as error:
@@ -185,9 +186,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if trainer.withheld is not None:
         if history_error is not None:
             logger.error("%s", history_error)
+        kept = f"; {args.history} keeps the earlier history too" if history_kept else ""
         raise ModelNotLearnedError(
             f"{trainer.withheld}. {trainer.kept_note()}, which a model that learned nothing does "
-            "not replace; to keep this one anyway, --save it under a new name"
+            f"not replace{kept}; to keep this one anyway, --save it under a new name"
         )
     warning = trainer.learning_problem()
     if warning is not None:
@@ -277,7 +279,7 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
         default_lr = type(model)().lr
         hint = smaller_lr_hint(model.lr, default_lr)
         # The history keeps the epochs before the divergence, which show how the loss grew.
-        note = trainer.saved_note() + _history_note(args.history, model, trainer.first_epoch)
+        note = trainer.saved_note() + _history_note(args.history, trainer)
         if trainer.saved_epoch is not None or args.resume:
             # A checkpoint of the epochs before the divergence exists, so they need not be trained again.
             checkpoint_path = trainer.save_path if trainer.saved_epoch is not None else args.resume
@@ -299,23 +301,40 @@ def _train(trainer: _Trainer, args: argparse.Namespace) -> None:
             elif trainer.checkpoint_every != 1 and model.engine_name in LOADING_ENGINES:
                 flags = "--checkpoint-every 1" if trainer.save_path else "--save PATH --checkpoint-every 1"
                 note += f"; {flags} keeps every finished epoch of an interrupted run"
-        note += _history_note(args.history, model, trainer.first_epoch)
+        note += _history_note(args.history, trainer)
         if trainer.saved_epoch is not None or args.resume:
             note += f"; continue with: {_resume_command(trainer, args)}"
         logger.warning("interrupted during epoch %d: %s", model.epoch_ + 1, note)
         raise
 
 
-def _history_note(history: str | None, model: MLPEstimator, first_epoch: int) -> str:
+def _keeps_history(history: str | None, trainer: _Trainer) -> bool:
+    """Tell whether a run that failed or stopped leaves the file at ``history`` as it was.
+
+    An earlier history describes the model saved with it, so it is replaced only when
+    this run saved a model of its own. Nothing writes the history before the run ends,
+    so a file there now was there before the run.
+    """
+    wrote_model = trainer.saved_epoch is not None and trainer.saved_epoch > trainer.first_epoch
+    return bool(history) and non_empty_file(history) and not wrote_model
+
+
+def _history_note(history: str | None, trainer: _Trainer) -> str:
     """Write the epochs trained so far to ``history`` and return a clause saying so.
 
-    A resumed run lists the checkpoint's epochs too. A run that finished no epoch of
-    its own has nothing new to add, so it leaves an existing file as it was.
+    A resumed run lists the checkpoint's epochs too. A file that was there before is
+    left as it was when this run saved no model (see ``_keeps_history``).
     """
+    model = trainer.model
     if not history or not model.history_:
         return ""
-    if model.epoch_ <= first_epoch and Path(history).exists():
-        return ""
+    if _keeps_history(history, trainer):
+        if model.epoch_ <= trainer.first_epoch:
+            return ""
+        return (
+            f"; {history} was left as it was, because this run saved no model to match it, so "
+            "its epochs are listed nowhere (a new --history name keeps them)"
+        )
     try:
         write_history(history, model.history_)
     except OutputError as error:
