@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import datetime
 import json
 import math
@@ -577,6 +578,24 @@ def test_peak_warnings_flag_peak_change(after, warned) -> None:
     messages = _peak_warnings(peaks, {"numpy": {"runs": []}}, peak(after))
 
     assert any("before the runs" in message for message in messages) is warned
+
+
+def test_peak_change_names_shrunk_reading() -> None:
+    from mlpbench.bench.compare import peak_change_warning
+
+    before = PeakResult(
+        gflops=15.7, median_gflops=15.0, size=397, dtype="float32", threads=2, repeats=9, seconds=0.3
+    )
+    after = dataclasses.replace(before, gflops=206.0, median_gflops=200.0, size=1024)
+
+    message = peak_change_warning(before, after)
+
+    assert message is not None
+    expected = (
+        "15.7 GFLOP/s before the runs (on 397x397 matrices, shrunk from 1024x1024 because the machine "
+        "was slow then) and 206 GFLOP/s after them, so"
+    )
+    assert expected in message
 
 
 @pytest.mark.parametrize(("difference", "explained"), [(3e-2, True), (2e-6, True), (1e-15, False)])

@@ -688,10 +688,21 @@ def peak_change_warning(before: PeakResult, after: PeakResult) -> str | None:
     if change <= PEAK_DRIFT_WARNING:
         return None
     return (
-        f"the matmul peak was {before.gflops:.3g} GFLOP/s before the runs and "
-        f"{after.gflops:.3g} GFLOP/s after them, so the machine's speed changed while they ran; "
+        f"the matmul peak was {before.gflops:.3g} GFLOP/s before the runs{_shrunk_note(before)} and "
+        f"{after.gflops:.3g} GFLOP/s after them{_shrunk_note(after)}, so the machine's speed changed "
+        "while they ran; "
         f"'% of peak' uses the higher reading, {max(before.gflops, after.gflops):.3g} GFLOP/s, "
         "but the runs may have been slowed too; rerun on a quieter machine"
+    )
+
+
+def _shrunk_note(peak: PeakResult) -> str:
+    """Say that ``peak`` was read on smaller matrices than asked for, or return ""."""
+    if peak.size >= PEAK_SIZE:
+        return ""
+    return (
+        f" (on {peak.size}x{peak.size} matrices, shrunk from {PEAK_SIZE}x{PEAK_SIZE} because the machine "
+        "was slow then)"
     )
 
 
