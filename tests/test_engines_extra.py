@@ -240,6 +240,21 @@ def test_sklearn_cosine_records_constant_rate(digits):
     assert not any("cosine" in note for note in SklearnMLP.notes("constant"))
 
 
+def test_sklearn_cosine_substitution_logged_once(digits, monkeypatch, caplog):
+    import mlpbench.engines.sklearn_engine as sklearn_engine
+
+    monkeypatch.setattr(sklearn_engine, "_SCHEDULES_WARNED", set())
+    with caplog.at_level("WARNING", logger="mlpbench"):
+        for _ in range(2):
+            model = SklearnMLP(hidden=[8], epochs=1, schedule="cosine", lr=0.03, threads=1)
+            model.fit(digits.x_train, digits.y_train, n_classes=digits.n_classes)
+
+    logged = [record.getMessage() for record in caplog.records if "no cosine schedule" in record.getMessage()]
+    assert logged == [
+        "sklearn engine: scikit-learn has no cosine schedule; training at the constant learning rate 0.03"
+    ]
+
+
 def test_sklearn_notes_weight_decay():
     assert not any("alpha" in note for note in SklearnMLP.notes("constant", 0.0))
     assert any("alpha" in note for note in SklearnMLP.notes("constant", 1e-4))

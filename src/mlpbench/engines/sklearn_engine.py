@@ -37,6 +37,9 @@ from mlpbench.training.init import layer_sizes
 
 logger = logging.getLogger("mlpbench")
 
+_SCHEDULES_WARNED: set[tuple[str, float]] = set()
+"""The (schedule, lr) pairs whose substitution by a constant rate was already logged."""
+
 INTERRUPTED_MESSAGE = "Training interrupted by user"
 """The start of the warning that ``MLPClassifier`` gives instead of raising KeyboardInterrupt."""
 
@@ -133,7 +136,9 @@ class SklearnMLP(MLPEstimator):
                 "check the labels or use the numpy engine"
             )
         self.layer_sizes_ = layer_sizes(n_features, self.hidden, n_classes)
-        if self.schedule != "constant":
+        if self.schedule != "constant" and (self.schedule, self.lr) not in _SCHEDULES_WARNED:
+            # Once per process, as Python's warnings are: compare builds the model for every run.
+            _SCHEDULES_WARNED.add((self.schedule, self.lr))
             logger.warning(
                 "sklearn engine: scikit-learn has no %s schedule; training at the constant learning rate %g",
                 self.schedule,
