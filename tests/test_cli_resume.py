@@ -211,6 +211,8 @@ def test_resume_shorter_schedule_rejected(capsys, tmp_path: Path):
     assert result.status == 2
     assert "already trained 3 epoch(s), and the schedule has 2" in result.err
     assert "3 of 2" not in result.err
+    # The rejected --epochs is not announced as accepted first.
+    assert "resuming with" not in result.err
 
 
 @pytest.mark.parametrize(

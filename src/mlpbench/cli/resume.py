@@ -95,6 +95,7 @@ def resumed_settings(
 
     # Stored settings without a flag are carried over as they are.
     settings = dict(flags)
+    changes = []
     for dest, value in stored.items():
         if dest not in flags or dest not in explicit:
             settings[dest] = value
@@ -104,9 +105,7 @@ def resumed_settings(
                     f"{_requested(dest, flags[dest])} does not match the checkpoint {args.resume}, "
                     f"which has {dest} {_show(value)} ({FIXED_ON_RESUME[dest]}); {_fix(dest, value)}"
                 )
-            logger.info(
-                "resuming with %s %s (the checkpoint has %s)", _flag(dest), _show(flags[dest]), _show(value)
-            )
+            changes.append((_flag(dest), _show(flags[dest]), _show(value)))
 
     # Flags were checked when parsed, so an invalid value here comes from the file.
     try:
@@ -122,6 +121,9 @@ def resumed_settings(
             f"the checkpoint {args.resume} has already trained {checkpoint.epoch} epoch(s), and the "
             f"schedule has {settings['epochs']}; pass --epochs N with N > {checkpoint.epoch} to train further"
         )
+    # Said only once the settings are accepted, so that an error is not preceded by them.
+    for change in changes:
+        logger.info("resuming with %s %s (the checkpoint has %s)", *change)
     return settings
 
 
