@@ -98,7 +98,14 @@ def test_unknown_key_names_file_and_key(capsys, tmp_path: Path):
 
 
 @pytest.mark.parametrize(
-    ("key", "meant"), [("max_iter", "epochs"), ("random_state", "seed"), ("hidden_layer_sizes", "hidden")]
+    ("key", "meant"),
+    [
+        ("max_iter", "epochs"),
+        ("random_state", "seed"),
+        ("hidden_layer_sizes", "hidden"),
+        ("lerning_rate_init", "lr"),
+        ("hiden_layer_sizes", "hidden"),
+    ],
 )
 def test_unknown_key_named_as_in_scikit_learn(capsys, tmp_path: Path, key: str, meant: str):
     config = write_config(tmp_path, f"{key} = 3\n")
@@ -180,9 +187,11 @@ def test_file_value_overridden_before_validation(capsys, tmp_path: Path):
         ('epochs = "many"', "expected a positive integer, got 'many'"),
         ("epochs = 0", "expected a positive integer, got 0"),
         ('schedule = "linear"', "invalid choice 'linear'"),
-        ("lr = true", "expected a number, got 'true'"),
+        ("lr = true", "key 'lr': expected a number, got the TOML boolean true"),
+        ("epochs = false", "key 'epochs': expected a positive integer, got the TOML boolean false"),
+        ("dataset = true", "key 'dataset': expected a string, got the TOML boolean true"),
         ("print_config = 1", "key 'print_config' cannot be set in a config file; give --print-config"),
-        ("[training]\nlr = 0.1", "unknown key 'training'"),
+        ("[training]\nlr = 0.1", "[training] starts a TOML table, but the settings go at the top"),
         ('hidden = ""', "the hidden sizes are empty: give a comma list of positive integers"),
     ],
 )

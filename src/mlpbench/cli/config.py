@@ -245,6 +245,11 @@ def load_config(
     for key, raw in table.items():
         name = by_normalized.get(key.replace("_", "-"))
         if name is None:
+            if isinstance(raw, dict):
+                subparser.error(
+                    f"{path}: [{key}] starts a TOML table, but the settings go at the top of the file, "
+                    f"outside any table; remove the [{key}] line"
+                )
             command_line_only = _command_line_only(subparser, key)
             if command_line_only:
                 subparser.error(
@@ -328,6 +333,14 @@ def _convert(action: argparse.Action, raw: Any) -> Any:
             return []
         # A list for a single-valued flag is written as the flag's comma list (--hidden 256,128).
         return _convert_text(action, ",".join(_to_text(item) for item in raw))
+    if isinstance(raw, bool):
+        # The flag's own message would quote 'true' as if it were text.
+        text = _to_text(raw)
+        try:
+            _convert_text(action, text)
+        except (argparse.ArgumentTypeError, ValueError, TypeError) as error:
+            raise ValueError(str(error).replace(repr(text), f"the TOML boolean {text}")) from None
+        raise ValueError(f"expected a string, got the TOML boolean {text}")
     value = _convert_text(action, _to_text(raw))
     return [value] if takes_list else value
 

@@ -55,11 +55,21 @@ def suggest_names(name: str, valid: list[str], separator: str = "_") -> list[str
     plain = name.replace("-", "_").lower()
     if plain in NO_COUNTERPART:
         return []
-    meant = [other.replace("_", separator) for other in OTHER_NAMES.get(plain, ())]
-    meant = [other for other in meant if other in valid]
+    meant = _other_name_meanings(plain, valid, separator)
     if meant:
         return meant
-    return difflib.get_close_matches(plain.replace("_", separator), valid, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(plain.replace("_", separator), valid, n=1, cutoff=0.6)
+    if close:
+        return close
+    # A misspelt foreign name, such as lerning_rate.
+    foreign = difflib.get_close_matches(plain, list(OTHER_NAMES), n=1, cutoff=0.8)
+    return _other_name_meanings(foreign[0], valid, separator) if foreign else []
+
+
+def _other_name_meanings(plain: str, valid: list[str], separator: str) -> list[str]:
+    """Return the names in ``valid`` that the foreign setting ``plain`` (see ``OTHER_NAMES``) means."""
+    meant = [other.replace("_", separator) for other in OTHER_NAMES.get(plain, ())]
+    return [other for other in meant if other in valid]
 
 
 def name_hint(name: str, valid: list[str], separator: str = "_") -> str:
