@@ -420,7 +420,7 @@ def test_compare_samples_not_blamed_for_absent_class(tmp_path, capsys):
 def test_compare_samples_above_rows_rejected(tmp_path, capsys):
     result = run_cli(capsys, "compare", "--samples", "100000", "--out", tmp_path / "out")
 
-    assert result.status == 1
+    assert result.status == 2
     assert "--samples 100000 exceeds the 1437 training rows of digits; use 1437 or fewer" in result.err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 

@@ -267,7 +267,7 @@ def test_profile_all_failed_keeps_earlier_json(capsys, tmp_path):
 def test_profile_rejects_too_many_samples(capsys):
     arguments = ["--dataset", "digits", "--samples", "5000", "--engines", "numpy"]
     result = run_cli(capsys, "-q", "profile", *arguments)
-    assert result.status == 1
+    assert result.status == 2
     assert "--samples 5000 exceeds the 1437 training rows of digits" in result.err
 
 

@@ -552,9 +552,11 @@ def test_sweep_writes_plots_per_combination(digits_sweep, tmp_path):
 def test_sweep_rejects_too_many_samples(tmp_path, capsys):
     folder = tmp_path / "out"
     arguments = ["--dataset", "digits", "--samples", "5000", "--out", folder]
-    result = run_cli(capsys, "-q", *QUICK_ARGUMENTS, *arguments)
-    assert result.status == 1
-    assert "samples is 5000, but digits has only 1437 training rows" in result.err
+    result = run_cli(capsys, *QUICK_ARGUMENTS, *arguments)
+    assert result.status == 2
+    assert "--samples 5000 exceeds the 1437 training rows of digits; use 1437 or fewer" in result.err
+    # Rejected before the grid is announced.
+    assert "points x" not in result.err
     assert not folder.exists()
 
 

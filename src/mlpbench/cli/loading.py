@@ -22,7 +22,7 @@ from mlpbench.data import Dataset, dataset_names
 from mlpbench.engines.base import MLPEstimator
 from mlpbench.engines.inputs import format_labels
 from mlpbench.engines.registry import ENGINES, create_engine
-from mlpbench.errors import CheckpointError, DataError
+from mlpbench.errors import CheckpointError, DataError, InvalidArgumentError
 
 logger = logging.getLogger("mlpbench")
 
@@ -152,19 +152,29 @@ def check_same_training_data(
     )
 
 
+def check_samples(data: Dataset, samples: int) -> None:
+    """Raise InvalidArgumentError when --samples asks for more training rows than ``data`` has.
+
+    The value is as invalid as a flag out of range, only found once the data is loaded,
+    so the command line exits with status 2 for it too.
+    """
+    n_train = len(data.y_train)
+    if samples > n_train:
+        raise InvalidArgumentError(
+            f"--samples {samples} exceeds the {n_train} training rows of {data.name}; use {n_train} or fewer"
+        )
+
+
 def first_training_rows(data: Dataset, samples: int | None) -> tuple[Dataset, int]:
     """Return ``data`` with only its first ``samples`` training rows, and its full training row count.
 
-    The test split stays whole. None keeps every row. ValueError when ``samples``
-    exceeds the training rows.
+    The test split stays whole. None keeps every row. InvalidArgumentError when
+    ``samples`` exceeds the training rows (see ``check_samples``).
     """
     n_train = len(data.y_train)
     if samples is None:
         return data, n_train
-    if samples > n_train:
-        raise ValueError(
-            f"--samples {samples} exceeds the {n_train} training rows of {data.name}; use {n_train} or fewer"
-        )
+    check_samples(data, samples)
     subset = dataclasses.replace(data, x_train=data.x_train[:samples], y_train=data.y_train[:samples])
     return subset, n_train
 

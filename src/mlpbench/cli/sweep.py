@@ -303,6 +303,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _sweep(args: argparse.Namespace, folder: Path) -> int:
     from mlpbench.bench.sweep import load_sweep_data, run_sweep
     from mlpbench.bench.sweep_report import print_sweep_summary, write_sweep_outputs
+    from mlpbench.cli.loading import check_samples
 
     sweep_data = load_sweep_data(args.dataset, args.data_dir)
     data = sweep_data.data
@@ -323,6 +324,8 @@ def _sweep(args: argparse.Namespace, folder: Path) -> int:
             len(data.y_train),
         )
         args.samples = len(data.y_train)
+    if args.samples is not None:
+        check_samples(data, args.samples)
     config = sweep_config(args)
     thread_warnings = []
     for threads in sorted(set(config.threads_list)):
