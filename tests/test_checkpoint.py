@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import struct
 import zipfile
@@ -520,6 +521,14 @@ def test_damaged_pt_rejected(tmp_path: Path, blobs: tuple[np.ndarray, np.ndarray
     _flip_bytes_in_member(path, largest)
 
     with pytest.raises(CheckpointError, match="fails the CRC-32 check; save the model again"):
+        NumpyMLP.load(path)
+
+
+def test_fifo_rejected_without_waiting(tmp_path: Path) -> None:
+    path = tmp_path / "model.npz"
+    os.mkfifo(path)
+
+    with pytest.raises(CheckpointError, match="model.npz is not a regular file; give a .npz or .pt file"):
         NumpyMLP.load(path)
 
 

@@ -453,6 +453,8 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     path = Path(path)
     if path.is_dir():
         raise CheckpointError(f"checkpoint {path} is a folder; give the .npz or .pt file inside it")
+    if path.exists() and not path.is_file():
+        raise CheckpointError(f"checkpoint {path} is not a regular file; give a .npz or .pt file")
     if not path.is_file():
         raise CheckpointNotFoundError(
             f"checkpoint {path} not found; check the path, or write one with model.save(path) or "
