@@ -70,6 +70,38 @@ def test_predict_out_replaces_its_own_csv(capsys, checkpoint: Path, rows: Path, 
     assert "an extra line" not in out.read_text()
 
 
+@pytest.mark.parametrize(
+    ("flag", "name"),
+    [("predict --out", "predictions.csv"), ("evaluate --plot", "matrix.png"), ("profile --json", "p.json")],
+)
+def test_replaced_output_named(capsys, checkpoint: Path, rows: Path, tmp_path: Path, flag: str, name: str):
+    out = tmp_path / name
+    command, option = flag.split()
+    arguments = {
+        "predict": ["predict", checkpoint, rows],
+        "evaluate": ["evaluate", checkpoint],
+        "profile": ["profile", "--engines", "numpy", "--samples", "200", "--threads", "1"],
+    }[command]
+
+    first = run_cli(capsys, *arguments, option, out)
+    second = run_cli(capsys, *arguments, option, out)
+
+    assert first.status == second.status == 0, second.err
+    assert "replaced an earlier file" not in first.out + first.err
+    assert f"{out} (it replaced an earlier file of that name)\n" in second.out + second.err
+
+
+def test_replaced_history_named(capsys, tmp_path: Path):
+    history = tmp_path / "history.csv"
+
+    first = run_cli(capsys, "train", *TINY_TRAINING, "--history", history)
+    second = run_cli(capsys, "train", *TINY_TRAINING, "--history", history)
+
+    assert "replaced an earlier file" not in first.err
+    expected = f"wrote the per-epoch history to {history} (it replaced an earlier file of that name)"
+    assert expected in second.err
+
+
 def test_history_refuses_a_model(capsys, checkpoint: Path, tmp_path: Path):
     model, before = _copy(checkpoint, tmp_path / "model.npz")
 

@@ -21,7 +21,7 @@ from mlpbench.cli.confusion import (
 )
 from mlpbench.cli.loading import check_data_fits, class_labels, load_model, recorded
 from mlpbench.cli.options import DEFAULTS, DEVICE_HELP, torch_device
-from mlpbench.cli.outputs import PLOT_KIND, check_output_path, write_then_show
+from mlpbench.cli.outputs import PLOT_KIND, check_output_path, replacement_note, write_then_show
 from mlpbench.engines.registry import LOADING_ENGINES
 from mlpbench.errors import InvalidArgumentError
 
@@ -111,9 +111,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if args.plot:
             plot_confusion_matrix(matrix, labels, args.plot, title)
 
+    replaced = replacement_note(args.plot)
     write_then_show(write_plot, lambda: print(text))
     if args.plot:
-        logger.info("wrote the confusion matrix plot to %s", args.plot)
+        logger.info("wrote the confusion matrix plot to %s%s", args.plot, replaced)
     return 0
 
 

@@ -147,6 +147,18 @@ def non_empty_file(path: str | Path) -> bool:
         return False
 
 
+REPLACED_NOTE = " (it replaced an earlier file of that name)"
+"""Added to the line that names a written file which replaced one the user had."""
+
+
+def replacement_note(path: str | Path | None) -> str:
+    """Return ``REPLACED_NOTE`` when writing ``path`` now would replace a file with content, else "".
+
+    Called before the write, so that a replaced file never goes unnoticed.
+    """
+    return REPLACED_NOTE if path is not None and non_empty_file(path) else ""
+
+
 def write_output(path: str | Path, write: Callable[[BinaryIO], object], description: str) -> Path:
     """Call ``write(file)`` on a temporary file and rename it to ``path``; raise OutputError on failure.
 

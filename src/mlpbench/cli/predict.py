@@ -12,7 +12,7 @@ from mlpbench.checkpoint import SUFFIXES, read_checkpoint
 from mlpbench.cli.inputs import read_inputs
 from mlpbench.cli.loading import class_labels, load_model, recorded
 from mlpbench.cli.options import DEFAULTS, DEVICE_HELP, positive_int, torch_device
-from mlpbench.cli.outputs import check_output_path, csv_kind, write_csv, write_then_show
+from mlpbench.cli.outputs import check_output_path, csv_kind, replacement_note, write_csv, write_then_show
 from mlpbench.data.digits import MAX_PIXEL as DIGITS_MAX_PIXEL
 from mlpbench.engines.registry import LOADING_ENGINES
 from mlpbench.errors import CheckpointError
@@ -116,8 +116,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             rows.append(line)
         write_csv(args.out, header, rows, "predictions")
 
+    replaced = replacement_note(args.out)
     write_then_show(write_predictions, lambda: print("\n".join(lines)))
     if args.out:
         count = len(ranked)
-        logger.info("wrote %d prediction%s to %s", count, "" if count == 1 else "s", Path(args.out))
+        plural = "" if count == 1 else "s"
+        logger.info("wrote %d prediction%s to %s%s", count, plural, Path(args.out), replaced)
     return 0

@@ -94,7 +94,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from mlpbench.bench.profile import ProfileConfig, run_profile
     from mlpbench.bench.report import write_json
     from mlpbench.cli.loading import first_training_rows, training_data_warnings
-    from mlpbench.cli.outputs import JSON_KIND, check_output_path, non_empty_file, write_then_show
+    from mlpbench.cli.outputs import (
+        JSON_KIND,
+        check_output_path,
+        non_empty_file,
+        replacement_note,
+        write_then_show,
+    )
     from mlpbench.data import load_dataset
 
     validate_arguments(args, parser)
@@ -147,9 +153,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         for message in profile_warnings:
             logger.warning(message)
 
+    replaced = replacement_note(args.json) if json_written else ""
     write_then_show(write, show)
     if json_written:
-        print(f"results written to {args.json}")
+        print(f"results written to {args.json}{replaced}")
     if failed:
         print(f"failed engine(s): {', '.join(failed)}; see the table")
         return 1

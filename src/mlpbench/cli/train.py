@@ -36,7 +36,15 @@ from mlpbench.cli.options import (
     positive_int,
     validate_training_arguments,
 )
-from mlpbench.cli.outputs import HISTORY_KIND, MODEL_KIND, check_output_path, non_empty_file, write_history
+from mlpbench.cli.outputs import (
+    HISTORY_KIND,
+    MODEL_KIND,
+    REPLACED_NOTE,
+    check_output_path,
+    non_empty_file,
+    replacement_note,
+    write_history,
+)
 from mlpbench.cli.progress import progress_bar
 from mlpbench.cli.resume import changed_flags, resumed_dataset, resumed_engine, resumed_settings
 from mlpbench.data import Dataset
@@ -173,6 +181,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     # the results, which would be lost with it otherwise.
     history_error = None
     history_kept = trainer.withheld is not None and _keeps_history(args.history, trainer)
+    history_replaced = replacement_note(args.history)
     if args.history and not history_kept:
         try:
             write_history(args.history, model.history_)
@@ -214,12 +223,12 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         # than the resumed checkpoint is named, so that a lost model does not go unnoticed.
         note = ""
         if trainer.existed_before and not resumed_in_place:
-            note = " (it replaced an earlier file of that name)"
+            note = REPLACED_NOTE
         print(f"saved parameters to {save_path}{note}")
     if history_error is not None:
         raise history_error
     if args.history:
-        logger.info("wrote the per-epoch history to %s", args.history)
+        logger.info("wrote the per-epoch history to %s%s", args.history, history_replaced)
     return 0
 
 
