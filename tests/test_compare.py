@@ -701,6 +701,23 @@ def test_interrupted_compare_says_nothing_saved(tmp_path, capsys, monkeypatch):
     assert not out.exists()
 
 
+def test_compare_stopped_after_writing_says_results_complete(tmp_path, capsys, monkeypatch):
+    import mlpbench.bench.report as report_module
+
+    def interrupted(results):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report_module, "print_summary", interrupted)
+    out = tmp_path / "out"
+
+    status = main(["-q", "compare", *FAST_ARGUMENTS, "--out", str(out)])
+
+    assert status == 130
+    err = capsys.readouterr().err
+    assert f"interrupted after compare had written all its results; they are complete in {out}" in err
+    assert (out / "results.json").is_file()
+
+
 @pytest.mark.parametrize(
     "stop", [KeyboardInterrupt, OSError(28, "No space left on device")], ids=["ctrl-c", "disk"]
 )

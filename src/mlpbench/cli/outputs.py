@@ -318,6 +318,11 @@ def run_in_new_folder(
                     "nothing was saved",
                     kind,
                 )
+            elif (folder / "results.json").is_file():
+                # results.json is written last, and removed with the rest when the writing was cut.
+                logger.warning(
+                    "interrupted after %s had written all its results; they are complete in %s", kind, folder
+                )
             raise
 
 
