@@ -446,7 +446,7 @@ def test_sweep_warns_about_peaks_once_per_pair(monkeypatch):
 
     results = digits_sweep_results()
 
-    shrunk = [message for message in results["warnings"] if "315x315" in message]
+    shrunk = [message for message in results["warnings"] if "measured on 315x315" in message]
     slow_torch = [message for message in results["warnings"] if "PyTorch's matmul peak" in message]
     assert len(shrunk) == 1
     assert len(slow_torch) == 1
