@@ -24,7 +24,14 @@ from mlpbench.bench.compare import (
 from mlpbench.bench.contention import cpu_sample, largest_share
 from mlpbench.bench.flops import epoch_flops
 from mlpbench.bench.peak import PeakResult
-from mlpbench.bench.report import csv_rows, fastest_engine_sentence, format_speed, print_summary, table_rows
+from mlpbench.bench.report import (
+    csv_rows,
+    fastest_engine_sentence,
+    format_percent,
+    format_speed,
+    print_summary,
+    table_rows,
+)
 from mlpbench.checkpoint import read_checkpoint
 from mlpbench.cli import main
 from mlpbench.cli.compare import prepare_output_folder
@@ -919,6 +926,14 @@ def test_compare_warns_when_nothing_learned(tmp_path):
 )
 def test_speed_keeps_two_digits(ratio, expected):
     assert format_speed(ratio) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(5.0, "5.00%"), (26.0, "26.0%"), (0.229, "0.229%"), (43.31, "43.3%"), (123.4, "123%")],
+)
+def test_percent_keeps_three_digits(value, expected):
+    assert format_percent(value) == expected
 
 
 def test_fastest_skips_engines_not_learning():

@@ -116,6 +116,11 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds * 1e6:.3g} us"
 
 
+def format_percent(value: float) -> str:
+    """Format a percentage with three significant digits, zeros kept (``5.00%``, ``43.3%``, ``123%``)."""
+    return f"{value:#.3g}".rstrip(".") + "%"
+
+
 def format_speed(ratio: float) -> str:
     """Format a speed ratio with two decimals, or two significant digits below 0.1 (``0.017x``)."""
     return f"{ratio:.2f}x" if ratio >= 0.1 else f"{ratio:#.2g}x"
@@ -148,7 +153,7 @@ def table_rows(results: Mapping[str, Any]) -> list[dict[str, str]]:
                 row["speed"] = format_speed(summary["speed_vs_numpy"])
             row["samples_per_s"] = f"{summary['samples_per_s']['median']:,.0f}"
             row["gflops"] = f"{summary['gflops']['median']:.3g}"
-            row["percent_of_peak"] = f"{summary['percent_of_peak']['median']:.3g}%"
+            row["percent_of_peak"] = format_percent(summary["percent_of_peak"]["median"])
             row["accuracy"] = f"{summary['test_accuracy']['median']:.2%}"
         if name in PARITY_ENGINES and parity["status"] == "ok":
             row["parity"] = f"{parity['max_relative_difference']:.2e}"

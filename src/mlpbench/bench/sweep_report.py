@@ -30,6 +30,7 @@ from mlpbench.bench.plots import plot_sweep
 from mlpbench.bench.report import (
     CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL,
     TRAINING_CSV_COLUMNS,
+    format_percent,
     format_seconds,
     learned_flag,
     write_dict_csv,
@@ -309,7 +310,7 @@ def build_table(results: Mapping[str, Any]) -> Table:
                 estimate = entry["estimated_full_epoch_time_s"]
                 cells.append(format_seconds(estimate) if ok else NOT_APPLICABLE)
             cells.append(f"{entry['median_gflops']:.3g}" if ok else NOT_APPLICABLE)
-            cells.append(f"{entry['median_percent_of_peak']:.3g}%" if ok else NOT_APPLICABLE)
+            cells.append(format_percent(entry["median_percent_of_peak"]) if ok else NOT_APPLICABLE)
             status = _status(entry)
             if cause is not None:
                 status += f" ({cause})"
