@@ -26,7 +26,7 @@ ValueError, when the archive's checksum is only checked at the end of the array.
 """
 
 MODEL_ARCHIVE = "an mlpbench .npz checkpoint or a PyTorch .pt file"
-"""What ``is_model_archive`` recognizes, as messages name it."""
+"""The files that ``is_model_archive`` recognizes, as messages name them."""
 
 
 def is_model_archive(start: bytes) -> bool:

@@ -195,10 +195,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if trainer.withheld is not None:
         if history_error is not None:
             logger.error("%s", history_error)
-        kept = f"; {args.history} keeps the earlier history too" if history_kept else ""
+        history_clause = f"; {args.history} keeps the earlier history too" if history_kept else ""
         raise ModelNotLearnedError(
             f"{trainer.withheld}. {trainer.kept_note()}, which a model that learned nothing does "
-            f"not replace{kept}; to keep this one anyway, --save it under a new name"
+            f"not replace{history_clause}; to keep this one anyway, --save it under a new name"
         )
     warning = trainer.learning_problem()
     if warning is not None:

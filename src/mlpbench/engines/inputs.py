@@ -78,7 +78,7 @@ def _reject_complex(array: np.ndarray, name: str, fix: str) -> None:
 def _numeric_objects(array: np.ndarray, columns: object = None) -> np.ndarray:
     """Convert an object array of numbers to float64, as scikit-learn's check_array does.
 
-    ``columns`` holds the column names of a DataFrame, so that the message can name the column.
+    ``columns``, the column names of a DataFrame, lets the message name the column.
     """
     try:
         return array.astype(np.float64)
@@ -97,10 +97,10 @@ def _first_non_number(array: np.ndarray, columns: object) -> str:
         try:
             table[:, column].astype(np.float64)
         except (TypeError, ValueError):
-            bad = [row for row, value in enumerate(table[:, column]) if not _is_number(value)]
-            if not bad:
+            rejected = [row for row, value in enumerate(table[:, column]) if not _is_number(value)]
+            if not rejected:
                 continue
-            row, value = bad[0], table[bad[0], column]
+            row, value = rejected[0], table[rejected[0], column]
             names = list(columns) if columns is not None and array.ndim == 2 else []
             name = f" ({names[column]!r})" if column < len(names) else ""
             return f"the value {value!r} at row {row}, column {column}{name} is not a number"
