@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.special import logsumexp
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.metrics import accuracy_score
@@ -98,10 +99,43 @@ def test_predict_log_proba_is_log(engine, digits) -> None:
 
     assert log_probs.shape == (20, 10)
     np.testing.assert_allclose(np.exp(log_probs), model.predict_proba(X[:20]), rtol=1e-6)
-    # A probability that underflows to 0 gives -inf, without a RuntimeWarning.
+    # Where a probability underflows to 0, the log-probability stays finite and exact.
+    large = X[:20] * 1e4
+    assert model.predict_proba(large).min() == 0
+    np.testing.assert_allclose(model.predict_log_proba(large), _exact_log_proba(model, large), rtol=1e-5)
+
+
+def test_sklearn_predict_log_proba_gives_minus_inf_without_warning(digits) -> None:
+    X, y = digits
+    model = SklearnMLP(hidden=[16], epochs=2, threads=1).fit(X, y)
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         assert model.predict_log_proba(X[:20] * 1e4).min() == -np.inf
+
+
+def _exact_log_proba(model, X: np.ndarray) -> np.ndarray:
+    """Return the model's log-probabilities for X, computed in float64 from its parameters."""
+    layers = model.get_parameters()
+    hidden = np.asarray(X, dtype=np.float64)
+    for W, b in layers[:-1]:
+        hidden = np.maximum(hidden @ W.astype(np.float64) + b, 0)
+    W, b = layers[-1]
+    logits = hidden @ W.astype(np.float64) + b
+    return logits - logsumexp(logits, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("engine", [NumpyMLP, TorchMLP])
+@pytest.mark.parametrize("scale", [1, 50, 500])
+def test_evaluate_loss_of_confident_mistakes_is_exact(engine, scale, digits) -> None:
+    # In float32 a confidently wrong row's probability underflows, which once capped its loss at 87.
+    X, y = digits
+    model = engine(hidden=[16], epochs=3, threads=1).fit(X, y)
+    scaled = X[:200] * scale
+
+    exact = -_exact_log_proba(model, scaled)[np.arange(200), y[:200]].mean()
+
+    assert model.evaluate(scaled, y[:200])["loss"] == pytest.approx(exact, rel=1e-5)
 
 
 def test_score_warning_singular() -> None:

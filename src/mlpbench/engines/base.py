@@ -12,7 +12,7 @@ import inspect
 import json
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -220,6 +220,14 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
     @abstractmethod
     def _predict_proba_chunk(self, X: np.ndarray) -> np.ndarray:
         """Return softmax probabilities for a validated chunk of rows."""
+
+    def _predict_log_proba_chunk(self, X: np.ndarray) -> np.ndarray:
+        """Return log-probabilities for a validated chunk of rows.
+
+        Engines that have the logits override it to stay finite where a probability underflows.
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self._predict_proba_chunk(X))
 
     def _get_batch_state(self) -> str | None:
         """Return the state of the mini-batch shuffle as a JSON string, or None before the first fit."""
@@ -479,21 +487,32 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Return class probabilities of shape (n_samples, n_classes), computed in chunks."""
+        return self._in_chunks(self._checked_X(X), self._predict_proba_chunk)
+
+    def predict_log_proba(self, X: np.ndarray) -> np.ndarray:
+        """Return the logarithm of ``predict_proba``, computed from the logits.
+
+        The numpy and torch engines stay finite where a probability underflows to 0;
+        the sklearn engine takes the logarithm of its probabilities, as scikit-learn
+        does, so such a probability gives -inf there.
+        """
+        return self._in_chunks(self._checked_X(X), self._predict_log_proba_chunk)
+
+    def _checked_X(self, X: np.ndarray) -> np.ndarray:
+        """Check that the model can predict for X and return X validated."""
         self._check_fitted()
         self._check_dtype_unchanged()
         self._check_feature_names(feature_names_of(X))
-        X = self._validate_X(X, check_features=True)
+        return self._validate_X(X, check_features=True)
+
+    def _in_chunks(self, X: np.ndarray, predict_chunk: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """Apply ``predict_chunk`` to standardized chunks of the validated X, one row per input row."""
         out = np.empty((X.shape[0], self.n_classes_), dtype=self.dtype)
         with limit_threads(self.threads):
             for start in range(0, X.shape[0], PREDICT_CHUNK_ROWS):
                 stop = start + PREDICT_CHUNK_ROWS
-                out[start:stop] = self._predict_proba_chunk(self._standardize(X[start:stop]))
+                out[start:stop] = predict_chunk(self._standardize(X[start:stop]))
         return out
-
-    def predict_log_proba(self, X: np.ndarray) -> np.ndarray:
-        """Return the logarithm of ``predict_proba``; a probability that underflowed to 0 gives -inf."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Return the most probable class of each row as int64."""
@@ -530,12 +549,25 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
     def _evaluate(
         self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
     ) -> dict[str, float]:
-        probs = self.predict_proba(X)
+        X = self._checked_X(X)
+        probs = self._in_chunks(X, self._predict_proba_chunk)
         y = self._validate_y(y, probs.shape[0])
         weights = None if sample_weight is None else sample_weights(sample_weight, len(y))
         picked = probs[np.arange(len(y)), y].astype(np.float64)
-        # Probabilities that underflow to 0 are clipped so one confident mistake stays finite.
-        loss = float(-np.average(np.log(np.maximum(picked, np.finfo(probs.dtype).tiny)), weights=weights))
+        tiny = np.finfo(probs.dtype).tiny
+        with np.errstate(divide="ignore"):
+            log_picked = np.log(picked)
+        # A probability below tiny has lost its precision or underflowed to 0, which would
+        # cap a confident mistake's loss (at 87 in float32); those rows are computed again
+        # from the logits.
+        rows = np.flatnonzero(picked < tiny)
+        if rows.size:
+            log_probs = self._in_chunks(X[rows], self._predict_log_proba_chunk)
+            log_picked[rows] = log_probs[np.arange(rows.size), y[rows]]
+        # Where the engine has only probabilities (sklearn), one that underflowed to 0 is
+        # clipped to tiny, so that one confident mistake does not make the mean infinite.
+        log_picked[np.isneginf(log_picked)] = np.log(tiny)
+        loss = float(-np.average(log_picked, weights=weights))
         accuracy = float(np.average(np.argmax(probs, axis=1) == y, weights=weights))
         return {"loss": loss, "accuracy": accuracy}
 

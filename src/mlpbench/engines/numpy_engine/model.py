@@ -11,7 +11,7 @@ from mlpbench.engines.numpy_engine.backward import backward
 from mlpbench.engines.numpy_engine.blas import numpy_blas
 from mlpbench.engines.numpy_engine.forward import forward
 from mlpbench.engines.numpy_engine.fused import fused_momentum_step
-from mlpbench.engines.numpy_engine.loss import cross_entropy_with_grad, softmax
+from mlpbench.engines.numpy_engine.loss import cross_entropy_with_grad, log_softmax, softmax
 from mlpbench.engines.numpy_engine.sgd import SGD
 from mlpbench.engines.numpy_engine.workspace import WorkspaceCache, parameter_count, parameter_views
 
@@ -142,3 +142,7 @@ class NumpyMLP(MLPEstimator):
     def _predict_proba_chunk(self, X: np.ndarray) -> np.ndarray:
         logits, _ = forward(self.params_, X)
         return softmax(logits)
+
+    def _predict_log_proba_chunk(self, X: np.ndarray) -> np.ndarray:
+        logits, _ = forward(self.params_, X)
+        return log_softmax(logits)

@@ -298,6 +298,11 @@ class TorchMLP(MLPEstimator):
             logits = self.module_(input_tensor(X).to(self._device))
             return torch.softmax(logits, dim=1).cpu().numpy()
 
+    def _predict_log_proba_chunk(self, X: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            logits = self.module_(input_tensor(X).to(self._device))
+            return torch.log_softmax(logits, dim=1).cpu().numpy()
+
     def _synchronize(self) -> None:
         if getattr(self, "_device", None) is not None and self._device.type == "cuda":
             torch.cuda.synchronize(self._device)
