@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import gc
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 from cli_support import damage_npy_header
 
+from mlpbench import NumpyMLP
 from mlpbench.data import load_dataset, write_idx
-from mlpbench.errors import DataError
+from mlpbench.errors import CheckpointError, DataError
 
 
 def _scaled(array: np.ndarray) -> np.ndarray:
@@ -495,6 +498,44 @@ def test_npz_truncated_archive_gets_fix(tmp_path) -> None:
     assert message.endswith(
         "the file is damaged or incomplete; copy it again, or save it again with numpy.savez"
     )
+
+
+def test_npz_boolean_labels_are_classes_0_and_1(tmp_path) -> None:
+    path = tmp_path / "bool.npz"
+    y_train = np.array([False, True] * 10)
+    np.savez(path, x_train=np.zeros((20, 4)), y_train=y_train, x_test=np.zeros((4, 4)), y_test=y_train[:4])
+
+    data = load_dataset(str(path))
+
+    assert data.n_classes == 2
+    assert data.y_train.dtype == np.int64
+    np.testing.assert_array_equal(data.y_train, y_train.astype(int))
+
+
+def _load_samples(path: Path) -> object:
+    from mlpbench.cli.inputs import _load_array
+
+    return _load_array(path)
+
+
+@pytest.mark.parametrize(
+    "load", [load_dataset, NumpyMLP.load, _load_samples], ids=["data-set", "checkpoint", "predict-input"]
+)
+def test_truncated_archive_file_is_closed(tmp_path, load) -> None:
+    # Given a path, np.load leaves the file it opened open when the archive is damaged.
+    whole = tmp_path / "whole.npz"
+    arrays = {"x_train": np.zeros((100, 4)), "y_train": np.zeros(100, int), "x_test": np.zeros((3, 4))}
+    np.savez(whole, **arrays, y_test=[0] * 3)
+    path = tmp_path / "cut.npz"
+    path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises((DataError, CheckpointError)):
+            load(path)
+        gc.collect()
+
+    assert [str(warning.message) for warning in caught if warning.category is ResourceWarning] == []
 
 
 def test_npz_damaged_array_header_rejected(tmp_path) -> None:

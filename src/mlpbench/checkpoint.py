@@ -42,6 +42,7 @@ from mlpbench.npzfile import (
     describe_read_error,
     is_model_archive,
     is_object_array_error,
+    loaded_numpy_file,
     numpy_file_kind,
 )
 from mlpbench.threads import check_threads
@@ -611,7 +612,7 @@ def _read_npz(path: Path) -> Checkpoint:
     try:
         if numpy_file_kind(path) != "npz":
             raise ValueError("no zip signature at its start")
-        with np.load(path, allow_pickle=False) as data:
+        with loaded_numpy_file(path) as data:
             arrays = {name: data[name] for name in data.files}
     except READ_ERRORS as error:
         reason = describe_read_error(error)

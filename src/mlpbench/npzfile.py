@@ -8,9 +8,14 @@ signature first gives an accurate message.
 
 from __future__ import annotations
 
+import contextlib
 import tokenize
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
 """A zip archive's first local file header, or the end record of an empty archive."""
@@ -74,3 +79,20 @@ def numpy_file_kind(path: str | Path) -> str | None:
     if start == NPY_SIGNATURE:
         return "npy"
     return None
+
+
+@contextlib.contextmanager
+def loaded_numpy_file(path: str | Path) -> Iterator[Any]:
+    """Yield ``np.load(..., allow_pickle=False)`` of the file at ``path``: an array or an open archive.
+
+    The file is opened here and closed on every exit. Given a path, ``np.load`` opens
+    the file itself and leaves it open when the archive turns out to be damaged.
+    An archive's arrays can be read only inside the block.
+    """
+    with open(path, "rb") as handle:
+        loaded = np.load(handle, allow_pickle=False)
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                yield loaded
+        else:
+            yield loaded

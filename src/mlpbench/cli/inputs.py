@@ -19,7 +19,7 @@ from mlpbench.data.dataset import find_non_finite, is_integral, scale_pixels
 from mlpbench.data.idx import GZIP_MAGIC, read_idx
 from mlpbench.errors import DataError, InputNotFoundError
 from mlpbench.images import load_image
-from mlpbench.npzfile import READ_ERRORS, describe_read_error, numpy_file_kind
+from mlpbench.npzfile import READ_ERRORS, describe_read_error, loaded_numpy_file, numpy_file_kind
 
 logger = logging.getLogger(__name__)
 
@@ -135,30 +135,32 @@ def _load_array(path: Path) -> np.ndarray:
                 f"{path} is neither a .npy array nor a .npz archive (its first bytes have neither "
                 "signature); save the samples with numpy.save or numpy.savez"
             )
-        loaded = np.load(path, allow_pickle=False)
+        with loaded_numpy_file(path) as loaded:
+            return loaded if isinstance(loaded, np.ndarray) else _archive_array(path, loaded)
     except DataError:
         # A DataError is a ValueError too, but it already names the problem.
         raise
     except READ_ERRORS as error:
         raise DataError(f"cannot read {path} as a NumPy array file: {describe_read_error(error)}") from error
-    if isinstance(loaded, np.ndarray):
-        return loaded
-    with loaded as archive:
-        keys = list(archive.files)
-        if len(keys) == 1:
-            key = keys[0]
-        else:
-            found = [key for key in NPZ_KEYS if key in keys]
-            if not found:
-                raise DataError(
-                    f"{path} contains arrays {', '.join(keys) or '(none)'}; expected one array, "
-                    f"or one named {', '.join(NPZ_KEYS)}"
-                )
-            key = found[0]
-        try:
-            return archive[key]
-        except READ_ERRORS as error:
-            raise DataError(f"cannot read array {key!r} of {path}: {describe_read_error(error)}") from error
+
+
+def _archive_array(path: Path, archive: np.lib.npyio.NpzFile) -> np.ndarray:
+    """Return the samples of an open archive: its only array, or the first named as a data set's."""
+    keys = list(archive.files)
+    if len(keys) == 1:
+        key = keys[0]
+    else:
+        found = [key for key in NPZ_KEYS if key in keys]
+        if not found:
+            raise DataError(
+                f"{path} contains arrays {', '.join(keys) or '(none)'}; expected one array, "
+                f"or one named {', '.join(NPZ_KEYS)}"
+            )
+        key = found[0]
+    try:
+        return archive[key]
+    except READ_ERRORS as error:
+        raise DataError(f"cannot read array {key!r} of {path}: {describe_read_error(error)}") from error
 
 
 def _array_rows(

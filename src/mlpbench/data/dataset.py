@@ -350,6 +350,9 @@ def check_labels(
         one_hot = labels.ndim == 2 and labels.shape[1] > 1
         fix = "; for one-hot rows, store the class indices, y.argmax(axis=1)" if one_hot else ""
         raise DataError(f"{where}: labels must be a 1-D array, got shape {labels.shape}{fix}")
+    if labels.dtype == np.bool_:
+        # False and True are classes 0 and 1, as the estimators take them.
+        labels = labels.astype(np.int64)
     if labels.dtype.kind not in "biuf":
         raise DataError(
             f"{where}: labels must be whole numbers, got dtype {labels.dtype}; store them as integers "

@@ -25,7 +25,13 @@ from mlpbench.data.idx import is_gzip, read_idx
 from mlpbench.data.locate import FolderMatch, log_ignored_copies, match_folder
 from mlpbench.data.sources import MNIST
 from mlpbench.errors import DataError, InputNotFoundError
-from mlpbench.npzfile import READ_ERRORS, describe_read_error, is_object_array_error, numpy_file_kind
+from mlpbench.npzfile import (
+    READ_ERRORS,
+    describe_read_error,
+    is_object_array_error,
+    loaded_numpy_file,
+    numpy_file_kind,
+)
 
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
@@ -196,17 +202,11 @@ def load_npz(path: Path, dtype: np.dtype) -> Dataset:
                 f"{path} is not a NumPy .npz archive (no zip signature at its start); expected arrays "
                 f"{', '.join(NPZ_KEYS)} saved with numpy.savez"
             )
-        loaded = np.load(path, allow_pickle=False)
-    except DataError:
-        # A DataError is a ValueError too, but it already names the problem.
-        raise
-    except READ_ERRORS as error:
-        raise _npz_read_error(path, error) from error
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
-        raise DataError(f"{path} contains a single array; expected a .npz archive with {', '.join(NPZ_KEYS)}")
-
-    try:
-        with loaded as archive:
+        with loaded_numpy_file(path) as archive:
+            if isinstance(archive, np.ndarray):
+                raise DataError(
+                    f"{path} contains a single array; expected a .npz archive with {', '.join(NPZ_KEYS)}"
+                )
             missing = [key for key in NPZ_KEYS if key not in archive.files]
             if missing:
                 raise DataError(
@@ -215,6 +215,7 @@ def load_npz(path: Path, dtype: np.dtype) -> Dataset:
                 )
             arrays = {key: archive[key] for key in NPZ_KEYS}
     except DataError:
+        # A DataError is a ValueError too, but it already names the problem.
         raise
     except READ_ERRORS as error:
         raise _npz_read_error(path, error) from error
