@@ -109,8 +109,45 @@ def test_lookup_without_known_checksum(data_env, tiny_idx, tmp_path, monkeypatch
 
     dataset = load_dataset("tiny", data_dir=folder, download=False)
 
-    assert "no published checksum" in dataset.source
+    assert "not the published .gz files, so their checksums could not be verified" in dataset.source
     assert dataset.x_train.shape == (6, 16)
+
+
+def _without_sha256(spec):
+    """Return ``spec`` as MNIST's is: the MD5 of each published .gz file, no SHA-256 of the content."""
+    return replace(
+        spec,
+        **{
+            attribute: replace(getattr(spec, attribute), sha256=None)
+            for attribute in ("train_images", "train_labels", "test_images", "test_labels")
+        },
+    )
+
+
+def test_changed_gzip_in_cache_rejected(data_env, tiny_idx, monkeypatch) -> None:
+    # The download checked the MD5 before the file entered the cache, so a mismatch means it changed.
+    monkeypatch.setitem(IDX_DATASETS, "tiny", _without_sha256(tiny_idx.spec()))
+    cache = tiny_idx.write(data_env / "tiny")
+    changed = cache / "train-labels-idx1-ubyte.gz"
+    changed.write_bytes(gzip.compress(gzip.decompress(changed.read_bytes()), mtime=1))
+
+    with pytest.raises(DataError) as caught:
+        load_dataset("tiny", download=False)
+
+    message = str(caught.value)
+    assert f"{changed} is in mlpbench's download cache, but its MD5 is " in message
+    assert message.endswith("so it changed after the download; delete it to download it again")
+
+
+def test_recompressed_gzip_outside_cache_accepted(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
+    monkeypatch.setitem(IDX_DATASETS, "tiny", _without_sha256(tiny_idx.spec()))
+    folder = tiny_idx.write(tmp_path / "given")
+    for name, body in tiny_idx.raw.items():
+        (folder / f"{name}.gz").write_bytes(gzip.compress(body, mtime=1))
+
+    dataset = load_dataset("tiny", data_dir=folder, download=False)
+
+    assert dataset.source.endswith("their checksums could not be verified; shapes checked only)")
 
 
 @pytest.mark.parametrize("compress", [True, False], ids=["gzip", "uncompressed"])

@@ -43,7 +43,8 @@ def read_verified(path: Path, idx_file: IdxFile, spec: IdxDatasetSpec, role: str
     SHA-256 of the uncompressed bytes is known, it must match. When neither applies
     (an uncompressed or recompressed MNIST file), the file is accepted unverified
     and only its shape is checked later, unless its checksum is that of another
-    named data set's file.
+    named data set's file, or it is a gzip file in mlpbench's download cache, whose
+    MD5 was checked when it was downloaded.
 
     Raises
     ------
@@ -82,6 +83,16 @@ def read_verified(path: Path, idx_file: IdxFile, spec: IdxDatasetSpec, role: str
                 error.finding = finding
                 raise error
             verified = True
+        elif compressed and path.parent == cache_dir(spec.name):
+            # mlpbench puts a file in its cache only after checking its MD5, so a
+            # mismatch there means the file changed since.
+            finding = (
+                f"{path} is in mlpbench's download cache, but its MD5 is {md5}, not the published "
+                f"{idx_file.md5}"
+            )
+            error = DataError(f"{finding}, so it changed after the download; delete it to download it again")
+            error.finding = finding
+            raise error
     return LoadedFile(path, parse_idx(content, path, role), compressed, verified)
 
 
@@ -132,7 +143,9 @@ def _describe(folder: Path, loaded: list[LoadedFile]) -> str:
     if verified == len(loaded):
         check = "checksums verified"
     elif verified == 0:
-        check = "no published checksum for these files, shapes checked only"
+        # MNIST publishes the MD5 of its .gz files only, which a decompressed or
+        # recompressed copy no longer matches.
+        check = "not the published .gz files, so their checksums could not be verified; shapes checked only"
     else:
         check = f"{verified} of {len(loaded)} files checksum-verified"
     return f"{folder} (IDX, {compression}, {check})"
