@@ -255,7 +255,33 @@ def test_download_all_mirrors_fail(data_env, tiny_idx, server, monkeypatch) -> N
     assert "--data-dir" in message
     assert "MLPBENCH_MIRRORS" in message
     assert _files_in(data_env) == []
-    assert not (data_env / "tiny").exists(), "no empty cache folder is left behind"
+    # Neither the data set's folder nor the cache root above it, which this call created.
+    assert not data_env.exists(), "no empty cache folder is left behind"
+
+
+def test_invalid_mirror_setting_creates_no_folder(data_env, tiny_idx, monkeypatch) -> None:
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=("http://127.0.0.1:9/",)))
+    monkeypatch.setenv("MLPBENCH_MIRRORS", "127.0.0.1:9/tiny/")
+
+    with pytest.raises(DataError, match="does not start with http"):
+        load_dataset("tiny", progress=False)
+
+    assert not data_env.exists()
+
+
+def test_interrupted_download_leaves_no_empty_folder(data_env, tiny_idx, monkeypatch) -> None:
+    import mlpbench.data.named as named
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(named, "download_file", interrupted)
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=("http://127.0.0.1:9/",)))
+
+    with pytest.raises(KeyboardInterrupt):
+        load_dataset("tiny", progress=False)
+
+    assert not data_env.exists()
 
 
 def test_download_mirrors_from_environment(data_env, tiny_idx, server, monkeypatch) -> None:

@@ -175,7 +175,10 @@ def missing_files_message(
 
 def _download_missing(spec: IdxDatasetSpec, report: list[str], progress: bool) -> Path:
     folder = cache_dir(spec.name)
-    created = not folder.exists()
+    # Read first, so that an invalid MLPBENCH_MIRRORS creates no folder.
+    mirrors = mirrors_for(spec)
+    # The folders this call creates, deepest first, which a failed download removes again.
+    created = [path for path in (folder, *folder.parents) if not path.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -184,21 +187,31 @@ def _download_missing(spec: IdxDatasetSpec, report: list[str], progress: bool) -
             f"set XDG_CACHE_HOME, or pass --data-dir with the files already in it"
         ) from error
     present = match_folder(folder, spec.files())
-    mirrors = mirrors_for(spec)
-    with make_progress(progress) as display:
-        for role in present.missing:
-            try:
+    try:
+        with make_progress(progress) as display:
+            for role in present.missing:
                 download_file(spec.files()[role], folder, mirrors, display)
-            except DataError as error:
-                if created and not any(folder.iterdir()):
-                    # Leave no empty cache folder behind, but keep any file that did arrive.
-                    folder.rmdir()
-                reason = (
-                    f"Download failed: {error}\nThe mirrors come from {MIRRORS_ENV} when it is "
-                    "set, else from the built-in list."
-                )
-                raise DataError(missing_files_message(spec, report, reason, download_tried=True)) from error
+    except DataError as error:
+        _remove_empty(created)
+        reason = (
+            f"Download failed: {error}\nThe mirrors come from {MIRRORS_ENV} when it is "
+            "set, else from the built-in list."
+        )
+        raise DataError(missing_files_message(spec, report, reason, download_tried=True)) from error
+    except BaseException:
+        # Ctrl-C or SIGTERM: the download removed its partial file.
+        _remove_empty(created)
+        raise
     return folder
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (deepest first) while they are empty, keeping any file that did arrive."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def read_checked_files(spec: IdxDatasetSpec, folder: Path) -> dict[str, LoadedFile]:
