@@ -139,6 +139,30 @@ def test_changed_gzip_in_cache_rejected(data_env, tiny_idx, monkeypatch) -> None
     assert message.endswith("so it changed after the download; delete it to download it again")
 
 
+def test_corrupt_gzip_in_cache_says_to_delete_it(data_env, tiny_idx, monkeypatch) -> None:
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
+    cache = tiny_idx.write(data_env / "tiny")
+    damaged = cache / "train-labels-idx1-ubyte.gz"
+    damaged.write_bytes(damaged.read_bytes()[:-8])
+
+    with pytest.raises(DataError) as caught:
+        load_dataset("tiny", download=False)
+
+    message = str(caught.value)
+    assert message.startswith(f"{damaged}: corrupt gzip stream (")
+    assert message.endswith("; delete it to download it again")
+
+
+def test_corrupt_gzip_outside_cache_says_to_copy_it_again(tiny_idx, tmp_path, monkeypatch) -> None:
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
+    folder = tiny_idx.write(tmp_path / "given")
+    damaged = folder / "train-labels-idx1-ubyte.gz"
+    damaged.write_bytes(damaged.read_bytes()[:-8])
+
+    with pytest.raises(DataError, match="download or copy the file again$"):
+        load_dataset("tiny", data_dir=folder, download=False)
+
+
 def test_recompressed_gzip_outside_cache_accepted(data_env, tiny_idx, tmp_path, monkeypatch) -> None:
     monkeypatch.setitem(IDX_DATASETS, "tiny", _without_sha256(tiny_idx.spec()))
     folder = tiny_idx.write(tmp_path / "given")

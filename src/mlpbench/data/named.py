@@ -5,13 +5,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from mlpbench.data.dataset import Dataset, check_labels, scale_pixels
 from mlpbench.data.download import download_file, make_progress
-from mlpbench.data.idx import decompress_if_gzip, is_gzip, parse_idx
+from mlpbench.data.idx import FETCH_AGAIN, decompress_if_gzip, is_gzip, parse_idx
 from mlpbench.data.locate import locate, log_ignored_copies, match_folder
 from mlpbench.data.sources import (
     DATA_ENV,
@@ -25,6 +27,8 @@ from mlpbench.data.sources import (
 from mlpbench.errors import DataError
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 @dataclasses.dataclass(frozen=True)
 class LoadedFile:
@@ -60,7 +64,7 @@ def read_verified(path: Path, idx_file: IdxFile, spec: IdxDatasetSpec, role: str
     compressed = is_gzip(raw)
     md5 = hashlib.md5(raw, usedforsecurity=False).hexdigest() if compressed else None
     verified = md5 == idx_file.md5
-    content = decompress_if_gzip(raw, path)
+    content = _in_cache_advice(path, spec, lambda: decompress_if_gzip(raw, path))
     if not verified:
         sha256 = hashlib.sha256(content).hexdigest()
         owner = _owner(spec, role, md5, sha256)
@@ -93,7 +97,21 @@ def read_verified(path: Path, idx_file: IdxFile, spec: IdxDatasetSpec, role: str
             error = DataError(f"{finding}, so it changed after the download; delete it to download it again")
             error.finding = finding
             raise error
-    return LoadedFile(path, parse_idx(content, path, role), compressed, verified)
+    array = _in_cache_advice(path, spec, lambda: parse_idx(content, path, role))
+    return LoadedFile(path, array, compressed, verified)
+
+
+def _in_cache_advice(path: Path, spec: IdxDatasetSpec, read: Callable[[], T]) -> T:
+    """Return ``read()``; for a file in mlpbench's cache, its DataError says to delete the file.
+
+    A download never replaces a file in the cache, so copying it again is not the fix there.
+    """
+    try:
+        return read()
+    except DataError as error:
+        if path.parent != cache_dir(spec.name) or FETCH_AGAIN not in str(error):
+            raise
+        raise DataError(str(error).replace(FETCH_AGAIN, "delete it to download it again")) from error
 
 
 def _owner(spec: IdxDatasetSpec, role: str, md5: str | None, sha256: str) -> IdxDatasetSpec | None:
