@@ -22,6 +22,16 @@ def test_table_lists_named_datasets(capsys, data_env: Path):
     assert "location" in result.out
 
 
+def test_help_names_search_order_and_variables(capsys):
+    result = run_cli(capsys, "datasets", "--help")
+
+    assert result.status == 0
+    text = " ".join(result.out.split())
+    for name in ("--data-dir", "$MLPBENCH_DATA", "$XDG_CACHE_HOME", "$MLPBENCH_MIRRORS"):
+        assert name in text
+    assert "the four files or a NAME subfolder" in text
+
+
 def test_json_reports_unusable_files(capsys, data_env: Path, tmp_path: Path, tiny_idx):
     # IDX files with MNIST's names but a few images only, which loading rejects.
     folder = tiny_idx.write(tmp_path / "data" / "mnist")

@@ -15,6 +15,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="list the named data sets and where each is found locally",
         description="List the named data sets, whether each is available without a download, "
         "and the folder or file it loads from.",
+        epilog="The MNIST-family files are looked for in --data-dir, in $MLPBENCH_DATA, in the "
+        "user cache (~/.cache/mlpbench/NAME, following $XDG_CACHE_HOME) and in the folders where "
+        "a distribution installs them; each of the first two may hold the four files or a NAME "
+        "subfolder with them. Missing files are downloaded into the cache from the built-in "
+        "mirrors, or from the base URLs in $MLPBENCH_MIRRORS.",
     )
     parser.add_argument(
         "--data-dir", metavar="DIR", help="folder searched first for the MNIST-family IDX files"
