@@ -444,8 +444,8 @@ def test_listing_names_copy_beyond_cache(data_env, tiny_idx, tmp_path, monkeypat
 
     assert row["available"] is True
     assert row["location"] == str(system)
-    finding = f"the files in the cache {cache} failed their check ({damaged} is not the published"
-    assert finding in row["problem"]
+    # The checksum's finding, or the parser's for a file that is not IDX at all.
+    assert f"the files in the cache {cache} failed their check ({damaged}" in row["problem"]
     assert f"deleting {cache} lets a later download replace them" in row["problem"]
     assert "load its folder as a path" not in row["problem"]
     assert "--dataset" not in row["problem"]
@@ -460,7 +460,20 @@ def test_list_datasets_damaged_cache_alone(data_env, tiny_idx, monkeypatch) -> N
 
     assert row["available"] is False
     assert row["location"] == str(cache)
-    assert "train images" in row["problem"]
+    assert "train-images-idx3-ubyte.gz: not an IDX file" in row["problem"]
+
+
+def test_truncated_file_named_before_its_checksum(tiny_idx, tmp_path, monkeypatch) -> None:
+    # A truncated file fails its checksum too, but the parser says what is wrong with it.
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
+    folder = tiny_idx.write(tmp_path / "given", compress=False)
+    truncated = folder / "train-images-idx3-ubyte"
+    truncated.write_bytes(truncated.read_bytes()[:-5])
+
+    with pytest.raises(DataError, match="so it is truncated") as caught:
+        load_dataset("tiny", data_dir=folder, download=False)
+
+    assert "SHA-256" not in str(caught.value)
 
 
 def test_damaged_named_folder_is_not_passed_over(data_env, tiny_idx, tmp_path, monkeypatch) -> None:

@@ -65,6 +65,9 @@ def read_verified(path: Path, idx_file: IdxFile, spec: IdxDatasetSpec, role: str
     md5 = hashlib.md5(raw, usedforsecurity=False).hexdigest() if compressed else None
     verified = md5 == idx_file.md5
     content = _in_cache_advice(path, spec, lambda: decompress_if_gzip(raw, path))
+    # Parsed before the checksums are compared: a truncated or damaged file fails both,
+    # and the parser names what is wrong with it.
+    array = _in_cache_advice(path, spec, lambda: parse_idx(content, path, role))
     if not verified:
         sha256 = hashlib.sha256(content).hexdigest()
         owner = _owner(spec, role, md5, sha256)
@@ -97,7 +100,6 @@ def read_verified(path: Path, idx_file: IdxFile, spec: IdxDatasetSpec, role: str
             error = DataError(f"{finding}, so it changed after the download; delete it to download it again")
             error.finding = finding
             raise error
-    array = _in_cache_advice(path, spec, lambda: parse_idx(content, path, role))
     return LoadedFile(path, array, compressed, verified)
 
 
