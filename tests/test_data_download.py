@@ -128,6 +128,22 @@ def test_download_fetches_only_missing_files(data_env, tiny_idx, server, monkeyp
     assert server.requests == ["/tiny/train-images-idx3-ubyte.gz"]
 
 
+def test_failed_download_lists_only_files_still_missing(data_env, tiny_idx, server, monkeypatch) -> None:
+    # Two files are in the cache and the mirror serves nothing, so only the other two are missing.
+    mirror = server.serve_files("/tiny", {})
+    monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=(mirror,)))
+    cache = tiny_idx.write(data_env / "tiny")
+    (cache / "train-images-idx3-ubyte.gz").unlink()
+    (cache / "t10k-labels-idx1-ubyte.gz").unlink()
+
+    with pytest.raises(DataError) as caught:
+        load_dataset("tiny", progress=False)
+
+    headline = str(caught.value).splitlines()[0]
+    assert headline == "Tiny files not found: train-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]."
+    assert "retry when a mirror is reachable and serves the published files" in str(caught.value)
+
+
 def test_download_shows_progress_on_stderr(data_env, tiny_idx, server, monkeypatch, capsys) -> None:
     mirror = server.serve_files("/tiny", tiny_idx.gz)
     monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec(mirrors=(mirror,)))

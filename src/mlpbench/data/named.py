@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -172,10 +172,20 @@ def _describe(folder: Path, loaded: list[LoadedFile]) -> str:
 
 
 def missing_files_message(
-    spec: IdxDatasetSpec, report: list[str], reason: str, *, download_tried: bool
+    spec: IdxDatasetSpec,
+    report: list[str],
+    reason: str,
+    *,
+    download_tried: bool,
+    missing: Sequence[str] | None = None,
 ) -> str:
-    """Build the error text for a data set found nowhere: what, where looked, how to provide."""
-    names = ", ".join(f"{f.name}[.gz]" for f in spec.files().values())
+    """Build the error text for a data set found nowhere: what, where looked, how to provide.
+
+    ``missing`` names the roles of the files still missing from the cache after a
+    download, when some did arrive; None lists all four.
+    """
+    files = spec.files()
+    names = ", ".join(f"{files[role].name}[.gz]" for role in (missing or files))
     lines = [f"{spec.title} files not found: {names}.", "Searched:"]
     lines += [f"  {line}" for line in report]
     lines.append(reason)
@@ -184,7 +194,10 @@ def missing_files_message(
         f"or set {DATA_ENV}=DIR",
     ]
     if download_tried:
-        ways.append(f"retry when a mirror is reachable (the download saves to {cache_dir(spec.name)})")
+        ways.append(
+            f"retry when a mirror is reachable and serves the published files (the download saves "
+            f"to {cache_dir(spec.name)})"
+        )
     else:
         ways.append(f"allow the download (it saves to {cache_dir(spec.name)})")
     if spec.install_hint:
@@ -212,12 +225,14 @@ def _download_missing(spec: IdxDatasetSpec, report: list[str], progress: bool) -
             for role in present.missing:
                 download_file(spec.files()[role], folder, mirrors, display)
     except DataError as error:
+        still_missing = match_folder(folder, spec.files()).missing
         _remove_empty(created)
         reason = (
             f"Download failed: {error}\nThe mirrors come from {MIRRORS_ENV} when it is "
             "set, else from the built-in list."
         )
-        raise DataError(missing_files_message(spec, report, reason, download_tried=True)) from error
+        message = missing_files_message(spec, report, reason, download_tried=True, missing=still_missing)
+        raise DataError(message) from error
     except BaseException:
         # Ctrl-C or SIGTERM: the download removed its partial file.
         _remove_empty(created)
