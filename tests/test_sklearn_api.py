@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -466,6 +467,19 @@ def test_signature_shows_the_parameters(engine) -> None:
 
     assert set(inspect.signature(engine).parameters) == set(engine().get_params(deep=False))
     assert "lr" in inspect.signature(engine).parameters
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_help_describes_the_parameters(engine) -> None:
+    # help() shows the class's own docstring, not MLPEstimator's.
+    text = engine.__doc__
+
+    assert text.count("Parameters\n") == 1
+    for name in engine().get_params(deep=False):
+        if name != "device":
+            assert re.search(rf"\b{name}\b.* : ", text), name
+    if engine in (TorchMLP, TorchDataLoaderMLP):
+        assert '"cuda:N"' in text
 
 
 @pytest.mark.parametrize(

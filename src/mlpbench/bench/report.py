@@ -323,10 +323,10 @@ def build_console_table(results: Mapping[str, Any]) -> Table:
 
 
 PARITY_EXPLAINED_ABOVE = 1e-6
-"""Parity differences above this get ``PARITY_EXPLANATION``."""
+"""Parity differences above this get ``PARITY_EXPLANATION``, which names the value."""
 
 PARITY_EXPLANATION = (
-    "A difference this large does not by itself mean that the engines compute different things. "
+    "A difference above 1e-6 does not by itself mean that the engines compute different things. "
     "The engines add in different orders (NumPy's BLAS and PyTorch's each order their sums in their "
     "own way, on one thread as on several), so they round differently, and each SGD step "
     "can amplify the difference: more in float32, and more where training is unstable "

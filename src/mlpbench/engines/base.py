@@ -150,6 +150,9 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
         super().__init_subclass__(**kwargs)
         # Without it, help() and inspect.signature() would show __new__'s (*args, **kwargs).
         cls.__signature__ = _init_signature(cls)
+        # help(NumpyMLP) shows the class's own docstring only, so each engine's gets the parameters.
+        if cls.__doc__ and "Parameters\n" not in cls.__doc__:
+            cls.__doc__ = cls.__doc__.rstrip() + "\n\n" + _parameters_section()
 
     def __init__(
         self,
@@ -759,6 +762,13 @@ def _looks_like_classes(sample_weight: object) -> bool:
     except ValueError:
         return False
     return values.ndim == 1 and np.array_equal(values, np.arange(len(values)))
+
+
+def _parameters_section() -> str:
+    """Return the "Parameters" section of ``MLPEstimator``'s docstring, as it is indented there."""
+    doc = MLPEstimator.__doc__ or ""
+    start = doc.index("    Parameters\n")
+    return doc[start : doc.index("\n\n", start)] + "\n"
 
 
 def _class_count(classes: np.ndarray) -> int:

@@ -76,7 +76,7 @@ def sklearn_alpha(weight_decay: float, batch_size: int) -> float:
 class SklearnMLP(MLPEstimator):
     """Multilayer perceptron trained by scikit-learn's ``MLPClassifier`` with plain SGD.
 
-    Takes the parameters of ``MLPEstimator``. Each epoch is one ``partial_fit``
+    Takes the parameters below. Each epoch is one ``partial_fit``
     call on the whole training set, so each epoch can be timed. In scikit-learn
     1.9.1, ``fit(warm_start=True, max_iter=1)`` would build a new SGD optimizer on
     every call, which zeroes the momentum velocities, and would warn

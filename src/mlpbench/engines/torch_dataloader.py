@@ -20,7 +20,8 @@ class TorchDataLoaderMLP(TorchMLP):
     """``TorchMLP`` trained with ``for xb, yb in DataLoader(...)`` instead of in-memory batching.
 
     The model, the initial parameters, the optimizer and the learning-rate schedule
-    are those of ``TorchMLP``. The batching differs: each epoch iterates a
+    are those of ``TorchMLP``, and so are the parameters: those below plus ``device``
+    (``"cpu"``, ``"cuda"`` or ``"cuda:N"``). The batching differs: each epoch iterates a
     ``DataLoader(TensorDataset(X, y), batch_size, shuffle=True)`` whose generator is
     seeded with ``seed``, so the loader fetches every row separately and collates the
     rows into a batch with ``torch.stack``. That per-sample cost is what this engine

@@ -19,7 +19,7 @@ from mlpbench.engines.numpy_engine.workspace import WorkspaceCache, parameter_co
 class NumpyMLP(MLPEstimator):
     """Multilayer perceptron with hand-written backpropagation in NumPy.
 
-    See ``MLPEstimator`` for the parameters. Example::
+    Example::
 
         model = NumpyMLP(hidden=[128], epochs=10, seed=0).fit(X_train, y_train)
         accuracy = model.score(X_test, y_test)

@@ -77,9 +77,10 @@ def _same_device(first: torch.device, second: torch.device) -> bool:
 class TorchMLP(MLPEstimator):
     """Multilayer perceptron trained by PyTorch autograd.
 
-    Takes the parameters of ``MLPEstimator`` plus ``device`` (``"cpu"`` or
-    ``"cuda"``). Given the same seed it starts from the same parameters and trains on the
-    same mini-batches as ``NumpyMLP``.
+    Takes the parameters below plus ``device``: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``
+    for GPU number N. Given the same seed it starts from the same parameters and trains
+    on the same mini-batches as ``NumpyMLP``. After ``fit``, ``module_`` is the trained
+    ``nn.Module``, which returns logits.
     """
 
     engine_name = "torch"
