@@ -139,11 +139,16 @@ def test_changed_gzip_in_cache_rejected(data_env, tiny_idx, monkeypatch) -> None
     assert message.endswith("so it changed after the download; delete it to download it again")
 
 
+def _cut_gzip_labels(folder: Path) -> Path:
+    """Cut the end off the training labels' gzip file in ``folder``, so that it no longer decompresses."""
+    damaged = folder / "train-labels-idx1-ubyte.gz"
+    damaged.write_bytes(damaged.read_bytes()[:-8])
+    return damaged
+
+
 def test_corrupt_gzip_in_cache_says_to_delete_it(data_env, tiny_idx, monkeypatch) -> None:
     monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
-    cache = tiny_idx.write(data_env / "tiny")
-    damaged = cache / "train-labels-idx1-ubyte.gz"
-    damaged.write_bytes(damaged.read_bytes()[:-8])
+    damaged = _cut_gzip_labels(tiny_idx.write(data_env / "tiny"))
 
     with pytest.raises(DataError) as caught:
         load_dataset("tiny", download=False)
@@ -156,8 +161,7 @@ def test_corrupt_gzip_in_cache_says_to_delete_it(data_env, tiny_idx, monkeypatch
 def test_corrupt_gzip_outside_cache_says_to_copy_it_again(tiny_idx, tmp_path, monkeypatch) -> None:
     monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
     folder = tiny_idx.write(tmp_path / "given")
-    damaged = folder / "train-labels-idx1-ubyte.gz"
-    damaged.write_bytes(damaged.read_bytes()[:-8])
+    _cut_gzip_labels(folder)
 
     with pytest.raises(DataError, match="download or copy the file again$"):
         load_dataset("tiny", data_dir=folder, download=False)
