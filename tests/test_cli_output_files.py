@@ -12,6 +12,7 @@ import pytest
 import torch
 from cli_support import TINY_TRAINING, assert_one_line_error, run_cli, train_checkpoint
 
+from mlpbench import TorchMLP
 from mlpbench.cli.outputs import HISTORY_KIND, JSON_KIND, MODEL_KIND, PLOT_KIND
 from mlpbench.cli.predict import PREDICTIONS_KIND
 from mlpbench.errors import OutputError
@@ -132,7 +133,7 @@ def test_save_refuses_a_data_archive(capsys, tmp_path: Path):
     assert_one_line_error(
         result,
         "train",
-        f"--save {data} already exists and is not an mlpbench .npz checkpoint or a PyTorch .pt file",
+        f"--save {data} already exists and is not an mlpbench model file (.npz or .pt)",
         status=2,
     )
     assert data.read_bytes() == before
@@ -156,8 +157,44 @@ def test_plot_refuses_non_image(capsys, checkpoint: Path, tmp_path: Path):
 
     result = run_cli(capsys, "evaluate", "-q", checkpoint, "--plot", notes)
 
-    assert_one_line_error(result, "evaluate", "is not a PNG, PDF or SVG image", status=2)
+    expected = "is not a plot that matplotlib wrote (PNG, PDF or SVG)"
+    assert_one_line_error(result, "evaluate", expected, status=2)
     assert notes.read_text() == "not a picture\n"
+
+
+def test_plot_refuses_picture_of_another_program(capsys, checkpoint: Path, tmp_path: Path):
+    # A PNG that mlpbench did not write, such as a digit drawn for predict.
+    from PIL import Image
+
+    picture = tmp_path / "my_digit.png"
+    Image.new("L", (8, 8)).save(picture)
+    before = picture.read_bytes()
+
+    result = run_cli(capsys, "evaluate", "-q", checkpoint, "--plot", picture)
+
+    assert_one_line_error(result, "evaluate", "is not a plot that matplotlib wrote", status=2)
+    assert picture.read_bytes() == before
+
+
+def test_save_refuses_foreign_torch_file(capsys, tmp_path: Path):
+    foreign = tmp_path / "weights.pt"
+    torch.save({"w": torch.zeros(3)}, foreign)
+    before = foreign.read_bytes()
+
+    result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--engine", "torch", "--save", foreign)
+
+    assert_one_line_error(result, "train", "is not an mlpbench model file (.npz or .pt)", status=2)
+    assert foreign.read_bytes() == before
+
+
+def test_profile_json_refuses_other_json(capsys, tmp_path: Path):
+    mine = tmp_path / "mine.json"
+    mine.write_text('{"mine": 1}\n')
+
+    result = run_cli(capsys, "profile", "-q", "--dataset", "digits", "--engines", "numpy", "--json", mine)
+
+    assert_one_line_error(result, "profile", "is not a JSON file of mlpbench's results", status=2)
+    assert mine.read_text() == '{"mine": 1}\n'
 
 
 def test_profile_json_refuses_a_model(capsys, checkpoint: Path, tmp_path: Path):
@@ -181,26 +218,36 @@ def test_empty_file_may_be_replaced(capsys, checkpoint: Path, rows: Path, tmp_pa
 def test_kinds_recognize_the_files_mlpbench_writes(checkpoint: Path, tmp_path: Path):
     torch_file = tmp_path / "weights.pt"
     torch.save({"w": torch.zeros(2)}, torch_file)
+    torch_checkpoint = TorchMLP(hidden=[4], epochs=1, threads=1).fit(np.eye(4), [0, 1, 0, 1]).save(
+        tmp_path / "model.pt"
+    )
     image = tmp_path / "plot.png"
+    pdf = tmp_path / "plot.pdf"
     import matplotlib.pyplot as plt
 
     plt.figure().savefig(image)
+    plt.figure().savefig(pdf)
     plt.close("all")
 
     def start(path: Path) -> bytes:
         return path.read_bytes()[:4096]
 
     assert MODEL_KIND.matches(start(checkpoint))
-    assert MODEL_KIND.matches(start(torch_file))
+    assert MODEL_KIND.matches(start(torch_checkpoint))
+    assert not MODEL_KIND.matches(start(torch_file))
     assert not MODEL_KIND.matches(b"epoch,lr\n")
     assert PLOT_KIND.matches(start(image))
-    assert PLOT_KIND.matches(b'<?xml version="1.0"?>\n<svg>')
+    # A PDF names matplotlib near its end, which the check reads too.
+    assert PLOT_KIND.matches(start(pdf) + pdf.read_bytes()[-4096:])
+    assert PLOT_KIND.matches(b'<?xml version="1.0"?>\n<!-- Created with matplotlib -->\n<svg>')
+    assert not PLOT_KIND.matches(b'<?xml version="1.0"?>\n<svg>')
     assert not PLOT_KIND.matches(start(checkpoint))
     assert HISTORY_KIND.matches(b"epoch,lr,train_loss\n1,0.05,0.4\n")
     assert not HISTORY_KIND.matches(b"epochs,lr\n")
     assert PREDICTIONS_KIND.matches(b"input,predicted_class\n")
     assert not PREDICTIONS_KIND.matches(start(checkpoint))
-    assert JSON_KIND.matches(b'  {"engines": {}}')
+    assert JSON_KIND.matches(b'  {"schema_version": 1, "kind": "profile", "mlpbench_version": "0.1.0"}')
+    assert not JSON_KIND.matches(b'  {"engines": {}}')
     assert not JSON_KIND.matches(b"\x89PNG")
 
 

@@ -38,6 +38,8 @@ from mlpbench.atomic import atomic_writer, write_target
 from mlpbench.errors import CheckpointError, CheckpointNotFoundError
 from mlpbench.npzfile import (
     MODEL_ARCHIVE,
+    MODEL_FORMAT,
+    MODEL_SNIFF_BYTES,
     READ_ERRORS,
     describe_read_error,
     is_model_archive,
@@ -52,7 +54,7 @@ from mlpbench.training.init import hidden_sizes, layer_sizes
 if TYPE_CHECKING:
     from mlpbench.engines.base import MLPEstimator, Params
 
-FORMAT = "mlpbench-checkpoint"
+FORMAT = MODEL_FORMAT
 FORMAT_VERSION = 1
 SUFFIXES = (".npz", ".pt")
 EXPECTED_FILE = "expected a .npz or .pt file written by mlpbench train --save or a model's save()"
@@ -423,7 +425,7 @@ def _check_replaceable(path: Path) -> None:
         raise CheckpointError(f"cannot save to {path}: it is not a regular file; give a file name")
     try:
         with open(target, "rb") as handle:
-            start = handle.read(512)
+            start = handle.read(MODEL_SNIFF_BYTES)
     except OSError as error:
         raise CheckpointError(
             f"cannot save to {path}: the existing file cannot be read to check that it is a model "
@@ -440,7 +442,7 @@ def _suffix_hint(path: Path) -> str:
     """Name the suffix that a model file with another name needs, or return "" for other files."""
     try:
         with open(path, "rb") as handle:
-            start = handle.read(512)
+            start = handle.read(MODEL_SNIFF_BYTES)
     except OSError:
         return ""
     if not is_model_archive(start):

@@ -30,21 +30,28 @@ can fail in Python's tokenizer (``tokenize.TokenError``) rather than with a
 ValueError, when the archive's checksum is only checked at the end of the array.
 """
 
-MODEL_ARCHIVE = "an mlpbench .npz checkpoint or a PyTorch .pt file"
+MODEL_FORMAT = "mlpbench-checkpoint"
+"""The ``format`` entry of every mlpbench model file."""
+
+MODEL_ARCHIVE = "an mlpbench model file (.npz or .pt)"
 """The files that ``is_model_archive`` recognizes, as messages name them."""
+
+MODEL_SNIFF_BYTES = 4096
+"""How many of a file's first bytes ``is_model_archive`` needs."""
 
 
 def is_model_archive(start: bytes) -> bool:
-    """Tell whether a file's first bytes (a few hundred suffice) are those of a model file.
+    """Tell whether a file's first ``MODEL_SNIFF_BYTES`` bytes are those of an mlpbench model file.
 
     Both formats are zip archives, and the first member's name starts at byte 30.
-    mlpbench's ``.npz`` files start with format.npy, and ``torch.save``'s archives
-    with <name>/data.pkl.
+    mlpbench's ``.npz`` files start with format.npy. ``torch.save``'s archives start
+    with <name>/data.pkl, stored uncompressed, whose pickle of an mlpbench checkpoint
+    names its format near the start; other ``torch.save`` files do not count.
     """
     if not start.startswith(ZIP_SIGNATURES[0]) or len(start) < 30:
         return False
     name = start[30 : 30 + int.from_bytes(start[26:28], "little")]
-    return name == b"format.npy" or name.endswith(b"/data.pkl")
+    return name == b"format.npy" or (name.endswith(b"/data.pkl") and MODEL_FORMAT.encode() in start)
 
 
 OBJECT_ARRAY_REASON = (

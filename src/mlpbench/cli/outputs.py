@@ -31,6 +31,8 @@ class OutputKind:
     """Name of the kind, as in "it is not a history CSV"."""
     matches: Callable[[bytes], bool]
     """Test that is True when a file starting with these bytes (up to ``SNIFF_BYTES``) is of this kind."""
+    reads_end: bool = False
+    """Whether ``matches`` also gets the file's last ``SNIFF_BYTES``, after the first ones."""
 
 
 SNIFF_BYTES = 4096
@@ -57,14 +59,23 @@ def csv_kind(description: str, first_column: str) -> OutputKind:
 
 
 MODEL_KIND = OutputKind(MODEL_ARCHIVE, is_model_archive)
-JSON_KIND = OutputKind(
-    "a JSON file", lambda start: (_text_start(start) or "").lstrip().startswith("{")
-)
-PLOT_KIND = OutputKind(
-    "a PNG, PDF or SVG image",
-    lambda start: start.startswith((b"\x89PNG", b"%PDF"))
-    or (_text_start(start) or "").lstrip().startswith(("<?xml", "<svg")),
-)
+def _is_results_json(start: bytes) -> bool:
+    # Every results file that mlpbench writes names its version among its first keys.
+    text = _text_start(start) or ""
+    return text.lstrip().startswith("{") and '"mlpbench_version"' in text
+
+
+JSON_KIND = OutputKind("a JSON file of mlpbench's results", _is_results_json)
+
+
+def _is_matplotlib_plot(sniffed: bytes) -> bool:
+    # Matplotlib names itself in a PNG's first text chunk, in an SVG's opening comment
+    # and in a PDF's information dictionary, which comes near the end of the file.
+    image = sniffed.lstrip().startswith((b"\x89PNG", b"%PDF", b"<?xml", b"<svg"))
+    return image and (b"Matplotlib" in sniffed or b"matplotlib" in sniffed)
+
+
+PLOT_KIND = OutputKind("a plot that matplotlib wrote (PNG, PDF or SVG)", _is_matplotlib_plot, reads_end=True)
 
 
 def check_output_path(
@@ -119,6 +130,9 @@ def check_output_path(
         try:
             with open(path, "rb") as handle:
                 start = handle.read(SNIFF_BYTES)
+                if kind.reads_end:
+                    handle.seek(max(handle.seek(0, os.SEEK_END) - SNIFF_BYTES, len(start)))
+                    start += handle.read()
         except OSError as error:
             reason = error.strerror or error
             raise OutputPathError(
