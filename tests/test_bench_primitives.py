@@ -529,6 +529,30 @@ def test_plot_sweep_labels_log_axes_plainly(tmp_path, monkeypatch):
     assert all("10^" not in label and "times" not in label for label in labels), labels
 
 
+def test_sweep_plot_legend_fits_with_long_labels(tmp_path, monkeypatch):
+    # Two engines, the peak line and the ring of slowed points, as a busy sweep draws them.
+    points = [
+        {"engine": engine, "batch_size": batch, "gflops": scale * batch / 10, "slowed": batch == 256}
+        for engine, scale in (("numpy", 1.0), ("torch", 0.7))
+        for batch in (16, 64, 256, 1024)
+    ]
+    arguments = (points, "batch_size", "gflops", "engine", tmp_path / "sweep.png")
+    figure = _drawn_figure(
+        monkeypatch,
+        plot_sweep,
+        *arguments,
+        hline=15.9,
+        hline_label="NumPy matmul peak (1024x1024): 15.9 GFLOP/s",
+        flag="slowed",
+        flag_label="CPU wait or steal: probably slowed",
+    )
+
+    legend = figure.legends[0].get_window_extent()
+    page = figure.bbox
+    assert len(figure.legends[0].get_texts()) == 4
+    assert page.x0 <= legend.x0 and legend.x1 <= page.x1, (legend, page)
+
+
 def test_sweep_plot_labels_minor_ticks(tmp_path, monkeypatch):
     # 15 to 230 GFLOP/s holds only one power of ten, 100, so minor ticks need labels too.
     points = [

@@ -46,6 +46,21 @@ def _note_no_data(axes: Axes) -> None:
     axes.text(0.5, 0.5, "no data", ha="center", va="center", transform=axes.transAxes)
 
 
+LONG_LEGEND_LABEL = 24
+"""Characters above which a legend label gets a column of its own width in a two-column legend."""
+
+
+def legend_columns(labels: Sequence[str]) -> int:
+    """Return how many columns a legend below a plot gets, so that it fits the figure's width.
+
+    Matplotlib fills the columns one after another, so two columns hold the short engine
+    names in one and the long peak and CPU-wait labels in the other.
+    """
+    if any(len(label) > LONG_LEGEND_LABEL for label in labels):
+        return min(len(labels), 2)
+    return max(min(len(labels), 3), 1)
+
+
 def _save(figure: Figure, path: str | Path) -> Path:
     with atomic_writer(path) as handle:
         figure.savefig(handle, format="png")
@@ -358,8 +373,9 @@ def plot_sweep(
 
     if series or hline is not None:
         # Below the axes: inside, the legend can cover the peak line or the points near it.
-        entries = len(series) + (hline is not None)
-        figure.legend(loc="outside lower center", ncols=min(entries, 3), title=group if series else None)
+        labels = axes.get_legend_handles_labels()[1]
+        title = group if series else None
+        figure.legend(loc="outside lower center", ncols=legend_columns(labels), title=title)
     if not series:
         _note_no_data(axes)
     return _save(figure, path)
