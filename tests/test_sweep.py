@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import dataclasses
 import json
@@ -13,7 +14,7 @@ from cli_support import run_cli
 from rich.console import Console
 
 from mlpbench.bench import sweep as sweep_module
-from mlpbench.bench.compare import MeasuredPeaks
+from mlpbench.bench.compare import MeasuredPeaks, slowed_engine_warnings
 from mlpbench.bench.sweep import (
     SweepConfig,
     SweepData,
@@ -514,6 +515,31 @@ def test_slowed_cause_names_wait_or_steal(shares, expected):
     measured = {"wait_share": wait, "busiest_thread_wait_share": busiest, "steal_share": steal}
 
     assert slowed_cause({"cpu_contention": measured}) == expected
+
+
+def test_table_marks_each_engine_by_its_worst_run(digits_sweep):
+    # The point waited 48% in all; one numpy run waited 50%, which its own warning names.
+    results = copy.deepcopy(digits_sweep[0])
+    point = results["points"][0]
+
+    def measured(share: float) -> dict:
+        return {"wait_share": share, "busiest_thread_wait_share": share, "steal_share": 0.0}
+
+    point["cpu_contention"] = measured(0.483)
+    for run in point["engines"]["numpy"]["runs"]:
+        run["cpu_contention"] = measured(0.2)
+    point["engines"]["numpy"]["runs"][-1]["cpu_contention"] = measured(0.503)
+    for run in point["engines"]["raising"]["runs"]:
+        run["cpu_contention"] = measured(0.01)
+
+    console = Console(width=200, record=True)
+    console.print(build_table({**results, "points": [point]}))
+    rows = [line for line in console.export_text().splitlines() if "numpy" in line or "raising" in line]
+
+    assert "(CPU wait 50%)" in rows[0]
+    assert "CPU wait" not in rows[1]
+    expected = "numpy: a timed run's threads lost CPU time (CPU wait 50%, marked in the table)"
+    assert slowed_engine_warnings(point["engines"])[0].startswith(expected)
 
 
 def test_sweep_records_failing_engine_and_continues(digits_sweep):

@@ -575,8 +575,8 @@ def _warnings(
         # Warnings about a pair's peaks are given once per pair by _pair_peak_warnings.
         learning = learning_warnings(record["engines"])
         contended = contention_warnings(record["cpu_contention"], measures_peak=True)
-        # The sweep table marks points by their own waiting and does not mark engines, so
-        # the engines' warnings on slowed runs are left out. results.csv gives each run's share.
+        # The sweep table marks each engine's slowed runs, as these warnings do, and the
+        # busy line below counts the points, so they are left out. results.csv gives each run's share.
         slowed_engines = slowed_engine_warnings(record["engines"])
         messages += [
             f"{point.label}: {message}"

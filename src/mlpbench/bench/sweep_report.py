@@ -25,7 +25,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mlpbench.bench.contention import contention_label, contention_share, describe_contention
+from mlpbench.bench.contention import (
+    contention_label,
+    contention_share,
+    describe_contention,
+    max_run_contention,
+)
 from mlpbench.bench.plots import plot_sweep
 from mlpbench.bench.report import (
     CONSOLE_WIDTH_WHEN_NOT_A_TERMINAL,
@@ -128,9 +133,15 @@ def _peak_of(results: Mapping[str, Any], dtype: str, threads: int) -> Mapping[st
     return None
 
 
-def slowed_cause(point: Mapping[str, Any]) -> str | None:
-    """Return what probably slowed a point's timings, such as ``CPU wait 45%`` or ``steal 30%``, else None."""
-    return contention_label(point.get("cpu_contention"))
+def slowed_cause(point: Mapping[str, Any], entry: Mapping[str, Any] | None = None) -> str | None:
+    """Return what probably slowed a point's timings, such as ``CPU wait 45%`` or ``steal 30%``, else None.
+
+    With ``entry``, one engine's record at the point, its most disturbed timed run is
+    judged, as the engine's own warning does; otherwise, or where its runs record no
+    waiting, the whole point is.
+    """
+    worst = max_run_contention(entry.get("runs") or []) if entry is not None else None
+    return contention_label(worst if worst is not None else point.get("cpu_contention"))
 
 
 def _plot_rows(points: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -140,8 +151,8 @@ def _plot_rows(points: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """
     rows = []
     for point in points:
-        slowed = slowed_cause(point) is not None
         for name, entry in point["engines"].items():
+            slowed = slowed_cause(point, entry) is not None
             summary = entry.get("summary") or {}
             epochs, gflops = summary.get("epoch_time_s") or {}, summary.get("gflops") or {}
             rows.append(
@@ -295,8 +306,8 @@ def build_table(results: Mapping[str, Any]) -> Table:
     table.add_column("status")
 
     for point in results["points"]:
-        cause = slowed_cause(point)
         for name, entry in point["engines"].items():
+            cause = slowed_cause(point, entry)
             cells = [
                 str(point["hidden"]),
                 point["dtype"],
