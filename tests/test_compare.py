@@ -1076,6 +1076,21 @@ def test_fastest_kept_when_gap_exceeds_waiting():
     assert sentence == "Fastest: torch, 810 ms per epoch (median)."
 
 
+def test_fastest_doubt_names_worst_run_share():
+    # The comparison waited 38% in all, but one sklearn run 44%, which its table row shows.
+    engines = {"numpy": _timed([0.30, 0.301, 0.302]), "sklearn": _timed([0.80, 0.81, 0.82])}
+    engines["sklearn"]["runs"] = [
+        {"cpu_contention": {"wait_share": share, "busiest_thread_wait_share": share, "steal_share": 0.0}}
+        for share in (0.30, 0.445)
+    ]
+    overall = {"wait_share": 0.38, "busiest_thread_wait_share": 0.38, "steal_share": 0.0}
+    results = {"engines": engines, "cpu_contention": overall, "config": {"threads": 2}}
+
+    sentence = fastest_engine_sentence(results)
+
+    assert "waited for a CPU up to 44% of the time" in sentence
+
+
 def test_default_threads_read_from_cores():
     # threads None means every core the process may use: one core is one thread.
     engines = {"torch": _timed([0.80, 0.81, 0.82]), "numpy": _timed([6.9, 6.95, 7.0])}

@@ -204,7 +204,12 @@ def fastest_engine_sentence(results: Mapping[str, Any]) -> str | None:
         if threads is None:
             # The libraries' default: every core the process may use.
             threads = results.get("environment", {}).get("cpu", {}).get("affinity_cores")
-        doubt = contention_doubt(results.get("cpu_contention"), gap, threads)
+        # The most disturbed of the whole comparison and each engine's runs, so that the
+        # share named is at least the one the table shows.
+        measured = [results.get("cpu_contention")]
+        measured += [max_run_contention(entry.get("runs") or []) for entry in results["engines"].values()]
+        worst = max((item for item in measured if item), key=largest_share, default=None)
+        doubt = contention_doubt(worst, gap, threads)
     if doubt:
         return f"{sentence}; but {doubt}."
     return sentence + "."
@@ -219,8 +224,9 @@ def contention_doubt(
     smaller ``gap`` (the runner-up's median over the winner's) is in doubt. With more
     than one thread (``threads`` None, where unknown, counts as several) there
     is no such bound, because threads that meet at every product all wait for the one
-    that lost its CPU, so any gap is in doubt. The waiting is measured over the whole
-    comparison, not per engine. The contention warning is shown either way.
+    that lost its CPU, so any gap is in doubt. ``measured`` is the most disturbed of
+    the whole comparison and each engine's timed runs. The contention warning is shown
+    either way.
     """
     if measured is None:
         return None
