@@ -49,7 +49,8 @@ QUICK_PRESET: dict[str, Any] = {
 
 Sized to finish in under 2 minutes on 2 cores. ``mlpbench sweep --quick`` took 36 s
 and 50 s of wall time in two runs on a shared 2-core AMD EPYC virtual machine, and
-9 s in two runs on a quiet 2-core Intel Xeon one (20 to 29 s while other work ran).
+9 s in two runs on a quiet 2-core Intel Xeon one (20 to 29 s while other work ran);
+11 s on another quiet one, and 77 s while a test run waited for its CPUs half the time.
 """
 
 
@@ -144,7 +145,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rounds.add_argument(
         "--quick",
         action="store_true",
-        help="a reduced grid that takes about 10 to 30 seconds on 2 cores: batch sizes "
+        help="a reduced grid that took 9 to 50 seconds on 2-core machines, longer while other "
+        "work ran: batch sizes "
         f"{','.join(map(str, QUICK_PRESET['batch_sizes']))}, hidden "
         f"{QUICK_PRESET['hidden_sizes'][0]}, {QUICK_PRESET['dtypes'][0]}, all threads, "
         f"{QUICK_PRESET['samples']} samples, {QUICK_PRESET['repeats']} repeats, "
