@@ -50,7 +50,7 @@ QUICK_PRESET: dict[str, Any] = {
 Sized to finish in under 2 minutes on 2 cores. ``mlpbench sweep --quick`` took 36 s
 and 50 s of wall time in two runs on a shared 2-core AMD EPYC virtual machine, and
 9 s in two runs on a quiet 2-core Intel Xeon one (20 to 29 s while other work ran);
-11 s on another quiet one, and 77 s while a test run waited for its CPUs half the time.
+11 s on another quiet one, and 77 s there while its threads waited for a CPU half the time.
 """
 
 
