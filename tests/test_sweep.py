@@ -628,6 +628,12 @@ def test_parse_int_list_accepts_spaces():
     assert parse_int_list("16, 32,64") == [16, 32, 64]
 
 
+@pytest.mark.parametrize("text", ["1,1", "all,ALL"])
+def test_parse_threads_list_rejects_repeats(text):
+    with pytest.raises(argparse.ArgumentTypeError, match="appears twice"):
+        parse_threads_list(text)
+
+
 def test_parse_threads_list_resolves_all(monkeypatch):
     monkeypatch.setattr(sweep_module.os, "cpu_count", lambda: 6)
     assert parse_threads_list("1,all") == [1, 6]

@@ -220,13 +220,15 @@ def parse_dtype_list(text: str) -> list[str]:
 def parse_threads_list(text: str) -> list[int]:
     """Parse ``"1,all"`` into thread counts; ``all`` is ``os.cpu_count()``.
 
-    A count that appears twice once ``all`` is resolved (``1,all`` on one core)
-    is kept once.
+    A count written twice is rejected, as in the other lists. One that appears twice
+    only once ``all`` is resolved (``1,all`` on one core) is kept once.
     """
     from mlpbench.bench.sweep import all_threads
 
+    parts = _split(text)
+    _reject_repeats([part.lower() for part in parts], text)
     values: list[int] = []
-    for part in _split(text):
+    for part in parts:
         if part.lower() == "all":
             value = all_threads()
         else:
