@@ -652,7 +652,8 @@ def test_sweep_counts_runs_without_learning():
 
     learning = [message for message in results["warnings"] if "did not learn" in message]
     assert len(learning) == 1
-    assert learning[0].startswith("2 engine run(s) did not learn, first hidden 16")
+    expected = "2 of the 2 results (one per engine and point) did not learn, first hidden 16"
+    assert learning[0].startswith(expected)
     for point in results["points"]:
         assert point["engines"]["numpy"]["summary"]["learned"] is False
     # The table and the CSV mark it per point, as compare's do.

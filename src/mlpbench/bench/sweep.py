@@ -597,8 +597,9 @@ def _warnings(
                 above_peak.append((percent, f"{name} at {point.label}"))
     if not_learned:
         messages.append(
-            f"{len(not_learned)} engine run(s) did not learn, first {not_learned[0]}. Their times "
-            "are valid, but with this few rows and epochs their accuracies mean nothing"
+            f"{len(not_learned)} of the {sum(len(record['engines']) for record in records)} results "
+            f"(one per engine and point) did not learn, first {not_learned[0]}. Their times are "
+            "valid, but with this few rows and epochs their accuracies mean nothing"
         )
     if busy:
         busy.sort(key=lambda item: item[0], reverse=True)
