@@ -129,11 +129,26 @@ def test_contention_unmeasured(after: CpuSample | None):
 
 
 @pytest.mark.parametrize(
+    ("wait", "busiest", "clause"),
+    [(0.04, 0.02, ""), (0.30, 0.302, ""), (0.06, 0.15, " (one busy thread 15%)")],
+    ids=["below-pooled", "same-percent", "above-pooled"],
+)
+def test_busy_thread_named_only_above_pooled_share(wait: float, busiest: float, clause: str):
+    # A busy thread that waited less than all threads together adds nothing, and read as a contradiction.
+    measured = {"seconds": 5.0, "run_s": 1.0, "wait_s": 1.0, "wait_share": wait, "logical_cpus": 2}
+    measured.update(busiest_thread_wait_share=busiest, steal_share=0.0)
+
+    line = describe_contention(measured)
+
+    assert f"waited {wait:.0%} of the time they were ready to run{clause}, and the hypervisor" in line
+
+
+@pytest.mark.parametrize(
     ("wait", "busiest", "steal", "expected"),
     [
         (0.05, 0.08, 0.0, []),
         (0.3, 0.3, None, ["waited for a CPU 30%"]),
-        (0.06, 0.15, 0.0, ["its busiest thread 15%"]),
+        (0.06, 0.15, 0.0, ["6% of the time they were ready to run (one busy thread 15%)"]),
         (0.0, 0.0, 0.15, ["held back 15%"]),
     ],
 )

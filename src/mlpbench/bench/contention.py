@@ -142,6 +142,18 @@ def largest_share(measured: dict[str, Any]) -> float:
     return max(waiting, measured["steal_share"] or 0.0)
 
 
+def _busy_thread_clause(measured: dict[str, Any]) -> str:
+    """Name the busy thread that waited most, where it waited a larger share than all threads together.
+
+    A busy thread is one ready to run for a tenth of the time or more (``BUSY_THREAD_SHARE``);
+    one that waited less than the pooled share tells nothing more, so it is not named.
+    """
+    pooled, busiest = measured["wait_share"], measured["busiest_thread_wait_share"]
+    if busiest <= pooled or f"{busiest:.0%}" == f"{pooled:.0%}":
+        return ""
+    return f" (one busy thread {busiest:.0%})"
+
+
 def describe_contention(measured: dict[str, Any] | None) -> str:
     """Return one sentence on the CPU time this process was denied, for the terminal and the report."""
     if measured is None:
@@ -149,7 +161,7 @@ def describe_contention(measured: dict[str, Any] | None) -> str:
     steal = "not measured" if measured["steal_share"] is None else f"{measured['steal_share']:.0%}"
     return (
         f"Waiting for a CPU: this process's threads waited {measured['wait_share']:.0%} of the time "
-        f"they were ready to run (the busiest thread {measured['busiest_thread_wait_share']:.0%}), "
+        f"they were ready to run{_busy_thread_clause(measured)}, "
         f"and the hypervisor held back {steal} of the machine's CPU time (steal), over "
         f"{measured['seconds']:.1f} s."
     )
@@ -173,7 +185,7 @@ def contention_warnings(measured: dict[str, Any] | None, *, measures_peak: bool)
     if max(pooled, busiest) > WAIT_SHARE_WARNING:
         messages.append(
             f"this process's threads waited for a CPU {pooled:.0%} of the time they were ready to "
-            f"run (its busiest thread {busiest:.0%}), because other processes, more threads than "
+            f"run{_busy_thread_clause(measured)}, because other processes, more threads than "
             "CPUs or a CPU quota held its CPUs, so the timings are probably slower than on a quiet "
             f"machine{peak}; stop other work or use fewer --threads, and rerun"
         )
