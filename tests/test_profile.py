@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+from rich.console import Console
 from cli_support import run_cli
 
 from mlpbench.bench.contention import cpu_sample
@@ -186,6 +187,12 @@ def test_dataloader_profile_times_collation(profile_run):
     assert entry["collate_calls"] == STEPS
     assert 0 < entry["collate_s"] <= entry["epoch_s"]
     assert "collate_s" not in results["engines"]["torch"]
+    # The collate figure is inclusive, unlike the self times listed above it.
+    from mlpbench.cli.profile import build_profile_table
+
+    console = Console(width=250, record=True)
+    console.print(build_profile_table(results))
+    assert "collate_fn in total, its operators above included:" in console.export_text()
 
 
 def test_sklearn_profile_reads_safe_sparse_dot(profile_run):
