@@ -11,8 +11,8 @@ import sys
 
 import numpy as np
 import pytest
-from rich.console import Console
 from cli_support import run_cli
+from rich.console import Console
 
 from mlpbench.bench.contention import cpu_sample
 from mlpbench.bench.profile import (
