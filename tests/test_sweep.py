@@ -456,6 +456,27 @@ def test_sweep_warns_about_peaks_once_per_pair(monkeypatch):
     assert all(any("315x315" in message for message in point["warnings"]) for point in results["points"])
 
 
+def test_point_warnings_drop_peak_replaced_after_the_points(monkeypatch):
+    # The reading before the points shrank its matrices; the full-size one after them is
+    # higher and becomes the yardstick, so no point may still warn about the shrunk one.
+    measure = sweep_module.measure_peaks
+
+    def shrunk_before(config):
+        measured = measure(config)
+        return MeasuredPeaks(
+            numpy=dataclasses.replace(measured.numpy, size=315, gflops=measured.numpy.gflops / 10),
+            torch=measured.torch,
+        )
+
+    monkeypatch.setattr(sweep_module, "measure_peaks", shrunk_before)
+
+    results = digits_sweep_results()
+
+    for point in results["points"]:
+        assert not any("315x315" in message for message in point["warnings"]), point["warnings"]
+        assert point["peak_gflops"] == results["peaks"][0]["numpy_after_points"]["gflops"]
+
+
 def test_sweep_names_disturbed_torch_peak_once(monkeypatch):
     measure = sweep_module.measure_peaks
 

@@ -414,10 +414,11 @@ def run_sweep(
             # a machine whose speed changed while its points ran. As in run_comparison,
             # a higher reading becomes the yardstick, since a disturbed one can only read low.
             peaks_after[pair] = measure_numpy_peak(compare_config, point.dtype, point.threads)
+            pair_records = [record for record in records if (record["dtype"], record["threads"]) == pair]
             if peaks_after[pair].gflops > peaks[pair].numpy.gflops:
-                for record in records:
-                    if (record["dtype"], record["threads"]) == pair:
-                        _use_peak(record, peaks_after[pair].gflops)
+                for record in pair_records:
+                    _use_peak(record, peaks_after[pair].gflops)
+            _refresh_peak_warnings(pair_records, peaks[pair], peaks_after[pair], config.device)
 
     cpu_contention = contention(cpu_before, cpu_sample())
     return {
@@ -636,6 +637,24 @@ def _use_peak(record: dict[str, Any], peak_gflops: float) -> None:
     warnings = [message for message in record["warnings"] if not message.startswith(ABOVE_PEAK_START)]
     above = above_peak_warning(record["engines"])
     record["warnings"] = warnings + ([above] if above is not None else [])
+
+
+def _refresh_peak_warnings(
+    records: list[dict[str, Any]], measured: MeasuredPeaks, after: PeakResult, device: str
+) -> None:
+    """Replace the peak warnings of one pair's point records with ones that know the reading after them.
+
+    Each point's comparison judged the peak before the pair's reading after its points
+    existed, so its warnings name a reading that may since have been replaced.
+    """
+    fastest = max(
+        (gflops for record in records if (gflops := fastest_torch_run_gflops(record["engines"])) is not None),
+        default=None,
+    )
+    current = measured_peak_warnings(measured, device, fastest, after)
+    for record in records:
+        kept = [message for message in record["warnings"] if not is_measured_peak_warning(message)]
+        record["warnings"] = kept + current
 
 
 def _pair_peak_warnings(
