@@ -437,7 +437,7 @@ def test_label_gap_warns_in_train(capsys, tmp_path: Path):
     assert result.status == 0, result.err
     assert "no training sample has labels 10, 11, although the two splits together" in result.err
     assert "have labels up to 12" in result.err
-    assert "the usual cause is a stray label 12 in the training split: correct it" in result.err
+    assert "the usual cause is a stray label 12 in the training split (row 5): correct it" in result.err
 
 
 def test_labels_from_one_warn_renumber(capsys, tmp_path: Path):
@@ -490,7 +490,7 @@ def test_stray_test_label_named(capsys, tmp_path: Path):
 
     result = run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", path)
 
-    assert "the usual cause is a stray label 12 in the test split: correct it" in result.err
+    assert "the usual cause is a stray label 12 in the test split (row 3): correct it" in result.err
 
 
 def test_batch_larger_than_data_warns(capsys):

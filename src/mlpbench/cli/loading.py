@@ -207,7 +207,9 @@ def training_data_warnings(
     return messages
 
 
-def _untrained_class_cause(counts: np.ndarray, missing: np.ndarray, y_test: np.ndarray) -> str:
+def _untrained_class_cause(
+    counts: np.ndarray, missing: np.ndarray, y_train: np.ndarray, y_test: np.ndarray
+) -> str:
     """Name the likely cause of classes without training samples, and its fix."""
     largest = len(counts) - 1
     if missing.tolist() == [0] and not np.any(y_test == 0):
@@ -216,9 +218,11 @@ def _untrained_class_cause(counts: np.ndarray, missing: np.ndarray, y_test: np.n
     in_test = int(np.isin(y_test, missing).sum())
     if largest - 1 in missing:
         if 1 <= counts[largest] <= 2:
-            return f"a stray label {largest} in the training split: correct it"
+            row = int(np.argmax(y_train == largest))
+            return f"a stray label {largest} in the training split (row {row}): correct it"
         if counts[largest] == 0 and 1 <= in_test <= 2:
-            return f"a stray label {largest} in the test split: correct it"
+            row = int(np.argmax(y_test == largest))
+            return f"a stray label {largest} in the test split (row {row}): correct it"
     if in_test:
         return (
             f"a training split that lacks classes the test split has ({in_test} of its {len(y_test)} "
@@ -243,7 +247,7 @@ def _untrained_classes_message(data: Dataset, samples: int | None = None) -> str
     if samples is not None:
         cause = f"--samples {samples} keeps only the first {samples} training rows: raise it, or leave it out"
     else:
-        cause = f"the usual cause is {_untrained_class_cause(counts, missing, data.y_test)}"
+        cause = f"the usual cause is {_untrained_class_cause(counts, missing, data.y_train, data.y_test)}"
     return (
         f"data set {data.name}: no training sample has {'label' if missing.size == 1 else 'labels'} "
         f"{listed}, although the two splits together have labels up to {data.n_classes - 1}, so the model "
