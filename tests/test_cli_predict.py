@@ -131,6 +131,8 @@ def test_npz_with_damaged_array_header_rejected(capsys, checkpoint: Path, tmp_pa
 
     reason = "an array's header is damaged"
     assert_one_line_error(result, "predict", f"cannot read array 'x' of {inputs}: {reason}")
+    fix = "; the file is damaged, so save the samples again with numpy.save or numpy.savez"
+    assert result.err.rstrip().endswith(fix)
 
 
 @pytest.mark.parametrize("name", ["notes.npz", "notes.npy"])

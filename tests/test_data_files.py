@@ -547,6 +547,22 @@ def test_npz_damaged_array_header_rejected(tmp_path) -> None:
         load_dataset(str(path))
 
 
+def test_npz_damaged_index_named(tmp_path) -> None:
+    # A damaged name in the archive's index reads as an array that is not there.
+    path = tmp_path / "damaged.npz"
+    np.savez(path, x_train=np.zeros((2, 4)), y_train=[0, 1], x_test=np.zeros((1, 4)), y_test=[0])
+    content = bytearray(path.read_bytes())
+    content[content.rfind(b"y_test.npy") + 1] = ord("\n")
+    path.write_bytes(bytes(content))
+
+    with pytest.raises(DataError) as caught:
+        load_dataset(str(path))
+
+    message = str(caught.value)
+    assert message.startswith(f"cannot read {path} as a .npz archive: its index is damaged (an array name")
+    assert "\n" not in message
+
+
 # --- CSV ---------------------------------------------------------------------------------
 
 

@@ -160,7 +160,10 @@ def _archive_array(path: Path, archive: np.lib.npyio.NpzFile) -> np.ndarray:
     try:
         return archive[key]
     except READ_ERRORS as error:
-        raise DataError(f"cannot read array {key!r} of {path}: {describe_read_error(error)}") from error
+        raise DataError(
+            f"cannot read array {key!r} of {path}: {describe_read_error(error)}; the file is damaged, "
+            "so save the samples again with numpy.save or numpy.savez"
+        ) from error
 
 
 def _array_rows(

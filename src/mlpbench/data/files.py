@@ -207,6 +207,12 @@ def load_npz(path: Path, dtype: np.dtype) -> Dataset:
                 raise DataError(
                     f"{path} contains a single array; expected a .npz archive with {', '.join(NPZ_KEYS)}"
                 )
+            damaged = [name for name in archive.files if not name.isprintable()]
+            if damaged:
+                raise DataError(
+                    f"cannot read {path} as a .npz archive: its index is damaged (an array name reads "
+                    f"{damaged[0]!r}); copy the file again, or save it again with numpy.savez"
+                )
             missing = [key for key in NPZ_KEYS if key not in archive.files]
             if missing:
                 raise DataError(
