@@ -1250,12 +1250,17 @@ def test_disk_full_keeps_old_file(
     previous = {
         ".npz": checkpoint.read_bytes(),
         ".csv": b"epoch,lr\n1,0.05\n" if "history" in target else b"input,predicted_class\n",
-        ".png": b"\x89PNG\r\n\x1a\nprevious",
     }.get(path.suffix)
-    if previous is None:
-        torch.save({"previous": torch.zeros(1)}, path)
-        previous = path.read_bytes()
-    path.write_bytes(previous)
+    if path.suffix == ".pt":
+        NumpyMLP.load(checkpoint).save(path)
+    elif path.suffix == ".png":
+        import matplotlib.pyplot as plt
+
+        plt.figure().savefig(path)
+        plt.close("all")
+    else:
+        path.write_bytes(previous)
+    previous = path.read_bytes()
     args = [part.format(target=path, checkpoint=checkpoint) for part in command]
     if args[0] == "predict":
         # An input the model accepts: one row of 64 features.
