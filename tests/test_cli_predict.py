@@ -250,6 +250,45 @@ def test_transparent_png_on_white(tmp_path: Path):
     assert image[3, 3] == 1.0
 
 
+def test_light_strokes_on_transparent_stay_visible(tmp_path: Path):
+    # On white, as dark strokes are shown, white strokes would vanish.
+    rgba = np.zeros((8, 8, 4), dtype=np.uint8)
+    rgba[2:6, 3:5] = (255, 255, 255, 255)
+    path = tmp_path / "light-stroke.png"
+    Image.fromarray(rgba).save(path)
+
+    image = load_image(path, (8, 8)).reshape(8, 8)
+
+    assert image[0, 0] == 0.0
+    assert image[3, 3] == 1.0
+
+
+@pytest.mark.parametrize("level", [0, 128, 255])
+def test_blank_image_warned(caplog, level: int):
+    with caplog.at_level("WARNING", logger="mlpbench"):
+        image_to_row(np.full((8, 8), level / 255.0), (8, 8), "blank.png")
+
+    assert "blank.png is nearly blank (gray levels" in caplog.text
+
+
+def test_inversion_reported_without_verbose(caplog):
+    gray = np.ones((8, 8))
+    gray[2:6, 3:5] = 0.0
+    with caplog.at_level("INFO", logger="mlpbench"):
+        image_to_row(gray, (8, 8), "dark-on-light.png")
+
+    assert "dark-on-light.png has a light background; inverting it" in caplog.text
+
+
+def test_drawing_not_warned_as_blank(caplog):
+    gray = np.zeros((8, 8))
+    gray[2:6, 3:5] = 1.0
+    with caplog.at_level("WARNING", logger="mlpbench"):
+        image_to_row(gray, (8, 8), "digit.png")
+
+    assert "nearly blank" not in caplog.text
+
+
 def test_csv_output(capsys, checkpoint: Path, digits_test, tmp_path: Path):
     x, _ = digits_test
     inputs = tmp_path / "rows.npy"

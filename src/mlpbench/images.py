@@ -19,12 +19,16 @@ logger = logging.getLogger("mlpbench")
 # A border brighter than this (on the [0, 1] scale) counts as a light background.
 LIGHT_BACKGROUND = 0.5
 
+# An image whose gray levels span less than this (on the [0, 1] scale) is nearly blank.
+FLAT_IMAGE_RANGE = 0.05
+
 
 def read_grayscale(path: str | Path) -> np.ndarray:
     """Decode an image into float64 gray levels in [0, 1] of shape (height, width).
 
-    EXIF rotation is applied, and transparent pixels count as white (how most
-    viewers show them).
+    EXIF rotation is applied. Transparent pixels take the background that contrasts
+    with the drawing: white behind dark strokes, as most viewers show them, and black
+    behind light ones, which would vanish on white.
 
     Raises
     ------
@@ -42,8 +46,8 @@ def read_grayscale(path: str | Path) -> np.ndarray:
                 return np.asarray(image, dtype=np.float64).clip(0, 65535) / 65535.0
             if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
                 rgba = image.convert("RGBA")
-                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                image = Image.alpha_composite(white, rgba)
+                background = Image.new("RGBA", rgba.size, _contrasting_background(rgba))
+                image = Image.alpha_composite(background, rgba)
             gray = image.convert("L")
     except Image.DecompressionBombError as error:
         # Pillow rejects images of more than twice its MAX_IMAGE_PIXELS (179 million pixels by default).
@@ -56,6 +60,20 @@ def read_grayscale(path: str | Path) -> np.ndarray:
             f"cannot decode image {path}: {error}; expected a PNG, JPEG or other image file that Pillow reads"
         ) from error
     return np.asarray(gray, dtype=np.float64) / 255.0
+
+
+def _contrasting_background(rgba: object) -> tuple[int, int, int, int]:
+    """Return opaque black for a drawing of light pixels, else opaque white.
+
+    The drawing's lightness is the mean gray level of its pixels weighted by their opacity.
+    """
+    pixels = np.asarray(rgba, dtype=np.float64)
+    opacity = pixels[..., 3] / 255.0
+    if opacity.sum() == 0:
+        return (255, 255, 255, 255)
+    gray = pixels[..., :3] @ np.array([0.299, 0.587, 0.114]) / 255.0
+    light = float((gray * opacity).sum() / opacity.sum()) > LIGHT_BACKGROUND
+    return (0, 0, 0, 255) if light else (255, 255, 255, 255)
 
 
 def border_mean(gray: np.ndarray) -> float:
@@ -77,8 +95,16 @@ def image_to_row(gray: np.ndarray, shape: tuple[int, int], name: str) -> np.ndar
     """
     from PIL import Image
 
+    if float(np.ptp(gray)) < FLAT_IMAGE_RANGE:
+        logger.warning(
+            "%s is nearly blank (gray levels %.2f to %.2f), so its prediction means little; "
+            "check that it holds the drawing",
+            name,
+            float(gray.min()),
+            float(gray.max()),
+        )
     if border_mean(gray) > LIGHT_BACKGROUND:
-        logger.debug("%s has a light background; inverting it to light strokes on dark", name)
+        logger.info("%s has a light background; inverting it to light strokes on dark", name)
         gray = 1.0 - gray
 
     height, width = gray.shape
