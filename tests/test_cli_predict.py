@@ -250,6 +250,23 @@ def test_transparent_png_on_white(tmp_path: Path):
     assert image[3, 3] == 1.0
 
 
+def test_missing_input_exits_2(capsys, checkpoint: Path, tmp_path: Path):
+    result = run_cli(capsys, "predict", "-q", checkpoint, tmp_path / "absent.png")
+
+    assert_one_line_error(result, "predict", f"input {tmp_path / 'absent.png'} not found", status=2)
+
+
+def test_folder_input_exits_2_with_pattern(capsys, checkpoint: Path, tmp_path: Path):
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    Image.new("L", (8, 8)).save(folder / "one.png")
+
+    result = run_cli(capsys, "predict", "-q", checkpoint, folder)
+
+    expected = f"input {folder} is a folder; give the files in it instead, for example {folder / '*.png'}"
+    assert_one_line_error(result, "predict", expected, status=2)
+
+
 def test_light_strokes_on_transparent_stay_visible(tmp_path: Path):
     # On white, as dark strokes are shown, white strokes would vanish.
     rgba = np.zeros((8, 8, 4), dtype=np.uint8)

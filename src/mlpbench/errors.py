@@ -82,5 +82,9 @@ class InputNotFoundError(DataError, InvalidArgumentError, FileNotFoundError):
     """
 
 
+class InputIsFolderError(DataError, InvalidArgumentError, IsADirectoryError):
+    """An input that the user named is a folder where a file is expected; an IsADirectoryError too."""
+
+
 class CheckpointNotFoundError(CheckpointError, InvalidArgumentError, FileNotFoundError):
     """A parameter file that the user named does not exist; a FileNotFoundError too."""

@@ -17,7 +17,7 @@ import numpy as np
 
 from mlpbench.data.dataset import find_non_finite, is_integral, scale_pixels
 from mlpbench.data.idx import GZIP_MAGIC, read_idx
-from mlpbench.errors import DataError, InputNotFoundError
+from mlpbench.errors import DataError, InputIsFolderError, InputNotFoundError
 from mlpbench.images import load_image
 from mlpbench.npzfile import READ_ERRORS, describe_read_error, loaded_numpy_file, numpy_file_kind
 
@@ -61,7 +61,7 @@ def read_inputs(
     rows: list[np.ndarray] = []
     for path in map(Path, paths):
         if path.is_dir():
-            raise DataError(
+            raise InputIsFolderError(
                 f"input {path} is a folder; give the files in it instead, "
                 f"for example {path / _folder_pattern(path)}"
             )
