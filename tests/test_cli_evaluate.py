@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_support import FASHION_NAMES, assert_one_line_error, run_cli, temp_files
+from cli_support import FASHION_NAMES, TINY_TRAINING, assert_one_line_error, run_cli, temp_files
 
 from mlpbench import NumpyMLP
 from mlpbench.checkpoint import save_checkpoint
@@ -135,6 +135,20 @@ def test_labels_outside_model_classes(capsys, checkpoint: Path, tmp_path: Path):
     result = run_cli(capsys, "evaluate", "-q", checkpoint, "--dataset", other)
 
     assert_one_line_error(result, "evaluate", "test label 12 at row 2 is outside 0..9")
+
+
+def test_recorded_dataset_gone_names_flag(capsys, tmp_path: Path):
+    data = load_dataset("digits")
+    data_file = tmp_path / "subset.npz"
+    np.savez(data_file, x_train=data.x_train, y_train=data.y_train, x_test=data.x_test, y_test=data.y_test)
+    model = tmp_path / "model.npz"
+    assert run_cli(capsys, "train", "-q", *TINY_TRAINING, "--dataset", data_file, "--save", model).status == 0
+    data_file.unlink()
+
+    result = run_cli(capsys, "evaluate", "-q", model)
+
+    expected = f"{model} was trained on {data_file}, which is not there any more; pass --dataset"
+    assert_one_line_error(result, "evaluate", expected, status=2)
 
 
 def test_unrecorded_dataset_needs_flag(capsys, tmp_path: Path):

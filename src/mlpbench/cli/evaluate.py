@@ -23,7 +23,7 @@ from mlpbench.cli.loading import check_data_fits, class_labels, load_model, reco
 from mlpbench.cli.options import DEFAULTS, DEVICE_HELP, torch_device
 from mlpbench.cli.outputs import PLOT_KIND, check_output_path, replacement_note, write_then_show
 from mlpbench.engines.registry import LOADING_ENGINES
-from mlpbench.errors import InvalidArgumentError
+from mlpbench.errors import InputNotFoundError, InvalidArgumentError
 
 logger = logging.getLogger("mlpbench")
 
@@ -82,7 +82,16 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     from mlpbench.data import load_dataset
 
-    data = load_dataset(dataset, dtype=checkpoint.dtype, data_dir=args.data_dir, progress=not args.quiet)
+    try:
+        data = load_dataset(dataset, dtype=checkpoint.dtype, data_dir=args.data_dir, progress=not args.quiet)
+    except InputNotFoundError as error:
+        if args.dataset:
+            raise
+        # The path came from the checkpoint, which the user may not know.
+        raise InputNotFoundError(
+            f"{args.checkpoint} was trained on {dataset}, which is not there any more; pass "
+            "--dataset NAME_OR_PATH to evaluate on another copy"
+        ) from error
     check_data_fits(checkpoint, data, args.checkpoint)
     logger.info("data: %s (%d test rows)", data.source, len(data.y_test))
 
