@@ -232,6 +232,18 @@ def test_resume_mismatch_names_both_values(capsys, tmp_path: Path, flag: str, va
     assert path.read_bytes() == before
 
 
+@pytest.mark.parametrize(("schedule", "noted"), [("cosine", True), ("constant", False)])
+def test_resume_longer_cosine_schedule_noted(capsys, tmp_path: Path, schedule: str, noted: bool):
+    path = tmp_path / "run.npz"
+    train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "2", "--schedule", schedule)
+
+    result = run_cli(capsys, "train", "--resume", path, "--epochs", "5", "--threads", "1")
+
+    assert result.status == 0, result.err
+    note = "the cosine schedule now spans 5 epochs instead of 3, so the learning rate from epoch 3 on"
+    assert (note in result.err) is noted
+
+
 def test_resume_new_batch_size_accepted(capsys, tmp_path: Path):
     path = tmp_path / "run.npz"
     train_checkpoint(capsys, path, "--epochs", "3", "--stop-after", "1")

@@ -124,6 +124,15 @@ def resumed_settings(
     # Said only once the settings are accepted, so that an error is not preceded by them.
     for change in changes:
         logger.info("resuming with %s %s (the checkpoint has %s)", *change)
+    if settings["schedule"] == "cosine" and settings["epochs"] != stored.get("epochs"):
+        # The rate of every later epoch follows the new length, so the curve bends.
+        logger.info(
+            "the cosine schedule now spans %d epochs instead of %s, so the learning rate from epoch %d "
+            "on follows the new curve, not the one the checkpoint's epochs followed",
+            settings["epochs"],
+            stored.get("epochs"),
+            checkpoint.epoch + 1,
+        )
     return settings
 
 
