@@ -282,7 +282,8 @@ def test_sklearn_not_offered_for_checkpoints(capsys, checkpoint: Path, command: 
 def test_folder_as_input(capsys, tmp_path: Path, checkpoint: Path):
     result = run_cli(capsys, "predict", "-q", checkpoint, tmp_path)
 
-    assert_one_line_error(result, "predict", f"input {tmp_path} is a folder", f"{tmp_path / '*.png'}")
+    expected = (f"input {tmp_path} is a folder", f"{tmp_path / '*.png'}")
+    assert_one_line_error(result, "predict", *expected, status=2)
 
 
 def test_folder_hint_matches_suffix(capsys, tmp_path: Path, checkpoint: Path):
@@ -293,7 +294,7 @@ def test_folder_hint_matches_suffix(capsys, tmp_path: Path, checkpoint: Path):
 
     result = run_cli(capsys, "predict", "-q", checkpoint, folder)
 
-    assert_one_line_error(result, "predict", f"input {folder} is a folder", f"{folder / '*.jpg'}")
+    assert_one_line_error(result, "predict", f"input {folder} is a folder", f"{folder / '*.jpg'}", status=2)
 
 
 def test_training_data_with_infinity(capsys, tmp_path: Path):
