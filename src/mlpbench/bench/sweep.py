@@ -653,8 +653,8 @@ def _refresh_peak_warnings(
     )
     current = measured_peak_warnings(measured, device, fastest, after)
     for record in records:
-        kept = [message for message in record["warnings"] if not is_measured_peak_warning(message)]
-        record["warnings"] = kept + current
+        other_warnings = [message for message in record["warnings"] if not is_measured_peak_warning(message)]
+        record["warnings"] = other_warnings + current
 
 
 def _pair_peak_warnings(

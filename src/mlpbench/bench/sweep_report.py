@@ -136,9 +136,9 @@ def _peak_of(results: Mapping[str, Any], dtype: str, threads: int) -> Mapping[st
 def slowed_cause(point: Mapping[str, Any], entry: Mapping[str, Any] | None = None) -> str | None:
     """Return what probably slowed a point's timings, such as ``CPU wait 45%`` or ``steal 30%``, else None.
 
-    With ``entry``, one engine's record at the point, its most disturbed timed run is
-    judged, as the engine's own warning does; otherwise, or where its runs record no
-    waiting, the whole point is.
+    With ``entry``, one engine's record at the point, the engine's most disturbed timed
+    run is judged, as the engine's own warning does. Without it, or where its runs
+    record no waiting, the whole point is judged.
     """
     worst = max_run_contention(entry.get("runs") or []) if entry is not None else None
     return contention_label(worst if worst is not None else point.get("cpu_contention"))

@@ -153,7 +153,7 @@ def check_same_training_data(
 
 
 def check_samples(data: Dataset, samples: int) -> None:
-    """Raise InvalidArgumentError when --samples asks for more training rows than ``data`` has.
+    """Raise InvalidArgumentError when --samples requests more training rows than ``data`` has.
 
     The value is as invalid as a flag out of range, only found once the data is loaded,
     so the command line exits with status 2 for it too.
