@@ -35,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Load a .npz or .pt checkpoint into either engine and report test loss, "
         "accuracy, per-class precision and recall, and the confusion matrix.",
     )
-    parser.add_argument("checkpoint", metavar="CHECKPOINT", help=".npz or .pt file written by train --save")
+    parser.add_argument(
+        "checkpoint", metavar="CHECKPOINT", help=".npz or .pt model file (train --save or a model's save())"
+    )
     parser.add_argument(
         "--engine",
         choices=LOADING_ENGINES,

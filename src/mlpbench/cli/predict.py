@@ -28,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Images are converted to grayscale, inverted when their background is light (the "
         "MNIST family has light strokes on dark) and resized to the model's input size.",
     )
-    parser.add_argument("checkpoint", metavar="CHECKPOINT", help=".npz or .pt file written by train --save")
+    parser.add_argument(
+        "checkpoint", metavar="CHECKPOINT", help=".npz or .pt model file (train --save or a model's save())"
+    )
     parser.add_argument(
         "inputs",
         metavar="INPUT",
