@@ -59,6 +59,8 @@ def csv_kind(description: str, first_column: str) -> OutputKind:
 
 
 MODEL_KIND = OutputKind(MODEL_ARCHIVE, is_model_archive)
+
+
 def _is_results_json(start: bytes) -> bool:
     # Every results file that mlpbench writes names its version among its first keys.
     text = _text_start(start) or ""
