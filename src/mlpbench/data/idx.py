@@ -40,23 +40,25 @@ def is_gzip(data: bytes) -> bool:
     return data[:2] == GZIP_MAGIC
 
 
-def decompress_if_gzip(data: bytes, path: str | Path) -> bytes:
+def decompress_if_gzip(data: bytes, path: str | Path, *, fix: str = FETCH_AGAIN) -> bytes:
     """Return ``data`` decompressed when it is a gzip stream, else unchanged.
 
     Raises
     ------
     DataError
-        If the gzip stream is corrupt or truncated; the message names ``path``.
+        If the gzip stream is corrupt or truncated; the message names ``path`` and ``fix``.
     """
     if not is_gzip(data):
         return data
     try:
         return gzip.decompress(data)
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
-        raise DataError(f"{path}: corrupt gzip stream ({error}); {FETCH_AGAIN}") from error
+        raise DataError(f"{path}: corrupt gzip stream ({error}); {fix}") from error
 
 
-def parse_idx(data: bytes, path: str | Path, role: str | None = None) -> np.ndarray:
+def parse_idx(
+    data: bytes, path: str | Path, role: str | None = None, *, fix: str = FETCH_AGAIN
+) -> np.ndarray:
     """Parse the uncompressed bytes of an IDX file.
 
     Parameters
@@ -69,6 +71,8 @@ def parse_idx(data: bytes, path: str | Path, role: str | None = None) -> np.ndar
         What the file should contain, such as ``"train labels"``. A label file must
         have 1 or 2 dimensions and an image file at least 2, and a header that says
         otherwise is named as such.
+    fix
+        The remedy that messages about a damaged or truncated file name.
 
     Returns
     -------
@@ -105,14 +109,14 @@ def parse_idx(data: bytes, path: str | Path, role: str | None = None) -> np.ndar
             expected = "1 to 2" if is_labels else "at least 2"
             raise DataError(
                 f"{path}: its IDX header gives {ndim} dimension(s), but a {role} file has {expected}; "
-                f"check that this is the right file, or {FETCH_AGAIN}"
+                f"check that this is the right file, or {fix}"
             )
 
     header_size = 4 + 4 * ndim
     if len(data) < header_size:
         raise DataError(
             f"{path}: truncated IDX header: {ndim} dimensions need {header_size} bytes, "
-            f"the file has {len(data)}; {FETCH_AGAIN}"
+            f"the file has {len(data)}; {fix}"
         )
     dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
 
@@ -129,12 +133,12 @@ def parse_idx(data: bytes, path: str | Path, role: str | None = None) -> np.ndar
     if len(data) < expected:
         raise DataError(
             f"{path}: {header_text}, but the file has {len(data)}, so it is truncated or its header "
-            f"is damaged; {FETCH_AGAIN}"
+            f"is damaged; {fix}"
         )
     if len(data) > expected:
         raise DataError(
             f"{path}: {header_text}, but the file has {len(data) - expected} bytes more, so its "
-            f"header is damaged or other data follows it; {FETCH_AGAIN}"
+            f"header is damaged or other data follows it; {fix}"
         )
 
     array = np.frombuffer(data, dtype=dtype, count=count, offset=header_size).reshape(dims)

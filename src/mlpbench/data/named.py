@@ -5,9 +5,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 
@@ -28,7 +27,6 @@ from mlpbench.errors import DataError
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
 @dataclasses.dataclass(frozen=True)
 class LoadedFile:
@@ -64,10 +62,13 @@ def read_verified(path: Path, idx_file: IdxFile, spec: IdxDatasetSpec, role: str
     compressed = is_gzip(raw)
     md5 = hashlib.md5(raw, usedforsecurity=False).hexdigest() if compressed else None
     verified = md5 == idx_file.md5
-    content = _in_cache_advice(path, spec, lambda: decompress_if_gzip(raw, path))
+    in_cache = path.parent == cache_dir(spec.name)
+    # A download never replaces a file in the cache, so copying it again does not fix one there.
+    fix = "delete it to download it again" if in_cache else FETCH_AGAIN
+    content = decompress_if_gzip(raw, path, fix=fix)
     # Parsed before the checksums are compared: a truncated or damaged file fails both,
     # and the parser names what is wrong with it.
-    array = _in_cache_advice(path, spec, lambda: parse_idx(content, path, role))
+    array = parse_idx(content, path, role, fix=fix)
     if not verified:
         sha256 = hashlib.sha256(content).hexdigest()
         owner = _owner(spec, role, md5, sha256)
@@ -90,7 +91,7 @@ def read_verified(path: Path, idx_file: IdxFile, spec: IdxDatasetSpec, role: str
                 error.finding = finding
                 raise error
             verified = True
-        elif compressed and path.parent == cache_dir(spec.name):
+        elif compressed and in_cache:
             # mlpbench puts a file in its cache only after checking its MD5, so a
             # mismatch there means the file changed since.
             finding = (
@@ -101,19 +102,6 @@ def read_verified(path: Path, idx_file: IdxFile, spec: IdxDatasetSpec, role: str
             error.finding = finding
             raise error
     return LoadedFile(path, array, compressed, verified)
-
-
-def _in_cache_advice(path: Path, spec: IdxDatasetSpec, read: Callable[[], T]) -> T:
-    """Return ``read()``; for a file in mlpbench's cache, its DataError says to delete the file.
-
-    A download never replaces a file in the cache, so copying it again is not the fix there.
-    """
-    try:
-        return read()
-    except DataError as error:
-        if path.parent != cache_dir(spec.name) or FETCH_AGAIN not in str(error):
-            raise
-        raise DataError(str(error).replace(FETCH_AGAIN, "delete it to download it again")) from error
 
 
 def _owner(spec: IdxDatasetSpec, role: str, md5: str | None, sha256: str) -> IdxDatasetSpec | None:
