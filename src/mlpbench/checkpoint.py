@@ -45,6 +45,7 @@ from mlpbench.npzfile import (
     is_model_archive,
     is_object_array_error,
     loaded_numpy_file,
+    model_archive_suffix,
     numpy_file_kind,
 )
 from mlpbench.threads import check_threads
@@ -413,9 +414,9 @@ def save_checkpoint(model: MLPEstimator, path: str | Path, *, dataset: dict[str,
 
 
 def _check_replaceable(path: Path) -> None:
-    """Raise CheckpointError when ``path`` holds a file that is not a model file, which saving would destroy.
+    """Raise CheckpointError when ``path`` is a file other than a model file, which saving would destroy.
 
-    A model file is replaced, as saving again after more training does; an empty file too.
+    A model file is replaced, as saving again after more training does, and so is an empty file.
     """
     target = write_target(path)
     if not target.exists() or target.is_dir():
@@ -445,10 +446,8 @@ def _suffix_hint(path: Path) -> str:
             start = handle.read(MODEL_SNIFF_BYTES)
     except OSError:
         return ""
-    if not is_model_archive(start):
-        return ""
-    suffix = ".npz" if start[30:40] == b"format.npy" else ".pt"
-    return f"; {path.name} holds a model; rename it to end in {suffix}"
+    suffix = model_archive_suffix(start)
+    return "" if suffix is None else f"; {path.name} contains a model; rename it to end in {suffix}"
 
 
 def read_checkpoint(path: str | Path) -> Checkpoint:

@@ -40,18 +40,28 @@ MODEL_SNIFF_BYTES = 4096
 """How many of a file's first bytes ``is_model_archive`` needs."""
 
 
-def is_model_archive(start: bytes) -> bool:
-    """Tell whether a file's first ``MODEL_SNIFF_BYTES`` bytes are those of an mlpbench model file.
+def model_archive_suffix(start: bytes) -> str | None:
+    """Return the suffix (".npz" or ".pt") of an mlpbench model file from its first bytes, else None.
 
-    Both formats are zip archives, and the first member's name starts at byte 30.
-    mlpbench's ``.npz`` files start with format.npy. ``torch.save``'s archives start
-    with <name>/data.pkl, stored uncompressed, whose pickle of an mlpbench checkpoint
-    names its format near the start; other ``torch.save`` files do not count.
+    ``start`` is the file's first ``MODEL_SNIFF_BYTES`` bytes. Both formats are zip
+    archives, and the first member's name starts at byte 30. mlpbench's ``.npz``
+    files start with format.npy. ``torch.save``'s archives start with
+    <name>/data.pkl, stored uncompressed, whose pickle of an mlpbench checkpoint
+    names its format near the start. Other ``torch.save`` files do not count.
     """
     if not start.startswith(ZIP_SIGNATURES[0]) or len(start) < 30:
-        return False
+        return None
     name = start[30 : 30 + int.from_bytes(start[26:28], "little")]
-    return name == b"format.npy" or (name.endswith(b"/data.pkl") and MODEL_FORMAT.encode() in start)
+    if name == b"format.npy":
+        return ".npz"
+    if name.endswith(b"/data.pkl") and MODEL_FORMAT.encode() in start:
+        return ".pt"
+    return None
+
+
+def is_model_archive(start: bytes) -> bool:
+    """Tell whether a file's first ``MODEL_SNIFF_BYTES`` bytes are those of an mlpbench model file."""
+    return model_archive_suffix(start) is not None
 
 
 OBJECT_ARRAY_REASON = (
