@@ -592,7 +592,7 @@ def test_model_without_suffix_named(
     path = tmp_path / name
     path.write_bytes(source.read_bytes())
 
-    message = f"{re.escape(name)} contains a model; rename it to end in {expected}$"
+    message = f"{re.escape(name)} contains a model, so rename it to end in {expected}$"
     with pytest.raises(CheckpointError, match=message):
         NumpyMLP.load(path)
 

@@ -447,7 +447,7 @@ def _suffix_hint(path: Path) -> str:
     except OSError:
         return ""
     suffix = model_archive_suffix(start)
-    return "" if suffix is None else f"; {path.name} contains a model; rename it to end in {suffix}"
+    return "" if suffix is None else f"; {path.name} contains a model, so rename it to end in {suffix}"
 
 
 def read_checkpoint(path: str | Path) -> Checkpoint:

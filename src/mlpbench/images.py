@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -62,16 +63,16 @@ def read_grayscale(path: str | Path) -> np.ndarray:
     return np.asarray(gray, dtype=np.float64) / 255.0
 
 
-def _contrasting_background(rgba: object) -> tuple[int, int, int, int]:
+def _contrasting_background(rgba: Any) -> tuple[int, int, int, int]:
     """Return opaque black for a drawing of light pixels, else opaque white.
 
     The drawing's lightness is the mean gray level of its pixels weighted by their opacity.
     """
-    pixels = np.asarray(rgba, dtype=np.float64)
-    opacity = pixels[..., 3] / 255.0
+    opacity = np.asarray(rgba.getchannel("A"), dtype=np.float64) / 255.0
     if opacity.sum() == 0:
         return (255, 255, 255, 255)
-    gray = pixels[..., :3] @ np.array([0.299, 0.587, 0.114]) / 255.0
+    # Pillow's conversion to gray leaves the alpha channel out.
+    gray = np.asarray(rgba.convert("L"), dtype=np.float64) / 255.0
     light = float((gray * opacity).sum() / opacity.sum()) > LIGHT_BACKGROUND
     return (0, 0, 0, 255) if light else (255, 255, 255, 255)
 
@@ -98,7 +99,7 @@ def image_to_row(gray: np.ndarray, shape: tuple[int, int], name: str) -> np.ndar
     if float(np.ptp(gray)) < FLAT_IMAGE_RANGE:
         logger.warning(
             "%s is nearly blank (gray levels %.2f to %.2f), so its prediction means little; "
-            "check that it holds the drawing",
+            "check that it contains the drawing",
             name,
             float(gray.min()),
             float(gray.max()),

@@ -145,8 +145,8 @@ def largest_share(measured: dict[str, Any]) -> float:
 def _busy_thread_clause(measured: dict[str, Any]) -> str:
     """Name the busy thread that waited most, where it waited a larger share than all threads together.
 
-    A busy thread is one ready to run for a tenth of the time or more (``BUSY_THREAD_SHARE``);
-    one that waited less than the pooled share adds nothing, so it is not named.
+    A busy thread is one ready to run for a tenth of the time or more (``BUSY_THREAD_SHARE``).
+    One that waited less than the pooled share adds nothing, so it is not named.
     """
     pooled, busiest = measured["wait_share"], measured["busiest_thread_wait_share"]
     if busiest <= pooled or f"{busiest:.0%}" == f"{pooled:.0%}":

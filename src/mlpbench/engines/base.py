@@ -561,7 +561,7 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
         with np.errstate(divide="ignore"):
             log_picked = np.log(picked)
         # A probability below tiny has lost its precision or underflowed to 0, which would
-        # cap a confident mistake's loss (at 87 in float32); those rows are computed again
+        # cap a confident mistake's loss (at 87 in float32). So those rows are computed again
         # from the logits.
         rows = np.flatnonzero(picked < tiny)
         if rows.size:
@@ -592,7 +592,7 @@ class MLPEstimator(EpochLoop, ClassifierMixin, BaseEstimator, ABC):
 
         These are the constructor arguments except ``threads``, ``warm_start`` and the
         torch engine's ``device``, which belong to the process that runs the model, not to
-        the model; ``get_params()`` returns all of them.
+        the model. ``get_params()`` returns all of them.
         """
         return {
             "hidden": hidden_sizes(self.hidden),
