@@ -550,7 +550,8 @@ def test_sweep_plot_legend_fits_with_long_labels(tmp_path, monkeypatch):
     legend = figure.legends[0].get_window_extent()
     page = figure.bbox
     assert len(figure.legends[0].get_texts()) == 4
-    assert page.x0 <= legend.x0 and legend.x1 <= page.x1, (legend, page)
+    assert page.x0 <= legend.x0, (legend, page)
+    assert legend.x1 <= page.x1, (legend, page)
 
 
 def test_sweep_plot_labels_minor_ticks(tmp_path, monkeypatch):

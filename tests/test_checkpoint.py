@@ -597,7 +597,7 @@ def test_model_without_suffix_named(
         NumpyMLP.load(path)
 
 
-def test_unknown_suffix_of_other_file_gets_no_rename_hint(tmp_path: Path) -> None:
+def test_unknown_suffix_plain_file_no_hint(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("not a model")
 

@@ -146,7 +146,7 @@ def _cut_gzip_labels(folder: Path) -> Path:
     return damaged
 
 
-def test_corrupt_gzip_in_cache_says_to_delete_it(data_env, tiny_idx, monkeypatch) -> None:
+def test_corrupt_gzip_in_cache_fix(data_env, tiny_idx, monkeypatch) -> None:
     monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
     damaged = _cut_gzip_labels(tiny_idx.write(data_env / "tiny"))
 
@@ -158,7 +158,7 @@ def test_corrupt_gzip_in_cache_says_to_delete_it(data_env, tiny_idx, monkeypatch
     assert message.endswith("; delete it to download it again")
 
 
-def test_corrupt_gzip_outside_cache_says_to_copy_it_again(tiny_idx, tmp_path, monkeypatch) -> None:
+def test_corrupt_gzip_outside_cache_fix(tiny_idx, tmp_path, monkeypatch) -> None:
     monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
     folder = tiny_idx.write(tmp_path / "given")
     _cut_gzip_labels(folder)
@@ -468,7 +468,7 @@ def test_list_datasets_damaged_cache_alone(data_env, tiny_idx, monkeypatch) -> N
 
 
 def test_truncated_file_named_before_its_checksum(tiny_idx, tmp_path, monkeypatch) -> None:
-    # A truncated file fails its checksum too, but the parser says what is wrong with it.
+    # A truncated file fails its checksum too, but the parser names what is wrong with it.
     monkeypatch.setitem(IDX_DATASETS, "tiny", tiny_idx.spec())
     folder = tiny_idx.write(tmp_path / "given", compress=False)
     truncated = folder / "train-images-idx3-ubyte"

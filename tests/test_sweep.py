@@ -457,7 +457,7 @@ def test_sweep_warns_about_peaks_once_per_pair(monkeypatch):
 
 
 def test_point_warnings_drop_peak_replaced_after_the_points(monkeypatch):
-    # The reading before the points shrank its matrices; the full-size one after them is
+    # The reading before the points shrank its matrices. The full-size one after them is
     # higher and becomes the yardstick, so no point may still warn about the shrunk one.
     measure = sweep_module.measure_peaks
 

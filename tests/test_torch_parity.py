@@ -42,7 +42,7 @@ def digits() -> Digits:
 
 
 # With momentum the NumPy engine adds each gradient into its momentum buffer inside
-# gemm; without it, a separate update applies the gradient and the weight decay.
+# gemm. Without it, a separate update applies the gradient and the weight decay.
 UPDATE_PATHS = [pytest.param(0.9, id="momentum"), pytest.param(0.0, id="plain-sgd")]
 
 
